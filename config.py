@@ -1,0 +1,155 @@
+"""Configuration classes, chosen by SHOP_ENV.
+
+Secrets and deployment details come only from the environment; the defaults here are safe for
+development and tests. `config_for(name)` returns the class the factory loads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URL forms hosting providers hand out and use psycopg 3 for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SHOP_ENV = "development"
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-secret-key-change-me")
+
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'shop.db'}"))
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    SHOP_NAME = _env("SHOP_NAME", "Meridian Aesthetic Supply")
+    SHOP_BASE_URL = _env("SHOP_BASE_URL", "http://127.0.0.1:5000")
+    SHOP_CURRENCY = _env("SHOP_CURRENCY", "USD")
+    SHOP_LOCALE = _env("SHOP_LOCALE", "en_US")
+    SHOP_TIMEZONE = _env("SHOP_TIMEZONE", "Europe/Dublin")
+    # The market the shop sells into: products not cleared for it are shown but cannot be sold.
+    SHOP_MARKET = _env("SHOP_MARKET", "EU")
+    # Pre-selected in address forms.
+    SHOP_COUNTRY = _env("SHOP_COUNTRY", "IE")
+
+    # The supplier's published contact details (letterhead, footer, home page).
+    SHOP_ADDRESS = _env(
+        "SHOP_ADDRESS",
+        "Meridian Aesthetic Supply Ltd, Unit 4, Harbour Point Business Park, Little Island, Cork T45 X627, Ireland",
+    )
+    CUSTOMER_CARE_PHONE = _env("CUSTOMER_CARE_PHONE", "+353 21 555 0140")
+    ORDERS_PHONE = _env("ORDERS_PHONE", "+353 21 555 0150")
+    FAX_NUMBER = _env("FAX_NUMBER", "+353 21 555 0159")
+    ORDERS_DESK_EMAIL = _env("ORDERS_DESK_EMAIL", "orders@meridian-supply.example")
+    QUOTES_DESK_EMAIL = _env("QUOTES_DESK_EMAIL", "quotes@meridian-supply.example")
+    CUSTOMER_CARE_EMAIL = _env("CUSTOMER_CARE_EMAIL", "care@meridian-supply.example")
+
+    MAIL_SERVER = _env("MAIL_SERVER")
+    MAIL_PORT = _env_int("MAIL_PORT", 25)
+    MAIL_USERNAME = _env("MAIL_USERNAME")
+    MAIL_PASSWORD = _env("MAIL_PASSWORD")
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Meridian Aesthetic Supply <no-reply@meridian-supply.example>")
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    # Where development mail goes when no MAIL_SERVER is set.
+    MAIL_FILE_DIR = _env("MAIL_FILE_DIR", str(INSTANCE_DIR / "mail"))
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 12)
+    MAIL_WORKER_INTERVAL = _env_int("MAIL_WORKER_INTERVAL", 5)
+
+    STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = _env("STRIPE_API_BASE")
+
+    UPLOAD_FOLDER = _env("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    LICENCE_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+    # A little above the document limit so that a slightly-too-large file gets a message next
+    # to the field instead of a bare 413.
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    # A login session ends after this many hours, whatever the cookie says.
+    LOGIN_SESSION_HOURS = _env_int("LOGIN_SESSION_HOURS", 12)
+    PASSWORD_RESET_MAX_AGE = 2 * 60 * 60
+    STAFF_INVITE_MAX_AGE = 7 * 24 * 60 * 60
+    PASSWORD_MIN_LENGTH = 12
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "shop")
+    LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;60 per hour")
+    REGISTER_RATE_LIMIT = _env("REGISTER_RATE_LIMIT", "5 per hour")
+    PASSWORD_RESET_RATE_LIMIT = _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
+
+    CATALOGUE_PAGE_SIZE = 12
+    STAFF_PAGE_SIZE = 25
+
+
+class DevelopmentConfig(Config):
+    SHOP_ENV = "development"
+
+
+class TestingConfig(Config):
+    SHOP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"
+    SHOP_BASE_URL = "http://shop.test"
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SERVER = None
+
+
+class ProductionConfig(Config):
+    SHOP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not _env(name)]
+        if missing:
+            raise RuntimeError("SHOP_ENV=production needs these environment variables: " + ", ".join(missing))
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None) -> type[Config]:
+    name = (name or _env("SHOP_ENV", "development")).strip().lower()
+    try:
+        config = CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"SHOP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None
+    if config is ProductionConfig:
+        ProductionConfig.check()
+    return config

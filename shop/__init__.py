@@ -1,0 +1,144 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, redirect, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.routing import BaseConverter
+
+from config import config_for
+
+
+def create_app(env: str | None = None, **overrides) -> Flask:
+    """Build the shop. `env` picks the config class (default: SHOP_ENV); `overrides` win over it."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=False)
+    app.config.from_object(config_for(env))
+    app.config.update(overrides)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+
+    _init_extensions(app)
+    app.url_map.converters["slug"] = SlugConverter
+    _register_blueprints(app)
+    _register_error_handlers(app)
+
+    from shop import cli, templating
+    from shop.access import enforce_access
+
+    templating.register(app)
+    cli.register(app)
+    app.before_request(enforce_access)
+    app.after_request(_security_headers)
+    return app
+
+
+class SlugConverter(BaseConverter):
+    """Lower-case words joined by dashes; anything else in a slug position is a 404."""
+
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+def _configure_logging(app: Flask) -> None:
+    """The shop's own loggers (mail delivery, decisions) at INFO on stderr, once per process."""
+    logger = logging.getLogger("shop")
+    if not logger.handlers and not app.testing:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
+def _init_extensions(app: Flask) -> None:
+    from shop import models  # noqa: F401  (registers the tables)
+    from shop.db_types import render_item
+    from shop.extensions import csrf, db, limiter, login_manager, migrate
+    from shop.services.sessions import load_session_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_item)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_session_user)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Foreign keys on, write-ahead log so readers never block the writer, and a patient lock."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from shop.account.views import bp as account_bp
+    from shop.auth.views import bp as auth_bp
+    from shop.catalogue.views import bp as catalogue_bp
+    from shop.public.views import bp as public_bp
+    from shop.staff import bp as staff_bp
+
+    for blueprint in (public_bp, auth_bp, account_bp, catalogue_bp, staff_bp):
+        app.register_blueprint(blueprint)
+
+
+def _security_headers(response):
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self' https://checkout.stripe.com",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        # Pages behind the gate carry prices and personal data: no shared caches.
+        response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    messages = {
+        400: ("Bad request", "The request could not be understood. Please go back and try again."),
+        403: ("Not allowed", "Your account does not have access to this page."),
+        404: ("Page not found", "There is nothing at this address."),
+        405: ("Not allowed", "This page cannot be used that way."),
+        413: (
+            "File too large",
+            "The upload is larger than the shop accepts (10 MB for a licence scan). Go back and choose a smaller file.",
+        ),
+        429: ("Too many attempts", "Too many attempts from your connection. Wait a few minutes, then try again."),
+        500: (
+            "Something went wrong",
+            "The shop could not complete this request. Nothing was charged or lost; "
+            "please try again, or call customer care.",
+        ),
+    }
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        title, text = messages.get(code, messages[500])
+        return render_template("errors/error.html", code=code, title=title, text=text), code
+
+    for code in messages:
+        app.register_error_handler(code, render_error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error):
+        flash("Your form expired or came from another page. Please try again.", "error")
+        referrer = urlsplit(request.referrer or "")
+        same_site = referrer.netloc == request.host and referrer.path.startswith("/")
+        return redirect(referrer.path if same_site else "/", code=303)

@@ -1,0 +1,95 @@
+"""Who may reach what. Access is denied by default.
+
+Every endpoint declares a policy, on the view (`@allow(...)`) or for its whole blueprint
+(`protect(bp, ...)`); one `before_request` hook enforces it before any view code runs, so a
+view that forgets to declare one is refused, not exposed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask_login import current_user
+
+from shop import clock
+
+
+class Policy(StrEnum):
+    PUBLIC = "public"  # anyone, signed in or not
+    AUTHENTICATED = "authenticated"  # any signed-in account
+    CLINICIAN = "clinician"  # any signed-in clinician, verified or not
+    VERIFIED = "verified"  # clinicians whose licence staff approved and which is still valid
+    CATALOGUE = "catalogue"  # verified clinicians and staff
+    STAFF = "staff"  # staff and admins
+    ADMIN = "admin"
+
+
+_BLUEPRINT_POLICIES: dict[str, Policy] = {}
+
+
+def allow(policy: Policy):
+    """Declare the policy of one view; put it below the route decorator."""
+
+    def decorate(view):
+        view.access_policy = policy
+        return view
+
+    return decorate
+
+
+def protect(blueprint: Blueprint, policy: Policy) -> None:
+    """Declare the policy for every view of a blueprint that does not declare its own."""
+    _BLUEPRINT_POLICIES[blueprint.name] = policy
+
+
+def policy_for(endpoint: str) -> Policy | None:
+    if endpoint == "static":
+        return Policy.PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    declared = getattr(view, "access_policy", None)
+    if declared is not None:
+        return declared
+    blueprint = endpoint.rpartition(".")[0]
+    return _BLUEPRINT_POLICIES.get(blueprint)
+
+
+def is_verified_clinician(user) -> bool:
+    """Whether `user` may see the catalogue and buy, computed once per request."""
+    if not user.is_authenticated:
+        return False
+    if "verified" not in g:
+        g.verified = user.is_verified(clock.today())
+    return g.verified
+
+
+def enforce_access():
+    """The app-wide gate, run before every request."""
+    if request.endpoint is None:
+        return None  # routing already failed: 404 or 405
+    policy = policy_for(request.endpoint)
+    if policy is None:
+        abort(403)
+    if policy == Policy.PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=_current_path()))
+    if policy == Policy.AUTHENTICATED:
+        return None
+    if policy in (Policy.STAFF, Policy.ADMIN):
+        if not current_user.is_staff or (policy == Policy.ADMIN and not current_user.is_admin):
+            abort(403)
+        return None
+    if policy == Policy.CATALOGUE and current_user.is_staff:
+        return None
+    if not current_user.is_clinician:
+        abort(403)
+    if policy in (Policy.VERIFIED, Policy.CATALOGUE) and not is_verified_clinician(current_user):
+        flash("Your account is not verified yet, so the catalogue is not open to you.", "info")
+        return redirect(url_for("account.status"))
+    return None
+
+
+def _current_path() -> str:
+    path = request.full_path
+    return path[:-1] if path.endswith("?") else path

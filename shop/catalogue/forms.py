@@ -1,0 +1,38 @@
+"""The catalogue's filter panel, read from the query string."""
+
+from __future__ import annotations
+
+from werkzeug.datastructures import MultiDict
+
+from shop.forms import clean_text
+from shop.services.catalogue import MAX_QUERY_LENGTH, SORTS, CatalogueFilter
+
+SLUG_MAX = 80
+
+
+def _slug(args: MultiDict, name: str) -> str:
+    value = clean_text(args.get(name, ""))[:SLUG_MAX]
+    return value if value.replace("-", "").isalnum() else ""
+
+
+def filter_from_args(args: MultiDict) -> CatalogueFilter:
+    """Whatever arrives in the query string becomes a valid filter; nonsense is ignored."""
+    sort = args.get("sort", "name")
+    return CatalogueFilter(
+        q=clean_text(args.get("q", ""))[:MAX_QUERY_LENGTH],
+        category=_slug(args, "category"),
+        brand=_slug(args, "brand"),
+        ingredient=_slug(args, "ingredient"),
+        area=_slug(args, "area"),
+        lidocaine=args.get("lidocaine") in ("1", "on", "yes", "true"),
+        in_stock=args.get("in_stock") in ("1", "on", "yes", "true"),
+        sort=sort if sort in SORTS else "name",
+    )
+
+
+def page_from_args(args: MultiDict) -> int:
+    try:
+        page = int(args.get("page", 1))
+    except (TypeError, ValueError):
+        return 1
+    return min(max(page, 1), 10_000)

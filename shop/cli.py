@@ -1,0 +1,77 @@
+"""`flask --app wsgi ...` commands: demo data, accounts, and mail delivery."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import Flask, current_app
+
+from shop.errors import ShopError
+from shop.extensions import db
+from shop.models.accounts import Role
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+    app.cli.add_command(send_mail)
+    app.cli.add_command(mail_worker)
+
+
+@click.command("seed-demo")
+def seed_demo():
+    """Load the demo catalogue and demo accounts (safe to run again)."""
+    from shop.demo import seed
+
+    logins = seed()
+    click.echo("Demo data is loaded. Demo logins:")
+    for role, email, password, note in logins:
+        click.echo(f"  {role:<22} {email:<34} password: {password}   {note}")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", "full_name", default="")
+@click.option("--verified", is_flag=True, help="Give a clinician an approved licence and a practice.")
+def create_user(email: str, password: str, role: str, full_name: str, verified: bool):
+    """Create an account."""
+    from shop.passwords import password_problem
+    from shop.services.accounts import create_user as create
+
+    problem = password_problem(password, user_inputs=(email, full_name))
+    if problem:
+        click.echo(f"Warning: {problem} The account is created because an operator chose it.", err=True)
+    try:
+        user = create(email=email, password=password, role=Role(role), full_name=full_name, verified=verified)
+    except ShopError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.role.value} {user.email}" + (" (verified)" if verified else ""))
+
+
+@click.command("send-mail")
+def send_mail():
+    """Deliver every message that is due in the outbox, once."""
+    from shop.mailer import deliver_due
+
+    report = deliver_due()
+    click.echo(f"{report.sent} sent, {report.failed} failed")
+
+
+@click.command("mail-worker")
+@click.option("--interval", type=float, default=None, help="Seconds between rounds.")
+def mail_worker(interval: float | None):
+    """Deliver due mail in a loop until stopped (SIGINT or SIGTERM)."""
+    from shop.mailer import run_worker
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    interval = interval if interval is not None else current_app.config["MAIL_WORKER_INTERVAL"]
+    click.echo(f"Mail worker delivering every {interval:g}s; stop with Ctrl+C.")
+    run_worker(stop, interval)
+    db.session.remove()
+    click.echo("Mail worker stopped.")

@@ -1,0 +1,30 @@
+"""Typed business errors raised by services and mapped to messages by views."""
+
+
+class ShopError(Exception):
+    """A business rule refused the operation; the message is safe to show to the user."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotEligible(ShopError):
+    """The actor may not do this (wrong role, not verified, not a prescriber...)."""
+
+
+class InvalidTransition(ShopError):
+    """The record is not in a state that allows this step (already decided, for example)."""
+
+
+class DuplicateAccount(ShopError):
+    """An account with this email address already exists."""
+
+
+class InvalidDocument(ShopError):
+    """An uploaded document is not an accepted file type or is too large."""
+
+
+class NotFound(ShopError):
+    """The record does not exist or is not visible to the actor."""

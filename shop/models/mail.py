@@ -1,0 +1,42 @@
+"""The outbox: every email is a row written in the same transaction as the change that caused
+it, delivered later by the mailer with retries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.db_types import UTCDateTime
+from shop.extensions import db
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What kind of message this is (`application.received`...), for operators and tests.
+    kind: Mapped[str] = mapped_column(String(60), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str] = mapped_column(String(255))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Not before this moment; moved forward after every failed attempt.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # A worker that claimed the row owns it until then, so two workers never send it twice.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def status(self) -> str:
+        if self.sent_at:
+            return "sent"
+        if self.gave_up_at:
+            return "failed"
+        return "retrying" if self.attempts else "queued"

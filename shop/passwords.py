@@ -1,0 +1,75 @@
+"""Password hashing (argon2) and the password policy.
+
+The policy: at least PASSWORD_MIN_LENGTH characters, not on the common-password list shipped
+with zxcvbn, and not easy to guess by zxcvbn's estimate (score 3 or better), taking the
+person's own name and email into account.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+MAX_LENGTH = 128
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("an unused password that only burns time")
+
+
+def burn_verification_time(password: str) -> None:
+    """Verify against a dummy hash so an unknown email takes as long as a wrong password."""
+    verify_password(_dummy_hash(), password)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str | None:
+    """Why `password` is not acceptable, in words for the person choosing it; None if it is fine."""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        return f"Use at least {minimum} characters."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    if password.lower() in _common_passwords():
+        return "This password is on the list of commonly used passwords. Choose another one."
+    inputs = [part for value in user_inputs if value for part in _pieces(value)]
+    result = zxcvbn(password, user_inputs=inputs)
+    if result["score"] < 3:
+        warning = result["feedback"]["warning"] or "It follows a pattern that is easy to guess."
+        return f"This password is too easy to guess. {warning} Try a few unrelated words."
+    return None
+
+
+def _pieces(value: str) -> list[str]:
+    """An email or name split into the words an attacker would try."""
+    cleaned = value.lower().replace("@", " ").replace(".", " ").replace("-", " ")
+    return [value.lower(), *cleaned.split()]

@@ -1,0 +1,38 @@
+from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from shop.forms import ShopForm
+
+
+class ApproveForm(ShopForm):
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class RejectForm(ShopForm):
+    reason = TextAreaField(
+        "Reason for the clinician", validators=[DataRequired("Say why the application is rejected."), Length(max=2000)]
+    )
+
+
+class RequestInfoForm(ShopForm):
+    message = TextAreaField(
+        "What do you need from the clinician?",
+        validators=[DataRequired("Say what the clinician should send."), Length(max=2000)],
+    )
+
+
+class StaffUserForm(ShopForm):
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired("Enter an email address."),
+            Length(max=254),
+            Email("Enter a valid email address.", check_deliverability=False),
+        ],
+    )
+    full_name = StringField("Full name", validators=[DataRequired("Enter the name."), Length(min=2, max=120)])
+    role = SelectField("Role", choices=[("staff", "Staff"), ("admin", "Administrator")], default="staff")
+
+
+class EmptyForm(ShopForm):
+    """A form with only the CSRF token, for buttons that post."""
