@@ -98,6 +98,9 @@ class Config:
     PASSWORD_RESET_MAX_AGE = 2 * 60 * 60
     STAFF_INVITE_MAX_AGE = 7 * 24 * 60 * 60
     PASSWORD_MIN_LENGTH = 12
+    # argon2id cost (the argon2-cffi defaults, RFC 9106 low-memory profile).
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 65536
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
@@ -123,6 +126,9 @@ class TestingConfig(Config):
     SHOP_BASE_URL = "http://shop.test"
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = None
+    # Real argon2id, at the lowest cost, so the suite's many logins stay quick.
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 8192
 
 
 class ProductionConfig(Config):

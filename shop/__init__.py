@@ -25,17 +25,20 @@ def create_app(env: str | None = None, **overrides) -> Flask:
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     _configure_logging(app)
 
+    from shop.access import enforce_access
+
+    # The access gate runs before every other hook (CSRF included), so a refused request is
+    # refused the same way whatever it carries.
+    app.before_request(enforce_access)
     _init_extensions(app)
     app.url_map.converters["slug"] = SlugConverter
     _register_blueprints(app)
     _register_error_handlers(app)
 
     from shop import cli, templating
-    from shop.access import enforce_access
 
     templating.register(app)
     cli.register(app)
-    app.before_request(enforce_access)
     app.after_request(_security_headers)
     return app
 

@@ -16,30 +16,43 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MAX_LENGTH = 128
-_hasher = PasswordHasher()
+
+
+@cache
+def _hasher_for(time_cost: int, memory_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost)
+
+
+def _hasher() -> PasswordHasher:
+    """The hasher with the configured cost; hashes made with another cost are upgraded on login."""
+    config = current_app.config
+    return _hasher_for(config["PASSWORD_HASH_TIME_COST"], config["PASSWORD_HASH_MEMORY_KIB"])
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
     try:
-        return _hasher.check_needs_rehash(password_hash)
+        return _hasher().check_needs_rehash(password_hash)
     except InvalidHashError:
         return False
 
 
-@cache
 def _dummy_hash() -> str:
-    return _hasher.hash("an unused password that only burns time")
+    hasher = _hasher()
+    return _dummy_hashes.setdefault((hasher.time_cost, hasher.memory_cost), hasher.hash("an unused password"))
+
+
+_dummy_hashes: dict[tuple[int, int], str] = {}
 
 
 def burn_verification_time(password: str) -> None:

@@ -7,7 +7,7 @@ from functools import cache
 from babel import Locale
 from flask import current_app
 from flask_wtf.file import FileField
-from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, Regexp
 
 from shop.forms import ShopForm
@@ -22,10 +22,10 @@ LICENCE = Regexp(
 
 
 @cache
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> list[SelectChoice]:
     names = Locale.parse("en_US").territories
     codes = sorted((code for code in names if len(code) == 2 and code.isalpha() and code != "ZZ"), key=names.get)
-    return [(code, names[code]) for code in codes]
+    return [SelectChoice(code, names[code]) for code in codes]
 
 
 def email_field(label: str = "Email address") -> EmailField:
@@ -54,7 +54,8 @@ class RegistrationForm(ShopForm):
     full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(min=2, max=120)])
     profession = SelectField(
         "Profession",
-        choices=[("", "Choose your profession"), *((p.value, label) for p, label in PROFESSION_LABELS.items())],
+        choices=[SelectChoice("", "Choose your profession")]
+        + [SelectChoice(p.value, label) for p, label in PROFESSION_LABELS.items()],
         validators=[InputRequired("Choose your profession.")],
     )
     licence_number = StringField(

@@ -158,5 +158,5 @@ def change_password():
         else:
             login_user(current_user._get_current_object())
             flash("Your password is changed. Every other login of your account has ended.", "success")
-            return redirect(url_for("account.status"), code=303)
+            return redirect(url_for("public.start"), code=303)
     return render_template("auth/change_password.html", form=form)

@@ -1,4 +1,4 @@
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from shop.forms import ShopForm
@@ -31,7 +31,7 @@ class StaffUserForm(ShopForm):
         ],
     )
     full_name = StringField("Full name", validators=[DataRequired("Enter the name."), Length(min=2, max=120)])
-    role = SelectField("Role", choices=[("staff", "Staff"), ("admin", "Administrator")], default="staff")
+    role = SelectField("Role", choices=[SelectChoice("staff", "Staff"), SelectChoice("admin", "Administrator")], default="staff")
 
 
 class EmptyForm(ShopForm):

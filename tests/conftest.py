@@ -1,0 +1,250 @@
+"""The fixture set: a database (SQLite file, or a private PostgreSQL schema with --db=postgresql),
+the app under test and a twin app for the test's own database work, a real SMTP server, a
+live HTTP server and Debian's Chromium for browser tests.
+
+Outside CI a missing PostgreSQL or Chromium skips what needs it, with the reason; with
+CI=true nothing may skip, so the same condition fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from config import normalise_database_url
+from shop import create_app
+from shop.extensions import db, limiter
+from tests.helpers import WebClient
+from tests.smtp import SMTPServer
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+STALE_SCHEMA_SECONDS = 6 * 3600
+
+
+def need(reason: str):
+    """Skip for `reason` on a developer machine; fail under CI, where nothing may skip."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this may not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="database to run the suite against (PostgreSQL from TEST_DATABASE_URL)",
+    )
+
+
+def pytest_report_header(config):
+    db_kind = config.getoption("--db")
+    where = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG) if db_kind == "postgresql" else "temporary file"
+    return f"database: {db_kind} ({where}); CI={'true' if IN_CI else 'false'}"
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+def _drop_stale_schemas(conn) -> None:
+    """Remove schemas left by runs that were killed before their cleanup."""
+    cutoff = int(time.time()) - STALE_SCHEMA_SECONDS
+    rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'shop_test_%'").fetchall()
+    for (name,) in rows:
+        parts = name.split("_")
+        if len(parts) >= 3 and parts[2].isdigit() and int(parts[2]) < cutoff:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+
+
+def postgres_schema_url(base: str, schema: str) -> str:
+    separator = "&" if "?" in base else "?"
+    return normalise_database_url(base) + f"{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def fresh_postgres_schema(postgres_base_url):
+    """A factory of empty PostgreSQL schemas, all dropped at the end of the session."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(postgres_base_url, connect_timeout=5, autocommit=True)
+    except psycopg.OperationalError as exc:
+        need(f"PostgreSQL is not reachable at {postgres_base_url}: {exc}".strip())
+    _drop_stale_schemas(conn)
+    created: list[str] = []
+
+    def make() -> str:
+        schema = f"shop_test_{int(time.time())}_{os.getpid()}_{len(created)}"
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        created.append(schema)
+        return postgres_schema_url(postgres_base_url, schema)
+
+    yield make
+    for schema in created:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_kind(request) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def database_url(database_kind, tmp_path_factory, request) -> str:
+    if database_kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'shop.db'}"
+    return request.getfixturevalue("fresh_postgres_schema")()
+
+
+# --- mail -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """What the real SMTP server received during this test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+# --- apps -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, smtp_server, tmp_path_factory) -> dict:
+    base = tmp_path_factory.mktemp("instance")
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "UPLOAD_FOLDER": str(base / "uploads"),
+        "MAIL_FILE_DIR": str(base / "mail"),
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_TIMEOUT": 5,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    """The app under test: the test client and the live server talk to it."""
+    from flask_migrate import upgrade
+
+    application = create_app("testing", **app_config)
+    with application.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def data_app(app, app_config):
+    """A twin of the app for the test's own database work. Test code runs inside its context,
+    so requests to `app` get fresh contexts (and a fresh current_user) every time."""
+    application = create_app("testing", **app_config)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def ctx(data_app, app_config):
+    """Every test runs inside the twin app's context and leaves the database empty."""
+    with data_app.app_context():
+        yield data_app
+        db.session.remove()
+        _empty_tables()
+        db.session.remove()
+    limiter.reset()
+    for folder in (app_config["UPLOAD_FOLDER"], app_config["MAIL_FILE_DIR"]):
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def client(app) -> WebClient:
+    return WebClient(app.test_client())
+
+
+@pytest.fixture
+def make_client(app):
+    """More independent browsers (each with its own cookies)."""
+    return lambda: WebClient(app.test_client())
+
+
+# --- live server and browser ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.browser_support import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        need("Debian's chromium is not installed (make test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        out = Path("test-artifacts")
+        out.mkdir(exist_ok=True)
+        tab.screenshot(path=str(out / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,202 @@
+"""The gate is deny-by-default: every endpoint in the url_map declares a policy, and each kind
+of visitor gets exactly what that policy promises, on every route and method."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shop.access import Policy, policy_for
+from shop.models.accounts import Role
+from shop.models.catalogue import Product
+from shop.extensions import db
+from tests.factories import PASSWORD, make_applicant, make_catalogue, make_clinician, make_staff
+from tests.helpers import redirect_path, text
+
+VISITORS = ("anonymous", "unverified", "verified", "staff", "admin")
+
+# What each visitor may do under each policy: "ok" (the view runs), "login" (sent to log in),
+# "status" (sent to the account status page), "403".
+EXPECTED = {
+    Policy.PUBLIC: dict(anonymous="ok", unverified="ok", verified="ok", staff="ok", admin="ok"),
+    Policy.AUTHENTICATED: dict(anonymous="login", unverified="ok", verified="ok", staff="ok", admin="ok"),
+    Policy.CLINICIAN: dict(anonymous="login", unverified="ok", verified="ok", staff="403", admin="403"),
+    Policy.VERIFIED: dict(anonymous="login", unverified="status", verified="ok", staff="403", admin="403"),
+    Policy.CATALOGUE: dict(anonymous="login", unverified="status", verified="ok", staff="ok", admin="ok"),
+    Policy.STAFF: dict(anonymous="login", unverified="403", verified="403", staff="ok", admin="ok"),
+    Policy.ADMIN: dict(anonymous="login", unverified="403", verified="403", staff="403", admin="ok"),
+}
+
+
+def _sample_value(converter: str, argument: str, known: dict) -> str:
+    if converter == "IntegerConverter":
+        return str(known.get(argument, 1))
+    if converter == "SlugConverter":
+        return known["slug"]
+    if converter == "AnyConverter":
+        return known.get(argument, "deactivate")
+    return "sample-token"
+
+
+def _routes(app):
+    """Every (endpoint, method, rule) the app serves, HEAD and OPTIONS aside."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, rule
+
+
+def _url(rule, known: dict) -> str:
+    values = {
+        name: _sample_value(type(rule._converters[name]).__name__, name, known) for name in rule.arguments
+    }
+    return rule.build(values)[1]
+
+
+def _outcome(response) -> str:
+    if response.status_code == 403:
+        return "403"
+    if response.status_code in (301, 302, 303):
+        location = redirect_path(response)
+        if location.startswith("/login?next="):
+            return "login"
+        if location == "/account" and response.status_code == 302:
+            return "status"
+    return "ok"
+
+
+# The access promised for every endpoint. A new route must be added here on purpose; a
+# change of policy must change this table.
+CONTRACT = {
+    "account.status": Policy.CLINICIAN,
+    "account.submit_document": Policy.CLINICIAN,
+    "auth.accept_invite": Policy.PUBLIC,
+    "auth.change_password": Policy.AUTHENTICATED,
+    "auth.forgot_password": Policy.PUBLIC,
+    "auth.login": Policy.PUBLIC,
+    "auth.logout": Policy.AUTHENTICATED,
+    "auth.register": Policy.PUBLIC,
+    "auth.set_password": Policy.PUBLIC,
+    "catalogue.index": Policy.CATALOGUE,
+    "catalogue.product": Policy.CATALOGUE,
+    "public.healthz": Policy.PUBLIC,
+    "public.home": Policy.PUBLIC,
+    "public.robots": Policy.PUBLIC,
+    "public.start": Policy.AUTHENTICATED,
+    "staff.application": Policy.STAFF,
+    "staff.applications": Policy.STAFF,
+    "staff.approve": Policy.STAFF,
+    "staff.dashboard": Policy.STAFF,
+    "staff.document": Policy.STAFF,
+    "staff.outbox": Policy.STAFF,
+    "staff.reject": Policy.STAFF,
+    "staff.request_info": Policy.STAFF,
+    "staff.retry_message": Policy.STAFF,
+    "staff.set_user_active": Policy.ADMIN,
+    "staff.users": Policy.ADMIN,
+}
+
+
+def test_every_endpoint_has_the_policy_the_contract_promises(app):
+    with app.test_request_context():
+        actual = {endpoint: policy_for(endpoint) for endpoint, _, _ in _routes(app)}
+    assert actual == CONTRACT
+
+
+def test_every_endpoint_declares_an_access_policy(app):
+    with app.test_request_context():
+        missing = sorted({endpoint for endpoint, _, _ in _routes(app) if policy_for(endpoint) is None})
+    assert missing == []
+
+
+def test_an_endpoint_without_a_policy_is_refused(app):
+    """A route someone adds without declaring a policy is closed, not open."""
+    from flask import Flask
+
+    from shop.access import enforce_access
+
+    bare = Flask(__name__)
+    bare.secret_key = "x"
+    from flask_login import LoginManager
+
+    LoginManager(bare)
+    bare.before_request(enforce_access)
+    bare.add_url_rule("/forgotten", "forgotten", lambda: "secret")
+    assert bare.test_client().get("/forgotten").status_code == 403
+
+
+@pytest.fixture
+def visitors(make_client):
+    make_catalogue()
+    clients = {"anonymous": make_client()}
+    people = {
+        "unverified": make_applicant(email="pending@clinic.example"),
+        "verified": make_clinician(email="verified@clinic.example"),
+        "staff": make_staff(email="staff@supplier.example"),
+        "admin": make_staff(role=Role.ADMIN, email="admin@supplier.example"),
+    }
+    for name, user in people.items():
+        clients[name] = make_client()
+        clients[name].login(user.email, PASSWORD)
+    known = {
+        "slug": db.session.scalars(db.select(Product.slug)).first(),
+        "application_id": people["unverified"].application.id,
+        "user_id": people["staff"].id,
+    }
+    return clients, known
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_each_visitor_gets_exactly_what_each_route_allows(app, visitors, visitor):
+    clients, known = visitors
+    client = clients[visitor]
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        if endpoint == "auth.logout":
+            continue  # would end this visitor's session; checked in its own test below
+        with app.test_request_context():
+            policy = policy_for(endpoint)
+        url = _url(rule, known)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, {})
+        got, expected = _outcome(response), EXPECTED[policy][visitor]
+        if got != expected:
+            wrong.append(f"{method} {url} ({policy}): expected {expected}, got {got} [{response.status_code}]")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_logout_is_for_signed_in_accounts_only(visitors, visitor):
+    clients, _ = visitors
+    response = clients[visitor].post("/logout")
+    assert _outcome(response) == ("login" if visitor == "anonymous" else "ok")
+
+
+def test_no_page_shows_an_anonymous_visitor_a_product_or_a_price(app, visitors):
+    clients, known = visitors
+    names = [p.name for p in db.session.scalars(db.select(Product))]
+    leaked = []
+    for endpoint, method, rule in _routes(app):
+        url = _url(rule, known)
+        response = clients["anonymous"].get(url) if method == "GET" else clients["anonymous"].post(url, {})
+        body = text(response)
+        for name in names:
+            if name in body:
+                leaked.append(f"{method} {url} shows {name}")
+        if re.search(r"\$\s?\d", body):
+            leaked.append(f"{method} {url} shows a price")
+    assert leaked == []
+
+
+def test_a_clinician_is_refused_every_back_office_page(app, visitors):
+    clients, known = visitors
+    for endpoint, method, rule in _routes(app):
+        if rule.rule.startswith("/staff"):
+            url = _url(rule, known)
+            for who in ("unverified", "verified"):
+                response = clients[who].get(url) if method == "GET" else clients[who].post(url, {})
+                assert response.status_code == 403, f"{who} reached {method} {url}"
