@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, exists, func, or_, select
@@ -57,21 +58,36 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
+def _ascii(term: str) -> str:
+    """The term without accents ("juvéderm" -> "juvederm"), as slugs spell names."""
+    return unicodedata.normalize("NFKD", term).encode("ascii", "ignore").decode("ascii")
+
+
 def _term_matches(term: str):
     pattern = _like(term)
-    sku_match = exists().where(Variant.product_id == Product.id, func.lower(Variant.sku).like(pattern, escape="\\"))
-    return or_(
+    sku_match = exists().where(
+        Variant.product_id == Product.id,
+        Variant.active.is_(True),
+        func.lower(Variant.sku).like(pattern, escape="\\"),
+    )
+    matches = [
         func.lower(Product.name).like(pattern, escape="\\"),
         func.lower(Brand.name).like(pattern, escape="\\"),
         func.lower(Product.summary).like(pattern, escape="\\"),
         func.lower(Product.description).like(pattern, escape="\\"),
         func.lower(Product.composition).like(pattern, escape="\\"),
         sku_match,
-    )
+    ]
+    # Names carry accents (Juvéderm) that people rarely type; the slugs spell them in ASCII.
+    folded = _ascii(term)
+    if folded:
+        matches += [Product.slug.like(_like(folded), escape="\\"), Brand.slug.like(_like(folded), escape="\\")]
+    return or_(*matches)
 
 
 def product_query(f: CatalogueFilter) -> Select:
-    """Active products matching every term and filter, in the requested order."""
+    """Active products with at least one option on sale, matching every term and filter, in
+    the requested order. Inactive variants count for nothing: not in search, filters or price."""
     min_price = (
         select(func.min(Variant.price_cents))
         .where(Variant.product_id == Product.id, Variant.active.is_(True))
@@ -82,7 +98,10 @@ def product_query(f: CatalogueFilter) -> Select:
         select(Product)
         .join(Brand, Product.brand_id == Brand.id)
         .join(Category, Product.category_id == Category.id)
-        .where(Product.active.is_(True))
+        .where(
+            Product.active.is_(True),
+            exists().where(Variant.product_id == Product.id, Variant.active.is_(True)),
+        )
         .options(
             selectinload(Product.brand),
             selectinload(Product.category),
