@@ -142,6 +142,20 @@ class ProductionConfig(Config):
         if missing:
             raise RuntimeError("SHOP_ENV=production needs these environment variables: " + ", ".join(missing))
 
+    @classmethod
+    def from_environment(cls) -> type[Config]:
+        """The production settings with the secret key and database read now, not at import:
+        the values checked are the values used, never the development defaults."""
+        cls.check()
+        return type(
+            cls.__name__,
+            (cls,),
+            {
+                "SECRET_KEY": _env("SECRET_KEY"),
+                "SQLALCHEMY_DATABASE_URI": normalise_database_url(_env("DATABASE_URL")),
+            },
+        )
+
 
 CONFIGS = {
     "development": DevelopmentConfig,
@@ -157,5 +171,5 @@ def config_for(name: str | None) -> type[Config]:
     except KeyError:
         raise RuntimeError(f"SHOP_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None
     if config is ProductionConfig:
-        ProductionConfig.check()
+        return ProductionConfig.from_environment()
     return config

@@ -28,7 +28,7 @@ def seed_demo():
     logins = seed()
     click.echo("Demo data is loaded. Demo logins:")
     for role, email, password, note in logins:
-        click.echo(f"  {role:<22} {email:<34} password: {password}   {note}")
+        click.echo(f"  {role:<27} {email:<34} password: {password:<22} {note}")
 
 
 @click.command("create-user")

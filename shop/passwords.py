@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MAX_LENGTH = 128
+ZXCVBN_MAX_LENGTH = 72
 
 
 @cache
@@ -75,7 +76,9 @@ def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str
     if password.lower() in _common_passwords():
         return "This password is on the list of commonly used passwords. Choose another one."
     inputs = [part for value in user_inputs if value for part in _pieces(value)]
-    result = zxcvbn(password, user_inputs=inputs)
+    # zxcvbn refuses more than 72 characters (its cost grows quickly with length). Judging the
+    # first 72 is conservative: more characters after them only make a password harder to guess.
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)
     if result["score"] < 3:
         warning = result["feedback"]["warning"] or "It follows a pattern that is easy to guess."
         return f"This password is too easy to guess. {warning} Try a few unrelated words."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
@@ -18,8 +19,8 @@ def money(cents: int | None, currency: str | None = None) -> str:
     if cents is None:
         return "—"
     currency = currency or current_app.config["SHOP_CURRENCY"]
-    precision = get_currency_precision(currency)
-    return format_currency(cents / (10**precision), currency, locale=current_app.config["SHOP_LOCALE"])
+    amount = Decimal(cents).scaleb(-get_currency_precision(currency))
+    return format_currency(amount, currency, locale=current_app.config["SHOP_LOCALE"])
 
 
 def local_datetime(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from shop.errors import InvalidDocument
 ACCEPTED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 ACCEPTED_EXTENSIONS = {"pdf", "jpg", "jpeg", "png"}
 ACCEPTED_WORDS = "a PDF, JPEG or PNG file"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,18 @@ def upload_folder() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"])
 
 
+def base_name(filename: str) -> str:
+    """The file's own name as the person's computer called it: no folders, and no control
+    characters (a NUL byte would make PostgreSQL refuse the row)."""
+    name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    return _CONTROL.sub("", name).strip()
+
+
 def check_document(upload: FileStorage | None) -> tuple[bytes, str]:
     """The file's bytes and its real content type, or InvalidDocument saying what is wrong."""
     if upload is None or not upload.filename:
         raise InvalidDocument("Attach a scan of your licence.", field="licence_document")
-    name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    name = base_name(upload.filename)
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in ACCEPTED_EXTENSIONS:
         raise InvalidDocument(f"Upload {ACCEPTED_WORDS}.", field="licence_document")
@@ -68,7 +77,10 @@ def store_document(upload: FileStorage | None) -> StoredFile:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    original = (upload.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:255]
+    original = base_name(upload.filename or "")
+    if len(original) > 255:  # the column's width; keep the extension
+        stem, _, extension = original.rpartition(".")
+        original = f"{stem[: 254 - len(extension)]}.{extension}"
     return StoredFile(
         stored_name=stored_name,
         original_filename=original,

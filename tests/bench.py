@@ -19,7 +19,16 @@ from datetime import timedelta
 from shop import clock, create_app
 from shop.extensions import db
 from shop.models.accounts import Role
-from shop.models.catalogue import Brand, Category, Ingredient, Product, RegulatoryCategory, RegulatoryStatus, TreatmentArea, Variant
+from shop.models.catalogue import (
+    Brand,
+    Category,
+    Ingredient,
+    Product,
+    RegulatoryCategory,
+    RegulatoryStatus,
+    TreatmentArea,
+    Variant,
+)
 from shop.services import accounts
 from tests.helpers import WebClient
 
@@ -44,7 +53,9 @@ def build(app) -> None:
         categories = [Category(slug=f"cat-{i}", name=f"Category {i}") for i in range(4)]
         categories.append(Category(slug="skin-boosters", name="Skin boosters"))
         brands = [Brand(slug=f"brand-{i}", name=f"Brand {i}") for i in range(40)]
-        ingredients = [Ingredient(slug=s, name=s.title()) for s in ("glycerol", "mannitol", "hyaluronic-acid", "amino-acids")]
+        ingredients = [
+            Ingredient(slug=s, name=s.title()) for s in ("glycerol", "mannitol", "hyaluronic-acid", "amino-acids")
+        ]
         areas = [TreatmentArea(slug=s, name=s.title()) for s in ("face", "neck", "hands", "thighs")]
         db.session.add_all(categories + brands + ingredients + areas)
         now = clock.now()

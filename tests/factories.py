@@ -68,7 +68,11 @@ def make_applicant(document: FileStorage | None = None, **overrides) -> User:
 
 
 def make_clinician(
-    *, email: str | None = None, password: str = PASSWORD, full_name: str = "Dr Ana Ruiz", licence_expiry: date | None = None
+    *,
+    email: str | None = None,
+    password: str = PASSWORD,
+    full_name: str = "Dr Ana Ruiz",
+    licence_expiry: date | None = None,
 ) -> User:
     """A verified clinician with a practice and a delivery address."""
     return accounts.create_user(
@@ -81,8 +85,12 @@ def make_clinician(
     )
 
 
-def make_staff(*, role: Role = Role.STAFF, email: str | None = None, password: str = PASSWORD, full_name: str = "Jordan Lee") -> User:
-    return accounts.create_user(email=email or unique_email(role.value), password=password, role=role, full_name=full_name)
+def make_staff(
+    *, role: Role = Role.STAFF, email: str | None = None, password: str = PASSWORD, full_name: str = "Jordan Lee"
+) -> User:
+    return accounts.create_user(
+        email=email or unique_email(role.value), password=password, role=role, full_name=full_name
+    )
 
 
 def make_catalogue() -> None:
@@ -105,7 +113,9 @@ def make_product(
     category = db.session.scalar(db.select(Category).where(Category.slug == "skin-boosters")) or Category(
         slug="skin-boosters", name="Skin boosters"
     )
-    brand = db.session.scalar(db.select(Brand).where(Brand.slug == "testbrand")) or Brand(slug="testbrand", name="Testbrand")
+    brand = db.session.scalar(db.select(Brand).where(Brand.slug == "testbrand")) or Brand(
+        slug="testbrand", name="Testbrand"
+    )
     n = next(_counter)
     product = Product(
         slug=slug or f"test-product-{n}",
@@ -117,7 +127,14 @@ def make_product(
         created_at=clock.now(),
     )
     product.variants.append(
-        Variant(sku=sku or f"TST-{n}", label=name, pack_size="1 x 1 mL", contains_lidocaine=lidocaine, price_cents=price_cents, stock_on_hand=stock)
+        Variant(
+            sku=sku or f"TST-{n}",
+            label=name,
+            pack_size="1 x 1 mL",
+            contains_lidocaine=lidocaine,
+            price_cents=price_cents,
+            stock_on_hand=stock,
+        )
     )
     product.regulatory_statuses.append(
         RegulatoryStatus(market=market, category=RegulatoryCategory.CE_MARKED, sale_permitted=sale_permitted)

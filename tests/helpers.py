@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from io import BytesIO
 
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import TestResponse, encode_multipart
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -26,9 +28,18 @@ class WebClient:
         return match.group(1)
 
     def post(self, url: str, data: dict | None = None, *, csrf: bool = True, **kwargs) -> TestResponse:
+        """POST a form. Values given as (bytes or stream, filename) tuples are uploaded as files,
+        multipart-encoded in memory (the test client would spool a large body to a temporary
+        file that it never closes)."""
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.csrf_token()
+        if any(isinstance(value, tuple) for value in data.values()):
+            kwargs.pop("content_type", None)
+            boundary, body = encode_multipart({name: _as_file(value) for name, value in data.items()})
+            return _read(
+                self.raw.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}", **kwargs)
+            )
         return _read(self.raw.post(url, data=data, **kwargs))
 
     def login(self, email: str, password: str) -> TestResponse:
@@ -38,6 +49,14 @@ class WebClient:
 
     def logout(self) -> TestResponse:
         return self.post("/logout")
+
+
+def _as_file(value):
+    if not isinstance(value, tuple):
+        return value
+    content, filename = value[0], value[1]
+    stream = BytesIO(content) if isinstance(content, bytes) else content
+    return FileStorage(stream, filename=filename)
 
 
 def _read(response: TestResponse) -> TestResponse:

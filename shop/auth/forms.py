@@ -8,7 +8,7 @@ from babel import Locale
 from flask import current_app
 from flask_wtf.file import FileField
 from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from shop.forms import ShopForm
 from shop.models.accounts import PROFESSION_LABELS
@@ -56,7 +56,9 @@ class RegistrationForm(ShopForm):
         "Profession",
         choices=[SelectChoice("", "Choose your profession")]
         + [SelectChoice(p.value, label) for p, label in PROFESSION_LABELS.items()],
-        validators=[InputRequired("Choose your profession.")],
+        # DataRequired, not InputRequired: a value that cleans down to "" (control characters
+        # only) must be refused here, not reach Profession("").
+        validators=[DataRequired("Choose your profession.")],
     )
     licence_number = StringField(
         "Licence number", validators=[DataRequired("Enter your licence number."), Length(max=40), LICENCE]
@@ -79,7 +81,7 @@ class RegistrationForm(ShopForm):
     city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=80)])
     region = StringField("State or region", validators=[Optional(), Length(max=80)])
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
-    country = SelectField("Country", validators=[InputRequired("Choose a country.")])
+    country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     licence_document = FileField("Scan of your licence")
 
     def __init__(self, *args, **kwargs):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
@@ -19,6 +20,8 @@ from shop.passwords import password_problem
 from shop.services.accounts import PracticeDetails, add_practice, commit_new_account, email_taken, new_user
 from shop.uploads import StoredFile, discard, store_document
 from shop.urls import external_url
+
+DUPLICATE_MESSAGE = "An account with this email already exists. Log in, or reset your password."
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,13 @@ def check_licence_expiry(expiry: date) -> None:
 def register_clinician(application: Application, document: FileStorage | None) -> User:
     """Create the applicant's account with a pending licence application.
 
-    Raises DuplicateAccount (email), NotEligible (expired licence), ShopError (weak
-    password) or InvalidDocument (missing, too large or not a PDF/JPEG/PNG). Nothing is kept
-    when any of them is raised.
+    Raises DuplicateAccount (email, also when the same email is registered concurrently),
+    NotEligible (expired licence or weak password) or InvalidDocument (missing, too large or
+    not a PDF/JPEG/PNG). Nothing is kept, not even the uploaded file, when any of them is
+    raised.
     """
     if email_taken(application.email):
-        raise DuplicateAccount(
-            "An account with this email already exists. Log in, or reset your password.", field="email"
-        )
+        raise DuplicateAccount(DUPLICATE_MESSAGE, field="email")
     problem = password_problem(
         application.password, user_inputs=(application.email, application.full_name, application.practice.name)
     )
@@ -74,6 +76,11 @@ def register_clinician(application: Application, document: FileStorage | None) -
     try:
         user = _add_applicant(application, stored)
         commit_new_account(user)
+    except IntegrityError:
+        # The same email raced in between the check above and the flush of the new rows.
+        db.session.rollback()
+        discard(stored)
+        raise DuplicateAccount(DUPLICATE_MESSAGE, field="email") from None
     except BaseException:
         db.session.rollback()
         discard(stored)

@@ -12,10 +12,11 @@ from shop.extensions import db
 from shop.forms import show_error
 from shop.models.verification import ApplicationStatus, LicenceDocument
 from shop.services import verification
-from shop.staff import bp
+from shop.staff import ROW_ID, bp
 from shop.staff.forms import ApproveForm, RejectForm, RequestInfoForm
 from shop.uploads import path_of
 
+MAX_PAGE = 100_000
 QUEUE_FILTERS = {
     "open": "Waiting for a decision",
     "pending": "Under review",
@@ -37,12 +38,18 @@ def applications():
     else:
         statuses = [ApplicationStatus(shown)]
     query = verification.review_queue(statuses)
-    try:
-        page_number = max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        page_number = 1
-    page = db.paginate(query, page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    page = db.paginate(query, page=_page_number(), per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
     return render_template("staff/applications.html", page=page, shown=shown, filters=QUEUE_FILTERS)
+
+
+def _page_number() -> int:
+    """The requested page, 1 when it is not a number; capped so the offset stays a number the
+    database accepts (a page beyond the last is simply empty)."""
+    try:
+        number = int(request.args.get("page", 1))
+    except ValueError:
+        return 1
+    return min(max(number, 1), MAX_PAGE)
 
 
 def _application_or_404(application_id: int):
@@ -52,7 +59,7 @@ def _application_or_404(application_id: int):
         abort(404)
 
 
-@bp.route("/applications/<int:application_id>")
+@bp.route(f"/applications/<{ROW_ID}:application_id>")
 def application(application_id: int):
     return _render_application(_application_or_404(application_id))
 
@@ -85,7 +92,7 @@ def _decide(application_id: int, form, target: ApplicationStatus, note_field: st
     return _render_application(app_row, status=422, **{slot: form})
 
 
-@bp.route("/applications/<int:application_id>/approve", methods=["POST"])
+@bp.route(f"/applications/<{ROW_ID}:application_id>/approve", methods=["POST"])
 def approve(application_id: int):
     return _decide(
         application_id,
@@ -97,7 +104,7 @@ def approve(application_id: int):
     )
 
 
-@bp.route("/applications/<int:application_id>/reject", methods=["POST"])
+@bp.route(f"/applications/<{ROW_ID}:application_id>/reject", methods=["POST"])
 def reject(application_id: int):
     return _decide(
         application_id,
@@ -109,7 +116,7 @@ def reject(application_id: int):
     )
 
 
-@bp.route("/applications/<int:application_id>/request-info", methods=["POST"])
+@bp.route(f"/applications/<{ROW_ID}:application_id>/request-info", methods=["POST"])
 def request_info(application_id: int):
     return _decide(
         application_id,
@@ -121,7 +128,7 @@ def request_info(application_id: int):
     )
 
 
-@bp.route("/applications/<int:application_id>/documents/<int:document_id>")
+@bp.route(f"/applications/<{ROW_ID}:application_id>/documents/<{ROW_ID}:document_id>")
 def document(application_id: int, document_id: int):
     row = db.session.get(LicenceDocument, document_id)
     if row is None or row.application_id != application_id or not path_of(row.stored_name).is_file():

@@ -31,7 +31,9 @@ class StaffUserForm(ShopForm):
         ],
     )
     full_name = StringField("Full name", validators=[DataRequired("Enter the name."), Length(min=2, max=120)])
-    role = SelectField("Role", choices=[SelectChoice("staff", "Staff"), SelectChoice("admin", "Administrator")], default="staff")
+    role = SelectField(
+        "Role", choices=[SelectChoice("staff", "Staff"), SelectChoice("admin", "Administrator")], default="staff"
+    )
 
 
 class EmptyForm(ShopForm):

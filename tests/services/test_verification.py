@@ -96,7 +96,12 @@ def test_approval_records_who_decided_and_when_and_emails_the_clinician(mailbox,
     assert before <= application.decided_at <= after
     assert application.decision_note == "Checked with the Medical Council."
     event = application.events[-1]
-    assert (event.actor_id, event.action, event.from_status, event.to_status) == (staff.id, "approved", "pending", "approved")
+    assert (event.actor_id, event.action, event.from_status, event.to_status) == (
+        staff.id,
+        "approved",
+        "pending",
+        "approved",
+    )
     assert event.note == "Checked with the Medical Council."
     assert before <= event.created_at <= after
 
@@ -257,9 +262,7 @@ def test_a_new_document_answering_a_request_returns_the_application_to_the_queue
     new_expiry = clock.today() + timedelta(days=900)
     before = clock.now()
 
-    verification.submit_document(
-        applicant, upload(PNG_BYTES, "sharper.png"), new_expiry, "  Here is a sharper scan.  "
-    )
+    verification.submit_document(applicant, upload(PNG_BYTES, "sharper.png"), new_expiry, "  Here is a sharper scan.  ")
 
     application = fresh(applicant.application.id)
     assert application.status == PENDING
@@ -422,9 +425,12 @@ def test_two_staff_approving_at_the_same_moment_make_one_approval_and_one_email(
     approvals = [e for e in application.events if e.action == "approved"]
     assert len(approvals) == 1
     assert application.decided_by_id == approvals[0].actor_id
-    assert db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "application.approved")
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "application.approved")
+        )
+        == 1
+    )
     messages = new_mail(mailbox)
     assert [m["Subject"] for m in messages] == ["Your account is approved"]
 
@@ -453,7 +459,9 @@ def test_every_change_to_an_application_leaves_an_event_naming_its_actor():
     verification.submit_document(applicant, upload(), clock.today() + timedelta(days=500), "")
     verification.decide(applicant.application.id, staff, APPROVED)
     events = db.session.scalars(
-        select(ApplicationEvent).where(ApplicationEvent.application_id == applicant.application.id).order_by(ApplicationEvent.id)
+        select(ApplicationEvent)
+        .where(ApplicationEvent.application_id == applicant.application.id)
+        .order_by(ApplicationEvent.id)
     ).all()
     assert [(e.action, e.from_status, e.to_status, e.actor_id) for e in events] == [
         ("submitted", None, "pending", applicant.id),
@@ -461,6 +469,53 @@ def test_every_change_to_an_application_leaves_an_event_naming_its_actor():
         ("document_uploaded", "needs_info", "pending", applicant.id),
         ("approved", "pending", "approved", staff.id),
     ]
-    assert db.session.scalar(
-        select(func.count()).select_from(LicenceDocument).where(LicenceDocument.application_id == applicant.application.id)
-    ) == 2
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(LicenceDocument)
+            .where(LicenceDocument.application_id == applicant.application.id)
+        )
+        == 2
+    )
+
+
+def test_a_document_sent_twice_at_the_same_moment_is_filed_once_and_leaves_no_stray_file(data_app, app_config):
+    applicant = make_applicant()
+    verification.decide(applicant.application.id, make_staff(), NEEDS_INFO, "Clearer scan please.")
+    files = uploaded_files(app_config)
+    applicant_id = applicant.id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def send() -> None:
+        with data_app.app_context():
+            try:
+                clinician = db.session.get(User, applicant_id)
+                barrier.wait(timeout=10)
+                verification.submit_document(clinician, upload(), clock.today() + timedelta(days=600))
+                outcomes.append("filed")
+            except InvalidTransition:
+                outcomes.append("refused")
+            except Exception as error:  # noqa: BLE001 - any other failure is what this test reports
+                outcomes.append(f"failed: {error!r}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["filed", "refused"]
+    application = fresh(applicant.application.id)
+    assert application.status == PENDING
+    assert len(application.documents) == 2
+    assert [e.action for e in application.events].count("document_uploaded") == 1
+    assert uploaded_files(app_config) - files == {application.latest_document.stored_name}
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "application.document_uploaded")
+        )
+        == 1
+    )

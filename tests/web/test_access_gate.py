@@ -8,9 +8,9 @@ import re
 import pytest
 
 from shop.access import Policy, policy_for
+from shop.extensions import db
 from shop.models.accounts import Role
 from shop.models.catalogue import Product
-from shop.extensions import db
 from tests.factories import PASSWORD, make_applicant, make_catalogue, make_clinician, make_staff
 from tests.helpers import redirect_path, text
 
@@ -49,9 +49,7 @@ def _routes(app):
 
 
 def _url(rule, known: dict) -> str:
-    values = {
-        name: _sample_value(type(rule._converters[name]).__name__, name, known) for name in rule.arguments
-    }
+    values = {name: _sample_value(type(rule._converters[name]).__name__, name, known) for name in rule.arguments}
     return rule.build(values)[1]
 
 
@@ -159,10 +157,7 @@ def test_each_visitor_gets_exactly_what_each_route_allows(app, visitors, visitor
         with app.test_request_context():
             policy = policy_for(endpoint)
         url = _url(rule, known)
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.post(url, {})
+        response = client.get(url) if method == "GET" else client.post(url, {})
         got, expected = _outcome(response), EXPECTED[policy][visitor]
         if got != expected:
             wrong.append(f"{method} {url} ({policy}): expected {expected}, got {got} [{response.status_code}]")
@@ -180,7 +175,7 @@ def test_no_page_shows_an_anonymous_visitor_a_product_or_a_price(app, visitors):
     clients, known = visitors
     names = [p.name for p in db.session.scalars(db.select(Product))]
     leaked = []
-    for endpoint, method, rule in _routes(app):
+    for _endpoint, method, rule in _routes(app):
         url = _url(rule, known)
         response = clients["anonymous"].get(url) if method == "GET" else clients["anonymous"].post(url, {})
         body = text(response)
@@ -194,7 +189,7 @@ def test_no_page_shows_an_anonymous_visitor_a_product_or_a_price(app, visitors):
 
 def test_a_clinician_is_refused_every_back_office_page(app, visitors):
     clients, known = visitors
-    for endpoint, method, rule in _routes(app):
+    for _endpoint, method, rule in _routes(app):
         if rule.rule.startswith("/staff"):
             url = _url(rule, known)
             for who in ("unverified", "verified"):

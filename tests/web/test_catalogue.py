@@ -97,7 +97,13 @@ def test_the_category_links_on_a_product_page_lead_to_that_category(catalogue):
 
 def test_the_filter_panel_offers_every_category_and_brand(catalogue):
     page = text(catalogue.get("/catalogue"))
-    for name in ("Skin boosters", "Mesotherapy (face)", "Mesotherapy (body)", "Fat-dissolving injectables", "Dermal fillers"):
+    for name in (
+        "Skin boosters",
+        "Mesotherapy (face)",
+        "Mesotherapy (body)",
+        "Fat-dissolving injectables",
+        "Dermal fillers",
+    ):
         assert name in page
     for brand in ("Restylane", "Juvéderm", "Teosyal", "Kybella", "Alidya"):
         assert brand in page
@@ -195,12 +201,13 @@ def test_percent_and_underscore_in_a_search_are_literal(clinician, everything):
     assert listed(clinician.get("/catalogue", query_string={"q": "_"})) == ["booster-underscore"]
 
 
-def test_a_search_without_results_says_so_and_offers_everything(catalogue):
+def test_a_search_without_results_says_so_and_offers_everything(app, catalogue):
     response = catalogue.get("/catalogue?q=botulinum")
     page = text(response)
     assert listed(response) == []
     assert "No products match" in page and "botulinum" in page
     assert 'href="/catalogue"' in response.get_data(as_text=True)
+    assert f'href="mailto:{app.config["QUOTES_DESK_EMAIL"]}"' in response.get_data(as_text=True)
 
 
 # --- sorting -----------------------------------------------------------------------------
@@ -287,7 +294,7 @@ def test_a_page_beyond_the_end_shows_an_empty_state_with_a_way_back(small_pages)
     response = small_pages.get("/catalogue?page=99&brand=restylane")
     assert listed(response) == []
     assert response.status_code == 200
-    assert "past the end" in text(response)
+    assert "No products on this page" in text(response) and "past the end" in text(response)
     link = unescape(re.search(r'href="([^"]+)">Go to the first page', response.get_data(as_text=True)).group(1))
     assert "page=1" in link and "brand=restylane" in link
     assert len(listed(small_pages.get(link))) == 2
@@ -315,7 +322,15 @@ def test_an_inactive_product_is_neither_listed_nor_found_nor_shown(clinician, ev
 def test_an_inactive_variant_counts_for_nothing_in_the_listing(clinician, everything):
     product = make_product(name="Mixed gel", slug="mixed", sku="MIX-1", price_cents=20000, lidocaine=False)
     product.variants.append(
-        Variant(sku="MIX-OLD-L", label="Old", pack_size="1", contains_lidocaine=True, price_cents=5000, stock_on_hand=9, active=False)
+        Variant(
+            sku="MIX-OLD-L",
+            label="Old",
+            pack_size="1",
+            contains_lidocaine=True,
+            price_cents=5000,
+            stock_on_hand=9,
+            active=False,
+        )
     )
     db.session.commit()
     page = text(clinician.get("/catalogue"))
@@ -358,7 +373,9 @@ def test_each_option_shows_whether_it_can_be_had(clinician):
     product.variants += [
         Variant(sku="STK-FEW", label="Few", pack_size="1", price_cents=1000, stock_on_hand=3, position=1),
         Variant(sku="STK-NONE", label="None", pack_size="1", price_cents=1000, stock_on_hand=0, position=2),
-        Variant(sku="STK-GONE", label="Gone", pack_size="1", price_cents=1000, stock_on_hand=40, active=False, position=3),
+        Variant(
+            sku="STK-GONE", label="Gone", pack_size="1", price_cents=1000, stock_on_hand=40, active=False, position=3
+        ),
     ]
     db.session.commit()
     page = text(clinician.get("/catalogue/stock-gel"))
@@ -428,7 +445,21 @@ def test_an_unknown_product_is_a_404(catalogue):
 
 @pytest.mark.parametrize(
     "slug",
-    ["%00", "kybella%00", "KYBELLA", "Kybella", "kybella.html", "..", "kybella..", "a.b", "kyb%C3%A9lla", "-kybella", "kybella-", "%2e%2e%2fetc", "x" * 500],
+    [
+        "%00",
+        "kybella%00",
+        "KYBELLA",
+        "Kybella",
+        "kybella.html",
+        "..",
+        "kybella..",
+        "a.b",
+        "kyb%C3%A9lla",
+        "-kybella",
+        "kybella-",
+        "%2e%2e%2fetc",
+        "x" * 500,
+    ],
 )
 def test_a_slug_with_odd_characters_is_a_404(catalogue, slug):
     assert catalogue.get(f"/catalogue/{slug}").status_code == 404
@@ -489,6 +520,8 @@ def test_typed_text_is_shown_back_escaped(catalogue):
     assert "&lt;script&gt;" in html
 
 
-@pytest.mark.parametrize("path", ["/catalogue/%00", "/catalogue/%ff", "/catalogue/" + quote("注射"), "/catalogue/a%2Fb"])
+@pytest.mark.parametrize(
+    "path", ["/catalogue/%00", "/catalogue/%ff", "/catalogue/" + quote("注射"), "/catalogue/a%2Fb"]
+)
 def test_no_product_address_a_person_can_type_breaks_the_product_page(catalogue, path):
     assert catalogue.get(path).status_code == 404

@@ -1,0 +1,345 @@
+"""Security settings a deployment relies on: cookie flags, what production refuses to start
+without, CSRF on every form, and the login rate limit (in memory and in Redis)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from config import config_for, normalise_database_url
+from shop import clock, create_app
+from shop.extensions import db, limiter
+from shop.models.accounts import LoginSession, User
+from shop.models.mail import OutboxMessage
+from shop.models.verification import ApplicationStatus, LicenceApplication
+from tests.conftest import need
+from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff, pdf_bytes
+from tests.helpers import WebClient, field_error, redirect_path, text
+
+REDIS_URL = "redis://127.0.0.1:6379"
+CSRF_MESSAGE = "Your form expired or came from another page. Please try again."
+
+
+def _session_set_cookie(response) -> str:
+    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+    assert cookies, "the response sets no session cookie"
+    return cookies[-1]
+
+
+def _flags(set_cookie: str) -> set[str]:
+    return {part.strip().lower() for part in set_cookie.split(";")[1:]}
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- cookies ----------------------------------------------------------------------------
+
+
+def test_the_session_cookie_is_http_only_and_same_site_lax(client):
+    make_clinician(email="ana@clinic.example")
+    flags = _flags(_session_set_cookie(client.login("ana@clinic.example", PASSWORD)))
+    assert "httponly" in flags
+    assert "samesite=lax" in flags
+    # Outside production the shop also runs on plain http (make run), so not Secure there.
+    assert "secure" not in flags
+
+
+@pytest.fixture
+def shop_logger():
+    """A non-testing app adds a stderr handler to the shop's logger; put it back afterwards."""
+    logger = logging.getLogger("shop")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def production_env(monkeypatch, database_url, tmp_path, shop_logger):
+    secret = secrets.token_hex(32)
+    monkeypatch.setenv("SECRET_KEY", secret)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("UPLOAD_FOLDER", str(tmp_path / "uploads"))
+    return secret
+
+
+@pytest.fixture
+def production_app(production_env, tmp_path):
+    application = create_app("production", UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    limiter.reset()
+
+
+def test_production_sets_secure_http_only_same_site_lax_session_cookies(production_app):
+    browser = production_app.test_client()
+    response = browser.get("/", base_url="https://shop.example.com")
+    assert response.status_code == 200
+    flags = _flags(_session_set_cookie(response))
+    assert {"secure", "httponly", "samesite=lax"} <= flags
+
+
+def test_production_uses_the_secret_key_and_database_from_the_environment(production_env, production_app, database_url):
+    assert production_app.config["SECRET_KEY"] == production_env
+    assert production_app.config["SQLALCHEMY_DATABASE_URI"] == normalise_database_url(database_url)
+    assert production_app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_a_clinician_can_log_in_to_a_production_shop_over_https(production_app):
+    make_clinician(email="ana@clinic.example")
+    browser = production_app.test_client()
+    page = browser.get("/login", base_url="https://shop.example.com").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = browser.post(
+        "/login",
+        data={"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": token},
+        base_url="https://shop.example.com",
+        # Over https Flask-WTF also checks that the form came from this site, as a browser says.
+        headers={"Referer": "https://shop.example.com/login"},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/catalogue"
+    assert "secure" in _flags(_session_set_cookie(response))
+    assert browser.get("/catalogue", base_url="https://shop.example.com").status_code == 200
+
+
+def test_production_refuses_a_form_posted_from_another_site(production_app):
+    make_clinician(email="ana@clinic.example")
+    browser = production_app.test_client()
+    page = browser.get("/login", base_url="https://shop.example.com").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = browser.post(
+        "/login",
+        data={"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": token},
+        base_url="https://shop.example.com",
+        headers={"Referer": "https://evil.example/phish"},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert _count(LoginSession) == 0
+
+
+@pytest.mark.parametrize(
+    ("present", "missing"),
+    [
+        ({}, ["SECRET_KEY", "DATABASE_URL"]),
+        ({"DATABASE_URL": "postgresql://shop@db.internal/shop"}, ["SECRET_KEY"]),
+        ({"SECRET_KEY": "a-long-random-secret"}, ["DATABASE_URL"]),
+    ],
+)
+def test_production_refuses_to_start_without_a_secret_key_or_a_database_url(monkeypatch, shop_logger, present, missing):
+    for name in ("SECRET_KEY", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in present.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(RuntimeError) as refused:
+        config_for("production")
+    assert str(refused.value) == "SHOP_ENV=production needs these environment variables: " + ", ".join(missing)
+    with pytest.raises(RuntimeError, match="needs these environment variables"):
+        create_app("production")
+
+
+def test_production_is_chosen_by_shop_env_and_refuses_without_secrets(monkeypatch, shop_logger):
+    monkeypatch.setenv("SHOP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_an_unknown_shop_env_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="SHOP_ENV must be one of development, testing, production"):
+        config_for("staging")
+
+
+# --- CSRF -------------------------------------------------------------------------------
+
+
+def _refused_for_csrf(client, response) -> None:
+    assert response.status_code == 303
+    assert CSRF_MESSAGE in text(client.get(redirect_path(response) or "/"))
+
+
+def test_a_login_without_a_csrf_token_is_refused_and_logs_nobody_in(client):
+    make_clinician(email="ana@clinic.example")
+    response = client.post("/login", {"email": "ana@clinic.example", "password": PASSWORD}, csrf=False)
+    _refused_for_csrf(client, response)
+    assert _count(LoginSession) == 0
+    assert redirect_path(client.get("/catalogue")).startswith("/login?next=")
+
+
+def test_a_login_with_a_forged_csrf_token_is_refused(client):
+    make_clinician(email="ana@clinic.example")
+    response = client.post(
+        "/login", {"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": "forged"}, csrf=False
+    )
+    _refused_for_csrf(client, response)
+    assert _count(LoginSession) == 0
+
+
+def test_a_registration_without_a_csrf_token_is_refused_and_creates_no_account(client):
+    form = {
+        "email": "new.applicant@clinic.example",
+        "password": PASSWORD,
+        "full_name": "Dr Eoin Byrne",
+        "profession": "physician",
+        "licence_number": "MCI-771234",
+        "licence_region": "Medical Council of Ireland",
+        "licence_expiry": (clock.today() + timedelta(days=300)).isoformat(),
+        "practice_name": "Quayside Clinic",
+        "phone": "+353 21 555 0177",
+        "address_line1": "9 Lapps Quay",
+        "city": "Cork",
+        "postcode": "T12 RX11",
+        "country": "IE",
+        "licence_document": (BytesIO(pdf_bytes()), "licence.pdf"),
+    }
+    response = client.post("/register", form, csrf=False, content_type="multipart/form-data")
+    _refused_for_csrf(client, response)
+    assert _count(User) == 0
+    assert _count(LicenceApplication) == 0
+    assert _count(OutboxMessage) == 0
+
+
+def test_a_logout_without_a_csrf_token_is_refused_and_the_session_goes_on(client):
+    make_clinician(email="ana@clinic.example")
+    client.login("ana@clinic.example", PASSWORD)
+    response = client.post("/logout", csrf=False)
+    _refused_for_csrf(client, response)
+    assert client.get("/catalogue").status_code == 200
+    assert db.session.scalar(select(LoginSession.revoked_at)) is None
+
+
+def test_a_staff_decision_without_a_csrf_token_is_refused_and_changes_nothing(client):
+    applicant = make_applicant(email="pending@clinic.example")
+    application_id = applicant.application.id
+    make_staff(email="desk@supplier.example")
+    client.login("desk@supplier.example", PASSWORD)
+    mail_before = _count(OutboxMessage)
+
+    response = client.post(f"/staff/applications/{application_id}/approve", {"note": "Looks fine"}, csrf=False)
+
+    _refused_for_csrf(client, response)
+    db.session.expire_all()
+    assert db.session.get(LicenceApplication, application_id).status == ApplicationStatus.PENDING
+    assert _count(OutboxMessage) == mail_before
+
+
+def test_a_password_change_without_a_csrf_token_is_refused_and_keeps_the_old_password(client, make_client):
+    user = make_clinician(email="ana@clinic.example")
+    before = user.password_hash
+    client.login("ana@clinic.example", PASSWORD)
+    new = "Copper-meadow-violin-88"
+    response = client.post(
+        "/account/password", {"current_password": PASSWORD, "password": new, "confirm": new}, csrf=False
+    )
+    _refused_for_csrf(client, response)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).password_hash == before
+    make_client().login("ana@clinic.example", PASSWORD)
+
+
+# --- rate limit -------------------------------------------------------------------------
+
+
+def _attempts_until_refused(client, email: str, limit: int) -> None:
+    for attempt in range(limit):
+        response = client.post("/login", {"email": email, "password": f"Wrong-password-{attempt}"})
+        assert response.status_code == 200, f"attempt {attempt + 1} was refused early"
+        assert field_error(response, "password") == "The email or password is not correct."
+
+
+def test_the_eleventh_login_attempt_in_a_minute_gets_the_too_many_attempts_page(client, app):
+    assert app.config["LOGIN_RATE_LIMIT"].startswith("10 per minute")
+    make_clinician(email="ana@clinic.example")
+    with time_machine.travel(clock.now(), tick=False) as traveller:
+        _attempts_until_refused(client, "ana@clinic.example", 10)
+        response = client.post("/login", {"email": "ana@clinic.example", "password": PASSWORD})
+        assert response.status_code == 429
+        assert "Too many attempts" in text(response)
+        assert "Retry-After" in response.headers
+        # Even the right password waits: nobody was logged in.
+        assert redirect_path(client.get("/catalogue")).startswith("/login?next=")
+        # The login page itself still opens; only attempts are limited.
+        assert client.get("/login").status_code == 200
+
+        traveller.shift(timedelta(seconds=61))
+        client.login("ana@clinic.example", PASSWORD)
+        assert client.get("/catalogue").status_code == 200
+
+
+def test_the_login_limit_counts_per_connection(make_client):
+    make_clinician(email="ana@clinic.example")
+    attacker = make_client()
+    attacker.raw.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    _attempts_until_refused(attacker, "ana@clinic.example", 10)
+    assert attacker.post("/login", {"email": "ana@clinic.example", "password": "x"}).status_code == 429
+    colleague = make_client()
+    colleague.raw.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    colleague.login("ana@clinic.example", PASSWORD)
+
+
+@pytest.fixture
+def redis_connection():
+    import redis
+
+    connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError as exc:
+        need(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def redis_apps(ctx, app, app_config, redis_connection):
+    """Apps whose rate limits live in Redis, as with several gunicorn workers. Their keys carry
+    a unique prefix and a unique client address, and are deleted afterwards."""
+    prefix = f"shop-test-{secrets.token_hex(6)}"
+    address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    made = []
+
+    def make():
+        application = create_app("testing", **app_config, RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=prefix)
+        made.append(application)
+        browser = WebClient(application.test_client())
+        browser.raw.environ_base["REMOTE_ADDR"] = address
+        return browser
+
+    try:
+        yield make, address
+    finally:
+        for pattern in (f"*{prefix}*", f"*{address}*"):
+            for key in redis_connection.scan_iter(match=pattern):
+                redis_connection.delete(key)
+        # The limiter is shared by every app in this process: give it back its in-memory storage.
+        limiter.init_app(app)
+        for application in made:
+            with application.app_context():
+                db.engine.dispose()
+
+
+def test_the_login_limit_holds_across_workers_when_counted_in_redis(redis_apps, redis_connection):
+    make, address = redis_apps
+    make_clinician(email="ana@clinic.example")
+
+    first_worker = make()
+    _attempts_until_refused(first_worker, "ana@clinic.example", 10)
+    assert any(address in key.decode() for key in redis_connection.scan_iter(match=f"*{address}*"))
+
+    # A second worker starts with nothing in memory; the attempts counted in Redis still count.
+    second_worker = make()
+    response = second_worker.post("/login", {"email": "ana@clinic.example", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many attempts" in text(response)
