@@ -8,6 +8,7 @@ CI=true nothing may skip, so the same condition fails instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -18,9 +19,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from config import normalise_database_url
-from shop import create_app
+from shop import create_app, mailer
 from shop.extensions import db, limiter
-from tests.helpers import WebClient
+from tests import stripe_fake
+from tests.factories import PASSWORD
+from tests.helpers import WebClient, stored
 from tests.smtp import SMTPServer
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -127,11 +130,40 @@ def mailbox(smtp_server):
     return smtp_server
 
 
+@pytest.fixture
+def settled(mailbox):
+    """Call after setting up records: sends what the set-up queued and forgets it."""
+
+    def settle():
+        mailer.deliver_due()
+        mailbox.clear()
+
+    return settle
+
+
+# --- Stripe -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    server = stripe_fake.FakeStripe()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe(stripe_server):
+    """The Stripe-shaped server, emptied for this test."""
+    stripe_server.reset()
+    return stripe_server
+
+
 # --- apps -------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url, smtp_server, tmp_path_factory) -> dict:
+def app_config(database_url, smtp_server, stripe_server, tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("instance")
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -140,6 +172,11 @@ def app_config(database_url, smtp_server, tmp_path_factory) -> dict:
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_server.port,
         "MAIL_TIMEOUT": 5,
+        "STRIPE_SECRET_KEY": stripe_fake.SECRET_KEY,
+        "STRIPE_WEBHOOK_SECRET": stripe_fake.WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_server.url,
+        # Short, so the slow-Stripe tests take seconds; the 10 s default is in config.py.
+        "STRIPE_TIMEOUT_SECONDS": 1,
     }
 
 
@@ -199,6 +236,48 @@ def client(app) -> WebClient:
 def make_client(app):
     """More independent browsers (each with its own cookies)."""
     return lambda: WebClient(app.test_client())
+
+
+@pytest.fixture
+def signed_in(make_client):
+    """A new browser in which `user` (with the factories' password) has logged in."""
+
+    def sign_in(user) -> WebClient:
+        browser = make_client()
+        browser.login(user.email, PASSWORD)
+        return browser
+
+    return sign_in
+
+
+@pytest.fixture
+def nothing_kept(app):
+    """Asserts, after the test, that every table holds as many rows as before it and the
+    upload folder holds the same files."""
+    before = stored(app.config)
+    yield
+    assert stored(app.config) == before
+
+
+@pytest.fixture
+def cli(app):
+    """Runs a `flask` command against the app under test."""
+    runner = app.test_cli_runner()
+
+    def run(*args: str):
+        return runner.invoke(args=list(args))
+
+    return run
+
+
+@pytest.fixture
+def shop_logger():
+    """A non-testing app adds a stderr handler to the shop's logger; put it back afterwards."""
+    logger = logging.getLogger("shop")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
 
 
 # --- live server and browser ------------------------------------------------------------

@@ -24,6 +24,13 @@ PNG_BYTES = (
     b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
 )
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+EXE_BYTES = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+    + b"\x00" * 48
+    + b"This program cannot be run in DOS mode."
+)
+ELF_BYTES = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 100
+APPLICANT_EMAIL = "niamh.walsh@clinic.example"
 
 
 def unique_email(prefix: str = "user") -> str:
@@ -60,6 +67,31 @@ def application_data(**overrides) -> registration.Application:
     }
     values.update(overrides)
     return registration.Application(**values)
+
+
+def registration_form(**overrides) -> dict:
+    """Every contract field of a complete, acceptable application as a browser posts it to
+    /register; `overrides` replace values, and a None override leaves the field out."""
+    values = {
+        "email": APPLICANT_EMAIL,
+        "password": PASSWORD,
+        "full_name": "Dr Niamh Walsh",
+        "profession": "physician",
+        "licence_number": "MCI-402211",
+        "licence_region": "Medical Council of Ireland",
+        "licence_expiry": (clock.today() + timedelta(days=365)).isoformat(),
+        "practice_name": "Harbour Skin Clinic",
+        "phone": "+353 21 555 0101",
+        "address_line1": "4 South Mall",
+        "address_line2": "Second floor",
+        "city": "Cork",
+        "region": "Co. Cork",
+        "postcode": "T12 X1Y2",
+        "country": "IE",
+        "licence_document": (BytesIO(pdf_bytes("Dr Niamh Walsh", "MCI-402211")), "licence.pdf"),
+    }
+    values.update(overrides)
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def make_applicant(document: FileStorage | None = None, **overrides) -> User:

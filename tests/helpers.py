@@ -1,17 +1,24 @@
 """A test client that behaves like a person's browser: it fetches a CSRF token the way a page
-would, posts forms, and reads links and messages out of the pages."""
+would, posts forms, and reads links and messages out of the pages. Also what tests read back
+from the database and the upload folder to see what an action kept."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from html import unescape
 from io import BytesIO
+from pathlib import Path
 
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
+from shop.extensions import db
+
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+FLASH = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
 
 
 class WebClient:
@@ -52,11 +59,12 @@ class WebClient:
 
 
 def _as_file(value):
+    """(content, filename) or (content, filename, content type) as an uploaded file."""
     if not isinstance(value, tuple):
         return value
-    content, filename = value[0], value[1]
+    content, filename, *content_type = value
     stream = BytesIO(content) if isinstance(content, bytes) else content
-    return FileStorage(stream, filename=filename)
+    return FileStorage(stream, filename=filename, content_type=content_type[0] if content_type else None)
 
 
 def _read(response: TestResponse) -> TestResponse:
@@ -83,3 +91,38 @@ def field_error(response: TestResponse, field_id: str) -> str:
 def redirect_path(response: TestResponse) -> str:
     location = response.headers.get("Location", "")
     return re.sub(r"^https?://[^/]+", "", location)
+
+
+def flashes(response: TestResponse) -> list[tuple[str, str]]:
+    """The flash messages on a page as (kind, message) pairs, whitespace collapsed."""
+    return [
+        (kind, re.sub(r"\s+", " ", message).strip()) for kind, message in FLASH.findall(response.get_data(as_text=True))
+    ]
+
+
+# --- what the database and the upload folder hold --------------------------------------
+
+
+def reload(model, ident):
+    """The record as the database holds it now, not as this session last saw it."""
+    db.session.rollback()
+    db.session.expire_all()
+    return db.session.get(model, ident)
+
+
+def row_count(model) -> int:
+    """How many rows a model's (or a Table's) table holds."""
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def uploaded_files(config: Mapping) -> list[str]:
+    """The files in the app's UPLOAD_FOLDER, as sorted paths relative to it."""
+    folder = Path(config["UPLOAD_FOLDER"])
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+def stored(config: Mapping) -> dict:
+    """How many rows every table holds, and which files the upload folder holds."""
+    db.session.rollback()
+    counts = {table.name: row_count(table) for table in db.metadata.sorted_tables}
+    return {**counts, "files": uploaded_files(config)}

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shop import clock
 from shop.errors import DuplicateAccount, NotEligible, ShopError
@@ -19,12 +19,9 @@ from shop.models.verification import ApplicationStatus
 from shop.services import accounts, registration, sessions
 from shop.services.accounts import INVITE_SALT, RESET_SALT
 from tests.factories import PASSWORD, application_data, make_clinician, make_staff, upload
+from tests.helpers import row_count
 
 NEW_PASSWORD = "Copper-meadow-violin-88"
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- unique emails ----------------------------------------------------------------------
@@ -39,7 +36,7 @@ def test_a_second_account_with_the_same_email_in_another_case_is_refused():
     make_clinician(email="ana.ruiz@clinic.example")
     with pytest.raises(DuplicateAccount):
         make_staff(email="ANA.Ruiz@Clinic.Example")
-    assert _count(User) == 1
+    assert row_count(User) == 1
 
 
 def test_the_database_itself_refuses_the_same_email_in_another_case():
@@ -57,7 +54,7 @@ def test_an_application_with_a_taken_email_in_another_case_is_refused_next_to_th
     with pytest.raises(DuplicateAccount) as refused:
         registration.register_clinician(application_data(email="ANA@clinic.example"), upload())
     assert refused.value.field == "email"
-    assert _count(User) == 1
+    assert row_count(User) == 1
 
 
 # --- authentication ---------------------------------------------------------------------
@@ -138,7 +135,7 @@ def test_a_verified_clinician_made_by_an_operator_can_order_at_once():
 def test_only_a_clinician_can_be_created_verified():
     with pytest.raises(NotEligible):
         accounts.create_user(email="desk@supplier.example", password=PASSWORD, role=Role.STAFF, verified=True)
-    assert _count(User) == 0
+    assert row_count(User) == 0
 
 
 def test_an_operator_made_account_gets_a_name_from_its_email_when_none_is_given():
@@ -174,7 +171,7 @@ def test_only_an_admin_can_invite_staff():
     desk = make_staff(email="desk@supplier.example")
     with pytest.raises(NotEligible):
         accounts.invite_staff(admin=desk, email="new@supplier.example", full_name="Casey Byrne", role=Role.STAFF)
-    assert _count(OutboxMessage) == 0
+    assert row_count(OutboxMessage) == 0
 
 
 def test_an_admin_cannot_deactivate_their_own_account():
@@ -190,7 +187,7 @@ def test_an_admin_cannot_deactivate_their_own_account():
 def test_a_reset_is_queued_only_for_an_active_account():
     make_clinician(email="ana@clinic.example")
     accounts.request_password_reset("nobody@clinic.example")
-    assert _count(OutboxMessage) == 0
+    assert row_count(OutboxMessage) == 0
     accounts.request_password_reset(" ANA@clinic.example ")
     [message] = db.session.scalars(select(OutboxMessage)).all()
     assert (message.kind, message.to_address) == ("account.password_reset", "ana@clinic.example")
@@ -241,4 +238,4 @@ def test_change_password_ends_other_sessions_and_returns_a_live_one_for_this_bro
     new = accounts.change_password(user, PASSWORD, NEW_PASSWORD)
     assert sessions.load_session_user(old) is None
     assert sessions.load_session_user(new) == user
-    assert _count(LoginSession) == 2
+    assert row_count(LoginSession) == 2

@@ -4,13 +4,11 @@ after MAIL_MAX_ATTEMPTS, and never sent twice."""
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email import message_from_bytes, policy
-from io import BytesIO
 from types import SimpleNamespace
 
 import pytest
@@ -23,8 +21,8 @@ from shop.mailer import backoff, deliver_due, queue_email, retry_now, run_worker
 from shop.models.accounts import Role, User
 from shop.models.mail import OutboxMessage
 from shop.services import accounts
-from tests.factories import PASSWORD, make_applicant, make_staff, pdf_bytes
-from tests.helpers import redirect_path, text
+from tests.factories import PASSWORD, make_applicant, make_staff, registration_form
+from tests.helpers import redirect_path, row_count, text
 from tests.smtp import html_of, text_of
 
 
@@ -47,16 +45,6 @@ def _queue(to: str = "ana@clinic.example", subject: str = "Reset your password",
 def _row(message_id: int) -> OutboxMessage:
     db.session.expire_all()
     return db.session.get(OutboxMessage, message_id)
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
 
 
 @pytest.fixture
@@ -92,8 +80,8 @@ def test_mail_queued_in_a_transaction_that_rolls_back_leaves_no_row():
         hours=2,
     )
     db.session.rollback()
-    assert _count(OutboxMessage) == 0
-    assert _count(User) == 0
+    assert row_count(OutboxMessage) == 0
+    assert row_count(User) == 0
 
 
 def test_mail_queued_with_a_business_change_is_committed_with_it(mailbox):
@@ -239,24 +227,7 @@ def test_a_password_reset_asked_for_during_an_outage_succeeds_and_arrives_later(
 
 def test_a_registration_during_an_outage_succeeds_and_its_mail_arrives_later(client, smtp_outage, frozen, ctx):
     response = client.post(
-        "/register",
-        {
-            "email": "new.applicant@clinic.example",
-            "password": PASSWORD,
-            "full_name": "Dr Eoin Byrne",
-            "profession": "physician",
-            "licence_number": "MCI-771234",
-            "licence_region": "Medical Council of Ireland",
-            "licence_expiry": (clock.today() + timedelta(days=300)).isoformat(),
-            "practice_name": "Quayside Clinic",
-            "phone": "+353 21 555 0177",
-            "address_line1": "9 Lapps Quay",
-            "city": "Cork",
-            "postcode": "T12 RX11",
-            "country": "IE",
-            "licence_document": (BytesIO(pdf_bytes()), "licence.pdf"),
-        },
-        content_type="multipart/form-data",
+        "/register", registration_form(email="new.applicant@clinic.example"), content_type="multipart/form-data"
     )
     assert response.status_code == 303
     assert redirect_path(response) == "/account"
@@ -344,16 +315,6 @@ def test_two_workers_delivering_at_the_same_moment_never_send_a_message_twice(ct
 
 
 # --- development and production without a relay -----------------------------------------
-
-
-@pytest.fixture
-def shop_logger():
-    """A non-testing app adds a stderr handler to the shop's logger; put it back afterwards."""
-    logger = logging.getLogger("shop")
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
 
 
 def test_without_mail_server_development_writes_readable_eml_files(app_config, tmp_path, shop_logger):

@@ -9,17 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from shop import clock
 from shop.errors import DuplicateAccount, InvalidDocument, NotEligible
 from shop.extensions import db
-from shop.models.accounts import Address, Practice, Profession, Role, User
+from shop.models.accounts import Profession, Role, User
 from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
+from shop.models.verification import ApplicationStatus, LicenceDocument
 from shop.passwords import verify_password
 from shop.services.registration import register_clinician
 from tests.factories import (
+    EXE_BYTES,
     JPEG_BYTES,
     PASSWORD,
     PNG_BYTES,
@@ -29,30 +30,9 @@ from tests.factories import (
     pdf_bytes,
     upload,
 )
+from tests.helpers import row_count, stored, uploaded_files
 
-STORED_MODELS = (User, Practice, Address, LicenceApplication, LicenceDocument, ApplicationEvent, OutboxMessage)
 HTML_BYTES = b"<!doctype html><html><body>licence</body></html>"
-EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
-
-
-def uploaded_files(app) -> list[str]:
-    folder = Path(app.config["UPLOAD_FOLDER"])
-    return sorted(path.name for path in folder.rglob("*") if path.is_file())
-
-
-def stored(app) -> dict:
-    db.session.rollback()
-    counts = {
-        model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in STORED_MODELS
-    }
-    return {**counts, "files": uploaded_files(app)}
-
-
-@pytest.fixture
-def nothing_kept(app):
-    before = stored(app)
-    yield
-    assert stored(app) == before
 
 
 def test_an_application_creates_a_pending_account_with_its_practice_and_address():
@@ -172,11 +152,11 @@ def test_an_hour_earlier_the_same_licence_is_still_valid_where_the_shop_is(time_
 )
 def test_an_email_that_already_has_an_account_is_refused(app, existing, applying):
     make_clinician(email=existing)
-    before = stored(app)
+    before = stored(app.config)
     with pytest.raises(DuplicateAccount) as refused:
         make_applicant(email=applying)
     assert refused.value.field == "email"
-    assert stored(app) == before
+    assert stored(app.config) == before
 
 
 @pytest.mark.usefixtures("nothing_kept")
@@ -243,11 +223,11 @@ def test_a_duplicate_email_racing_in_before_the_rows_are_written_is_refused_and_
 
     assert rival_inserted
     assert refused.value.field == "email"
-    assert uploaded_files(app) == []
+    assert uploaded_files(app.config) == []
     db.session.rollback()
     assert db.session.scalars(select(User.full_name)).all() == ["Dr Rival"]
-    assert db.session.scalar(select(func.count()).select_from(LicenceDocument)) == 0
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert row_count(LicenceDocument) == 0
+    assert row_count(OutboxMessage) == 0
 
 
 @pytest.mark.usefixtures("nothing_kept")
@@ -275,7 +255,7 @@ def test_after_a_refused_application_the_same_person_can_apply_again(app):
         register_clinician(application_data(email="again@clinic.example"), upload(HTML_BYTES, "licence.pdf"))
     user = make_applicant(email="again@clinic.example")
     assert user.application.status == ApplicationStatus.PENDING
-    assert uploaded_files(app) == [user.application.documents[0].stored_name]
+    assert uploaded_files(app.config) == [user.application.documents[0].stored_name]
 
 
 def test_two_applications_store_two_separate_files(app):
@@ -283,7 +263,7 @@ def test_two_applications_store_two_separate_files(app):
     second = make_applicant(email="two@clinic.example")
     names = {first.application.documents[0].stored_name, second.application.documents[0].stored_name}
     assert len(names) == 2
-    assert uploaded_files(app) == sorted(names)
+    assert uploaded_files(app.config) == sorted(names)
 
 
 def test_licence_number_and_region_are_kept_without_surrounding_spaces():

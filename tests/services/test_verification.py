@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -20,6 +19,7 @@ from shop.models.mail import OutboxMessage
 from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
 from shop.services import verification
 from tests.factories import PNG_BYTES, make_applicant, make_clinician, make_staff, upload
+from tests.helpers import reload, row_count, uploaded_files
 from tests.smtp import html_of, text_of
 
 APPROVED, REJECTED, NEEDS_INFO, PENDING = (
@@ -31,23 +31,9 @@ APPROVED, REJECTED, NEEDS_INFO, PENDING = (
 NOTES = {APPROVED: "", REJECTED: "The licence number does not match the register.", NEEDS_INFO: "Send both sides."}
 
 
-def fresh(application_id: int) -> LicenceApplication:
-    db.session.rollback()
-    db.session.expire_all()
-    return db.session.get(LicenceApplication, application_id)
-
-
-def outbox_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage))
-
-
-def uploaded_files(app_config) -> set[str]:
-    return {p.name for p in Path(app_config["UPLOAD_FOLDER"]).iterdir()}
-
-
 def state(application_id: int) -> tuple:
     """Everything a decision could change."""
-    application = fresh(application_id)
+    application = reload(LicenceApplication, application_id)
     events = [(e.action, e.from_status, e.to_status, e.note) for e in application.events]
     return (
         application.status,
@@ -58,24 +44,13 @@ def state(application_id: int) -> tuple:
         application.queued_at,
         len(application.documents),
         events,
-        outbox_count(),
+        row_count(OutboxMessage),
     )
 
 
 def new_mail(mailbox) -> list:
     mailer.deliver_due()
     return list(mailbox.messages)
-
-
-@pytest.fixture
-def settled(mailbox):
-    """Call after setting up records: sends what the set-up queued and forgets it."""
-
-    def settle():
-        mailer.deliver_due()
-        mailbox.clear()
-
-    return settle
 
 
 # --- decisions -------------------------------------------------------------------------
@@ -90,7 +65,7 @@ def test_approval_records_who_decided_and_when_and_emails_the_clinician(mailbox,
     verification.decide(applicant.application.id, staff, APPROVED, "Checked with the Medical Council.")
 
     after = clock.now()
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == APPROVED
     assert application.decided_by_id == staff.id
     assert before <= application.decided_at <= after
@@ -122,7 +97,7 @@ def test_rejection_records_the_reason_and_emails_it_to_the_clinician(mailbox, se
 
     verification.decide(applicant.application.id, staff, REJECTED, "  The licence was suspended in 2023.  ")
 
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == REJECTED
     assert application.decided_by_id == staff.id
     assert application.decision_note == "The licence was suspended in 2023."
@@ -147,7 +122,7 @@ def test_a_request_for_information_records_what_is_needed_and_emails_the_upload_
 
     verification.decide(applicant.application.id, staff, NEEDS_INFO, "Please send the back of the card too.")
 
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == NEEDS_INFO
     assert application.decided_by_id == staff.id
     event = application.events[-1]
@@ -193,7 +168,7 @@ def test_deciding_on_an_application_that_does_not_exist_is_not_found():
     staff = make_staff()
     with pytest.raises(NotFound):
         verification.decide(424242, staff, APPROVED)
-    assert outbox_count() == 0
+    assert row_count(OutboxMessage) == 0
 
 
 @pytest.mark.parametrize(
@@ -218,7 +193,7 @@ def test_a_decision_that_no_longer_applies_is_refused_and_changes_nothing(first,
         verification.decide(applicant.application.id, second_staff, second, NOTES[second] or "second opinion")
 
     assert state(applicant.application.id) == before
-    assert fresh(applicant.application.id).decided_by_id == first_staff.id
+    assert reload(LicenceApplication, applicant.application.id).decided_by_id == first_staff.id
 
 
 @pytest.mark.parametrize("second", [APPROVED, REJECTED])
@@ -227,7 +202,7 @@ def test_an_application_waiting_for_the_clinician_can_still_be_decided(second):
     staff = make_staff()
     verification.decide(applicant.application.id, staff, NEEDS_INFO, "Send a clearer scan.")
     verification.decide(applicant.application.id, staff, second, NOTES[second])
-    assert fresh(applicant.application.id).status == second
+    assert reload(LicenceApplication, applicant.application.id).status == second
 
 
 def test_an_application_whose_licence_has_expired_cannot_be_approved():
@@ -240,13 +215,13 @@ def test_an_application_whose_licence_has_expired_cannot_be_approved():
         assert state(applicant.application.id) == before
         # Asking for a current licence is still possible.
         verification.decide(applicant.application.id, staff, NEEDS_INFO, "Your licence expired; send the renewal.")
-        assert fresh(applicant.application.id).status == NEEDS_INFO
+        assert reload(LicenceApplication, applicant.application.id).status == NEEDS_INFO
 
 
 def test_a_licence_that_expires_today_can_still_be_approved():
     applicant = make_applicant(licence_expiry=clock.today())
     verification.decide(applicant.application.id, make_staff(), APPROVED)
-    assert fresh(applicant.application.id).status == APPROVED
+    assert reload(LicenceApplication, applicant.application.id).status == APPROVED
 
 
 # --- the clinician's answer ------------------------------------------------------------
@@ -255,7 +230,7 @@ def test_a_licence_that_expires_today_can_still_be_approved():
 def test_a_new_document_answering_a_request_returns_the_application_to_the_queue(mailbox, settled, app_config):
     with time_machine.travel(clock.now() - timedelta(days=3)):
         applicant = make_applicant(full_name="Dr Aoife Byrne")
-        first_queued = fresh(applicant.application.id).queued_at
+        first_queued = reload(LicenceApplication, applicant.application.id).queued_at
     staff = make_staff()
     verification.decide(applicant.application.id, staff, NEEDS_INFO, "The scan is blurred.")
     settled()
@@ -264,7 +239,7 @@ def test_a_new_document_answering_a_request_returns_the_application_to_the_queue
 
     verification.submit_document(applicant, upload(PNG_BYTES, "sharper.png"), new_expiry, "  Here is a sharper scan.  ")
 
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == PENDING
     assert application.queued_at >= before > first_queued
     assert application.licence_expiry == new_expiry
@@ -289,7 +264,7 @@ def test_a_new_document_answering_a_request_returns_the_application_to_the_queue
     assert f"http://shop.test/staff/applications/{application.id}" in body
 
     verification.decide(application.id, staff, APPROVED)
-    assert fresh(application.id).status == APPROVED
+    assert reload(LicenceApplication, application.id).status == APPROVED
 
 
 def test_a_pending_application_does_not_accept_a_document(app_config):
@@ -338,10 +313,10 @@ def test_a_verified_clinician_whose_licence_expired_can_send_a_renewal(mailbox, 
     staff = make_staff()
     settled()
     with time_machine.travel(clock.now() + timedelta(days=12)):
-        assert not fresh(clinician.application.id).applicant.is_verified(clock.today())
+        assert not reload(LicenceApplication, clinician.application.id).applicant.is_verified(clock.today())
         renewed = clock.today() + timedelta(days=730)
         verification.submit_document(clinician, upload(), renewed, "Renewed last week.")
-        application = fresh(clinician.application.id)
+        application = reload(LicenceApplication, clinician.application.id)
         assert application.status == PENDING
         assert application.licence_expiry == renewed
         assert application.events[-1].action == "renewal_submitted"
@@ -420,7 +395,7 @@ def test_two_staff_approving_at_the_same_moment_make_one_approval_and_one_email(
     outcomes = _race(data_app, applicant.application.id, [(first.id, APPROVED, ""), (second.id, APPROVED, "")])
 
     assert outcomes == ["decided", "refused"]
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == APPROVED
     approvals = [e for e in application.events if e.action == "approved"]
     assert len(approvals) == 1
@@ -445,7 +420,7 @@ def test_an_approval_and_a_rejection_at_the_same_moment_leave_exactly_one_decisi
     )
 
     assert outcomes == ["decided", "refused"]
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     decisions = [e for e in application.events if e.action in ("approved", "rejected")]
     assert len(decisions) == 1
     assert application.status.value == decisions[0].to_status
@@ -482,7 +457,7 @@ def test_every_change_to_an_application_leaves_an_event_naming_its_actor():
 def test_a_document_sent_twice_at_the_same_moment_is_filed_once_and_leaves_no_stray_file(data_app, app_config):
     applicant = make_applicant()
     verification.decide(applicant.application.id, make_staff(), NEEDS_INFO, "Clearer scan please.")
-    files = uploaded_files(app_config)
+    files = set(uploaded_files(app_config))
     applicant_id = applicant.id
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -508,11 +483,11 @@ def test_a_document_sent_twice_at_the_same_moment_is_filed_once_and_leaves_no_st
         thread.join(timeout=60)
 
     assert sorted(outcomes) == ["filed", "refused"]
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == PENDING
     assert len(application.documents) == 2
     assert [e.action for e in application.events].count("document_uploaded") == 1
-    assert uploaded_files(app_config) - files == {application.latest_document.stored_name}
+    assert set(uploaded_files(app_config)) - files == {application.latest_document.stored_name}
     assert (
         db.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "application.document_uploaded")

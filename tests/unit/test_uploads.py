@@ -15,17 +15,11 @@ from werkzeug.datastructures import FileStorage
 
 from shop.errors import InvalidDocument
 from shop.uploads import check_document, discard, store_document
-from tests.factories import JPEG_BYTES, PNG_BYTES, pdf_bytes
+from tests.factories import ELF_BYTES, EXE_BYTES, JPEG_BYTES, PNG_BYTES, pdf_bytes
 
 MB = 1024 * 1024
 PDF = pdf_bytes("Dr Niamh Walsh", "MCI-402211")
 HTML = b"<!DOCTYPE html><html><head><title>licence</title></head><body>x</body></html>"
-EXE = (
-    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
-    + b"\x00" * 48
-    + b"This program cannot be run in DOS mode."
-)
-ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 100
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x00\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 40
 
@@ -105,10 +99,10 @@ def test_an_empty_file_is_refused(filename):
     [
         (HTML, "licence.pdf"),
         (b"<script>alert(1)</script>", "licence.png"),
-        (EXE, "licence.png"),
-        (EXE, "licence.pdf"),
-        (ELF, "licence.png"),
-        (ELF, "licence.jpg"),
+        (EXE_BYTES, "licence.png"),
+        (EXE_BYTES, "licence.pdf"),
+        (ELF_BYTES, "licence.png"),
+        (ELF_BYTES, "licence.jpg"),
         (GIF, "licence.png"),
         (ZIP, "licence.pdf"),
         (b"Licence MCI-402211, expires 2027", "licence.pdf"),

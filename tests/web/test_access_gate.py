@@ -11,7 +11,7 @@ from shop.access import Policy, policy_for
 from shop.extensions import db
 from shop.models.accounts import Role
 from shop.models.catalogue import Product
-from tests.factories import PASSWORD, make_applicant, make_catalogue, make_clinician, make_staff
+from tests.factories import make_applicant, make_catalogue, make_clinician, make_staff
 from tests.helpers import redirect_path, text
 
 VISITORS = ("anonymous", "unverified", "verified", "staff", "admin")
@@ -29,13 +29,16 @@ EXPECTED = {
 }
 
 
-def _sample_value(converter: str, argument: str, known: dict) -> str:
-    if converter == "IntegerConverter":
+def _sample_value(converter, argument: str, known: dict) -> str:
+    if hasattr(converter, "items"):  # any(...): its first choice in sorted order
+        return known.get(argument, sorted(converter.items)[0])
+    converter = type(converter).__name__
+    if converter == "OrderNumberConverter":
+        return known.get("order_number", "ORD-100001")
+    if converter in ("IntegerConverter", "RowIdConverter"):
         return str(known.get(argument, 1))
     if converter == "SlugConverter":
         return known["slug"]
-    if converter == "AnyConverter":
-        return known.get(argument, "deactivate")
     return "sample-token"
 
 
@@ -49,7 +52,7 @@ def _routes(app):
 
 
 def _url(rule, known: dict) -> str:
-    values = {name: _sample_value(type(rule._converters[name]).__name__, name, known) for name in rule.arguments}
+    values = {name: _sample_value(rule._converters[name], name, known) for name in rule.arguments}
     return rule.build(values)[1]
 
 
@@ -77,8 +80,22 @@ CONTRACT = {
     "auth.logout": Policy.AUTHENTICATED,
     "auth.register": Policy.PUBLIC,
     "auth.set_password": Policy.PUBLIC,
+    "cart.accept_prices": Policy.VERIFIED,
+    "cart.add": Policy.VERIFIED,
+    "cart.quick_order": Policy.VERIFIED,
+    "cart.remove": Policy.VERIFIED,
+    "cart.remove_unavailable": Policy.VERIFIED,
+    "cart.show": Policy.VERIFIED,
+    "cart.update": Policy.VERIFIED,
     "catalogue.index": Policy.CATALOGUE,
     "catalogue.product": Policy.CATALOGUE,
+    "orders.checkout_page": Policy.VERIFIED,
+    "orders.detail": Policy.VERIFIED,
+    "orders.history": Policy.VERIFIED,
+    "orders.pay": Policy.VERIFIED,
+    "orders.payment_return": Policy.VERIFIED,
+    "orders.reorder": Policy.VERIFIED,
+    "payments.webhook": Policy.PUBLIC,
     "public.healthz": Policy.PUBLIC,
     "public.home": Policy.PUBLIC,
     "public.robots": Policy.PUBLIC,
@@ -88,7 +105,12 @@ CONTRACT = {
     "staff.approve": Policy.STAFF,
     "staff.dashboard": Policy.STAFF,
     "staff.document": Policy.STAFF,
+    "staff.order": Policy.STAFF,
+    "staff.order_action": Policy.STAFF,
+    "staff.orders_list": Policy.STAFF,
     "staff.outbox": Policy.STAFF,
+    "staff.practice": Policy.STAFF,
+    "staff.practices": Policy.STAFF,
     "staff.reject": Policy.STAFF,
     "staff.request_info": Policy.STAFF,
     "staff.retry_message": Policy.STAFF,
@@ -126,7 +148,7 @@ def test_an_endpoint_without_a_policy_is_refused(app):
 
 
 @pytest.fixture
-def visitors(make_client):
+def visitors(make_client, signed_in):
     make_catalogue()
     clients = {"anonymous": make_client()}
     people = {
@@ -136,8 +158,7 @@ def visitors(make_client):
         "admin": make_staff(role=Role.ADMIN, email="admin@supplier.example"),
     }
     for name, user in people.items():
-        clients[name] = make_client()
-        clients[name].login(user.email, PASSWORD)
+        clients[name] = signed_in(user)
     known = {
         "slug": db.session.scalars(db.select(Product.slug)).first(),
         "application_id": people["unverified"].application.id,

@@ -7,41 +7,25 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from io import BytesIO
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
 
 from shop import clock, mailer
-from shop.extensions import db
 from shop.models.mail import OutboxMessage
 from shop.models.verification import ApplicationStatus, LicenceApplication
 from shop.services import verification
 from tests.factories import PASSWORD, PNG_BYTES, make_applicant, make_clinician, make_staff, pdf_bytes
-from tests.helpers import field_error, redirect_path, text
+from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text, uploaded_files
 from tests.smtp import text_of
 
 DUBLIN = ZoneInfo("Europe/Dublin")
-FLASH = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
 UPLOAD_FORM = 'action="/account/document"'
 
 
-def flashes(response) -> list[tuple[str, str]]:
-    return [
-        (kind, re.sub(r"\s+", " ", message).strip()) for kind, message in FLASH.findall(response.get_data(as_text=True))
-    ]
-
-
-def fresh(application_id: int) -> LicenceApplication:
-    db.session.rollback()
-    db.session.expire_all()
-    return db.session.get(LicenceApplication, application_id)
-
-
 def state(application_id: int) -> tuple:
-    application = fresh(application_id)
+    application = reload(LicenceApplication, application_id)
     return (
         application.status,
         application.queued_at,
@@ -49,12 +33,8 @@ def state(application_id: int) -> tuple:
         application.decision_note,
         [d.id for d in application.documents],
         [(e.action, e.to_status) for e in application.events],
-        db.session.scalar(select(func.count()).select_from(OutboxMessage)),
+        row_count(OutboxMessage),
     )
-
-
-def stored_files(app) -> set[str]:
-    return {p.name for p in Path(app.config["UPLOAD_FOLDER"]).iterdir()}
 
 
 def document_form(
@@ -71,25 +51,6 @@ def document_form(
 def send_document(browser, fields: dict):
     """POST the document form as a browser would."""
     return browser.post("/account/document", fields)
-
-
-@pytest.fixture
-def signed_in(make_client):
-    def sign_in(user):
-        browser = make_client()
-        browser.login(user.email, PASSWORD)
-        return browser
-
-    return sign_in
-
-
-@pytest.fixture
-def settled(mailbox):
-    def settle():
-        mailer.deliver_due()
-        mailbox.clear()
-
-    return settle
 
 
 @pytest.fixture
@@ -132,14 +93,14 @@ def test_a_clinician_who_logs_in_while_asked_for_more_lands_on_the_request(asked
 
 
 def test_a_new_document_returns_the_application_to_the_queue_and_tells_customer_care(
-    asked_for_more, signed_in, mailbox, settled, make_client, app
+    asked_for_more, signed_in, mailbox, settled, app
 ):
     applicant, staff = asked_for_more
-    waiting_since = fresh(applicant.application.id).queued_at
+    waiting_since = reload(LicenceApplication, applicant.application.id).queued_at
     newer = make_applicant(full_name="Dr Applied Yesterday")
     browser = signed_in(applicant)
     settled()
-    files = stored_files(app)
+    files = set(uploaded_files(app.config))
     new_expiry = clock.today() + timedelta(days=800)
 
     response = send_document(
@@ -154,12 +115,12 @@ def test_a_new_document_returns_the_application_to_the_queue_and_tells_customer_
     assert "Under review" in text(page)
     assert UPLOAD_FORM not in page.get_data(as_text=True)
 
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == ApplicationStatus.PENDING
     assert application.queued_at > waiting_since
     assert application.licence_expiry == new_expiry
     assert len(application.documents) == 2
-    assert len(stored_files(app) - files) == 1
+    assert len(set(uploaded_files(app.config)) - files) == 1
     event = application.events[-1]
     assert (event.action, event.actor_id, event.note) == ("document_uploaded", applicant.id, "Here is the full page.")
 
@@ -172,8 +133,7 @@ def test_a_new_document_returns_the_application_to_the_queue_and_tells_customer_
 
     # The desk sees it in the queue again, behind an application that was queued before it
     # came back, and can approve it; the clinician can then order.
-    desk = make_client()
-    desk.login(staff.email, PASSWORD)
+    desk = signed_in(staff)
     queue = desk.get("/staff/applications").get_data(as_text=True)
     ids = [int(n) for n in re.findall(r'<td><a href="/staff/applications/(\d+)">#', queue)]
     assert ids == [newer.application.id, application.id]
@@ -181,7 +141,7 @@ def test_a_new_document_returns_the_application_to_the_queue_and_tells_customer_
     download = desk.get(f"/staff/applications/{application.id}/documents/{latest.id}")
     assert download.get_data() == PNG_BYTES and download.mimetype == "image/png"
     assert desk.post(f"/staff/applications/{application.id}/approve").status_code == 303
-    assert fresh(application.id).status == ApplicationStatus.APPROVED
+    assert reload(LicenceApplication, application.id).status == ApplicationStatus.APPROVED
     assert browser.get("/catalogue").status_code == 200
 
 
@@ -218,7 +178,7 @@ def test_an_invalid_upload_gets_a_message_next_to_the_field_and_changes_nothing(
     applicant, _ = asked_for_more
     browser = signed_in(applicant)
     before = state(applicant.application.id)
-    files = stored_files(app)
+    files = uploaded_files(app.config)
 
     response = send_document(browser, form())
 
@@ -227,7 +187,7 @@ def test_an_invalid_upload_gets_a_message_next_to_the_field_and_changes_nothing(
     assert message and says in message
     assert UPLOAD_FORM in response.get_data(as_text=True)
     assert state(applicant.application.id) == before
-    assert stored_files(app) == files
+    assert uploaded_files(app.config) == files
 
 
 def test_a_clinician_whose_application_is_pending_cannot_upload(signed_in, app):
@@ -235,7 +195,7 @@ def test_a_clinician_whose_application_is_pending_cannot_upload(signed_in, app):
     browser = signed_in(applicant)
     assert UPLOAD_FORM not in browser.get("/account").get_data(as_text=True)
     before = state(applicant.application.id)
-    files = stored_files(app)
+    files = uploaded_files(app.config)
 
     response = send_document(browser, document_form())
 
@@ -243,7 +203,7 @@ def test_a_clinician_whose_application_is_pending_cannot_upload(signed_in, app):
     assert redirect_path(response) == "/account"
     assert ("error", "Your application is not waiting for a document.") in flashes(browser.get("/account"))
     assert state(applicant.application.id) == before
-    assert stored_files(app) == files
+    assert uploaded_files(app.config) == files
 
 
 @pytest.mark.parametrize("who", ["rejected", "verified"])
@@ -255,20 +215,19 @@ def test_a_rejected_or_currently_verified_clinician_cannot_upload_either(signed_
         user = make_clinician()
     browser = signed_in(user)
     before = state(user.application.id)
-    files = stored_files(app)
+    files = uploaded_files(app.config)
 
     response = send_document(browser, document_form())
 
     assert response.status_code == 303
     assert ("error", "Your application is not waiting for a document.") in flashes(browser.get("/account"))
     assert state(user.application.id) == before
-    assert stored_files(app) == files
+    assert uploaded_files(app.config) == files
 
 
-def test_the_account_page_is_for_clinicians_only(make_client):
+def test_the_account_page_is_for_clinicians_only(make_client, signed_in):
     staff = make_staff()
-    browser = make_client()
-    browser.login(staff.email, PASSWORD)
+    browser = signed_in(staff)
     assert browser.get("/account").status_code == 403
     assert send_document(browser, document_form()).status_code == 403
     anonymous = make_client().get("/account")
@@ -339,7 +298,9 @@ def test_a_verified_clinician_loses_the_catalogue_the_day_after_the_licence_expi
         assert UPLOAD_FORM in page.get_data(as_text=True)
 
 
-def test_a_clinician_whose_licence_expired_uploads_a_renewal_and_is_verified_again(make_client, mailbox, settled, app):
+def test_a_clinician_whose_licence_expired_uploads_a_renewal_and_is_verified_again(
+    make_client, signed_in, mailbox, settled, app
+):
     clinician = make_clinician(licence_expiry=clock.today() + timedelta(days=20))
     staff = make_staff()
     settled()
@@ -351,7 +312,7 @@ def test_a_clinician_whose_licence_expired_uploads_a_renewal_and_is_verified_aga
         response = send_document(browser, document_form(expiry=renewed, message="Renewed in March."))
 
         assert response.status_code == 303
-        application = fresh(clinician.application.id)
+        application = reload(LicenceApplication, clinician.application.id)
         assert application.status == ApplicationStatus.PENDING
         assert application.licence_expiry == renewed
         assert application.events[-1].action == "renewal_submitted"
@@ -359,22 +320,20 @@ def test_a_clinician_whose_licence_expired_uploads_a_renewal_and_is_verified_aga
         mailer.deliver_due()
         assert [m["To"] for m in mailbox.messages] == [app.config["CUSTOMER_CARE_EMAIL"]]
 
-        desk = make_client()
-        desk.login(staff.email, PASSWORD)
+        desk = signed_in(staff)
         assert desk.post(f"/staff/applications/{application.id}/approve").status_code == 303
         assert browser.get("/catalogue").status_code == 200
         assert "Verified" in text(browser.get("/account"))
 
 
-def test_a_renewal_that_is_itself_expired_is_refused(make_client, app):
+def test_a_renewal_that_is_itself_expired_is_refused(signed_in, app):
     clinician = make_clinician(licence_expiry=clock.today() + timedelta(days=5))
     with time_machine.travel(clock.now() + timedelta(days=8)):
-        browser = make_client()
-        browser.login(clinician.email, PASSWORD)
+        browser = signed_in(clinician)
         before = state(clinician.application.id)
-        files = stored_files(app)
+        files = uploaded_files(app.config)
         response = send_document(browser, document_form(expiry=clock.today() - timedelta(days=1)))
         assert response.status_code == 422
         assert "expired" in field_error(response, "licence_expiry")
         assert state(clinician.application.id) == before
-        assert stored_files(app) == files
+        assert uploaded_files(app.config) == files

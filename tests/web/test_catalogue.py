@@ -18,7 +18,7 @@ from shop.models.accounts import Profession
 from shop.models.catalogue import Brand, Product, Variant
 from shop.models.verification import ApplicationStatus
 from shop.services import verification
-from tests.factories import PASSWORD, make_applicant, make_catalogue, make_clinician, make_product, make_staff
+from tests.factories import make_applicant, make_catalogue, make_clinician, make_product, make_staff
 from tests.helpers import text
 
 ALL_DEMO = {p["slug"] for p in PRODUCTS}
@@ -37,10 +37,8 @@ def demo_slugs(**where) -> set[str]:
 
 
 @pytest.fixture
-def clinician(make_client):
-    client = make_client()
-    client.login(make_clinician().email, PASSWORD)
-    return client
+def clinician(signed_in):
+    return signed_in(make_clinician())
 
 
 @pytest.fixture
@@ -64,10 +62,9 @@ def test_a_verified_clinician_sees_every_active_product_of_the_demo_catalogue(ca
     assert f"{len(ALL_DEMO)} products" in text(response)
 
 
-def test_staff_browse_the_catalogue_and_open_a_product(make_client, everything):
+def test_staff_browse_the_catalogue_and_open_a_product(signed_in, everything):
     make_catalogue()
-    staff = make_client()
-    staff.login(make_staff().email, PASSWORD)
+    staff = signed_in(make_staff())
     assert set(listed(staff.get("/catalogue?category=fat-dissolving"))) == {"aqualyx", "kybella"}
     page = text(staff.get("/catalogue/kybella"))
     assert "KYB-4X2" in page and "$2,400.00" in page
@@ -412,13 +409,11 @@ def test_the_market_follows_the_shops_configuration(app, monkeypatch, catalogue)
 
 
 @pytest.fixture
-def nurse(make_client):
+def nurse(signed_in):
     """A verified registered nurse: a licensed professional who is not a prescriber."""
     applicant = make_applicant(profession=Profession.REGISTERED_NURSE)
     verification.decide(applicant.application.id, make_staff(), ApplicationStatus.APPROVED)
-    client = make_client()
-    client.login(applicant.email, PASSWORD)
-    return client
+    return signed_in(applicant)
 
 
 PRESCRIBERS_ONLY = "prescription-only and can be ordered only by prescribers"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shop import clock
 from shop.extensions import db
@@ -20,23 +20,9 @@ from shop.models.mail import OutboxMessage
 from shop.models.verification import ApplicationStatus, LicenceApplication
 from shop.services.accounts import request_password_reset
 from tests.factories import PASSWORD, make_staff
-from tests.helpers import redirect_path
+from tests.helpers import redirect_path, row_count
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def run(*args: str):
-        return runner.invoke(args=list(args))
-
-    return run
-
-
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _user(email: str) -> User:
@@ -94,7 +80,7 @@ def test_create_user_with_a_taken_email_is_a_clean_error(cli):
     assert "Error: An account with desk@supplier.example already exists." in again.output
     assert "Traceback" not in again.output
     assert isinstance(again.exception, SystemExit)
-    assert _count(User) == 1
+    assert row_count(User) == 1
     assert _user("desk@supplier.example").role == Role.STAFF
 
 
@@ -104,14 +90,14 @@ def test_create_user_verified_for_staff_is_a_clean_error(cli):
     )
     assert result.exit_code == 1
     assert "Error: Only clinicians carry a licence" in result.output
-    assert _count(User) == 0
+    assert row_count(User) == 0
 
 
 def test_create_user_refuses_an_unknown_role(cli):
     result = cli("create-user", "--email", "x@clinic.example", "--password", PASSWORD, "--role", "owner")
     assert result.exit_code == 2
     assert "'owner' is not one of 'clinician', 'staff', 'admin'" in result.output
-    assert _count(User) == 0
+    assert row_count(User) == 0
 
 
 def test_create_user_warns_about_a_weak_password_chosen_by_an_operator(cli):
@@ -147,7 +133,7 @@ def test_the_flask_command_creates_a_user_in_the_configured_database(database_ur
 
 def _demo_counts() -> dict[str, int]:
     models = (User, Practice, Address, LicenceApplication, OutboxMessage, Category, Brand, Product, Variant)
-    return {model.__name__: _count(model) for model in models}
+    return {model.__name__: row_count(model) for model in models}
 
 
 def _printed_logins(output: str) -> list[tuple[str, str]]:

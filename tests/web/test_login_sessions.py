@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 import time_machine
 from argon2 import PasswordHasher, extract_parameters
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shop import clock
 from shop.extensions import db
 from shop.models.accounts import LoginSession, Role, User
 from shop.services import accounts
 from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff
-from tests.helpers import field_error, redirect_path, text
+from tests.helpers import field_error, redirect_path, row_count, text
 
 WRONG_CREDENTIALS = "The email or password is not correct."
 NEW_PASSWORD = "Copper-meadow-violin-88"
@@ -293,4 +293,4 @@ def test_each_login_opens_its_own_session_row(make_client):
     make_clinician(email="ana@clinic.example")
     for _ in range(3):
         make_client().login("ana@clinic.example", PASSWORD)
-    assert db.session.scalar(select(func.count()).select_from(LoginSession)) == 3
+    assert row_count(LoginSession) == 3

@@ -7,16 +7,14 @@ import re
 from datetime import timedelta
 
 import time_machine
-from sqlalchemy import func, select
 
 from shop import clock
-from shop.extensions import db
 from shop.mailer import deliver_due
 from shop.models.accounts import Role
 from shop.models.mail import OutboxMessage
 from shop.services import accounts
 from tests.factories import PASSWORD, make_clinician, make_staff
-from tests.helpers import field_error, redirect_path, text
+from tests.helpers import field_error, redirect_path, row_count, text
 from tests.smtp import html_of, text_of
 
 NEW_PASSWORD = "Copper-meadow-violin-88"
@@ -85,7 +83,7 @@ def test_a_deactivated_account_gets_no_reset_link(client, mailbox):
     accounts.set_active(admin, member, False)
     response = _ask_for_reset(client, "desk@supplier.example")
     assert CONFIRMATION in text(client.get(redirect_path(response)))
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert row_count(OutboxMessage) == 0
 
 
 def test_an_invalid_address_on_the_forgot_password_form_gets_a_field_message(client):

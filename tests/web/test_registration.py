@@ -12,39 +12,32 @@ from pathlib import Path
 
 import pytest
 from limits import parse_many
-from sqlalchemy import event, func, select
-from werkzeug.datastructures import FileStorage
+from sqlalchemy import event, select
 
 from shop import clock
 from shop.extensions import db
 from shop.mailer import deliver_due
-from shop.models.accounts import Address, LoginSession, Practice, Profession, Role, User
+from shop.models.accounts import Address, Profession, Role, User
 from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
+from shop.models.verification import ApplicationStatus, LicenceApplication, LicenceDocument
 from shop.passwords import verify_password
-from tests.factories import JPEG_BYTES, PASSWORD, PNG_BYTES, make_clinician, make_staff, pdf_bytes
-from tests.helpers import field_error, redirect_path, text
+from tests.factories import (
+    APPLICANT_EMAIL,
+    ELF_BYTES,
+    EXE_BYTES,
+    JPEG_BYTES,
+    PASSWORD,
+    PNG_BYTES,
+    make_clinician,
+    make_staff,
+    pdf_bytes,
+    registration_form,
+)
+from tests.helpers import field_error, redirect_path, row_count, stored, text, uploaded_files
 from tests.smtp import html_of, text_of
 
 MB = 1024 * 1024
-APPLICANT = "niamh.walsh@clinic.example"
 MULTIPART = "multipart/form-data"
-STORED_MODELS = (
-    User,
-    Practice,
-    Address,
-    LicenceApplication,
-    LicenceDocument,
-    ApplicationEvent,
-    OutboxMessage,
-    LoginSession,
-)
-EXE_BYTES = (
-    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
-    + b"\x00" * 48
-    + b"This program cannot be run in DOS mode."
-)
-ELF_BYTES = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 100
 HTML_BYTES = b"<!DOCTYPE html><html><body><script>alert('licence')</script></body></html>"
 
 
@@ -53,60 +46,9 @@ def document(data: bytes | None = None, filename: str = "licence.pdf", content_t
     return (stream, filename) if content_type is None else (stream, filename, content_type)
 
 
-def application_form(**overrides) -> dict:
-    """Every contract field of a complete, acceptable application; `overrides` replace some."""
-    values = {
-        "email": APPLICANT,
-        "password": PASSWORD,
-        "full_name": "Dr Niamh Walsh",
-        "profession": "physician",
-        "licence_number": "MCI-402211",
-        "licence_region": "Medical Council of Ireland",
-        "licence_expiry": (clock.today() + timedelta(days=365)).isoformat(),
-        "practice_name": "Harbour Skin Clinic",
-        "phone": "+353 21 555 0101",
-        "address_line1": "4 South Mall",
-        "address_line2": "Second floor",
-        "city": "Cork",
-        "region": "Co. Cork",
-        "postcode": "T12 X1Y2",
-        "country": "IE",
-        "licence_document": document(),
-    }
-    values.update(overrides)
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def as_file(upload: tuple) -> FileStorage:
-    stream, filename, *content_type = upload
-    return FileStorage(stream=stream, filename=filename, content_type=content_type[0] if content_type else None)
-
-
 def apply(client, **overrides):
     """Post an application as a browser would: multipart, with the page's CSRF token."""
-    return client.post("/register", application_form(**overrides))
-
-
-def uploaded_files(app) -> list[str]:
-    folder = Path(app.config["UPLOAD_FOLDER"])
-    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
-
-
-def stored(app) -> dict:
-    """How many rows each registration table holds, and which files the upload folder holds."""
-    db.session.rollback()
-    counts = {
-        model.__tablename__: db.session.scalar(select(func.count()).select_from(model)) for model in STORED_MODELS
-    }
-    return {**counts, "files": uploaded_files(app)}
-
-
-@pytest.fixture
-def nothing_kept(app):
-    """Asserts, after the test, that the database and upload folder are as they were before it."""
-    before = stored(app)
-    yield
-    assert stored(app) == before
+    return client.post("/register", registration_form(**overrides))
 
 
 def assert_refused(response, field: str, *words: str) -> None:
@@ -126,7 +68,7 @@ def test_the_registration_page_asks_for_every_contract_field(client):
     html = response.get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in html
     assert 'name="csrf_token"' in html
-    for name in application_form():
+    for name in registration_form():
         assert f'name="{name}"' in html, f"the form has no {name} field"
     assert 'type="file"' in html and 'type="password"' in html
 
@@ -150,7 +92,7 @@ def test_the_applicant_can_log_in_again_later_with_the_chosen_password(client, m
     client.logout()
 
     later = make_client()
-    response = later.login(APPLICANT, PASSWORD)
+    response = later.login(APPLICANT_EMAIL, PASSWORD)
     assert redirect_path(response) == "/account"
     assert "Under review" in text(later.get("/account"))
 
@@ -159,7 +101,7 @@ def test_every_field_the_applicant_gave_is_kept_with_the_application(client):
     apply(client, email="  Niamh.Walsh@Clinic.Example ", profession="nurse_practitioner", country="GB")
 
     user = db.session.scalar(select(User))
-    assert user.email == APPLICANT
+    assert user.email == APPLICANT_EMAIL
     assert user.role == Role.CLINICIAN
     assert user.full_name == "Dr Niamh Walsh"
     assert verify_password(user.password_hash, PASSWORD)
@@ -219,7 +161,7 @@ def test_a_pdf_jpeg_or_png_licence_is_stored_outside_static_under_a_generated_na
     assert row.size_bytes == len(sent)
     assert row.sha256 == hashlib.sha256(sent).hexdigest()
     assert re.fullmatch(rf"[0-9a-f]{{32}}\.{extension}", row.stored_name)
-    assert uploaded_files(app) == [row.stored_name]
+    assert uploaded_files(app.config) == [row.stored_name]
     path = Path(app.config["UPLOAD_FOLDER"]) / row.stored_name
     assert path.read_bytes() == sent
     assert not path.resolve().is_relative_to(Path(app.static_folder).resolve())
@@ -241,14 +183,14 @@ def test_a_document_name_with_folders_in_it_cannot_choose_where_the_file_is_writ
     assert response.status_code == 303
     row = db.session.scalar(select(LicenceDocument))
     assert row.original_filename == "evil.pdf"
-    assert uploaded_files(app) == [row.stored_name]
+    assert uploaded_files(app.config) == [row.stored_name]
     assert not (Path(app.static_folder) / "evil.pdf").exists()
 
 
 # --- mail ---------------------------------------------------------------------------------
 
 
-def test_the_applicant_and_customer_care_are_emailed_about_the_application(client, app, mailbox, make_client):
+def test_the_applicant_and_customer_care_are_emailed_about_the_application(client, app, mailbox, signed_in):
     apply(client)
     application = db.session.scalar(select(LicenceApplication))
 
@@ -256,7 +198,7 @@ def test_the_applicant_and_customer_care_are_emailed_about_the_application(clien
     assert (report.sent, report.failed) == (2, 0)
     mailbox.wait_for(2)
 
-    [received] = mailbox.to(APPLICANT)
+    [received] = mailbox.to(APPLICANT_EMAIL)
     assert "received" in received["Subject"].lower()
     account_link = f"{app.config['SHOP_BASE_URL']}/account"
     for body in (text_of(received), html_of(received)):
@@ -275,8 +217,7 @@ def test_the_applicant_and_customer_care_are_emailed_about_the_application(clien
 
     # The link customer care receives opens the application for a member of staff.
     staff = make_staff()
-    desk = make_client()
-    desk.login(staff.email, PASSWORD)
+    desk = signed_in(staff)
     page = desk.get(review_link.removeprefix(app.config["SHOP_BASE_URL"]))
     assert page.status_code == 200
     assert "Dr Niamh Walsh" in text(page)
@@ -330,18 +271,18 @@ def test_an_empty_file_field_counts_as_no_document(client):
 )
 def test_an_email_that_already_has_an_account_is_refused_whatever_its_capitals(client, app, existing, applying):
     make_clinician(email=existing)
-    before = stored(app)
+    before = stored(app.config)
     response = apply(client, email=applying)
     assert_refused(response, "email", "already")
-    assert stored(app) == before
+    assert stored(app.config) == before
 
 
 def test_an_email_taken_by_an_earlier_application_is_refused(client, make_client, app):
     assert apply(client, email="Dr@Clinic.example").status_code == 303
-    before = stored(app)
+    before = stored(app.config)
     response = apply(make_client(), email="dr@clinic.example")
     assert_refused(response, "email", "already")
-    assert stored(app) == before
+    assert stored(app.config) == before
 
 
 @pytest.mark.usefixtures("nothing_kept")
@@ -368,7 +309,7 @@ def test_a_long_passphrase_up_to_128_characters_is_accepted(client, make_client)
     passphrase = ("Velvet harbour lantern " * 6)[:128]
     response = apply(client, password=passphrase)
     assert response.status_code == 303
-    make_client().login(APPLICANT, passphrase)
+    make_client().login(APPLICANT_EMAIL, passphrase)
 
 
 @pytest.mark.usefixtures("nothing_kept")
@@ -460,7 +401,7 @@ def test_after_a_refusal_the_form_keeps_what_was_typed_but_never_the_password(cl
 
 
 def test_an_empty_form_gets_a_message_next_to_every_required_field(client, app):
-    before = stored(app)
+    before = stored(app.config)
     response = client.post("/register", {}, content_type=MULTIPART)
     assert response.status_code == 422
     required = (
@@ -480,23 +421,23 @@ def test_an_empty_form_gets_a_message_next_to_every_required_field(client, app):
     )
     missing = [name for name in required if not field_error(response, name)]
     assert missing == []
-    assert stored(app) == before
+    assert stored(app.config) == before
 
 
 def test_a_registration_without_a_csrf_token_is_not_accepted(client, app):
-    before = stored(app)
-    response = client.post("/register", application_form(), csrf=False, content_type=MULTIPART)
+    before = stored(app.config)
+    response = client.post("/register", registration_form(), csrf=False, content_type=MULTIPART)
     assert response.status_code == 303
     assert redirect_path(response) == "/"
     assert "Your form expired" in text(client.get("/"))
-    assert stored(app) == before
+    assert stored(app.config) == before
 
 
 def test_a_signed_in_visitor_is_not_shown_the_registration_form(client):
     apply(client)
     response = client.get("/register")
     assert response.status_code == 302
-    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert row_count(User) == 1
 
 
 # --- a duplicate email that races in between the check and the commit -----------------------
@@ -529,10 +470,10 @@ def test_a_duplicate_email_racing_in_before_the_commit_is_refused_and_leaves_no_
     assert rival_registers_first, "the rival account was never created"
     assert_refused(response, "email", "already")
     db.session.rollback()
-    assert uploaded_files(app) == []
-    assert db.session.scalar(select(func.count()).select_from(LicenceDocument)) == 0
+    assert uploaded_files(app.config) == []
+    assert row_count(LicenceDocument) == 0
     assert db.session.scalars(select(User.full_name)).all() == ["Dr Rival"]
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert row_count(OutboxMessage) == 0
 
 
 # --- garbage in every field -----------------------------------------------------------------
@@ -695,12 +636,12 @@ def test_registration_posts_beyond_the_rate_limit_get_a_429_page(client, app, ma
     response = apply(client)
     assert response.status_code == 429
     assert "Too many attempts" in text(response)
-    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert row_count(User) == 0
 
     # Reading the form is not limited, and another connection may still apply.
     assert client.get("/register").status_code == 200
     other = make_client()
     response = other.post(
-        "/register", application_form(), content_type=MULTIPART, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+        "/register", registration_form(), content_type=MULTIPART, environ_base={"REMOTE_ADDR": "198.51.100.7"}
     )
     assert response.status_code == 303

@@ -3,15 +3,13 @@ without, CSRF on every form, and the login rate limit (in memory and in Redis)."
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from datetime import timedelta
-from io import BytesIO
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from config import config_for, normalise_database_url
 from shop import clock, create_app
@@ -20,8 +18,8 @@ from shop.models.accounts import LoginSession, User
 from shop.models.mail import OutboxMessage
 from shop.models.verification import ApplicationStatus, LicenceApplication
 from tests.conftest import need
-from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff, pdf_bytes
-from tests.helpers import WebClient, field_error, redirect_path, text
+from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff, registration_form
+from tests.helpers import WebClient, field_error, redirect_path, row_count, text
 
 REDIS_URL = "redis://127.0.0.1:6379"
 CSRF_MESSAGE = "Your form expired or came from another page. Please try again."
@@ -37,10 +35,6 @@ def _flags(set_cookie: str) -> set[str]:
     return {part.strip().lower() for part in set_cookie.split(";")[1:]}
 
 
-def _count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 # --- cookies ----------------------------------------------------------------------------
 
 
@@ -51,16 +45,6 @@ def test_the_session_cookie_is_http_only_and_same_site_lax(client):
     assert "samesite=lax" in flags
     # Outside production the shop also runs on plain http (make run), so not Secure there.
     assert "secure" not in flags
-
-
-@pytest.fixture
-def shop_logger():
-    """A non-testing app adds a stderr handler to the shop's logger; put it back afterwards."""
-    logger = logging.getLogger("shop")
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
 
 
 @pytest.fixture
@@ -95,7 +79,9 @@ def test_production_uses_the_secret_key_and_database_from_the_environment(produc
     assert production_app.config["SESSION_COOKIE_SECURE"] is True
 
 
-def test_a_clinician_can_log_in_to_a_production_shop_over_https(production_app):
+def _log_in_over_https(production_app, referer: str):
+    """Ana posts the production shop's login form over https, the browser saying it came from
+    `referer`. Returns her browser and the response."""
     make_clinician(email="ana@clinic.example")
     browser = production_app.test_client()
     page = browser.get("/login", base_url="https://shop.example.com").get_data(as_text=True)
@@ -105,8 +91,13 @@ def test_a_clinician_can_log_in_to_a_production_shop_over_https(production_app):
         data={"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": token},
         base_url="https://shop.example.com",
         # Over https Flask-WTF also checks that the form came from this site, as a browser says.
-        headers={"Referer": "https://shop.example.com/login"},
+        headers={"Referer": referer},
     )
+    return browser, response
+
+
+def test_a_clinician_can_log_in_to_a_production_shop_over_https(production_app):
+    browser, response = _log_in_over_https(production_app, "https://shop.example.com/login")
     assert response.status_code == 303
     assert response.headers["Location"] == "/catalogue"
     assert "secure" in _flags(_session_set_cookie(response))
@@ -114,19 +105,10 @@ def test_a_clinician_can_log_in_to_a_production_shop_over_https(production_app):
 
 
 def test_production_refuses_a_form_posted_from_another_site(production_app):
-    make_clinician(email="ana@clinic.example")
-    browser = production_app.test_client()
-    page = browser.get("/login", base_url="https://shop.example.com").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = browser.post(
-        "/login",
-        data={"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": token},
-        base_url="https://shop.example.com",
-        headers={"Referer": "https://evil.example/phish"},
-    )
+    _, response = _log_in_over_https(production_app, "https://evil.example/phish")
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
-    assert _count(LoginSession) == 0
+    assert row_count(LoginSession) == 0
 
 
 @pytest.mark.parametrize(
@@ -174,7 +156,7 @@ def test_a_login_without_a_csrf_token_is_refused_and_logs_nobody_in(client):
     make_clinician(email="ana@clinic.example")
     response = client.post("/login", {"email": "ana@clinic.example", "password": PASSWORD}, csrf=False)
     _refused_for_csrf(client, response)
-    assert _count(LoginSession) == 0
+    assert row_count(LoginSession) == 0
     assert redirect_path(client.get("/catalogue")).startswith("/login?next=")
 
 
@@ -184,31 +166,15 @@ def test_a_login_with_a_forged_csrf_token_is_refused(client):
         "/login", {"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": "forged"}, csrf=False
     )
     _refused_for_csrf(client, response)
-    assert _count(LoginSession) == 0
+    assert row_count(LoginSession) == 0
 
 
 def test_a_registration_without_a_csrf_token_is_refused_and_creates_no_account(client):
-    form = {
-        "email": "new.applicant@clinic.example",
-        "password": PASSWORD,
-        "full_name": "Dr Eoin Byrne",
-        "profession": "physician",
-        "licence_number": "MCI-771234",
-        "licence_region": "Medical Council of Ireland",
-        "licence_expiry": (clock.today() + timedelta(days=300)).isoformat(),
-        "practice_name": "Quayside Clinic",
-        "phone": "+353 21 555 0177",
-        "address_line1": "9 Lapps Quay",
-        "city": "Cork",
-        "postcode": "T12 RX11",
-        "country": "IE",
-        "licence_document": (BytesIO(pdf_bytes()), "licence.pdf"),
-    }
-    response = client.post("/register", form, csrf=False, content_type="multipart/form-data")
+    response = client.post("/register", registration_form(), csrf=False, content_type="multipart/form-data")
     _refused_for_csrf(client, response)
-    assert _count(User) == 0
-    assert _count(LicenceApplication) == 0
-    assert _count(OutboxMessage) == 0
+    assert row_count(User) == 0
+    assert row_count(LicenceApplication) == 0
+    assert row_count(OutboxMessage) == 0
 
 
 def test_a_logout_without_a_csrf_token_is_refused_and_the_session_goes_on(client):
@@ -225,14 +191,14 @@ def test_a_staff_decision_without_a_csrf_token_is_refused_and_changes_nothing(cl
     application_id = applicant.application.id
     make_staff(email="desk@supplier.example")
     client.login("desk@supplier.example", PASSWORD)
-    mail_before = _count(OutboxMessage)
+    mail_before = row_count(OutboxMessage)
 
     response = client.post(f"/staff/applications/{application_id}/approve", {"note": "Looks fine"}, csrf=False)
 
     _refused_for_csrf(client, response)
     db.session.expire_all()
     assert db.session.get(LicenceApplication, application_id).status == ApplicationStatus.PENDING
-    assert _count(OutboxMessage) == mail_before
+    assert row_count(OutboxMessage) == mail_before
 
 
 def test_a_password_change_without_a_csrf_token_is_refused_and_keeps_the_old_password(client, make_client):

@@ -11,58 +11,43 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shop import clock, mailer
 from shop.extensions import db
 from shop.models.mail import OutboxMessage
 from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication
 from shop.services import verification
-from tests.factories import PASSWORD, PNG_BYTES, make_applicant, make_clinician, make_staff, pdf_bytes, upload
-from tests.helpers import field_error, redirect_path, text
+from tests.factories import PNG_BYTES, make_applicant, make_clinician, make_staff, pdf_bytes, upload
+from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text
 from tests.smtp import text_of
 
 ROW_LINK = re.compile(r'<td><a href="/staff/applications/(\d+)">#\d+</a></td>')
-FLASH = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
 
 
 def listed_ids(response) -> list[int]:
     return [int(n) for n in ROW_LINK.findall(response.get_data(as_text=True))]
 
 
-def flashes(response) -> list[tuple[str, str]]:
-    return [
-        (kind, re.sub(r"\s+", " ", message).strip()) for kind, message in FLASH.findall(response.get_data(as_text=True))
-    ]
-
-
-def fresh(application_id: int) -> LicenceApplication:
-    db.session.rollback()
-    db.session.expire_all()
-    return db.session.get(LicenceApplication, application_id)
-
-
 def state(application_id: int) -> tuple:
-    application = fresh(application_id)
+    application = reload(LicenceApplication, application_id)
     return (
         application.status,
         application.decided_at,
         application.decided_by_id,
         application.decision_note,
         [(e.action, e.actor_id, e.to_status, e.note) for e in application.events],
-        db.session.scalar(select(func.count()).select_from(OutboxMessage)),
+        row_count(OutboxMessage),
     )
 
 
 @pytest.fixture
-def staff_login(make_client):
+def staff_login(signed_in):
     """A signed-in staff member: (their browser, their account)."""
 
     def login(**kwargs):
         member = make_staff(**kwargs)
-        browser = make_client()
-        browser.login(member.email, PASSWORD)
-        return browser, member
+        return signed_in(member), member
 
     return login
 
@@ -70,15 +55,6 @@ def staff_login(make_client):
 @pytest.fixture
 def desk(staff_login):
     return staff_login(full_name="Robin Desk")
-
-
-@pytest.fixture
-def settled(mailbox):
-    def settle():
-        mailer.deliver_due()
-        mailbox.clear()
-
-    return settle
 
 
 # --- the queue -------------------------------------------------------------------------
@@ -270,13 +246,12 @@ def test_an_image_document_is_served_with_its_image_type_and_extension(desk):
     assert response.headers["Content-Disposition"].startswith("attachment")
 
 
-def test_a_licence_document_is_for_staff_only_not_even_for_its_owner(make_client):
+def test_a_licence_document_is_for_staff_only_not_even_for_its_owner(make_client, signed_in):
     owner = make_applicant()
     url = f"/staff/applications/{owner.application.id}/documents/{owner.application.documents[0].id}"
     verified = make_clinician()
     for person in (owner, verified):
-        browser = make_client()
-        browser.login(person.email, PASSWORD)
+        browser = signed_in(person)
         response = browser.get(url)
         assert response.status_code == 403
         assert b"%PDF" not in response.get_data()
@@ -327,7 +302,7 @@ def test_staff_approve_an_application_and_the_clinician_is_emailed(desk, mailbox
     page = browser.get(redirect_path(response))
     assert ("success", "Approved. The clinician has been emailed and can order now.") in flashes(page)
     assert "Approved" in text(page) and "Robin Desk" in text(page)
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == ApplicationStatus.APPROVED
     assert application.decided_by_id == member.id
     assert before <= application.decided_at <= clock.now()
@@ -358,7 +333,7 @@ def test_staff_reject_with_a_reason_the_clinician_receives(desk, mailbox, settle
     assert ("success", "Rejected. The clinician has been emailed the reason.") in flashes(
         browser.get(redirect_path(response))
     )
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == ApplicationStatus.REJECTED
     assert application.decided_by_id == member.id
     event = application.events[-1]
@@ -385,7 +360,7 @@ def test_staff_ask_for_more_information_and_the_clinician_is_told_what(desk, mai
 
     assert response.status_code == 303
     assert "Request sent." in text(browser.get(redirect_path(response)))
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status == ApplicationStatus.NEEDS_INFO
     assert application.decided_by_id == member.id
     event = application.events[-1]
@@ -449,7 +424,7 @@ def test_a_decision_that_was_already_taken_is_refused_cleanly_and_changes_nothin
     errors = [message for kind, message in flashes(response) if kind == "error"]
     assert errors and "cannot be" in errors[0]
     assert state(applicant.application.id) == before
-    assert fresh(applicant.application.id).decided_by_id == first_member.id
+    assert reload(LicenceApplication, applicant.application.id).decided_by_id == first_member.id
 
 
 def test_once_decided_the_page_offers_no_more_decisions(desk):
@@ -597,7 +572,7 @@ def test_control_characters_in_a_note_are_dropped_and_the_decision_goes_through(
         {field: "Licence\x00 number\x07 mismatch \u00e9\u4e2d"},
     )
     assert response.status_code == 303
-    application = fresh(applicant.application.id)
+    application = reload(LicenceApplication, applicant.application.id)
     assert application.status.value == status
     assert application.decision_note == "Licence number mismatch \u00e9\u4e2d"
     assert application.events[-1].note == "Licence number mismatch \u00e9\u4e2d"
@@ -605,15 +580,14 @@ def test_control_characters_in_a_note_are_dropped_and_the_decision_goes_through(
     assert len(mailbox.to(applicant.email)) == 2  # the receipt, then the decision
 
 
-def test_html_in_a_reason_is_shown_as_text_not_markup(desk, make_client):
+def test_html_in_a_reason_is_shown_as_text_not_markup(desk, signed_in):
     browser, _ = desk
     applicant = make_applicant()
     browser.post(f"/staff/applications/{applicant.application.id}/reject", {"reason": "<script>alert(1)</script>"})
     html = browser.get(f"/staff/applications/{applicant.application.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    own = make_client()
-    own.login(applicant.email, PASSWORD)
+    own = signed_in(applicant)
     assert "<script>alert(1)</script>" not in own.get("/account").get_data(as_text=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -11,16 +10,8 @@ from sqlalchemy import select
 from shop import clock, mailer
 from shop.extensions import db
 from shop.models.mail import OutboxMessage
-from tests.factories import PASSWORD, make_applicant, make_staff
-from tests.helpers import redirect_path, text
-
-FLASH = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
-
-
-def flashes(response) -> list[tuple[str, str]]:
-    return [
-        (kind, re.sub(r"\s+", " ", message).strip()) for kind, message in FLASH.findall(response.get_data(as_text=True))
-    ]
+from tests.factories import make_applicant, make_staff
+from tests.helpers import flashes, redirect_path, text
 
 
 def waiting_section(response) -> str:
@@ -36,11 +27,8 @@ def message_for(address: str) -> OutboxMessage:
 
 
 @pytest.fixture
-def desk(make_client):
-    member = make_staff()
-    browser = make_client()
-    browser.login(member.email, PASSWORD)
-    return browser
+def desk(signed_in):
+    return signed_in(make_staff())
 
 
 @pytest.fixture

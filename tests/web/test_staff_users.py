@@ -6,25 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shop import mailer
 from shop.extensions import db
 from shop.models.accounts import Role, User
 from shop.models.mail import OutboxMessage
 from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff
-from tests.helpers import field_error, redirect_path, text
+from tests.helpers import field_error, flashes, redirect_path, row_count, text
 from tests.smtp import html_of, text_of
 
 NEW_PASSWORD = "Quiet-meadow-compass-7391"
-FLASH = re.compile(r'<div class="flash flash-(\w+)"[^>]*>(.*?)</div>', re.S)
 INVITE_LINK = re.compile(r"http://shop\.test(/welcome/[A-Za-z0-9_.\-]+)")
-
-
-def flashes(response) -> list[tuple[str, str]]:
-    return [
-        (kind, re.sub(r"\s+", " ", message).strip()) for kind, message in FLASH.findall(response.get_data(as_text=True))
-    ]
 
 
 def user_by_email(email: str) -> User | None:
@@ -36,8 +29,8 @@ def user_by_email(email: str) -> User | None:
 def counts() -> tuple[int, int]:
     db.session.rollback()
     return (
-        db.session.scalar(select(func.count()).select_from(User)),
-        db.session.scalar(select(func.count()).select_from(OutboxMessage)),
+        row_count(User),
+        row_count(OutboxMessage),
     )
 
 
@@ -47,11 +40,9 @@ def logs_in(browser, email: str, password: str) -> bool:
 
 
 @pytest.fixture
-def admin(make_client):
+def admin(signed_in):
     member = make_staff(role=Role.ADMIN, full_name="Alex Admin", email="alex.admin@supplier.example")
-    browser = make_client()
-    browser.login(member.email, PASSWORD)
-    return browser, member
+    return signed_in(member), member
 
 
 def invite(
@@ -71,10 +62,9 @@ def invite(
 # --- who may manage staff ---------------------------------------------------------------
 
 
-def test_only_an_administrator_may_manage_staff_accounts(admin, make_client):
+def test_only_an_administrator_may_manage_staff_accounts(admin, signed_in):
     member = make_staff()
-    staff_browser = make_client()
-    staff_browser.login(member.email, PASSWORD)
+    staff_browser = signed_in(member)
     before = counts()
 
     assert staff_browser.get("/staff/users").status_code == 403
@@ -262,11 +252,12 @@ def test_control_characters_in_a_new_members_name_are_dropped(admin, mailbox):
 # --- deactivation -----------------------------------------------------------------------
 
 
-def test_deactivating_a_staff_member_ends_their_session_at_once_and_reactivating_lets_them_back(admin, make_client):
+def test_deactivating_a_staff_member_ends_their_session_at_once_and_reactivating_lets_them_back(
+    admin, make_client, signed_in
+):
     browser, _ = admin
     member = make_staff(full_name="Morgan Leaving", email="morgan@supplier.example")
-    theirs = make_client()
-    theirs.login(member.email, PASSWORD)
+    theirs = signed_in(member)
     assert theirs.get("/staff/applications").status_code == 200
 
     response = browser.post(f"/staff/users/{member.id}/deactivate")
