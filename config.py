@@ -111,6 +111,17 @@ class Config:
     REGISTER_RATE_LIMIT = _env("REGISTER_RATE_LIMIT", "5 per hour")
     PASSWORD_RESET_RATE_LIMIT = _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
 
+    # Ordering: a flat shipping rate, free from a threshold; one tax rate on goods and shipping.
+    SHIPPING_FLAT_CENTS = _env_int("SHIPPING_FLAT_CENTS", 1500)
+    FREE_SHIPPING_THRESHOLD_CENTS = _env_int("FREE_SHIPPING_THRESHOLD_CENTS", 50000)
+    TAX_RATE_PERCENT = _env("TAX_RATE_PERCENT", "23")
+    TAX_LABEL = _env("TAX_LABEL", "VAT")
+    # An unpaid card order is cancelled, and its stock released, after this many minutes.
+    ORDER_PAYMENT_MINUTES = _env_int("ORDER_PAYMENT_MINUTES", 60)
+    MAX_LINE_QUANTITY = 999
+    STRIPE_TIMEOUT_SECONDS = _env_int("STRIPE_TIMEOUT_SECONDS", 10)
+    STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 1)
+
     CATALOGUE_PAGE_SIZE = 12
     STAFF_PAGE_SIZE = 25
 

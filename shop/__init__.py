@@ -10,7 +10,7 @@ from flask import Flask, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from config import config_for
 
@@ -32,6 +32,8 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app.before_request(enforce_access)
     _init_extensions(app)
     app.url_map.converters["slug"] = SlugConverter
+    app.url_map.converters["id"] = RowIdConverter
+    app.url_map.converters["order_number"] = OrderNumberConverter
     _register_blueprints(app)
     _register_error_handlers(app)
 
@@ -47,6 +49,20 @@ class SlugConverter(BaseConverter):
     """Lower-case words joined by dashes; anything else in a slug position is a 404."""
 
     regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+class OrderNumberConverter(BaseConverter):
+    """An order number as people see it: ORD- and digits."""
+
+    regex = r"ORD-\d{1,12}"
+
+
+class RowIdConverter(IntegerConverter):
+    """A database row id: a positive 32-bit integer. A larger number is a 404 at routing time
+    instead of an overflow in the database driver."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def _configure_logging(app: Flask) -> None:
@@ -96,11 +112,14 @@ def _unicode_lower(value):
 def _register_blueprints(app: Flask) -> None:
     from shop.account.views import bp as account_bp
     from shop.auth.views import bp as auth_bp
+    from shop.cart.views import bp as cart_bp
     from shop.catalogue.views import bp as catalogue_bp
+    from shop.orders.views import bp as orders_bp
+    from shop.payments.views import bp as payments_bp
     from shop.public.views import bp as public_bp
     from shop.staff import bp as staff_bp
 
-    for blueprint in (public_bp, auth_bp, account_bp, catalogue_bp, staff_bp):
+    for blueprint in (public_bp, auth_bp, account_bp, catalogue_bp, cart_bp, orders_bp, payments_bp, staff_bp):
         app.register_blueprint(blueprint)
 
 

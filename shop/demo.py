@@ -18,6 +18,7 @@ from shop.models.catalogue import (
     Brand,
     Category,
     Ingredient,
+    PriceBreak,
     Product,
     RegulatoryCategory,
     RegulatoryStatus,
@@ -38,7 +39,12 @@ def seed() -> list[tuple[str, str, str, str]]:
     seed_catalogue()
     _ensure_user(*ADMIN, Role.ADMIN)
     _ensure_user(*STAFF, Role.STAFF)
-    _ensure_user(*CLINICIAN, Role.CLINICIAN, verified=True)
+    if _ensure_user(*CLINICIAN, Role.CLINICIAN, verified=True):
+        clinician = _existing(CLINICIAN[0])
+        clinician.practice.name = "Harbour Aesthetics Clinic"
+        clinician.practice.on_account = True
+        clinician.practice.credit_limit_cents = 500_000
+        db.session.commit()
     _ensure_applicant()
     return [
         ("admin", ADMIN[0], ADMIN[1], "back office, can add staff"),
@@ -99,6 +105,7 @@ def _add_product(data: dict, created_at) -> None:
                 price_cents=price,
                 stock_on_hand=stock,
                 position=position,
+                price_breaks=volume_breaks(price),
             )
         )
     for market, category, note, permitted in data["statuses"]:
@@ -108,13 +115,26 @@ def _add_product(data: dict, created_at) -> None:
     db.session.add(product)
 
 
+def volume_breaks(price_cents: int) -> list[PriceBreak]:
+    """The distributor's usual volume terms: 5% off from 5 packs, 10% off from 10, to the 50 cents."""
+    if price_cents >= 100_000:
+        return []
+    return [
+        PriceBreak(min_quantity=quantity, unit_price_cents=round(price_cents * (100 - off) / 100 / 50) * 50)
+        for quantity, off in ((5, 5), (10, 10))
+    ]
+
+
 def _existing(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def _ensure_user(email: str, password: str, name: str, role: Role, verified: bool = False) -> None:
-    if _existing(email) is None:
-        accounts.create_user(email=email, password=password, role=role, full_name=name, verified=verified)
+def _ensure_user(email: str, password: str, name: str, role: Role, verified: bool = False) -> bool:
+    """Create the account unless it exists; True when it was created now."""
+    if _existing(email) is not None:
+        return False
+    accounts.create_user(email=email, password=password, role=role, full_name=name, verified=verified)
+    return True
 
 
 def _ensure_applicant() -> None:

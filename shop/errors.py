@@ -28,3 +28,19 @@ class InvalidDocument(ShopError):
 
 class NotFound(ShopError):
     """The record does not exist or is not visible to the actor."""
+
+
+class OutOfStock(ShopError):
+    """Not enough stock for what was asked; nothing was reserved."""
+
+
+class PriceChanged(ShopError):
+    """A price changed since the clinician last saw it; they must review before paying."""
+
+
+class PaymentUnavailable(ShopError):
+    """The payment provider could not be reached or refused the request; nothing was charged."""
+
+
+class CreditLimitExceeded(ShopError):
+    """An on-account order would take the practice over its credit limit."""

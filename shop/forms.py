@@ -36,3 +36,14 @@ def show_error(form: FlaskForm, error: ShopError) -> None:
         field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
     else:
         flash(error.message, "error")
+
+
+def first_error(form: FlaskForm) -> str:
+    """The first validation message of a form, for a flash after a redirect."""
+    for name, errors in form.errors.items():
+        if errors:
+            if name == "csrf_token":
+                return "Your form expired. Please try again."
+            label = getattr(form, name).label.text
+            return f"{label}: {errors[0]}"
+    return "Please check the form and try again."

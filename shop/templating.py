@@ -8,10 +8,14 @@ from decimal import Decimal
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 from flask import Flask, current_app
+from sqlalchemy import func, select
 
 from shop import clock
 from shop.access import is_verified_clinician
+from shop.extensions import db
 from shop.mailer import shop_details
+from shop.models.cart import CartLine
+from shop.models.orders import ORDER_EVENT_LABELS
 
 
 def money(cents: int | None, currency: str | None = None) -> str:
@@ -39,19 +43,27 @@ def country_name(code: str | None) -> str:
     return Locale.parse(current_app.config["SHOP_LOCALE"]).territories.get(code.upper(), code)
 
 
+def cart_count(user) -> int:
+    """Packs in the user's cart, for the header."""
+    return db.session.scalar(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id))
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(country_name, "country_name")
+    app.jinja_env.globals["event_labels"] = ORDER_EVENT_LABELS
 
     @app.context_processor
     def shop_context():
         from flask_login import current_user
 
+        verified = is_verified_clinician(current_user) if current_user else False
         return {
+            "cart_count": cart_count(current_user) if verified else 0,
             "shop": shop_details(),
             "shop_currency": app.config["SHOP_CURRENCY"],
             "shop_market": app.config["SHOP_MARKET"],
-            "user_is_verified": is_verified_clinician(current_user) if current_user else False,
+            "user_is_verified": verified,
         }

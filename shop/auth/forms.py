@@ -6,7 +6,7 @@ from functools import cache
 
 from babel import Locale
 from flask import current_app
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -82,7 +82,7 @@ class RegistrationForm(ShopForm):
     region = StringField("State or region", validators=[Optional(), Length(max=80)])
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
-    licence_document = FileField("Scan of your licence")
+    licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

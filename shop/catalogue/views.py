@@ -8,6 +8,7 @@ from flask_login import current_user
 from shop.access import Policy, protect
 from shop.catalogue.forms import filter_from_args, page_from_args
 from shop.services import catalogue
+from shop.services.cart import sale_problem
 from shop.services.catalogue import SORTS
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
@@ -27,9 +28,12 @@ def product(slug: str):
     if item is None:
         abort(404)
     profession = current_user.application.profession if current_user.is_clinician and current_user.application else None
+    buyer = current_user.is_clinician
     return render_template(
         "catalogue/product.html",
         product=item,
         market=current_app.config["SHOP_MARKET"],
         prescriber=profession is None or profession.is_prescriber,
+        buyer=buyer,
+        buy_problems={v.id: sale_problem(v, current_user) for v in item.variants} if buyer else {},
     )

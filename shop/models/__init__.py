@@ -1,16 +1,20 @@
 """The shop's tables, one module per concept. Importing this package registers them all."""
 
 from shop.models.accounts import Address, LoginSession, Practice, Profession, Role, User
+from shop.models.cart import CartLine
 from shop.models.catalogue import (
     Brand,
     Category,
     Ingredient,
+    PriceBreak,
     Product,
     RegulatoryStatus,
     TreatmentArea,
     Variant,
 )
 from shop.models.mail import OutboxMessage
+from shop.models.orders import Order, OrderEvent, OrderLine, OrderStatus, PaymentMethod
+from shop.models.payments import StripeEvent
 from shop.models.verification import (
     ApplicationEvent,
     ApplicationStatus,
@@ -23,17 +27,25 @@ __all__ = [
     "ApplicationEvent",
     "ApplicationStatus",
     "Brand",
+    "CartLine",
     "Category",
     "Ingredient",
     "LicenceApplication",
     "LicenceDocument",
     "LoginSession",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
     "OutboxMessage",
+    "PaymentMethod",
     "Practice",
+    "PriceBreak",
     "Product",
     "Profession",
     "RegulatoryStatus",
     "Role",
+    "StripeEvent",
     "TreatmentArea",
     "User",
     "Variant",

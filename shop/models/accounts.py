@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from shop.db_types import UTCDateTime
@@ -79,6 +79,10 @@ class Practice(db.Model):
     name: Mapped[str] = mapped_column(String(160))
     phone: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Paying on account (by invoice) is off until staff enable it for the practice.
+    on_account: Mapped[bool] = mapped_column(default=False, server_default=false())
+    payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    credit_limit_cents: Mapped[int] = mapped_column(default=0, server_default="0")
 
     addresses: Mapped[list[Address]] = relationship(
         back_populates="practice", order_by="Address.id", cascade="all, delete-orphan"

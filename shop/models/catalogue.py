@@ -135,8 +135,23 @@ class Variant(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
     product: Mapped[Product] = relationship(back_populates="variants")
+    price_breaks: Mapped[list[PriceBreak]] = relationship(
+        back_populates="variant", order_by="PriceBreak.min_quantity", cascade="all, delete-orphan"
+    )
 
     LOW_STOCK = 10
+
+    def unit_price_for(self, quantity: int) -> int:
+        """The price per pack when buying `quantity`: the best volume break reached, if any."""
+        price = self.price_cents
+        for price_break in self.price_breaks:
+            if quantity >= price_break.min_quantity:
+                price = price_break.unit_price_cents
+        return price
+
+    @property
+    def sellable(self) -> bool:
+        return self.active and self.product.active
 
     @property
     def availability(self) -> str:
@@ -147,6 +162,20 @@ class Variant(db.Model):
         if self.stock_on_hand < self.LOW_STOCK:
             return "Low stock"
         return "In stock"
+
+
+class PriceBreak(db.Model):
+    """A volume price: from `min_quantity` packs on, each costs `unit_price_cents`."""
+
+    __tablename__ = "price_breaks"
+    __table_args__ = (UniqueConstraint("variant_id", "min_quantity", name="uq_price_breaks_variant_quantity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
+    min_quantity: Mapped[int]
+    unit_price_cents: Mapped[int]
+
+    variant: Mapped[Variant] = relationship(back_populates="price_breaks")
 
 
 class RegulatoryCategory(StrEnum):

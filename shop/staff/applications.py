@@ -12,7 +12,7 @@ from shop.extensions import db
 from shop.forms import show_error
 from shop.models.verification import ApplicationStatus, LicenceDocument
 from shop.services import verification
-from shop.staff import ROW_ID, bp
+from shop.staff import bp
 from shop.staff.forms import ApproveForm, RejectForm, RequestInfoForm
 from shop.uploads import path_of
 
@@ -59,7 +59,7 @@ def _application_or_404(application_id: int):
         abort(404)
 
 
-@bp.route(f"/applications/<{ROW_ID}:application_id>")
+@bp.route("/applications/<id:application_id>")
 def application(application_id: int):
     return _render_application(_application_or_404(application_id))
 
@@ -92,7 +92,7 @@ def _decide(application_id: int, form, target: ApplicationStatus, note_field: st
     return _render_application(app_row, status=422, **{slot: form})
 
 
-@bp.route(f"/applications/<{ROW_ID}:application_id>/approve", methods=["POST"])
+@bp.route("/applications/<id:application_id>/approve", methods=["POST"])
 def approve(application_id: int):
     return _decide(
         application_id,
@@ -104,7 +104,7 @@ def approve(application_id: int):
     )
 
 
-@bp.route(f"/applications/<{ROW_ID}:application_id>/reject", methods=["POST"])
+@bp.route("/applications/<id:application_id>/reject", methods=["POST"])
 def reject(application_id: int):
     return _decide(
         application_id,
@@ -116,7 +116,7 @@ def reject(application_id: int):
     )
 
 
-@bp.route(f"/applications/<{ROW_ID}:application_id>/request-info", methods=["POST"])
+@bp.route("/applications/<id:application_id>/request-info", methods=["POST"])
 def request_info(application_id: int):
     return _decide(
         application_id,
@@ -128,7 +128,7 @@ def request_info(application_id: int):
     )
 
 
-@bp.route(f"/applications/<{ROW_ID}:application_id>/documents/<{ROW_ID}:document_id>")
+@bp.route("/applications/<id:application_id>/documents/<id:document_id>")
 def document(application_id: int, document_id: int):
     row = db.session.get(LicenceDocument, document_id)
     if row is None or row.application_id != application_id or not path_of(row.stored_name).is_file():

@@ -1,5 +1,14 @@
-from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from shop.forms import ShopForm
 
@@ -38,3 +47,38 @@ class StaffUserForm(ShopForm):
 
 class EmptyForm(ShopForm):
     """A form with only the CSRF token, for buttons that post."""
+
+
+class ShipForm(ShopForm):
+    carrier = StringField("Carrier", validators=[DataRequired("Enter the carrier."), Length(max=60)])
+    tracking_number = StringField(
+        "Tracking number", validators=[DataRequired("Enter the tracking number."), Length(max=80)]
+    )
+
+
+class ReasonForm(ShopForm):
+    reason = TextAreaField(
+        "Reason (the clinician sees it)",
+        validators=[DataRequired("Give the reason; the clinician will see it."), Length(max=2000)],
+    )
+
+
+class NoteForm(ShopForm):
+    note = TextAreaField("Note", validators=[DataRequired("Write a short note for the record."), Length(max=2000)])
+
+
+class PracticeTermsForm(ShopForm):
+    on_account = BooleanField("May pay on account (by invoice)")
+    payment_terms_days = IntegerField(
+        "Payment terms (days)",
+        default=30,
+        validators=[InputRequired("Enter the payment terms in days."), NumberRange(0, 180, "Between 0 and 180 days.")],
+    )
+    credit_limit = DecimalField(
+        "Credit limit",
+        places=2,
+        validators=[
+            InputRequired("Enter the credit limit (0 for none)."),
+            NumberRange(0, 10_000_000, "Between 0 and 10,000,000."),
+        ],
+    )

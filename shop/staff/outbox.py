@@ -8,7 +8,7 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.mailer import retry_now
 from shop.models.mail import OutboxMessage
-from shop.staff import ROW_ID, bp
+from shop.staff import bp
 from shop.staff.forms import EmptyForm
 
 
@@ -23,7 +23,7 @@ def outbox():
     return render_template("staff/outbox.html", waiting=waiting, recent=recent, retry=EmptyForm())
 
 
-@bp.route(f"/mail/<{ROW_ID}:message_id>/retry", methods=["POST"])
+@bp.route("/mail/<id:message_id>/retry", methods=["POST"])
 def retry_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id)
     if message is None:

@@ -12,7 +12,7 @@ from shop.extensions import db
 from shop.forms import show_error
 from shop.models.accounts import Role, User
 from shop.services import accounts
-from shop.staff import ROW_ID, bp
+from shop.staff import bp
 from shop.staff.forms import EmptyForm, StaffUserForm
 
 
@@ -40,7 +40,7 @@ def users():
     return render_template("staff/users.html", form=form, members=_staff_members(), toggle=EmptyForm()), status
 
 
-@bp.route(f"/users/<{ROW_ID}:user_id>/<any(deactivate,reactivate):action>", methods=["POST"])
+@bp.route("/users/<id:user_id>/<any(deactivate,reactivate):action>", methods=["POST"])
 @allow(Policy.ADMIN)
 def set_user_active(user_id: int, action: str):
     member = db.session.get(User, user_id)

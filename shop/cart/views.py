@@ -1,0 +1,124 @@
+"""The cart, for verified clinicians."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from shop.access import Policy, protect
+from shop.cart.forms import AddToCartForm, QuickOrderForm, UpdateLineForm
+from shop.errors import ShopError
+from shop.extensions import db
+from shop.forms import first_error
+from shop.services import cart as carts
+from shop.urls import safe_next
+
+bp = Blueprint("cart", __name__, url_prefix="/cart")
+protect(bp, Policy.VERIFIED)
+
+MAX_CSV_BYTES = 512 * 1024
+
+
+def _render(report=None, quick_form=None, status=200):
+    view = carts.view_cart(current_user)
+    return (
+        render_template(
+            "cart/cart.html",
+            view=view,
+            update_form=UpdateLineForm(formdata=None),
+            quick_form=quick_form or QuickOrderForm(formdata=None),
+            report=report,
+        ),
+        status,
+    )
+
+
+@bp.route("")
+def show():
+    return _render()
+
+
+@bp.route("/add", methods=["POST"])
+def add():
+    form = AddToCartForm()
+    back = safe_next(form.next.data) or url_for("cart.show")
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(back, code=303)
+    try:
+        line = carts.add_to_cart(current_user, form.sku.data, form.quantity.data)
+    except ShopError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back, code=303)
+    flash(f"Added {form.quantity.data} × {line.variant.product.name} ({line.variant.sku}) to your cart.", "success")
+    return redirect(back, code=303)
+
+
+@bp.route("/lines/<id:line_id>", methods=["POST"])
+def update(line_id: int):
+    form = UpdateLineForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("cart.show"), code=303)
+    try:
+        carts.set_quantity(current_user, line_id, form.quantity.data)
+    except ShopError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Your cart is updated.", "success")
+    return redirect(url_for("cart.show"), code=303)
+
+
+@bp.route("/lines/<id:line_id>/remove", methods=["POST"])
+def remove(line_id: int):
+    try:
+        carts.remove_line(current_user, line_id)
+    except ShopError as error:
+        flash(error.message, "error")
+    else:
+        flash("The line is removed from your cart.", "success")
+    return redirect(url_for("cart.show"), code=303)
+
+
+@bp.route("/accept-prices", methods=["POST"])
+def accept_prices():
+    carts.accept_current_prices(current_user)
+    flash("Your cart now uses the current prices.", "success")
+    return redirect(url_for("cart.show"), code=303)
+
+
+@bp.route("/remove-unavailable", methods=["POST"])
+def remove_unavailable():
+    removed = carts.remove_unavailable(current_user)
+    flash(f"Removed {removed} line{'' if removed == 1 else 's'} that cannot be ordered.", "success")
+    return redirect(url_for("cart.show"), code=303)
+
+
+@bp.route("/quick-order", methods=["POST"])
+def quick_order():
+    form = QuickOrderForm()
+    if not form.validate_on_submit():
+        return _render(quick_form=form, status=422)
+    text = form.lines.data or ""
+    upload = form.csv_file.data
+    if upload and upload.filename:
+        data = upload.stream.read(MAX_CSV_BYTES + 1)
+        if len(data) > MAX_CSV_BYTES:
+            form.csv_file.errors = ["The file is larger than 512 KB. Split it, or paste the lines instead."]
+            return _render(quick_form=form, status=422)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            form.csv_file.errors = ["The file is not a text (CSV) file. Save it as CSV UTF-8 and try again."]
+            return _render(quick_form=form, status=422)
+    if not text.strip():
+        form.lines.errors = ["Paste some lines of SKU and quantity, or choose a CSV file."]
+        return _render(quick_form=form, status=422)
+    try:
+        report = carts.quick_order(current_user, text)
+    except ShopError as error:
+        form.lines.errors = [error.message]
+        return _render(quick_form=form, status=422)
+    return _render(report=report)

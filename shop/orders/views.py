@@ -1,0 +1,159 @@
+"""Checkout, the practice's order history, card payment and reorder, for verified clinicians."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from shop.access import Policy, protect
+from shop.errors import NotFound, PaymentUnavailable, ShopError
+from shop.extensions import db
+from shop.forms import show_error
+from shop.models.orders import PaymentMethod
+from shop.orders.forms import CheckoutForm
+from shop.services import cart as carts
+from shop.services import checkout, payments
+from shop.services.orders import practice_order, practice_orders
+from shop.staff.forms import EmptyForm
+
+bp = Blueprint("orders", __name__)
+protect(bp, Policy.VERIFIED)
+
+
+def _checkout_form(view, formdata=None) -> CheckoutForm:
+    form = CheckoutForm(formdata=formdata) if formdata is not None else CheckoutForm()
+    form.address_id.choices = [
+        SelectChoice(a.id, ", ".join(a.lines())) for a in checkout.delivery_addresses(current_user)
+    ]
+    form.payment_method.choices = [SelectChoice(m.value, m.label) for m in checkout.payment_methods(current_user)]
+    if not form.is_submitted():
+        addresses = checkout.delivery_addresses(current_user)
+        default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
+        form.address_id.data = default.id if default else None
+        methods = checkout.payment_methods(current_user)
+        form.payment_method.data = methods[0].value if len(methods) == 1 else None
+        form.expected_total.data = view.totals.total_cents
+    return form
+
+
+def _render_checkout(form, view, status=200):
+    return (
+        render_template(
+            "orders/checkout.html",
+            form=form,
+            view=view,
+            credit=checkout.available_credit(current_user),
+            methods=checkout.payment_methods(current_user),
+        ),
+        status,
+    )
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout_page():
+    view = carts.view_cart(current_user)
+    if view.is_empty:
+        flash("Your cart is empty. Add products before checking out.", "info")
+        return redirect(url_for("cart.show"))
+    if not view.can_check_out:
+        flash("Some lines of your cart need your attention before you can check out.", "error")
+        return redirect(url_for("cart.show"))
+    form = _checkout_form(view)
+    if not form.validate_on_submit():
+        return _render_checkout(form, view, 422 if form.is_submitted() else 200)
+    try:
+        order = checkout.place_order(
+            current_user,
+            checkout.CheckoutRequest(
+                address_id=form.address_id.data,
+                payment_method=PaymentMethod(form.payment_method.data),
+                expected_total_cents=form.expected_total.data,
+                po_number=form.po_number.data or "",
+                note=form.note.data or "",
+            ),
+        )
+    except ShopError as error:
+        show_error(form, error)
+        if error.field is None:
+            return redirect(url_for("cart.show"), code=303)
+        return _render_checkout(form, carts.view_cart(current_user), 422)
+    if order.payment_method == PaymentMethod.ACCOUNT:
+        flash(f"Thank you. Order {order.number} is placed on account; the orders desk will confirm it.", "success")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    return _pay(order)
+
+
+def _pay(order):
+    try:
+        url = payments.start_card_payment(order, current_user)
+    except PaymentUnavailable as error:
+        flash(f"Order {order.number} is reserved for you. {error.message}", "error")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    except ShopError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    if url is None:
+        flash("This order is already paid. Thank you.", "success")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    return redirect(url, code=303)
+
+
+def _own(number: str):
+    try:
+        return practice_order(current_user, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/orders")
+def history():
+    try:
+        page_number = min(max(int(request.args.get("page", 1)), 1), 10_000)
+    except ValueError:
+        page_number = 1
+    page = db.paginate(
+        practice_orders(current_user), page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False
+    )
+    return render_template("orders/history.html", page=page)
+
+
+@bp.route("/orders/<order_number:number>")
+def detail(number: str):
+    return render_template("orders/detail.html", order=_own(number), action_form=EmptyForm())
+
+
+@bp.route("/orders/<order_number:number>/pay", methods=["POST"])
+def pay(number: str):
+    return _pay(_own(number))
+
+
+@bp.route("/orders/<order_number:number>/return")
+def payment_return(number: str):
+    order = _own(number)
+    try:
+        payments.confirm_return(order, request.args.get("session_id", "")[:255])
+    except PaymentUnavailable:
+        flash(
+            "We could not confirm your payment with Stripe yet; this page will show it as soon as Stripe tells us.",
+            "info",
+        )
+    db.session.refresh(order)
+    if order.status.value == "paid":
+        flash(f"Thank you. Order {order.number} is paid.", "success")
+    return redirect(url_for("orders.detail", number=order.number))
+
+
+@bp.route("/orders/<order_number:number>/reorder", methods=["POST"])
+def reorder(number: str):
+    report = carts.reorder(current_user, _own(number))
+    added = sum(1 for line in report if line.added)
+    for line in report:
+        if not line.added:
+            flash(f"{line.text}: {line.message}", "error")
+    flash(
+        f"{added} of {len(report)} line{'' if len(report) == 1 else 's'} added to your cart.",
+        "success" if added else "info",
+    )
+    return redirect(url_for("cart.show"), code=303)

@@ -1,0 +1,32 @@
+"""Stripe's webhook: signature checked on the raw body, each event applied once."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from shop.access import Policy, protect
+from shop.extensions import csrf, limiter
+from shop.services import payments
+from shop.stripe_gateway import InvalidWebhook, parse_webhook
+
+bp = Blueprint("payments", __name__)
+protect(bp, Policy.PUBLIC)
+
+MAX_EVENT_BYTES = 512 * 1024
+
+
+@bp.route("/stripe/webhook", methods=["POST"])
+@csrf.exempt
+@limiter.exempt
+def webhook():
+    payload = request.get_data(cache=False)
+    if len(payload) > MAX_EVENT_BYTES:
+        return jsonify(error="too large"), 400
+    try:
+        event = parse_webhook(payload, request.headers.get("Stripe-Signature"))
+    except InvalidWebhook as error:
+        current_app.logger.warning("refused a Stripe webhook: %s", error)
+        return jsonify(error="invalid signature"), 400
+    outcome = payments.handle_event(event)
+    current_app.logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
+    return jsonify(received=True, outcome=outcome)

@@ -1,0 +1,81 @@
+"""All money arithmetic of carts and orders, in integer cents.
+
+One place decides the unit price (volume breaks), shipping (flat rate, free above a
+threshold), and tax (a rate in basis points on goods plus shipping, rounded half up once per
+order, so lines never drift by a cent against the total).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from flask import current_app
+
+
+@dataclass(frozen=True)
+class PriceRules:
+    shipping_flat_cents: int
+    free_shipping_threshold_cents: int
+    tax_rate_bps: int
+
+    @classmethod
+    def from_config(cls) -> PriceRules:
+        config = current_app.config
+        return cls(
+            shipping_flat_cents=int(config["SHIPPING_FLAT_CENTS"]),
+            free_shipping_threshold_cents=int(config["FREE_SHIPPING_THRESHOLD_CENTS"]),
+            tax_rate_bps=percent_to_bps(config["TAX_RATE_PERCENT"]),
+        )
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal_cents: int
+    shipping_cents: int
+    tax_rate_bps: int
+    tax_cents: int
+    total_cents: int
+
+    @property
+    def free_shipping(self) -> bool:
+        return self.subtotal_cents > 0 and self.shipping_cents == 0
+
+
+def percent_to_bps(percent: str | int | float | Decimal) -> int:
+    """'23' or '8.875' (percent) to basis points (2300, 888 rounded half up)."""
+    try:
+        value = Decimal(str(percent))
+    except InvalidOperation:
+        raise ValueError(f"not a percentage: {percent!r}") from None
+    if value < 0 or value > 100:
+        raise ValueError(f"a tax rate must be between 0 and 100 percent, not {percent}")
+    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def line_total(unit_price_cents: int, quantity: int) -> int:
+    return unit_price_cents * quantity
+
+
+def shipping_for(subtotal_cents: int, rules: PriceRules) -> int:
+    if subtotal_cents <= 0 or subtotal_cents >= rules.free_shipping_threshold_cents:
+        return 0
+    return rules.shipping_flat_cents
+
+
+def tax_on(amount_cents: int, rate_bps: int) -> int:
+    """Tax in cents, rounded half up (0.5 cent and more goes up)."""
+    return int((Decimal(amount_cents) * rate_bps / 10_000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def totals(line_totals: list[int], rules: PriceRules) -> Totals:
+    subtotal = sum(line_totals)
+    shipping = shipping_for(subtotal, rules)
+    tax = tax_on(subtotal + shipping, rules.tax_rate_bps)
+    return Totals(
+        subtotal_cents=subtotal,
+        shipping_cents=shipping,
+        tax_rate_bps=rules.tax_rate_bps,
+        tax_cents=tax,
+        total_cents=subtotal + shipping + tax,
+    )

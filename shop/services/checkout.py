@@ -1,0 +1,201 @@
+"""Placing an order from the cart.
+
+One transaction reserves the stock of every line with a conditional UPDATE (so two clinicians
+racing for the last boxes can never both get them), copies names, SKUs, prices, tax, the
+ship-to address and the clinician's licence onto the order, numbers it, empties the cart and
+queues the emails to the orders desk and the clinician. Anything wrong rolls all of it back
+and the cart is kept.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from shop import clock, stripe_gateway
+from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
+from shop.extensions import db
+from shop.models.accounts import Address, User
+from shop.models.catalogue import Variant
+from shop.models.orders import Order, OrderEvent, OrderLine, OrderStatus, PaymentMethod
+from shop.services import cart as carts
+from shop.services.order_mail import email_order_placed
+
+PO_BOX = re.compile(
+    r"\b(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|pobox|apartado|postfach|boîte\s+postale)\b", re.I
+)
+NUMBER_OFFSET = 100_000
+
+
+def is_po_box(address: Address) -> bool:
+    return bool(PO_BOX.search(f"{address.line1} {address.line2}"))
+
+
+def delivery_addresses(user: User) -> list[Address]:
+    """The practice's addresses an order can be shipped to (no PO boxes)."""
+    return [a for a in user.practice.addresses if not is_po_box(a)] if user.practice else []
+
+
+def payment_methods(user: User) -> list[PaymentMethod]:
+    methods = []
+    if stripe_gateway.enabled():
+        methods.append(PaymentMethod.CARD)
+    if user.practice and user.practice.on_account:
+        methods.append(PaymentMethod.ACCOUNT)
+    return methods
+
+
+def open_account_balance(practice_id: int) -> int:
+    """What the practice owes on account: unsettled invoices of orders not cancelled or refunded."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Order.total_cents), 0)).where(
+            Order.practice_id == practice_id,
+            Order.payment_method == PaymentMethod.ACCOUNT,
+            Order.invoice_settled_at.is_(None),
+            Order.status.not_in([OrderStatus.CANCELLED, OrderStatus.REFUNDED]),
+        )
+    )
+
+
+def available_credit(user: User) -> int:
+    practice = user.practice
+    if practice is None or not practice.on_account:
+        return 0
+    return max(practice.credit_limit_cents - open_account_balance(practice.id), 0)
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    address_id: int
+    payment_method: PaymentMethod
+    expected_total_cents: int
+    po_number: str = ""
+    note: str = ""
+
+
+def place_order(user: User, request: CheckoutRequest) -> Order:
+    """Turn the cart into an order. Raises NotEligible, PriceChanged, OutOfStock or
+    CreditLimitExceeded; on any of them nothing is reserved and the cart is unchanged."""
+    try:
+        order = _place(user, request)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return order
+
+
+def _place(user: User, request: CheckoutRequest) -> Order:
+    if not user.is_verified(clock.today()):
+        raise NotEligible("Your account is not verified to order.")
+    address = next((a for a in delivery_addresses(user) if a.id == request.address_id), None)
+    if address is None:
+        raise NotEligible("Choose one of your practice's delivery addresses (not a PO box).", field="address_id")
+    if request.payment_method not in payment_methods(user):
+        raise NotEligible("Choose a payment method that is offered to your practice.", field="payment_method")
+    view = carts.view_cart(user)
+    if view.is_empty:
+        raise NotEligible("Your cart is empty.")
+    if view.has_price_changes:
+        raise PriceChanged("Some prices changed since you added the products. Review your cart, then check out again.")
+    if view.has_unavailable:
+        raise NotEligible("Some products in your cart cannot be ordered as they are. Review your cart first.")
+    if view.totals.total_cents != request.expected_total_cents:
+        raise PriceChanged("The total changed while you were checking out. Review it and place the order again.")
+    if request.payment_method == PaymentMethod.ACCOUNT and view.totals.total_cents > available_credit(user):
+        raise CreditLimitExceeded(
+            "This order is above your practice's available credit on account. Pay by card, or call the orders desk.",
+            field="payment_method",
+        )
+    for row in view.rows:
+        _reserve(row.variant, row.line.quantity)
+    order = _new_order(user, request, address, view)
+    carts.empty_cart(user)
+    email_order_placed(order)
+    return order
+
+
+def _reserve(variant: Variant, quantity: int) -> None:
+    """Take `quantity` from stock, or raise OutOfStock if another order got there first."""
+    result = db.session.execute(
+        update(Variant)
+        .where(Variant.id == variant.id, Variant.stock_on_hand >= quantity)
+        .values(stock_on_hand=Variant.stock_on_hand - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise OutOfStock(
+            f"Someone else just ordered the last of {variant.product.name} ({variant.sku}). "
+            "Your cart is kept; lower the quantity or remove the line."
+        )
+
+
+def _new_order(user: User, request: CheckoutRequest, address: Address, view: carts.CartView) -> Order:
+    now = clock.now()
+    application = user.application
+    practice = user.practice
+    card = request.payment_method == PaymentMethod.CARD
+    order = Order(
+        number=f"tmp-{uuid.uuid4().hex[:16]}",  # replaced below once the row has its id
+        practice_id=practice.id,
+        placed_by_id=user.id,
+        status=OrderStatus.AWAITING_PAYMENT if card else OrderStatus.PLACED,
+        payment_method=request.payment_method,
+        currency=current_app.config["SHOP_CURRENCY"],
+        subtotal_cents=view.totals.subtotal_cents,
+        shipping_cents=view.totals.shipping_cents,
+        tax_rate_bps=view.totals.tax_rate_bps,
+        tax_cents=view.totals.tax_cents,
+        total_cents=view.totals.total_cents,
+        po_number=request.po_number.strip(),
+        note=request.note.strip(),
+        practice_name=practice.name,
+        practice_phone=practice.phone,
+        ship_to="\n".join([practice.name, *address.lines()]),
+        ship_to_country=address.country,
+        clinician_name=user.full_name,
+        clinician_email=user.email,
+        profession=application.profession.value,
+        licence_number=application.licence_number,
+        licence_region=application.licence_region,
+        licence_expiry=application.licence_expiry,
+        placed_at=now,
+        pay_by=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]) if card else None,
+        invoice_due_on=None if card else clock.today() + timedelta(days=practice.payment_terms_days),
+    )
+    for row in view.rows:
+        variant = row.variant
+        order.lines.append(
+            OrderLine(
+                variant_id=variant.id,
+                sku=variant.sku,
+                product_name=variant.product.name,
+                variant_label=variant.label,
+                pack_size=variant.pack_size,
+                quantity=row.line.quantity,
+                unit_price_cents=row.unit_price_cents,
+                line_total_cents=row.line_total_cents,
+                tax_rate_bps=view.totals.tax_rate_bps,
+            )
+        )
+    db.session.add(order)
+    db.session.flush()
+    # Numbers follow the row id, so they are unique without a lock and easy to read out.
+    order.number = f"ORD-{NUMBER_OFFSET + order.id}"
+    db.session.add(
+        OrderEvent(
+            order=order,
+            actor_id=user.id,
+            action="placed",
+            from_status=None,
+            to_status=order.status.value,
+            note=f"Paying {request.payment_method.label.lower()}.",
+            created_at=now,
+        )
+    )
+    return order

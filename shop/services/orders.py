@@ -1,0 +1,219 @@
+"""An order's life after it is placed: every status change goes through `move`, which checks
+the transition table, refuses a step someone else already took, and writes the event row.
+Cancelling releases the stock exactly once; unpaid card orders are cancelled when their time
+runs out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from shop import clock, stripe_gateway
+from shop.errors import InvalidTransition, NotEligible, NotFound
+from shop.extensions import db
+from shop.models.accounts import User
+from shop.models.catalogue import Variant
+from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
+from shop.services.order_mail import email_order_cancelled, email_order_shipped
+
+CANCELLABLE_BY_STAFF = frozenset(
+    {OrderStatus.AWAITING_PAYMENT, OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ON_HOLD, OrderStatus.PROCESSING}
+)
+
+
+def order_by_number(number: str) -> Order | None:
+    if not number or len(number) > 20:
+        return None
+    return db.session.scalar(
+        select(Order).where(Order.number == number).options(selectinload(Order.lines), selectinload(Order.events))
+    )
+
+
+def practice_order(user: User, number: str) -> Order:
+    """An order of the user's own practice; anything else is NotFound (a 404, not a 403)."""
+    order = order_by_number(number)
+    if order is None or user.practice_id is None or order.practice_id != user.practice_id:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def practice_orders(user: User):
+    return select(Order).where(Order.practice_id == user.practice_id).order_by(Order.placed_at.desc(), Order.id.desc())
+
+
+def move(order: Order, target: OrderStatus, actor: User | None, action: str, note: str = "", **values) -> None:
+    """Change the order's status if the table allows it and nobody changed it first; the
+    caller commits (or rolls back on InvalidTransition)."""
+    current = order.status
+    if not order.can_become(target):
+        raise InvalidTransition(
+            f"Order {order.number} is {current.label.lower()}; it cannot become {target.label.lower()}."
+        )
+    result = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == current)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidTransition(f"Order {order.number} was changed a moment ago. Reload it to see its state.")
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            actor_id=actor.id if actor else None,
+            action=action,
+            from_status=current.value,
+            to_status=target.value,
+            note=note,
+            created_at=clock.now(),
+        )
+    )
+    db.session.expire(order)
+
+
+def note_event(order: Order, actor: User | None, action: str, note: str) -> None:
+    """An event that does not change the status (a payment attempt, a late payment...)."""
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            actor_id=actor.id if actor else None,
+            action=action,
+            from_status=order.status.value,
+            to_status=order.status.value,
+            note=note,
+            created_at=clock.now(),
+        )
+    )
+
+
+def release_stock(order: Order) -> bool:
+    """Put the order's quantities back in stock, once: a second call does nothing."""
+    now = clock.now()
+    claimed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.stock_released_at.is_(None))
+        .values(stock_released_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return False
+    for line in order.lines:
+        if line.variant_id is not None:
+            db.session.execute(
+                update(Variant)
+                .where(Variant.id == line.variant_id)
+                .values(stock_on_hand=Variant.stock_on_hand + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+    return True
+
+
+def cancel(order: Order, actor: User | None, reason: str) -> Order:
+    """Cancel an order, release its stock once, and tell the clinician and the desk."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise NotEligible("Give the reason for the cancellation; the clinician will see it.", field="reason")
+    session_id = order.stripe_session_id if order.status == OrderStatus.AWAITING_PAYMENT else None
+    cancel_in_transaction(order, actor, reason)
+    db.session.commit()
+    if session_id:
+        # Close the Stripe page so the clinician cannot pay for a cancelled order.
+        stripe_gateway.expire_checkout_session(session_id)
+    return order
+
+
+def cancel_in_transaction(order: Order, actor: User | None, reason: str) -> None:
+    """The cancellation itself, in the caller's transaction."""
+    if order.status not in CANCELLABLE_BY_STAFF:
+        raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()} and can no longer be cancelled.")
+    move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
+    release_stock(order)
+    email_order_cancelled(order, reason)
+
+
+def confirm(order: Order, staff: User) -> Order:
+    """The desk accepts a paid card order or an on-account order and starts picking it."""
+    move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
+    db.session.commit()
+    return order
+
+
+def ship(order: Order, staff: User, carrier: str, tracking_number: str) -> Order:
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier:
+        raise NotEligible("Enter the carrier.", field="carrier")
+    if not tracking_number:
+        raise NotEligible("Enter the tracking number.", field="tracking_number")
+    move(
+        order,
+        OrderStatus.SHIPPED,
+        staff,
+        "shipped",
+        f"{carrier}, tracking {tracking_number}",
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
+    email_order_shipped(order)
+    db.session.commit()
+    return order
+
+
+def deliver(order: Order, staff: User) -> Order:
+    move(order, OrderStatus.DELIVERED, staff, "delivered", "Delivery confirmed.")
+    db.session.commit()
+    return order
+
+
+def release_hold(order: Order, staff: User, note: str) -> Order:
+    """The desk has checked a held order (e.g. an amount mismatch) and lets it go on."""
+    note = (note or "").strip()
+    if not note:
+        raise NotEligible("Say what was checked.", field="note")
+    move(order, OrderStatus.PROCESSING, staff, "hold_released", note, hold_reason="")
+    db.session.commit()
+    return order
+
+
+def mark_refunded(order: Order, staff: User, note: str) -> Order:
+    note = (note or "").strip()
+    if not note:
+        raise NotEligible("Say how the refund was made (e.g. the Stripe refund id).", field="note")
+    # Goods that never left the warehouse go back into stock; shipped ones do not.
+    restock = order.status in (OrderStatus.PAID, OrderStatus.ON_HOLD)
+    move(order, OrderStatus.REFUNDED, staff, "refunded", note)
+    if restock:
+        release_stock(order)
+    db.session.commit()
+    return order
+
+
+def settle_invoice(order: Order, staff: User) -> Order:
+    """An on-account invoice was paid: it no longer counts against the practice's credit."""
+    if order.payment_method != PaymentMethod.ACCOUNT:
+        raise NotEligible("Only orders on account have an invoice to settle.")
+    if order.invoice_settled_at is not None:
+        raise InvalidTransition(f"The invoice of {order.number} is already settled.")
+    order.invoice_settled_at = clock.now()
+    note_event(order, staff, "invoice_settled", "Invoice paid.")
+    db.session.commit()
+    return order
+
+
+def cancel_unpaid_orders(now: datetime | None = None) -> int:
+    """Cancel every card order still unpaid after its time ran out; returns how many."""
+    now = now or clock.now()
+    due = db.session.scalars(
+        select(Order.id).where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.pay_by < now)
+    ).all()
+    cancelled = 0
+    for order_id in due:
+        order = db.session.get(Order, order_id)
+        try:
+            cancel(order, None, "Payment was not completed in time.")
+        except InvalidTransition:
+            db.session.rollback()  # paid or cancelled by someone else meanwhile
+            continue
+        cancelled += 1
+    return cancelled

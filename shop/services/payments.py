@@ -1,0 +1,199 @@
+"""Card payment through Stripe Checkout.
+
+An order is marked paid only on Stripe's verdict: a signed webhook, or the Checkout Session
+read back from Stripe when the clinician returns first. Both go through `apply_session`,
+which is idempotent and state-based, so duplicate, simultaneous and out-of-order deliveries
+all end in the same place. A payment whose amount or currency differs from the order puts it
+on hold and alerts the orders desk.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shop import clock, stripe_gateway
+from shop.errors import InvalidTransition, PaymentUnavailable
+from shop.extensions import db
+from shop.models.accounts import User
+from shop.models.orders import Order, OrderEvent, OrderStatus
+from shop.models.payments import StripeEvent
+from shop.services.order_mail import alert_desk, email_payment_failed, email_payment_received
+from shop.services.orders import cancel_in_transaction, move, note_event, order_by_number
+from shop.stripe_gateway import CheckoutSession, LineItem
+from shop.urls import external_url
+
+HANDLED_EVENTS = frozenset(
+    {
+        "checkout.session.completed",
+        "checkout.session.async_payment_succeeded",
+        "checkout.session.async_payment_failed",
+        "checkout.session.expired",
+    }
+)
+SETTLED = frozenset(
+    {OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.REFUNDED}
+)
+
+
+def line_items(order: Order) -> list[LineItem]:
+    """What the Stripe page lists: every line, then shipping and tax, adding up to the total."""
+    items = [
+        LineItem(
+            name=f"{line.product_name}, {line.variant_label} ({line.sku})",
+            unit_amount=line.unit_price_cents,
+            quantity=line.quantity,
+        )
+        for line in order.lines
+    ]
+    if order.shipping_cents:
+        items.append(LineItem(name="Shipping", unit_amount=order.shipping_cents, quantity=1))
+    if order.tax_cents:
+        items.append(LineItem(name=f"Tax ({order.tax_rate_bps / 100:g}%)", unit_amount=order.tax_cents, quantity=1))
+    return items
+
+
+def start_card_payment(order: Order, actor: User) -> str | None:
+    """The Stripe page where the clinician pays for `order`; None if it turns out to be paid.
+
+    Reuses an open session; makes a new one (a new idempotency key) only when the previous
+    one expired. Raises PaymentUnavailable when Stripe cannot be reached; the order stays
+    awaiting payment with the error noted, and the clinician can try again."""
+    if not order.is_awaiting_card_payment:
+        raise InvalidTransition(f"Order {order.number} is not waiting for a card payment.")
+    try:
+        if order.stripe_session_id:
+            current = stripe_gateway.retrieve_checkout_session(order.stripe_session_id)
+            if current.status == "open" and current.url:
+                return current.url
+            if current.status == "complete":
+                apply_session(current, source="the payment page")
+                db.session.commit()
+                return None
+            order.payment_attempt += 1
+        session = stripe_gateway.create_checkout_session(
+            reference=order.number,
+            currency=order.currency,
+            items=line_items(order),
+            customer_email=order.clinician_email,
+            success_url=external_url("orders.payment_return", number=order.number)
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=external_url("orders.detail", number=order.number),
+            pay_by=order.pay_by,
+            idempotency_key=f"{order.number}-checkout-{order.payment_attempt}",
+        )
+    except PaymentUnavailable as error:
+        db.session.rollback()
+        order.payment_error = error.message
+        note_event(order, actor, "payment_unavailable", "Stripe could not be reached; the clinician can try again.")
+        db.session.commit()
+        raise
+    order.stripe_session_id = session.id
+    order.payment_error = ""
+    db.session.commit()
+    return session.url
+
+
+def confirm_return(order: Order, session_id: str) -> None:
+    """The clinician came back from Stripe: ask Stripe how the payment went, if it is ours."""
+    if not session_id or session_id != order.stripe_session_id or order.status != OrderStatus.AWAITING_PAYMENT:
+        return
+    session = stripe_gateway.retrieve_checkout_session(session_id)
+    try:
+        apply_session(session, source="the return from Stripe")
+        db.session.commit()
+    except InvalidTransition:
+        db.session.rollback()  # the webhook recorded the verdict at the same moment
+
+
+def apply_session(session: CheckoutSession, *, source: str) -> Order | None:
+    """Record what a Checkout Session says about its order; the caller commits."""
+    order = order_by_number(session.client_reference_id or "")
+    if order is None:
+        return None
+    if session.is_paid:
+        _paid(order, session, source)
+    elif session.status == "expired":
+        if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id == session.id:
+            cancel_in_transaction(order, None, "The payment page expired before the payment was made.")
+    elif session.status == "complete" and order.status == OrderStatus.AWAITING_PAYMENT:
+        note_event(order, None, "payment_pending", "Stripe is confirming the payment.")
+    return order
+
+
+def _already_recorded(order: Order, session: CheckoutSession, action: str) -> bool:
+    return (
+        db.session.scalar(
+            select(OrderEvent.id).where(
+                OrderEvent.order_id == order.id, OrderEvent.action == action, OrderEvent.note.contains(session.id)
+            )
+        )
+        is not None
+    )
+
+
+def _paid(order: Order, session: CheckoutSession, source: str) -> None:
+    now = clock.now()
+    if order.status in SETTLED or (order.status == OrderStatus.ON_HOLD and order.paid_at is not None):
+        return
+    if order.status == OrderStatus.CANCELLED:
+        if not _already_recorded(order, session, "paid_after_cancellation"):
+            note_event(
+                order, None, "paid_after_cancellation", f"Stripe session {session.id} was paid after cancellation."
+            )
+            alert_desk(order, "paid after it was cancelled; refund the payment")
+        return
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        return
+    paid = {"paid_at": now, "stripe_payment_intent": session.payment_intent, "stripe_session_id": session.id}
+    if session.amount_total != order.total_cents or (session.currency or "") != order.currency.lower():
+        problem = (
+            f"Stripe reports {session.amount_total} {session.currency} for session {session.id}, "
+            f"the order is {order.total_cents} {order.currency.lower()}"
+        )
+        move(order, OrderStatus.ON_HOLD, None, "payment_mismatch", problem, hold_reason=problem, **paid)
+        alert_desk(order, "the payment does not match the order")
+        return
+    move(order, OrderStatus.PAID, None, "paid", f"Paid by card (session {session.id}, via {source}).", **paid)
+    email_payment_received(order)
+
+
+def _payment_failed(session: CheckoutSession) -> Order | None:
+    order = order_by_number(session.client_reference_id or "")
+    if order is None or order.status != OrderStatus.AWAITING_PAYMENT or order.stripe_session_id != session.id:
+        return order
+    order.payment_error = "Your bank did not confirm the payment. You can try again, or pick another way to pay."
+    note_event(order, None, "payment_failed", f"Stripe session {session.id}: the payment failed.")
+    email_payment_failed(order)
+    return order
+
+
+def handle_event(event: dict) -> str:
+    """Apply one verified webhook event exactly once; returns what happened, for the log."""
+    if db.session.get(StripeEvent, event["id"]) is not None:
+        return "duplicate"
+    row = StripeEvent(id=event["id"][:255], type=event["type"][:80], received_at=clock.now())
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return "duplicate"
+    session = stripe_gateway.session_in_event(event) if event["type"] in HANDLED_EVENTS else None
+    if session is None:
+        row.outcome = "ignored"
+    else:
+        try:
+            if event["type"] == "checkout.session.async_payment_failed":
+                order = _payment_failed(session)
+            else:
+                order = apply_session(session, source="the Stripe webhook")
+        except InvalidTransition:
+            # Another delivery (or the clinician's return) changed the order at the same moment;
+            # its outcome stands and this event has nothing left to do.
+            db.session.rollback()
+            return "raced"
+        row.order_number = order.number if order else ""
+        row.outcome = "applied" if order else "unknown order"
+    db.session.commit()
+    return row.outcome

@@ -1,0 +1,57 @@
+"""Practices and their terms: whether they may pay on account, in how many days, up to what."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from shop.extensions import db
+from shop.forms import clean_text
+from shop.models.accounts import Practice
+from shop.services.checkout import open_account_balance
+from shop.staff import bp
+from shop.staff.forms import PracticeTermsForm
+
+
+@bp.route("/practices")
+def practices():
+    q = clean_text(request.args.get("q", ""))[:80]
+    query = select(Practice).order_by(Practice.name)
+    if q:
+        query = query.where(db.func.lower(Practice.name).contains(q.lower(), autoescape=True))
+    try:
+        page_number = min(max(int(request.args.get("page", 1)), 1), 100_000)
+    except ValueError:
+        page_number = 1
+    page = db.paginate(query, page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    return render_template("staff/practices.html", page=page, q=q)
+
+
+@bp.route("/practices/<id:practice_id>", methods=["GET", "POST"])
+def practice(practice_id: int):
+    row = db.session.get(Practice, practice_id)
+    if row is None:
+        abort(404)
+    form = PracticeTermsForm(
+        obj=None,
+        data=None
+        if request.method == "POST"
+        else {
+            "on_account": row.on_account,
+            "payment_terms_days": row.payment_terms_days,
+            "credit_limit": Decimal(row.credit_limit_cents) / 100,
+        },
+    )
+    if form.validate_on_submit():
+        row.on_account = form.on_account.data
+        row.payment_terms_days = form.payment_terms_days.data
+        row.credit_limit_cents = int((form.credit_limit.data * 100).to_integral_value(ROUND_HALF_UP))
+        db.session.commit()
+        flash(f"Terms of {row.name} are saved.", "success")
+        return redirect(url_for("staff.practice", practice_id=row.id), code=303)
+    return (
+        render_template("staff/practice.html", practice=row, form=form, balance=open_account_balance(row.id)),
+        422 if form.errors else 200,
+    )
