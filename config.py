@@ -122,6 +122,17 @@ class Config:
     STRIPE_TIMEOUT_SECONDS = _env_int("STRIPE_TIMEOUT_SECONDS", 10)
     STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 1)
 
+    # Quotes: valid this many days by default (to the end of the day, shop time); the
+    # clinician is reminded this many days before the end.
+    QUOTE_VALIDITY_DAYS = _env_int("QUOTE_VALIDITY_DAYS", 30)
+    QUOTE_REMINDER_DAYS = _env_int("QUOTE_REMINDER_DAYS", 2)
+    QUOTE_DEFAULT_TERMS = _env(
+        "QUOTE_DEFAULT_TERMS",
+        "Prices in the quote's currency, per pack. Payment by card, or on account for approved practices. "
+        "Delivery in 2-4 working days from acceptance, subject to stock. Products are sold to licensed "
+        "professionals only.",
+    )
+
     CATALOGUE_PAGE_SIZE = 12
     STAFF_PAGE_SIZE = 25
 

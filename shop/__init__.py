@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, current_app, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -34,6 +34,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app.url_map.converters["slug"] = SlugConverter
     app.url_map.converters["id"] = RowIdConverter
     app.url_map.converters["order_number"] = OrderNumberConverter
+    app.url_map.converters["quote_number"] = QuoteNumberConverter
     _register_blueprints(app)
     _register_error_handlers(app)
 
@@ -55,6 +56,12 @@ class OrderNumberConverter(BaseConverter):
     """An order number as people see it: ORD- and digits."""
 
     regex = r"ORD-\d{1,12}"
+
+
+class QuoteNumberConverter(BaseConverter):
+    """A quote number as people see it: Q- and digits."""
+
+    regex = r"Q-\d{1,12}"
 
 
 class RowIdConverter(IntegerConverter):
@@ -117,17 +124,31 @@ def _register_blueprints(app: Flask) -> None:
     from shop.orders.views import bp as orders_bp
     from shop.payments.views import bp as payments_bp
     from shop.public.views import bp as public_bp
+    from shop.quotes.views import bp as quotes_bp
     from shop.staff import bp as staff_bp
 
-    for blueprint in (public_bp, auth_bp, account_bp, catalogue_bp, cart_bp, orders_bp, payments_bp, staff_bp):
+    blueprints = (public_bp, auth_bp, account_bp, catalogue_bp, cart_bp, orders_bp, quotes_bp, payments_bp, staff_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+
+
+def _payment_page_origins() -> str:
+    """Where a checkout form may send the browser: Stripe's hosted page (or the Stripe-shaped
+    server STRIPE_API_BASE names, in tests)."""
+    origins = ["https://checkout.stripe.com"]
+    base = current_app.config.get("STRIPE_API_BASE")
+    if base:
+        parts = urlsplit(base)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return " ".join(origins)
 
 
 def _security_headers(response):
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self' https://checkout.stripe.com",
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+        f"form-action 'self' {_payment_page_origins()}",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")

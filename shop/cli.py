@@ -18,6 +18,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(send_mail)
     app.cli.add_command(mail_worker)
+    app.cli.add_command(expire_orders)
+    app.cli.add_command(expire_quotes)
 
 
 @click.command("seed-demo")
@@ -61,17 +63,46 @@ def send_mail():
     click.echo(f"{report.sent} sent, {report.failed} failed")
 
 
+@click.command("expire-orders")
+def expire_orders():
+    """Cancel card orders still unpaid after ORDER_PAYMENT_MINUTES, releasing their stock."""
+    from shop.services.orders import cancel_unpaid_orders
+
+    cancelled = cancel_unpaid_orders()
+    click.echo(f"{cancelled} unpaid order{'' if cancelled == 1 else 's'} cancelled")
+
+
+@click.command("expire-quotes")
+def expire_quotes():
+    """Mark sent quotes past their validity as expired, and remind clinicians before that."""
+    from shop.services.quotes import expire_quotes as run
+
+    expired, reminded = run()
+    click.echo(
+        f"{expired} quote{'' if expired == 1 else 's'} expired, {reminded} reminder{'' if reminded == 1 else 's'} sent"
+    )
+
+
 @click.command("mail-worker")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds.")
 def mail_worker(interval: float | None):
-    """Deliver due mail in a loop until stopped (SIGINT or SIGTERM)."""
+    """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also cancels card orders
+    left unpaid past their time, expires quotes and sends their reminders."""
     from shop.mailer import run_worker
+    from shop.services.orders import cancel_unpaid_orders
+    from shop.services.quotes import expire_quotes as expire_due_quotes
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     interval = interval if interval is not None else current_app.config["MAIL_WORKER_INTERVAL"]
     click.echo(f"Mail worker delivering every {interval:g}s; stop with Ctrl+C.")
-    run_worker(stop, interval)
+
+    def expire_orders_round():
+        cancelled = cancel_unpaid_orders()
+        if cancelled:
+            click.echo(f"Cancelled {cancelled} unpaid card order{'' if cancelled == 1 else 's'}.")
+
+    run_worker(stop, interval, jobs=(expire_orders_round, expire_due_quotes))
     db.session.remove()
     click.echo("Mail worker stopped.")

@@ -6,6 +6,7 @@ import re
 
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms import FieldList, FormField
 
 from shop.errors import ShopError
 
@@ -23,6 +24,8 @@ def clean_text(value):
 class ShopForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, (FieldList, FormField)):
+                return unbound_field.bind(form=form, **options)  # their own fields are cleaned
             filters = list(unbound_field.kwargs.get("filters", ()))
             filters.insert(0, clean_text)
             options["filters"] = filters

@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 
 from shop import clock
 from shop.extensions import db
-from shop.models.mail import OutboxMessage
+from shop.models.mail import OutboxAttachment, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,18 @@ CLAIM_MINUTES = 5
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def queue_email(*, kind: str, to: str, subject: str, template: str, reply_to: str = "", **context) -> OutboxMessage:
-    """Render `template` and add the message to the session; the caller's commit sends it."""
+def queue_email(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    template: str,
+    reply_to: str = "",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    **context,
+) -> OutboxMessage:
+    """Render `template` and add the message to the session; the caller's commit sends it.
+    `attachments` are (filename, content type, bytes)."""
     now = clock.now()
     context.setdefault("shop", shop_details())
     message = OutboxMessage(
@@ -46,6 +56,9 @@ def queue_email(*, kind: str, to: str, subject: str, template: str, reply_to: st
         html_body=render_template(f"email/{template}.html", subject=subject, **context),
         created_at=now,
         due_at=now,
+        attachments=[
+            OutboxAttachment(filename=name, content_type=ctype, data=data) for name, ctype, data in attachments
+        ],
     )
     db.session.add(message)
     return message
@@ -159,6 +172,9 @@ def build_message(row: OutboxMessage) -> EmailMessage:
     message.set_content(row.text_body)
     if row.html_body:
         message.add_alternative(row.html_body, subtype="html")
+    for attachment in row.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
 
 
@@ -256,13 +272,18 @@ def retry_now(message: OutboxMessage) -> None:
         message.attempts = 0
 
 
-def run_worker(stop: threading.Event, interval: float) -> None:
-    """Deliver due mail until `stop` is set."""
+def run_worker(stop: threading.Event, interval: float, jobs: tuple = ()) -> None:
+    """Deliver due mail, and run the other periodic `jobs`, until `stop` is set. A round that
+    fails (the database restarting, say) is logged and the next round tries again."""
     while not stop.is_set():
         try:
             report = deliver_due()
             if report.sent or report.failed:
                 log.info("mail worker: %s sent, %s failed", report.sent, report.failed)
+            for job in jobs:
+                job()
+        except Exception:  # noqa: BLE001 - a long-running worker must outlive one bad round
+            log.exception("worker round failed; retrying in %ss", interval)
         finally:
             db.session.remove()
         stop.wait(interval)

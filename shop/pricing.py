@@ -7,6 +7,7 @@ order, so lines never drift by a cent against the total).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -44,13 +45,29 @@ class Totals:
 
 def percent_to_bps(percent: str | int | float | Decimal) -> int:
     """'23' or '8.875' (percent) to basis points (2300, 888 rounded half up)."""
+    if isinstance(percent, bool):
+        raise ValueError(f"not a percentage: {percent!r}")
     try:
-        value = Decimal(str(percent))
+        value = Decimal(str(percent).strip().removesuffix("%"))
     except InvalidOperation:
         raise ValueError(f"not a percentage: {percent!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a percentage: {percent!r}")
     if value < 0 or value > 100:
         raise ValueError(f"a tax rate must be between 0 and 100 percent, not {percent}")
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def unit_price(base_price_cents: int, breaks: Iterable[tuple[int, int]], quantity: int) -> int:
+    """The price per pack when buying `quantity`: the price of the highest volume break reached
+    (`breaks` are (minimum quantity, unit price) pairs, in any order), else the base price."""
+    reached = [(minimum, price) for minimum, price in breaks if quantity >= minimum]
+    return max(reached)[1] if reached else base_price_cents
+
+
+def percent(bps: int) -> str:
+    """Basis points as a percentage for people: 2300 -> '23', 1005 -> '10.05'."""
+    return f"{bps / 100:g}"
 
 
 def line_total(unit_price_cents: int, quantity: int) -> int:
@@ -79,3 +96,8 @@ def totals(line_totals: list[int], rules: PriceRules) -> Totals:
         tax_cents=tax,
         total_cents=subtotal + shipping + tax,
     )
+
+
+def portion(amount_cents: int, rate_bps: int) -> int:
+    """`rate_bps` basis points of an amount (a discount, say), rounded half up like tax."""
+    return tax_on(amount_cents, rate_bps)

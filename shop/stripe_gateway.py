@@ -27,6 +27,11 @@ class InvalidWebhook(Exception):
     """The body is not a Stripe event signed with our webhook secret."""
 
 
+class IdempotencyConflict(PaymentUnavailable):
+    """Stripe already used this idempotency key with other parameters: an earlier try that timed
+    out here did reach Stripe, and the session lifetime computed now differs from then."""
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
@@ -86,11 +91,12 @@ def _client() -> stripe.StripeClient:
     )
 
 
+UNAVAILABLE = "Card payment is not available at the moment, and nothing was charged. Please try again in a few minutes."
+
+
 def _unavailable(error: stripe.StripeError) -> PaymentUnavailable:
     current_app.logger.warning("Stripe request failed: %s", error)
-    return PaymentUnavailable(
-        "Card payment is not available at the moment, and nothing was charged. Please try again in a few minutes."
-    )
+    return PaymentUnavailable(UNAVAILABLE)
 
 
 def create_checkout_session(
@@ -130,6 +136,9 @@ def create_checkout_session(
     }
     try:
         session = _client().v1.checkout.sessions.create(params=params, options={"idempotency_key": idempotency_key})
+    except stripe.IdempotencyError as error:
+        current_app.logger.info("Stripe idempotency key %s was used with other parameters", idempotency_key)
+        raise IdempotencyConflict(UNAVAILABLE) from error
     except stripe.StripeError as error:
         raise _unavailable(error) from error
     return CheckoutSession.from_stripe(session)

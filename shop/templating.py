@@ -16,6 +16,8 @@ from shop.extensions import db
 from shop.mailer import shop_details
 from shop.models.cart import CartLine
 from shop.models.orders import ORDER_EVENT_LABELS
+from shop.models.quotes import QUOTE_EVENT_LABELS
+from shop.pricing import percent
 
 
 def money(cents: int | None, currency: str | None = None) -> str:
@@ -50,10 +52,12 @@ def cart_count(user) -> int:
 
 def register(app: Flask) -> None:
     app.add_template_filter(money, "money")
+    app.add_template_filter(percent, "percent")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(country_name, "country_name")
     app.jinja_env.globals["event_labels"] = ORDER_EVENT_LABELS
+    app.jinja_env.globals["quote_event_labels"] = QUOTE_EVENT_LABELS
 
     @app.context_processor
     def shop_context():

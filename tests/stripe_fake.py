@@ -5,6 +5,8 @@ Checkout Sessions (honouring idempotency keys as Stripe does), serves a hosted p
 whose Pay button completes the session, and sends webhooks signed exactly as Stripe signs them
 (HMAC-SHA256 of "<timestamp>.<body>" with the endpoint secret, in a Stripe-Signature header).
 Faults can be injected: an HTTP error status, or a delay longer than the client's timeout.
+As on Stripe, an idempotency key replays its first answer, and reusing it with other parameters
+is refused with an `idempotency_error`.
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ class FakeStripe:
     def __init__(self):
         self.sessions: dict[str, dict] = {}
         self.idempotent: dict[str, tuple[int, dict]] = {}
+        self.idempotent_params: dict[str, dict] = {}
+        # Every API call as it arrived, injected faults included: (method, path, Idempotency-Key).
+        self.calls: list[tuple[str, str, str | None]] = []
+        self.busy = 0
+        self.idle = threading.Condition()
         self.requests: list[tuple[str, str, dict]] = []
         self.faults: list[tuple[str, float]] = []
         self.webhook_url: str | None = None
@@ -93,13 +100,27 @@ class FakeStripe:
         return f"http://127.0.0.1:{self.server.server_port}"
 
     def reset(self) -> None:
+        # A request still sleeping on an injected delay must not land in the next test.
+        self.wait_idle()
         with self.lock:
             self.sessions.clear()
             self.idempotent.clear()
+            self.idempotent_params.clear()
+            self.calls.clear()
             self.requests.clear()
             self.faults.clear()
             self.delivered.clear()
             self.webhook_url = None
+
+    def wait_idle(self, timeout: float = 15.0) -> None:
+        """Wait until no request is being handled (one delayed past the client's timeout, say)."""
+        with self.idle:
+            assert self.idle.wait_for(lambda: self.busy == 0, timeout), "the fake Stripe is still busy"
+
+    @property
+    def idempotency_keys(self) -> list[str | None]:
+        """The Idempotency-Key of every session-creating call, faulted ones included, in order."""
+        return [key for method, path, key in self.calls if method == "POST" and path == "/v1/checkout/sessions"]
 
     # --- faults -------------------------------------------------------------------------
 
@@ -246,8 +267,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _counted(self, handle) -> None:
+        with self.stripe.idle:
+            self.stripe.busy += 1
+        try:
+            handle()
+        finally:
+            with self.stripe.idle:
+                self.stripe.busy -= 1
+                self.stripe.idle.notify_all()
+
+    def do_GET(self) -> None:
+        self._counted(self._get)
+
+    def do_POST(self) -> None:
+        self._counted(self._post)
+
     def _api_guard(self) -> bool:
         """Authentication and injected faults, as the first thing an API call meets."""
+        with self.stripe.lock:
+            self.stripe.calls.append((self.command, urlsplit(self.path).path, self.headers.get("Idempotency-Key")))
         if self.headers.get("Authorization") != f"Bearer {SECRET_KEY}":
             self._json(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}})
             return False
@@ -263,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length).decode() if length else ""
 
-    def do_GET(self) -> None:
+    def _get(self) -> None:
         path = urlsplit(self.path).path
         if match := re.fullmatch(r"/v1/checkout/sessions/([\w]+)", path):
             if not self._api_guard():
@@ -279,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}})
 
-    def do_POST(self) -> None:
+    def _post(self) -> None:
         path = urlsplit(self.path).path
         body = self._body()
         if match := re.fullmatch(r"/pay/([\w]+)", path):
@@ -292,13 +331,25 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/checkout/sessions":
             key = self.headers.get("Idempotency-Key")
             with self.stripe.lock:
-                if key and key in self.stripe.idempotent:
+                if key and key in self.stripe.idempotent and self.stripe.idempotent_params[key] != params:
+                    status, response = (
+                        400,
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "Keys for idempotent requests can only be used with the same parameters "
+                                "they were first used with.",
+                            }
+                        },
+                    )
+                elif key and key in self.stripe.idempotent:
                     status, response = self.stripe.idempotent[key]
                 else:
                     session = self.stripe.create_session(params)
                     status, response = 200, {k: v for k, v in session.items() if k != "line_items_sent"}
                     if key:
                         self.stripe.idempotent[key] = (status, response)
+                        self.stripe.idempotent_params[key] = params
             self._json(status, response)
         elif match := re.fullmatch(r"/v1/checkout/sessions/([\w]+)/expire", path):
             session = self.stripe.sessions.get(match.group(1))

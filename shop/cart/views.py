@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop.access import Policy, protect
-from shop.cart.forms import AddToCartForm, QuickOrderForm, UpdateLineForm
+from shop.cart.forms import AcceptPricesForm, AddToCartForm, QuickOrderForm, UpdateLineForm
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.forms import first_error
@@ -16,8 +16,6 @@ from shop.urls import safe_next
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 protect(bp, Policy.VERIFIED)
 
-MAX_CSV_BYTES = 512 * 1024
-
 
 def _render(report=None, quick_form=None, status=200):
     view = carts.view_cart(current_user)
@@ -26,6 +24,7 @@ def _render(report=None, quick_form=None, status=200):
             "cart/cart.html",
             view=view,
             update_form=UpdateLineForm(formdata=None),
+            accept_form=AcceptPricesForm(formdata=None),
             quick_form=quick_form or QuickOrderForm(formdata=None),
             report=report,
         ),
@@ -76,6 +75,7 @@ def remove(line_id: int):
     try:
         carts.remove_line(current_user, line_id)
     except ShopError as error:
+        db.session.rollback()
         flash(error.message, "error")
     else:
         flash("The line is removed from your cart.", "success")
@@ -84,8 +84,14 @@ def remove(line_id: int):
 
 @bp.route("/accept-prices", methods=["POST"])
 def accept_prices():
-    carts.accept_current_prices(current_user)
-    flash("Your cart now uses the current prices.", "success")
+    form = AcceptPricesForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("cart.show"), code=303)
+    if carts.accept_current_prices(current_user, form.shown_prices()):
+        flash("A price changed again while you were looking. Review the marked lines, then accept again.", "error")
+    else:
+        flash("Your cart now uses the current prices.", "success")
     return redirect(url_for("cart.show"), code=303)
 
 
@@ -101,24 +107,14 @@ def quick_order():
     form = QuickOrderForm()
     if not form.validate_on_submit():
         return _render(quick_form=form, status=422)
-    text = form.lines.data or ""
-    upload = form.csv_file.data
-    if upload and upload.filename:
-        data = upload.stream.read(MAX_CSV_BYTES + 1)
-        if len(data) > MAX_CSV_BYTES:
-            form.csv_file.errors = ["The file is larger than 512 KB. Split it, or paste the lines instead."]
-            return _render(quick_form=form, status=422)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            form.csv_file.errors = ["The file is not a text (CSV) file. Save it as CSV UTF-8 and try again."]
-            return _render(quick_form=form, status=422)
-    if not text.strip():
-        form.lines.errors = ["Paste some lines of SKU and quantity, or choose a CSV file."]
-        return _render(quick_form=form, status=422)
     try:
-        report = carts.quick_order(current_user, text)
+        report = carts.quick_order(current_user, form.parsed)
     except ShopError as error:
+        db.session.rollback()
         form.lines.errors = [error.message]
         return _render(quick_form=form, status=422)
-    return _render(report=report)
+    # What was not added goes back in the box, to correct and send again.
+    retry = [line.text for line in report if not line.added]
+    retry_form = QuickOrderForm(formdata=None, lines="\n".join(retry))
+    retry_form.lines.render_kw = {**retry_form.lines.render_kw, "rows": min(max(len(retry), 5), 15)}
+    return _render(report=report, quick_form=retry_form)

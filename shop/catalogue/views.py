@@ -19,7 +19,17 @@ protect(bp, Policy.CATALOGUE)
 def index():
     filters = filter_from_args(request.args)
     page = catalogue.search_products(filters, page_from_args(request.args), current_app.config["CATALOGUE_PAGE_SIZE"])
-    return render_template("catalogue/index.html", page=page, filters=filters, facets=catalogue.facets(), sorts=SORTS)
+    orderable = {}
+    if current_user.is_clinician:
+        orderable = {
+            product.id: [
+                v for v in product.sellable_variants if v.stock_on_hand > 0 and sale_problem(v, current_user) is None
+            ]
+            for product in page.items
+        }
+    return render_template(
+        "catalogue/index.html", page=page, filters=filters, facets=catalogue.facets(), sorts=SORTS, orderable=orderable
+    )
 
 
 @bp.route("/<slug:slug>")

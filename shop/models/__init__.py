@@ -12,9 +12,10 @@ from shop.models.catalogue import (
     TreatmentArea,
     Variant,
 )
-from shop.models.mail import OutboxMessage
+from shop.models.mail import OutboxAttachment, OutboxMessage
 from shop.models.orders import Order, OrderEvent, OrderLine, OrderStatus, PaymentMethod
 from shop.models.payments import StripeEvent
+from shop.models.quotes import Quote, QuoteComment, QuoteEvent, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.models.verification import (
     ApplicationEvent,
     ApplicationStatus,
@@ -37,6 +38,7 @@ __all__ = [
     "OrderEvent",
     "OrderLine",
     "OrderStatus",
+    "OutboxAttachment",
     "OutboxMessage",
     "PaymentMethod",
     "Practice",
@@ -44,6 +46,13 @@ __all__ = [
     "Product",
     "Profession",
     "RegulatoryStatus",
+    "Quote",
+    "QuoteComment",
+    "QuoteEvent",
+    "QuoteLine",
+    "QuoteRequestLine",
+    "QuoteStatus",
+    "QuoteVersion",
     "Role",
     "StripeEvent",
     "TreatmentArea",

@@ -142,12 +142,10 @@ class Variant(db.Model):
     LOW_STOCK = 10
 
     def unit_price_for(self, quantity: int) -> int:
-        """The price per pack when buying `quantity`: the best volume break reached, if any."""
-        price = self.price_cents
-        for price_break in self.price_breaks:
-            if quantity >= price_break.min_quantity:
-                price = price_break.unit_price_cents
-        return price
+        """The price per pack when buying `quantity`: the volume break reached, if any."""
+        from shop.pricing import unit_price
+
+        return unit_price(self.price_cents, ((b.min_quantity, b.unit_price_cents) for b in self.price_breaks), quantity)
 
     @property
     def sellable(self) -> bool:

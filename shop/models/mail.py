@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db_types import UTCDateTime
 from shop.extensions import db
@@ -33,6 +33,10 @@ class OutboxMessage(db.Model):
     gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        back_populates="message", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
+    )
+
     @property
     def status(self) -> str:
         if self.sent_at:
@@ -40,3 +44,17 @@ class OutboxMessage(db.Model):
         if self.gave_up_at:
             return "failed"
         return "retrying" if self.attempts else "queued"
+
+
+class OutboxAttachment(db.Model):
+    """A file sent with a message (a quote PDF), stored with it so a retry sends the same bytes."""
+
+    __tablename__ = "outbox_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="attachments")

@@ -16,6 +16,7 @@ from shop.services import cart as carts
 from shop.services import checkout, payments
 from shop.services.orders import practice_order, practice_orders
 from shop.staff.forms import EmptyForm
+from shop.templating import country_name
 
 bp = Blueprint("orders", __name__)
 protect(bp, Policy.VERIFIED)
@@ -24,7 +25,8 @@ protect(bp, Policy.VERIFIED)
 def _checkout_form(view, formdata=None) -> CheckoutForm:
     form = CheckoutForm(formdata=formdata) if formdata is not None else CheckoutForm()
     form.address_id.choices = [
-        SelectChoice(a.id, ", ".join(a.lines())) for a in checkout.delivery_addresses(current_user)
+        SelectChoice(a.id, ", ".join([*a.lines(), country_name(a.country)]))
+        for a in checkout.delivery_addresses(current_user)
     ]
     form.payment_method.choices = [SelectChoice(m.value, m.label) for m in checkout.payment_methods(current_user)]
     if not form.is_submitted():
@@ -55,10 +57,10 @@ def checkout_page():
     view = carts.view_cart(current_user)
     if view.is_empty:
         flash("Your cart is empty. Add products before checking out.", "info")
-        return redirect(url_for("cart.show"))
+        return redirect(url_for("cart.show"), code=303)
     if not view.can_check_out:
         flash("Some lines of your cart need your attention before you can check out.", "error")
-        return redirect(url_for("cart.show"))
+        return redirect(url_for("cart.show"), code=303)
     form = _checkout_form(view)
     if not form.validate_on_submit():
         return _render_checkout(form, view, 422 if form.is_submitted() else 200)
@@ -81,10 +83,11 @@ def checkout_page():
     if order.payment_method == PaymentMethod.ACCOUNT:
         flash(f"Thank you. Order {order.number} is placed on account; the orders desk will confirm it.", "success")
         return redirect(url_for("orders.detail", number=order.number), code=303)
-    return _pay(order)
+    return pay_for(order)
 
 
-def _pay(order):
+def pay_for(order):
+    """Send the clinician to Stripe for `order`, or back to the order page saying why not."""
     try:
         url = payments.start_card_payment(order, current_user)
     except PaymentUnavailable as error:
@@ -95,7 +98,10 @@ def _pay(order):
         flash(error.message, "error")
         return redirect(url_for("orders.detail", number=order.number), code=303)
     if url is None:
-        flash("This order is already paid. Thank you.", "success")
+        if order.status.value == "paid":
+            flash("This order is already paid. Thank you.", "success")
+        else:
+            flash("Stripe has your payment; the orders desk is checking it and will be in touch.", "info")
         return redirect(url_for("orders.detail", number=order.number), code=303)
     return redirect(url, code=303)
 
@@ -126,7 +132,7 @@ def detail(number: str):
 
 @bp.route("/orders/<order_number:number>/pay", methods=["POST"])
 def pay(number: str):
-    return _pay(_own(number))
+    return pay_for(_own(number))
 
 
 @bp.route("/orders/<order_number:number>/return")

@@ -1,16 +1,15 @@
-"""The cart: adding variants, changing quantities, quick order from pasted lines or a CSV,
-reorder, and the cart as the clinician sees it, with every line that cannot be bought as it
-stands flagged (unavailable, short of stock, or a price that changed since it was seen)."""
+"""The cart: adding variants, changing quantities, quick order (lines already read by
+shop/cart/quick_order.py), reorder, and the cart as the clinician sees it, with every line that
+cannot be bought as it stands flagged (unavailable, short of stock, or a price that changed
+since it was seen and not yet accepted)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -21,15 +20,15 @@ from shop.models.accounts import User
 from shop.models.cart import CartLine
 from shop.models.catalogue import Product, Variant
 from shop.models.orders import Order
-from shop.pricing import PriceRules, Totals, line_total, totals
+from shop.pricing import PriceRules, Totals, line_total, totals, unit_price
 
 MAX_QUICK_ORDER_LINES = 200
 
 
 def find_variant(sku: str) -> Variant | None:
     sku = (sku or "").strip().upper()
-    if not sku or len(sku) > 40:
-        return None
+    if not sku or len(sku) > 40 or not sku.isprintable():
+        return None  # no SKU is that long or holds control characters (PostgreSQL refuses NUL)
     return db.session.scalar(
         select(Variant)
         .where(Variant.sku == sku)
@@ -37,6 +36,12 @@ def find_variant(sku: str) -> Variant | None:
             selectinload(Variant.product).selectinload(Product.regulatory_statuses), selectinload(Variant.price_breaks)
         )
     )
+
+
+def price_of(variant: Variant, quantity: int) -> int:
+    """The unit price of `variant` when buying `quantity` packs, volume breaks included."""
+    breaks = ((b.min_quantity, b.unit_price_cents) for b in variant.price_breaks)
+    return unit_price(variant.price_cents, breaks, quantity)
 
 
 def sale_problem(variant: Variant, user: User) -> str | None:
@@ -64,32 +69,56 @@ def _line(user: User, variant: Variant) -> CartLine | None:
     return db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.variant_id == variant.id))
 
 
+def _require_buyer(user: User) -> None:
+    if not user.is_clinician or not user.is_verified(clock.today()):
+        raise NotEligible("Only clinicians whose licence we have verified can order.")
+
+
 def _put(user: User, variant: Variant, quantity: int, *, add: bool) -> CartLine:
-    """Add to (or set) the quantity of a variant in the cart, checking everything first."""
+    """Add to (or set) the quantity of a variant in the cart, checking everything first; on a
+    refusal the caller rolls back.
+
+    Adding to an existing line is one UPDATE, so two tabs adding at the same moment both count.
+    A volume price that the new quantity reaches is taken at once; a price change that the
+    clinician has not accepted yet stays flagged (changing the quantity does not accept it)."""
+    _require_buyer(user)
     problem = sale_problem(variant, user)
     if problem:
         raise NotEligible(f"{variant.product.name} ({variant.sku}) {problem}.", field="sku")
+    _check_quantity(quantity)
     line = _line(user, variant)
-    new_quantity = quantity + (line.quantity if line and add else 0)
+    old_quantity = line.quantity if line else 0
+    if line is not None and add:
+        db.session.execute(
+            update(CartLine)
+            .where(CartLine.id == line.id)
+            .values(quantity=CartLine.quantity + quantity)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(line)
+        old_quantity = line.quantity - quantity
+    new_quantity = old_quantity + quantity if add else quantity
     _check_quantity(new_quantity)
     if new_quantity > variant.stock_on_hand:
         available = max(variant.stock_on_hand, 0)
-        in_cart = f" (you already have {line.quantity} in your cart)" if line and add else ""
+        in_cart = f" (you already have {old_quantity} in your cart)" if old_quantity and add else ""
         raise OutOfStock(
             f"Only {available} of {variant.sku} {'is' if available == 1 else 'are'} in stock{in_cart}."
             if available
             else f"{variant.sku} is out of stock.",
             field="quantity",
         )
-    price = variant.unit_price_for(new_quantity)
+    price = price_of(variant, new_quantity)
     if line is None:
         line = CartLine(
             user_id=user.id, variant=variant, quantity=new_quantity, seen_unit_price_cents=price, added_at=clock.now()
         )
         db.session.add(line)
     else:
+        pending = line.seen_unit_price_cents != price_of(variant, old_quantity)
         line.quantity = new_quantity
-        line.seen_unit_price_cents = price
+        if not pending:
+            line.seen_unit_price_cents = price
     return line
 
 
@@ -97,19 +126,29 @@ def _commit() -> None:
     try:
         db.session.commit()
     except IntegrityError:
-        # The same variant was added from another tab at the same moment.
         db.session.rollback()
         raise ShopError("Your cart changed in another window. Please try again.") from None
 
 
 def add_to_cart(user: User, sku: str, quantity: int) -> CartLine:
-    """Add `quantity` packs of `sku`. Raises NotFound, NotEligible or OutOfStock."""
+    """Add `quantity` packs of `sku`. Raises NotFound, NotEligible or OutOfStock (and then
+    leaves the cart as it was)."""
     variant = find_variant(sku)
     if variant is None:
-        raise NotFound(f"There is no product with the SKU {sku!r}.", field="sku")
-    line = _put(user, variant, quantity, add=True)
-    _commit()
-    return line
+        shown = sku if len(sku) <= 40 else sku[:40] + "…"
+        raise NotFound(f"There is no product with the SKU {shown!r}.", field="sku")
+    for _attempt in range(3):
+        try:
+            line = _put(user, variant, quantity, add=True)
+            db.session.commit()
+            return line
+        except IntegrityError:
+            # Another tab created the line at the same moment: add to it instead.
+            db.session.rollback()
+        except ShopError:
+            db.session.rollback()
+            raise
+    raise ShopError("Your cart changed in another window. Please try again.")
 
 
 def set_quantity(user: User, line_id: int, quantity: int) -> None:
@@ -138,21 +177,44 @@ def empty_cart(user: User) -> None:
     db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
 
 
-def accept_current_prices(user: User) -> None:
-    """The clinician has seen the new prices: they become the prices of the cart."""
+def accept_current_prices(user: User, shown: dict[int, int] | None = None) -> int:
+    """The clinician has seen the new prices: they become the prices of the cart.
+
+    `shown` maps line ids to the unit prices the page showed; a line whose price moved again
+    since then is not accepted (it stays flagged). Returns how many lines stay flagged."""
+    still_changed = 0
     for line in lines_of(user):
-        line.seen_unit_price_cents = line.variant.unit_price_for(line.quantity)
+        price = price_of(line.variant, line.quantity)
+        if shown is not None and shown.get(line.id) != price:
+            still_changed += price != line.seen_unit_price_cents
+            continue
+        line.seen_unit_price_cents = price
     db.session.commit()
+    return still_changed
 
 
 def remove_unavailable(user: User) -> int:
+    """Remove every line that cannot be ordered as it stands (not sold to this clinician, out
+    of stock, or more than is in stock). Returns how many were removed."""
     removed = 0
     for line in lines_of(user):
-        if sale_problem(line.variant, user) or line.variant.stock_on_hand <= 0:
+        if _availability_problem(line, user):
             db.session.delete(line)
             removed += 1
     db.session.commit()
     return removed
+
+
+def _availability_problem(line: CartLine, user: User) -> str | None:
+    variant = line.variant
+    problem = sale_problem(variant, user)
+    if problem:
+        return f"This product {problem}."
+    if variant.stock_on_hand <= 0:
+        return "Out of stock."
+    if line.quantity > variant.stock_on_hand:
+        return f"Only {variant.stock_on_hand} in stock; lower the quantity."
+    return None
 
 
 def lines_of(user: User) -> list[CartLine]:
@@ -188,6 +250,28 @@ class CartRow:
     def ok(self) -> bool:
         return not self.problems and not self.price_changed
 
+    @property
+    def next_break(self) -> tuple[int, int] | None:
+        """The next volume price this line could reach: (from quantity, unit price)."""
+        above = sorted(
+            (b.min_quantity, b.unit_price_cents)
+            for b in self.variant.price_breaks
+            if b.min_quantity > self.line.quantity and b.unit_price_cents < self.unit_price_cents
+        )
+        return above[0] if above else None
+
+    @property
+    def availability(self) -> str:
+        """What the availability column says for this line."""
+        variant = self.variant
+        if not variant.sellable:
+            return "Discontinued"
+        if self.problems and variant.stock_on_hand > 0 and self.line.quantity <= variant.stock_on_hand:
+            return "Not available"
+        if 0 < variant.stock_on_hand < self.line.quantity:
+            return f"Only {variant.stock_on_hand} left"
+        return variant.availability
+
 
 @dataclass
 class CartView:
@@ -219,15 +303,11 @@ def view_cart(user: User) -> CartView:
     rows = []
     for line in lines_of(user):
         variant = line.variant
-        price = variant.unit_price_for(line.quantity)
+        price = price_of(variant, line.quantity)
         row = CartRow(line=line, unit_price_cents=price, line_total_cents=line_total(price, line.quantity))
-        problem = sale_problem(variant, user)
+        problem = _availability_problem(line, user)
         if problem:
-            row.problems.append(f"This product {problem}.")
-        elif variant.stock_on_hand <= 0:
-            row.problems.append("Out of stock.")
-        elif line.quantity > variant.stock_on_hand:
-            row.problems.append(f"Only {variant.stock_on_hand} in stock; lower the quantity.")
+            row.problems.append(problem)
         row.price_changed = price != line.seen_unit_price_cents
         rows.append(row)
     return CartView(rows=rows, totals=totals([row.line_total_cents for row in rows], PriceRules.from_config()))
@@ -244,42 +324,34 @@ class ReportLine:
     message: str
 
 
-LINE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-/]*)\s*[,;\t ]\s*(\d{1,6})\s*$")
+@dataclass(frozen=True)
+class QuickLine:
+    """One line of a quick order as the clinician wrote it: an SKU and a quantity, or the
+    reason it was not understood."""
+
+    line_number: int
+    text: str
+    sku: str | None = None
+    quantity: int | None = None
+    problem: str | None = None
 
 
-def parse_quick_order(text: str) -> list[tuple[int, str, str | None, int | None]]:
-    """(line number, raw text, sku, quantity) for each non-empty line of `SKU quantity` text.
-
-    Accepts spaces, tabs, commas or semicolons between SKU and quantity (so a CSV export or a
-    spreadsheet paste works); a header line such as `sku,quantity` is skipped."""
-    parsed = []
-    rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"))))
-    for number, row in enumerate(rows, start=1):
-        raw = ",".join(row).strip()
-        if not raw or raw.startswith("#"):
-            continue
-        if number == 1 and raw.lower().replace(" ", "") in {"sku,quantity", "sku,qty", "sku;quantity"}:
-            continue
-        match = LINE.match(raw)
-        if match is None:
-            parsed.append((number, raw[:120], None, None))
-        else:
-            parsed.append((number, raw[:120], match.group(1).upper(), int(match.group(2))))
-    return parsed
-
-
-def quick_order(user: User, text: str) -> list[ReportLine]:
-    """Add every understood, available line to the cart; report on each line."""
-    report: list[ReportLine] = []
-    parsed = parse_quick_order(text)
+def quick_order(user: User, parsed: Sequence[QuickLine]) -> list[ReportLine]:
+    """Add every understood, available line to the cart, each on its own; report on each line.
+    Raises NotEligible for more than MAX_QUICK_ORDER_LINES lines (then nothing is added)."""
+    _require_buyer(user)
     if len(parsed) > MAX_QUICK_ORDER_LINES:
-        raise NotEligible(f"Paste at most {MAX_QUICK_ORDER_LINES} lines at a time.", field="lines")
-    for number, raw, sku, quantity in parsed:
-        if sku is None:
-            report.append(ReportLine(number, raw, False, "Not understood: write the SKU, then the quantity."))
-            continue
-        report.append(_try_add(user, number, raw, sku, quantity))
-    return report
+        raise NotEligible(
+            f"That is {len(parsed)} lines; a quick order takes at most {MAX_QUICK_ORDER_LINES} at a time. "
+            "Split it into smaller parts.",
+            field="lines",
+        )
+    return [
+        ReportLine(item.line_number, item.text, False, item.problem)
+        if item.problem
+        else _try_add(user, item.line_number, item.text, item.sku, item.quantity)
+        for item in parsed
+    ]
 
 
 def _try_add(user: User, number: int, raw: str, sku: str, quantity: int) -> ReportLine:

@@ -175,3 +175,16 @@ def product_by_slug(slug: str) -> Product | None:
             selectinload(Product.regulatory_statuses),
         )
     )
+
+
+def sellable_variants() -> list[Variant]:
+    """Every variant on sale, by product name, for SKU pickers (quote request, quote builder)."""
+    return list(
+        db.session.scalars(
+            select(Variant)
+            .join(Product, Variant.product_id == Product.id)
+            .where(Variant.active.is_(True), Product.active.is_(True))
+            .order_by(Product.name, Variant.position, Variant.id)
+            .options(selectinload(Variant.product))
+        )
+    )

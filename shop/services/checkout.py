@@ -20,14 +20,17 @@ from sqlalchemy import func, select, update
 from shop import clock, stripe_gateway
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
-from shop.models.accounts import Address, User
+from shop.models.accounts import Address, Practice, User
 from shop.models.catalogue import Variant
 from shop.models.orders import Order, OrderEvent, OrderLine, OrderStatus, PaymentMethod
+from shop.pricing import Totals
 from shop.services import cart as carts
 from shop.services.order_mail import email_order_placed
 
+# PO boxes in the forms clinicians write them: "PO Box 12", "P.O. Box", "GPO Box" (Australia),
+# "Post Office Box", "Postfach", "Boîte postale", "Apartado (de correos)".
 PO_BOX = re.compile(
-    r"\b(p\.?\s*o\.?\s*box|post\s+office\s+box|postbox|pobox|apartado|postfach|boîte\s+postale)\b", re.I
+    r"\b(g?p\.?\s*o\.?\s*box|post\s*office\s*box|post\s*box|pobox|apartado|postfach|bo[iî]te\s+postale)\b", re.I
 )
 NUMBER_OFFSET = 100_000
 
@@ -90,12 +93,32 @@ def place_order(user: User, request: CheckoutRequest) -> Order:
     return order
 
 
+@dataclass(frozen=True)
+class OrderLineDraft:
+    """A line about to be ordered, priced by its source (the cart, or an accepted quote).
+    `variant` is None for a quoted item that is not in the catalogue (no stock to reserve)."""
+
+    variant: Variant | None
+    sku: str
+    product_name: str
+    variant_label: str
+    pack_size: str
+    quantity: int
+    unit_price_cents: int
+    line_total_cents: int
+
+
+def delivery_address(user: User, address_id: int) -> Address:
+    address = next((a for a in delivery_addresses(user) if a.id == address_id), None)
+    if address is None:
+        raise NotEligible("Choose one of your practice's delivery addresses (not a PO box).", field="address_id")
+    return address
+
+
 def _place(user: User, request: CheckoutRequest) -> Order:
     if not user.is_verified(clock.today()):
         raise NotEligible("Your account is not verified to order.")
-    address = next((a for a in delivery_addresses(user) if a.id == request.address_id), None)
-    if address is None:
-        raise NotEligible("Choose one of your practice's delivery addresses (not a PO box).", field="address_id")
+    address = delivery_address(user, request.address_id)
     if request.payment_method not in payment_methods(user):
         raise NotEligible("Choose a payment method that is offered to your practice.", field="payment_method")
     view = carts.view_cart(user)
@@ -103,21 +126,82 @@ def _place(user: User, request: CheckoutRequest) -> Order:
         raise NotEligible("Your cart is empty.")
     if view.has_price_changes:
         raise PriceChanged("Some prices changed since you added the products. Review your cart, then check out again.")
+    blocked = [row for row in view.rows if row.problems]
+    if blocked and all(_only_short_of_stock(row, user) for row in blocked):
+        raise OutOfStock(_short_message(blocked[0].variant, blocked[0].line.quantity))
     if view.has_unavailable:
         raise NotEligible("Some products in your cart cannot be ordered as they are. Review your cart first.")
     if view.totals.total_cents != request.expected_total_cents:
         raise PriceChanged("The total changed while you were checking out. Review it and place the order again.")
-    if request.payment_method == PaymentMethod.ACCOUNT and view.totals.total_cents > available_credit(user):
-        raise CreditLimitExceeded(
-            "This order is above your practice's available credit on account. Pay by card, or call the orders desk.",
-            field="payment_method",
+    lines = [
+        OrderLineDraft(
+            variant=row.variant,
+            sku=row.variant.sku,
+            product_name=row.variant.product.name,
+            variant_label=row.variant.label,
+            pack_size=row.variant.pack_size,
+            quantity=row.line.quantity,
+            unit_price_cents=row.unit_price_cents,
+            line_total_cents=row.line_total_cents,
         )
-    for row in view.rows:
-        _reserve(row.variant, row.line.quantity)
-    order = _new_order(user, request, address, view)
+        for row in view.rows
+    ]
+    order = create_order(
+        user, request, address, lines, view.totals, note=f"Paying {request.payment_method.label.lower()}."
+    )
     carts.empty_cart(user)
+    return order
+
+
+def create_order(
+    user: User, request: CheckoutRequest, address: Address, lines: list[OrderLineDraft], totals: Totals, *, note: str
+) -> Order:
+    """Check the payment method and credit, reserve the stock, write the order with its lines
+    and first event, and queue the emails; all in the caller's transaction. Raises NotEligible,
+    CreditLimitExceeded or OutOfStock."""
+    if request.payment_method not in payment_methods(user):
+        raise NotEligible("Choose a payment method that is offered to your practice.", field="payment_method")
+    if request.payment_method == PaymentMethod.ACCOUNT:
+        # Two members of a practice ordering at the same moment must not both spend the last of
+        # its credit: the practice row is locked before the balance is read.
+        _lock_practice(user.practice_id)
+        if totals.total_cents > available_credit(user):
+            raise CreditLimitExceeded(
+                "This order is above your practice's available credit on account. "
+                "Pay by card, or call the orders desk.",
+                field="payment_method",
+            )
+    # Always in the same order (by variant), so two orders holding the same products in
+    # opposite orders cannot deadlock each other.
+    for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id):
+        _reserve(line.variant, line.quantity)
+    order = _new_order(user, request, address, lines, totals, note)
     email_order_placed(order)
     return order
+
+
+def _lock_practice(practice_id: int) -> None:
+    """Hold the practice's row until the commit: a no-op UPDATE takes the row lock on
+    PostgreSQL and the write lock on SQLite, so the balance read next is the latest."""
+    db.session.execute(
+        update(Practice)
+        .where(Practice.id == practice_id)
+        .values(credit_limit_cents=Practice.credit_limit_cents)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _only_short_of_stock(row: carts.CartRow, user: User) -> bool:
+    return row.line.quantity > row.variant.stock_on_hand and carts.sale_problem(row.variant, user) is None
+
+
+def _short_message(variant: Variant, quantity: int) -> str:
+    left = max(variant.stock_on_hand, 0)
+    have = f"only {left} {'is' if left == 1 else 'are'} left" if left else "none are left"
+    return (
+        f"You asked for {quantity} of {variant.product.name} ({variant.sku}) but {have}. "
+        "Your cart is kept; lower the quantity or remove the line."
+    )
 
 
 def _reserve(variant: Variant, quantity: int) -> None:
@@ -135,7 +219,9 @@ def _reserve(variant: Variant, quantity: int) -> None:
         )
 
 
-def _new_order(user: User, request: CheckoutRequest, address: Address, view: carts.CartView) -> Order:
+def _new_order(
+    user: User, request: CheckoutRequest, address: Address, lines: list[OrderLineDraft], totals: Totals, note: str
+) -> Order:
     now = clock.now()
     application = user.application
     practice = user.practice
@@ -147,11 +233,11 @@ def _new_order(user: User, request: CheckoutRequest, address: Address, view: car
         status=OrderStatus.AWAITING_PAYMENT if card else OrderStatus.PLACED,
         payment_method=request.payment_method,
         currency=current_app.config["SHOP_CURRENCY"],
-        subtotal_cents=view.totals.subtotal_cents,
-        shipping_cents=view.totals.shipping_cents,
-        tax_rate_bps=view.totals.tax_rate_bps,
-        tax_cents=view.totals.tax_cents,
-        total_cents=view.totals.total_cents,
+        subtotal_cents=totals.subtotal_cents,
+        shipping_cents=totals.shipping_cents,
+        tax_rate_bps=totals.tax_rate_bps,
+        tax_cents=totals.tax_cents,
+        total_cents=totals.total_cents,
         po_number=request.po_number.strip(),
         note=request.note.strip(),
         practice_name=practice.name,
@@ -168,19 +254,18 @@ def _new_order(user: User, request: CheckoutRequest, address: Address, view: car
         pay_by=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]) if card else None,
         invoice_due_on=None if card else clock.today() + timedelta(days=practice.payment_terms_days),
     )
-    for row in view.rows:
-        variant = row.variant
+    for line in lines:
         order.lines.append(
             OrderLine(
-                variant_id=variant.id,
-                sku=variant.sku,
-                product_name=variant.product.name,
-                variant_label=variant.label,
-                pack_size=variant.pack_size,
-                quantity=row.line.quantity,
-                unit_price_cents=row.unit_price_cents,
-                line_total_cents=row.line_total_cents,
-                tax_rate_bps=view.totals.tax_rate_bps,
+                variant_id=line.variant.id if line.variant else None,
+                sku=line.sku,
+                product_name=line.product_name,
+                variant_label=line.variant_label,
+                pack_size=line.pack_size,
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+                line_total_cents=line.line_total_cents,
+                tax_rate_bps=totals.tax_rate_bps,
             )
         )
     db.session.add(order)
@@ -194,7 +279,7 @@ def _new_order(user: User, request: CheckoutRequest, address: Address, view: car
             action="placed",
             from_status=None,
             to_status=order.status.value,
-            note=f"Paying {request.payment_method.label.lower()}.",
+            note=note,
             created_at=now,
         )
     )

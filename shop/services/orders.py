@@ -99,7 +99,9 @@ def release_stock(order: Order) -> bool:
     )
     if claimed.rowcount != 1:
         return False
-    for line in order.lines:
+    # By variant, the order checkout reserves in, so a cancellation and a checkout of the same
+    # products never wait on each other in a circle.
+    for line in sorted(order.lines, key=lambda line: line.variant_id or 0):
         if line.variant_id is not None:
             db.session.execute(
                 update(Variant)
@@ -134,7 +136,12 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str) -> None
 
 
 def confirm(order: Order, staff: User) -> Order:
-    """The desk accepts a paid card order or an on-account order and starts picking it."""
+    """The desk accepts a paid card order or an on-account order and starts picking it. A held
+    order is released (with a note of what was checked), not confirmed."""
+    if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
+        raise InvalidTransition(
+            f"Order {order.number} is {order.status.label.lower()}; only a placed or paid order can be confirmed."
+        )
     move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
     db.session.commit()
     return order
@@ -168,6 +175,8 @@ def deliver(order: Order, staff: User) -> Order:
 
 def release_hold(order: Order, staff: User, note: str) -> Order:
     """The desk has checked a held order (e.g. an amount mismatch) and lets it go on."""
+    if order.status != OrderStatus.ON_HOLD:
+        raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()}, not on hold.")
     note = (note or "").strip()
     if not note:
         raise NotEligible("Say what was checked.", field="note")
@@ -195,9 +204,19 @@ def settle_invoice(order: Order, staff: User) -> Order:
         raise NotEligible("Only orders on account have an invoice to settle.")
     if order.invoice_settled_at is not None:
         raise InvalidTransition(f"The invoice of {order.number} is already settled.")
-    order.invoice_settled_at = clock.now()
+    if order.status == OrderStatus.CANCELLED:
+        raise InvalidTransition(f"Order {order.number} was cancelled; there is no invoice to settle.")
+    settled = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.invoice_settled_at.is_(None))
+        .values(invoice_settled_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if settled.rowcount != 1:  # a second click at the same moment
+        raise InvalidTransition(f"The invoice of {order.number} is already settled.")
     note_event(order, staff, "invoice_settled", "Invoice paid.")
     db.session.commit()
+    db.session.expire(order)
     return order
 
 

@@ -18,6 +18,7 @@ from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.orders import Order, OrderEvent, OrderStatus
 from shop.models.payments import StripeEvent
+from shop.pricing import percent
 from shop.services.order_mail import alert_desk, email_payment_failed, email_payment_received
 from shop.services.orders import cancel_in_transaction, move, note_event, order_by_number
 from shop.stripe_gateway import CheckoutSession, LineItem
@@ -49,16 +50,19 @@ def line_items(order: Order) -> list[LineItem]:
     if order.shipping_cents:
         items.append(LineItem(name="Shipping", unit_amount=order.shipping_cents, quantity=1))
     if order.tax_cents:
-        items.append(LineItem(name=f"Tax ({order.tax_rate_bps / 100:g}%)", unit_amount=order.tax_cents, quantity=1))
+        items.append(LineItem(name=f"Tax ({percent(order.tax_rate_bps)}%)", unit_amount=order.tax_cents, quantity=1))
     return items
 
 
 def start_card_payment(order: Order, actor: User) -> str | None:
-    """The Stripe page where the clinician pays for `order`; None if it turns out to be paid.
+    """The Stripe page where the clinician pays for `order`; None if Stripe already has the money.
 
-    Reuses an open session; makes a new one (a new idempotency key) only when the previous
-    one expired. Raises PaymentUnavailable when Stripe cannot be reached; the order stays
-    awaiting payment with the error noted, and the clinician can try again."""
+    Reuses an open session. A new session (with a new idempotency key) is made only when the
+    previous one expired or its payment failed; a retry after Stripe failed keeps the key, so a
+    session created by a request that timed out here is the one returned. Raises
+    InvalidTransition while the bank is still confirming a payment, and PaymentUnavailable
+    when Stripe cannot be reached; the order then stays awaiting payment with the error noted,
+    and the clinician can try again."""
     if not order.is_awaiting_card_payment:
         raise InvalidTransition(f"Order {order.number} is not waiting for a card payment.")
     try:
@@ -66,24 +70,29 @@ def start_card_payment(order: Order, actor: User) -> str | None:
             current = stripe_gateway.retrieve_checkout_session(order.stripe_session_id)
             if current.status == "open" and current.url:
                 return current.url
-            if current.status == "complete":
+            if current.is_paid:
                 apply_session(current, source="the payment page")
                 db.session.commit()
                 return None
+            if current.status == "complete" and not _already_recorded(order, current, "payment_failed"):
+                raise InvalidTransition(
+                    f"Your bank is still confirming the payment for order {order.number}. "
+                    "We will email you as soon as it does; there is no need to pay again."
+                )
+            # Expired, or its payment failed: the next attempt gets a session of its own.
             order.payment_attempt += 1
-        session = stripe_gateway.create_checkout_session(
-            reference=order.number,
-            currency=order.currency,
-            items=line_items(order),
-            customer_email=order.clinician_email,
-            success_url=external_url("orders.payment_return", number=order.number)
-            + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=external_url("orders.detail", number=order.number),
-            pay_by=order.pay_by,
-            idempotency_key=f"{order.number}-checkout-{order.payment_attempt}",
-        )
+            order.stripe_session_id = None
+        try:
+            session = _new_session(order)
+        except stripe_gateway.IdempotencyConflict:
+            # That attempt's session was never shown to anyone; it expires on its own.
+            order.payment_attempt += 1
+            session = _new_session(order)
     except PaymentUnavailable as error:
+        attempt, previous = order.payment_attempt, order.stripe_session_id
         db.session.rollback()
+        # Keep which attempt this is, so that trying again reuses its idempotency key.
+        order.payment_attempt, order.stripe_session_id = attempt, previous
         order.payment_error = error.message
         note_event(order, actor, "payment_unavailable", "Stripe could not be reached; the clinician can try again.")
         db.session.commit()
@@ -92,6 +101,19 @@ def start_card_payment(order: Order, actor: User) -> str | None:
     order.payment_error = ""
     db.session.commit()
     return session.url
+
+
+def _new_session(order: Order) -> CheckoutSession:
+    return stripe_gateway.create_checkout_session(
+        reference=order.number,
+        currency=order.currency,
+        items=line_items(order),
+        customer_email=order.clinician_email,
+        success_url=external_url("orders.payment_return", number=order.number) + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=external_url("orders.detail", number=order.number),
+        pay_by=order.pay_by,
+        idempotency_key=f"{order.number}-checkout-{order.payment_attempt}",
+    )
 
 
 def confirm_return(order: Order, session_id: str) -> None:
@@ -116,8 +138,12 @@ def apply_session(session: CheckoutSession, *, source: str) -> Order | None:
     elif session.status == "expired":
         if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id == session.id:
             cancel_in_transaction(order, None, "The payment page expired before the payment was made.")
-    elif session.status == "complete" and order.status == OrderStatus.AWAITING_PAYMENT:
-        note_event(order, None, "payment_pending", "Stripe is confirming the payment.")
+    elif (
+        session.status == "complete"
+        and order.status == OrderStatus.AWAITING_PAYMENT
+        and not _already_recorded(order, session, "payment_pending")
+    ):
+        note_event(order, None, "payment_pending", f"The bank is confirming the payment (session {session.id}).")
     return order
 
 

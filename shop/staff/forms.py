@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -8,7 +10,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from shop.forms import ShopForm
 
@@ -67,18 +69,36 @@ class NoteForm(ShopForm):
     note = TextAreaField("Note", validators=[DataRequired("Write a short note for the record."), Length(max=2000)])
 
 
+def a_number(message: str):
+    """Stop at the first message: a value that is not a number gets "not a valid number", not
+    also "out of range"; NaN and infinities (which Decimal accepts) get `message`."""
+
+    def check(_form, field) -> None:
+        if field.process_errors:
+            raise StopValidation()
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            raise StopValidation(message)
+
+    return check
+
+
 class PracticeTermsForm(ShopForm):
     on_account = BooleanField("May pay on account (by invoice)")
     payment_terms_days = IntegerField(
         "Payment terms (days)",
         default=30,
-        validators=[InputRequired("Enter the payment terms in days."), NumberRange(0, 180, "Between 0 and 180 days.")],
+        validators=[
+            InputRequired("Enter the payment terms in days."),
+            a_number("Enter a whole number of days."),
+            NumberRange(0, 180, "Between 0 and 180 days."),
+        ],
     )
     credit_limit = DecimalField(
         "Credit limit",
         places=2,
         validators=[
             InputRequired("Enter the credit limit (0 for none)."),
+            a_number("Enter an amount such as 2500 or 2500.50."),
             NumberRange(0, 10_000_000, "Between 0 and 10,000,000."),
         ],
     )

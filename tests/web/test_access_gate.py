@@ -35,6 +35,8 @@ def _sample_value(converter, argument: str, known: dict) -> str:
     converter = type(converter).__name__
     if converter == "OrderNumberConverter":
         return known.get("order_number", "ORD-100001")
+    if converter == "QuoteNumberConverter":
+        return known.get("quote_number", "Q-100001")
     if converter in ("IntegerConverter", "RowIdConverter"):
         return str(known.get(argument, 1))
     if converter == "SlugConverter":
@@ -96,6 +98,14 @@ CONTRACT = {
     "orders.payment_return": Policy.VERIFIED,
     "orders.reorder": Policy.VERIFIED,
     "payments.webhook": Policy.PUBLIC,
+    "quotes.accept": Policy.VERIFIED,
+    "quotes.changes": Policy.VERIFIED,
+    "quotes.comment": Policy.VERIFIED,
+    "quotes.decline": Policy.VERIFIED,
+    "quotes.detail": Policy.VERIFIED,
+    "quotes.index": Policy.VERIFIED,
+    "quotes.new": Policy.VERIFIED,
+    "quotes.pdf": Policy.VERIFIED,
     "public.healthz": Policy.PUBLIC,
     "public.home": Policy.PUBLIC,
     "public.robots": Policy.PUBLIC,
@@ -111,6 +121,15 @@ CONTRACT = {
     "staff.outbox": Policy.STAFF,
     "staff.practice": Policy.STAFF,
     "staff.practices": Policy.STAFF,
+    "staff.quote": Policy.STAFF,
+    "staff.quote_add_line": Policy.STAFF,
+    "staff.quote_comment": Policy.STAFF,
+    "staff.quote_draft": Policy.STAFF,
+    "staff.quote_pdf_file": Policy.STAFF,
+    "staff.quote_save": Policy.STAFF,
+    "staff.quote_send": Policy.STAFF,
+    "staff.quote_start": Policy.STAFF,
+    "staff.quotes_list": Policy.STAFF,
     "staff.reject": Policy.STAFF,
     "staff.request_info": Policy.STAFF,
     "staff.retry_message": Policy.STAFF,

@@ -1,0 +1,239 @@
+"""Quotes: a practice asks for prices, the quotes desk answers with versions (v1, v2…) that are
+immutable once sent, both sides comment, and an accepted version becomes an order at exactly
+its prices. The status flow lives in one table here; every change writes an event row."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db_types import UTCDateTime
+from shop.extensions import db
+from shop.models.accounts import Practice, User, enum_column
+from shop.models.orders import Order
+
+
+class QuoteStatus(StrEnum):
+    REQUESTED = "requested"
+    DRAFT = "draft"
+    SENT = "sent"
+    CHANGES_REQUESTED = "changes_requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+    @property
+    def label(self) -> str:
+        return QUOTE_STATUS_LABELS[self]
+
+
+QUOTE_STATUS_LABELS = {
+    QuoteStatus.REQUESTED: "Requested",
+    QuoteStatus.DRAFT: "Being prepared",
+    QuoteStatus.SENT: "Sent",
+    QuoteStatus.CHANGES_REQUESTED: "Changes requested",
+    QuoteStatus.ACCEPTED: "Accepted",
+    QuoteStatus.DECLINED: "Declined",
+    QuoteStatus.EXPIRED: "Expired",
+}
+
+Q = QuoteStatus
+# Which status may follow which. Sending a revision keeps a sent quote sent (the new version
+# supersedes the old); a quote that expired or had changes requested is sent again as a new
+# version. Accepted and declined are final.
+QUOTE_TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
+    Q.REQUESTED: frozenset({Q.DRAFT}),
+    Q.DRAFT: frozenset({Q.SENT}),
+    Q.SENT: frozenset({Q.SENT, Q.ACCEPTED, Q.DECLINED, Q.CHANGES_REQUESTED, Q.EXPIRED}),
+    Q.CHANGES_REQUESTED: frozenset({Q.SENT, Q.DECLINED}),
+    Q.EXPIRED: frozenset({Q.SENT}),
+    Q.ACCEPTED: frozenset(),
+    Q.DECLINED: frozenset(),
+}
+
+
+class Quote(db.Model):
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    # The clinician who asked, or for whom staff started the quote (phone or fax).
+    contact_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[QuoteStatus] = mapped_column(enum_column(QuoteStatus, "quote_status"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    target_date: Mapped[date | None] = mapped_column(Date)
+    request_message: Mapped[str] = mapped_column(Text, default="")
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    accepted_version_id: Mapped[int | None] = mapped_column(ForeignKey("quote_versions.id", use_alter=True))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    # The reminder two days before expiry is sent once per version.
+    reminded_version_id: Mapped[int | None] = mapped_column(ForeignKey("quote_versions.id", use_alter=True))
+
+    practice: Mapped[Practice] = relationship()
+    order: Mapped[Order | None] = relationship()
+    contact: Mapped[User] = relationship(foreign_keys=[contact_id])
+    started_by: Mapped[User] = relationship(foreign_keys=[started_by_id])
+    request_lines: Mapped[list[QuoteRequestLine]] = relationship(
+        back_populates="quote", order_by="QuoteRequestLine.id", cascade="all, delete-orphan"
+    )
+    versions: Mapped[list[QuoteVersion]] = relationship(
+        back_populates="quote", order_by="QuoteVersion.number", foreign_keys="QuoteVersion.quote_id"
+    )
+    comments: Mapped[list[QuoteComment]] = relationship(back_populates="quote", order_by="QuoteComment.id")
+    events: Mapped[list[QuoteEvent]] = relationship(back_populates="quote", order_by="QuoteEvent.id")
+
+    def can_become(self, target: QuoteStatus) -> bool:
+        return target in QUOTE_TRANSITIONS[self.status]
+
+    @property
+    def latest_sent(self) -> QuoteVersion | None:
+        sent = [v for v in self.versions if v.sent_at is not None]
+        return sent[-1] if sent else None
+
+    @property
+    def draft(self) -> QuoteVersion | None:
+        """The version staff are preparing, not yet sent (at most one)."""
+        return next((v for v in self.versions if v.sent_at is None), None)
+
+    def is_expired(self, now: datetime) -> bool:
+        """A sent quote past its validity can no longer be accepted, cron or no cron."""
+        version = self.latest_sent
+        return self.status == QuoteStatus.EXPIRED or (
+            self.status == QuoteStatus.SENT and version is not None and version.expires_at <= now
+        )
+
+    def status_at(self, now: datetime) -> QuoteStatus:
+        return QuoteStatus.EXPIRED if self.is_expired(now) else self.status
+
+
+class QuoteRequestLine(db.Model):
+    """What the clinician asked for: a catalogue SKU or free text for anything else."""
+
+    __tablename__ = "quote_request_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
+    sku: Mapped[str] = mapped_column(String(40), default="")
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int]
+
+    quote: Mapped[Quote] = relationship(back_populates="request_lines")
+
+
+class QuoteVersion(db.Model):
+    """One issue of the quote. Editable while it is a draft; never changed once sent."""
+
+    __tablename__ = "quote_versions"
+    __table_args__ = (UniqueConstraint("quote_id", "number", name="uq_quote_versions_quote_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    number: Mapped[int]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    valid_until: Mapped[date] = mapped_column(Date)
+    # The end of valid_until in the shop's time zone, as a UTC moment (set when sent).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    shipping_cents: Mapped[int] = mapped_column(default=0)
+    tax_rate_bps: Mapped[int]
+    subtotal_cents: Mapped[int] = mapped_column(default=0)
+    tax_cents: Mapped[int] = mapped_column(default=0)
+    total_cents: Mapped[int] = mapped_column(default=0)
+    terms: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    quote: Mapped[Quote] = relationship(back_populates="versions", foreign_keys=[quote_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+    lines: Mapped[list[QuoteLine]] = relationship(
+        back_populates="version", order_by="QuoteLine.position, QuoteLine.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def is_sent(self) -> bool:
+        return self.sent_at is not None
+
+
+class QuoteLine(db.Model):
+    """A priced line of a version: a catalogue variant, or a custom item typed by staff."""
+
+    __tablename__ = "quote_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("quote_versions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
+    sku: Mapped[str] = mapped_column(String(40), default="")
+    product_name: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    quantity: Mapped[int]
+    list_price_cents: Mapped[int]
+    discount_bps: Mapped[int] = mapped_column(default=0)
+    unit_price_cents: Mapped[int]
+    line_total_cents: Mapped[int]
+
+    version: Mapped[QuoteVersion] = relationship(back_populates="lines")
+
+    @property
+    def discount_percent(self) -> str:
+        from shop.pricing import percent
+
+        return percent(self.discount_bps)
+
+
+class QuoteComment(db.Model):
+    __tablename__ = "quote_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    quote: Mapped[Quote] = relationship(back_populates="comments")
+    author: Mapped[User] = relationship()
+
+
+class QuoteEvent(db.Model):
+    __tablename__ = "quote_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    quote: Mapped[Quote] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+QUOTE_EVENT_LABELS = {
+    "requested": "Quote requested",
+    "started": "Quote started by the quotes desk",
+    "drafted": "Quotes desk started preparing it",
+    "revision_started": "Quotes desk started a revision",
+    "sent": "Quote sent",
+    "commented": "Comment",
+    "changes_requested": "Changes requested",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "expired": "Expired",
+    "reminded": "Expiry reminder sent",
+}

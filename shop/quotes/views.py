@@ -1,0 +1,236 @@
+"""Quotes for verified clinicians: ask for one, read every version, talk to the desk, accept
+(which goes to checkout at the quoted prices) or decline."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from shop import clock
+from shop.access import Policy, protect
+from shop.errors import NotFound, ShopError
+from shop.extensions import db
+from shop.forms import first_error, show_error
+from shop.models.orders import PaymentMethod
+from shop.quote_pdf import quote_document, quote_pdf
+from shop.quotes.forms import REQUEST_ROWS, AcceptForm, CommentForm, DeclineForm, QuoteRequestForm
+from shop.services import cart as carts
+from shop.services import catalogue, checkout, quote_orders, quotes
+from shop.services.quotes import RequestedItem
+
+bp = Blueprint("quotes", __name__, url_prefix="/quotes")
+protect(bp, Policy.VERIFIED)
+
+
+def _own(number: str):
+    try:
+        return quotes.practice_quote(current_user, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("")
+def index():
+    try:
+        page_number = min(max(int(request.args.get("page", 1)), 1), 10_000)
+    except ValueError:
+        page_number = 1
+    page = db.paginate(
+        quotes.practice_quotes(current_user),
+        page=page_number,
+        per_page=current_app.config["STAFF_PAGE_SIZE"],
+        error_out=False,
+    )
+    return render_template("quotes/index.html", page=page, now=clock.now())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = QuoteRequestForm()
+    if not form.is_submitted() and request.args.get("from") == "cart":
+        lines = carts.lines_of(current_user)
+        for index, line in enumerate(lines[: len(form.products)]):
+            form.products[index].sku.data = line.variant.sku
+            form.products[index].quantity.data = line.quantity
+        for line in lines[len(form.products) :]:
+            form.products.append_entry({"sku": line.variant.sku, "quantity": line.quantity})
+    if form.validate_on_submit():
+        items = [
+            RequestedItem(quantity=row.quantity.data or 1, sku=row.sku.data or "")
+            for row in form.products
+            if (row.sku.data or "").strip()
+        ] + [
+            RequestedItem(quantity=row.quantity.data or 1, description=row.item.data or "")
+            for row in form.others
+            if (row.item.data or "").strip()
+        ]
+        try:
+            quote = quotes.request_quote(
+                current_user, items, target_date=form.target_date.data, message=form.message.data or ""
+            )
+        except ShopError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash(
+                f"Thank you. Your request {quote.number} is with the quotes desk; we have emailed you a copy.",
+                "success",
+            )
+            return redirect(url_for("quotes.detail", number=quote.number), code=303)
+    skus = [(v.sku, f"{v.product.name}, {v.label}") for v in catalogue.sellable_variants()]
+    return render_template("quotes/new.html", form=form, skus=skus, rows=REQUEST_ROWS), 422 if form.errors else 200
+
+
+def _version(quote, number_arg):
+    sent = [v for v in quote.versions if v.is_sent]
+    if not sent:
+        return None
+    try:
+        wanted = int(number_arg) if number_arg else sent[-1].number
+    except ValueError:
+        wanted = sent[-1].number
+    return next((v for v in sent if v.number == wanted), None) or abort(404)
+
+
+@bp.route("/<quote_number:number>")
+def detail(number: str):
+    quote = _own(number)
+    version = _version(quote, request.args.get("version"))
+    return render_template(
+        "quotes/detail.html",
+        quote=quote,
+        version=version,
+        document=quote_document(quote, version) if version else None,
+        status=quote.status_at(clock.now()),
+        comment_form=CommentForm(formdata=None),
+        decline_form=DeclineForm(formdata=None),
+    )
+
+
+@bp.route("/<quote_number:number>/pdf")
+def pdf(number: str):
+    quote = _own(number)
+    version = _version(quote, request.args.get("version"))
+    if version is None:
+        abort(404)
+    from io import BytesIO
+
+    return send_file(
+        BytesIO(quote_pdf(quote, version)),
+        mimetype="application/pdf",
+        download_name=f"{quote.number}-v{version.number}.pdf",
+    )
+
+
+def _after(number: str, error: ShopError | None, done: str):
+    if error is not None:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("quotes.detail", number=number), code=303)
+
+
+@bp.route("/<quote_number:number>/comment", methods=["POST"])
+def comment(number: str):
+    quote, form = _own(number), CommentForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("quotes.detail", number=number), code=303)
+    try:
+        quotes.add_comment(current_user, quote, form.body.data)
+    except ShopError as error:
+        return _after(number, error, "")
+    return _after(number, None, "Your message is with the quotes desk.")
+
+
+@bp.route("/<quote_number:number>/changes", methods=["POST"])
+def changes(number: str):
+    quote, form = _own(number), CommentForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("quotes.detail", number=number), code=303)
+    try:
+        quotes.request_changes(current_user, quote, form.body.data)
+    except ShopError as error:
+        return _after(number, error, "")
+    return _after(number, None, "Your request for changes is with the quotes desk; they will send a revised version.")
+
+
+@bp.route("/<quote_number:number>/decline", methods=["POST"])
+def decline(number: str):
+    quote, form = _own(number), DeclineForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("quotes.detail", number=number), code=303)
+    try:
+        quotes.decline(current_user, quote, form.reason.data)
+    except ShopError as error:
+        return _after(number, error, "")
+    return _after(number, None, "You declined the quote. Thank you for telling us why.")
+
+
+def _accept_form(version) -> AcceptForm:
+    form = AcceptForm()
+    addresses = checkout.delivery_addresses(current_user)
+    methods = checkout.payment_methods(current_user)
+    form.address_id.choices = [SelectChoice(a.id, ", ".join(a.lines())) for a in addresses]
+    form.payment_method.choices = [SelectChoice(m.value, m.label) for m in methods]
+    if not form.is_submitted():
+        default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
+        form.address_id.data = default.id if default else None
+        form.payment_method.data = methods[0].value if len(methods) == 1 else None
+        form.version.data = version.number
+        form.expected_total.data = version.total_cents
+    return form
+
+
+@bp.route("/<quote_number:number>/accept", methods=["GET", "POST"])
+def accept(number: str):
+    quote = _own(number)
+    version = quote.latest_sent
+    try:
+        if version is None:
+            raise quotes.InvalidTransition("This quote has not been sent yet.")
+        quotes.acceptable_version(current_user, quote, int(request.form.get("version") or version.number))
+    except (ShopError, ValueError) as error:
+        return _after(number, error if isinstance(error, ShopError) else ShopError("Choose a version to accept."), "")
+    form = _accept_form(version)
+    if form.validate_on_submit():
+        try:
+            order = quote_orders.accept_quote(
+                current_user,
+                quote,
+                form.version.data,
+                checkout.CheckoutRequest(
+                    address_id=form.address_id.data,
+                    payment_method=PaymentMethod(form.payment_method.data),
+                    expected_total_cents=form.expected_total.data,
+                    po_number=form.po_number.data or "",
+                    note=form.note.data or "",
+                ),
+            )
+        except ShopError as error:
+            db.session.rollback()
+            show_error(form, error)
+            if error.field is None:
+                return _after(number, error, "")
+        else:
+            from shop.orders.views import pay_for
+
+            flash(f"Quote {quote.number} accepted: order {order.number} is placed at the quoted prices.", "success")
+            if order.payment_method == PaymentMethod.CARD:
+                return pay_for(order)
+            return redirect(url_for("orders.detail", number=order.number), code=303)
+    return (
+        render_template(
+            "quotes/accept.html",
+            quote=quote,
+            version=version,
+            document=quote_document(quote, version),
+            form=form,
+            credit=checkout.available_credit(current_user),
+        ),
+        422 if form.errors else 200,
+    )

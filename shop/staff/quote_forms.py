@@ -1,0 +1,59 @@
+"""Forms of the quotes desk's builder."""
+
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    FieldList,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from shop.forms import ShopForm
+
+MONEY = NumberRange(0, 10_000_000, "Between 0 and 10,000,000.")
+
+
+class LineEditForm(ShopForm):
+    class Meta:
+        csrf = False
+
+    line_id = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    quantity = IntegerField(
+        "Quantity", validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")]
+    )
+    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), MONEY])
+    discount = DecimalField("Discount %", places=2, validators=[Optional(), NumberRange(0, 100, "Between 0 and 100.")])
+    remove = BooleanField("Remove")
+
+
+class DraftForm(ShopForm):
+    lines = FieldList(FormField(LineEditForm), min_entries=0, max_entries=100)
+    shipping = DecimalField("Shipping", places=2, validators=[InputRequired("Enter the shipping (0 for free)."), MONEY])
+    valid_until = DateField(
+        "Valid until (end of day)", format="%Y-%m-%d", validators=[DataRequired("Enter a date as YYYY-MM-DD.")]
+    )
+    terms = TextAreaField("Terms", validators=[Optional(), Length(max=4000)])
+    note = TextAreaField("Note to the clinician", validators=[Optional(), Length(max=4000)])
+
+
+class AddLineForm(ShopForm):
+    sku = StringField("SKU (or leave empty for a custom item)", validators=[Optional(), Length(max=40)])
+    description = StringField("Custom item description", validators=[Optional(), Length(max=160)])
+    quantity = IntegerField(
+        "Quantity",
+        default=1,
+        validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")],
+    )
+    unit_price = DecimalField("Unit price (optional for catalogue items)", places=2, validators=[Optional(), MONEY])
+
+
+class StartQuoteForm(ShopForm):
+    contact_id = SelectField(
+        "Clinician", coerce=int, validators=[InputRequired("Choose the clinician the quote is for.")]
+    )

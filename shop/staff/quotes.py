@@ -1,0 +1,270 @@
+"""The quotes desk: the queue of requests, starting a quote for a practice that called or
+faxed, the builder (lines, prices or discounts, shipping, validity, terms, note), sending,
+revisions and the conversation."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from io import BytesIO
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from shop import clock
+from shop.errors import ShopError
+from shop.extensions import db
+from shop.forms import clean_text, first_error, show_error
+from shop.models.accounts import Role, User
+from shop.models.quotes import Quote, QuoteStatus
+from shop.quote_pdf import quote_document, quote_pdf
+from shop.quotes.forms import CommentForm
+from shop.services import catalogue, quotes
+from shop.staff import bp
+from shop.staff.forms import EmptyForm
+from shop.staff.quote_forms import AddLineForm, DraftForm, StartQuoteForm
+
+QUEUES = {
+    "open": ("Needs the desk", [QuoteStatus.REQUESTED, QuoteStatus.CHANGES_REQUESTED, QuoteStatus.DRAFT]),
+    "sent": ("Sent", [QuoteStatus.SENT]),
+    "accepted": ("Accepted", [QuoteStatus.ACCEPTED]),
+    "closed": ("Declined or expired", [QuoteStatus.DECLINED, QuoteStatus.EXPIRED]),
+    "all": ("All", None),
+}
+
+
+def cents(amount: Decimal | None) -> int | None:
+    return None if amount is None else int((amount * 100).to_integral_value(ROUND_HALF_UP))
+
+
+@bp.route("/quotes")
+def quotes_list():
+    shown = request.args.get("queue", "open")
+    shown = shown if shown in QUEUES else "open"
+    q = clean_text(request.args.get("q", ""))[:80]
+    query = select(Quote).order_by(Quote.updated_at.asc() if shown == "open" else Quote.updated_at.desc(), Quote.id)
+    statuses = QUEUES[shown][1]
+    if statuses:
+        query = query.where(Quote.status.in_(statuses))
+    if q:
+        query = query.where(db.func.lower(Quote.number).contains(q.lower(), autoescape=True))
+    try:
+        page_number = min(max(int(request.args.get("page", 1)), 1), 100_000)
+    except ValueError:
+        page_number = 1
+    page = db.paginate(query, page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    return render_template("staff/quotes/list.html", page=page, shown=shown, queues=QUEUES, q=q, now=clock.now())
+
+
+def _clinicians():
+    return db.session.scalars(
+        select(User)
+        .where(User.role == Role.CLINICIAN, User.active.is_(True), User.practice_id.is_not(None))
+        .order_by(User.full_name)
+    ).all()
+
+
+@bp.route("/quotes/new", methods=["GET", "POST"])
+def quote_start():
+    form = StartQuoteForm()
+    today = clock.today()
+    form.contact_id.choices = [
+        SelectChoice(u.id, f"{u.full_name}, {u.practice.name} ({u.email})")
+        for u in _clinicians()
+        if u.is_verified(today)
+    ]
+    if form.validate_on_submit():
+        contact = db.session.get(User, form.contact_id.data)
+        try:
+            quote = quotes.start_quote(current_user, contact)
+        except ShopError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash(f"Quote {quote.number} started for {contact.full_name}. Add its lines below.", "success")
+            return redirect(url_for("staff.quote", number=quote.number), code=303)
+    return render_template("staff/quotes/new.html", form=form), 422 if form.errors else 200
+
+
+def _quote_or_404(number: str) -> Quote:
+    quote = quotes.quote_by_number(number)
+    if quote is None:
+        abort(404)
+    return quote
+
+
+def _draft_form(version) -> DraftForm:
+    form = DraftForm(formdata=None)
+    for line in version.lines:
+        form.lines.append_entry(
+            {
+                "line_id": line.id,
+                "quantity": line.quantity,
+                "unit_price": Decimal(line.unit_price_cents) / 100,
+                "discount": Decimal(line.discount_bps) / 100 if line.discount_bps else None,
+                "remove": False,
+            }
+        )
+    form.shipping.data = Decimal(version.shipping_cents) / 100
+    form.valid_until.data = version.valid_until
+    form.terms.data = version.terms
+    form.note.data = version.note
+    return form
+
+
+def _render(quote: Quote, *, draft_form=None, add_form=None, status=200):
+    draft = quote.draft
+    shown = quote.latest_sent
+    try:
+        wanted = int(request.args.get("version", 0))
+    except ValueError:
+        wanted = 0
+    if wanted:
+        shown = next((v for v in quote.versions if v.is_sent and v.number == wanted), shown)
+    return (
+        render_template(
+            "staff/quotes/detail.html",
+            quote=quote,
+            draft=draft,
+            shown=shown,
+            document=quote_document(quote, shown) if shown else None,
+            draft_form=draft_form or (_draft_form(draft) if draft else None),
+            add_form=add_form or AddLineForm(formdata=None),
+            comment_form=CommentForm(formdata=None),
+            action_form=EmptyForm(formdata=None),
+            status_now=quote.status_at(clock.now()),
+            skus=[(v.sku, f"{v.product.name}, {v.label}") for v in catalogue.sellable_variants()],
+        ),
+        status,
+    )
+
+
+@bp.route("/quotes/<quote_number:number>")
+def quote(number: str):
+    return _render(_quote_or_404(number))
+
+
+@bp.route("/quotes/<quote_number:number>/draft", methods=["POST"])
+def quote_draft(number: str):
+    quote = _quote_or_404(number)
+    try:
+        version = quotes.open_draft(current_user, quote)
+    except ShopError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Draft v{version.number} is open. Edit it, then send it.", "success")
+    return redirect(url_for("staff.quote", number=number), code=303)
+
+
+@bp.route("/quotes/<quote_number:number>/save", methods=["POST"])
+def quote_save(number: str):
+    quote = _quote_or_404(number)
+    form = DraftForm()
+    if form.validate_on_submit():
+        edit = quotes.DraftEdit(
+            lines=[
+                quotes.LineEdit(
+                    line_id=row.line_id.data,
+                    quantity=row.quantity.data,
+                    unit_price_cents=cents(row.unit_price.data),
+                    discount_bps=cents(row.discount.data) or 0,
+                    remove=bool(row.remove.data),
+                )
+                for row in form.lines
+            ],
+            shipping_cents=cents(form.shipping.data) or 0,
+            valid_until=form.valid_until.data,
+            terms=form.terms.data or "",
+            note=form.note.data or "",
+        )
+        try:
+            quotes.save_draft(current_user, quote, edit)
+        except ShopError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            if request.form.get("then") == "send":
+                return _send(quote)
+            flash("Draft saved.", "success")
+            return redirect(url_for("staff.quote", number=number), code=303)
+    return _render(quote, draft_form=form, status=422)
+
+
+def _send(quote: Quote):
+    try:
+        version = quotes.send_quote(current_user, quote)
+    except ShopError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("staff.quote", number=quote.number), code=303)
+    flash(f"{quote.number} v{version.number} is sent to {quote.contact.email} with its PDF.", "success")
+    return redirect(url_for("staff.quote", number=quote.number), code=303)
+
+
+@bp.route("/quotes/<quote_number:number>/send", methods=["POST"])
+def quote_send(number: str):
+    quote = _quote_or_404(number)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return _send(quote)
+
+
+@bp.route("/quotes/<quote_number:number>/lines", methods=["POST"])
+def quote_add_line(number: str):
+    quote = _quote_or_404(number)
+    form = AddLineForm()
+    if form.validate_on_submit():
+        try:
+            quotes.add_line(
+                current_user,
+                quote,
+                sku=form.sku.data or "",
+                description=form.description.data or "",
+                quantity=form.quantity.data,
+                unit_price_cents=cents(form.unit_price.data),
+            )
+        except ShopError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            flash("Line added.", "success")
+            return redirect(url_for("staff.quote", number=number), code=303)
+    return _render(quote, add_form=form, status=422)
+
+
+@bp.route("/quotes/<quote_number:number>/comment", methods=["POST"])
+def quote_comment(number: str):
+    quote = _quote_or_404(number)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+    else:
+        try:
+            quotes.add_comment(current_user, quote, form.body.data)
+        except ShopError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash("Message sent to the clinician.", "success")
+    return redirect(url_for("staff.quote", number=number), code=303)
+
+
+@bp.route("/quotes/<quote_number:number>/pdf")
+def quote_pdf_file(number: str):
+    quote = _quote_or_404(number)
+    try:
+        wanted = int(request.args.get("version", 0))
+    except ValueError:
+        wanted = 0
+    version = (
+        next((v for v in quote.versions if v.number == wanted), None) if wanted else (quote.latest_sent or quote.draft)
+    )
+    if version is None:
+        abort(404)
+    return send_file(
+        BytesIO(quote_pdf(quote, version)),
+        mimetype="application/pdf",
+        download_name=f"{quote.number}-v{version.number}.pdf",
+    )

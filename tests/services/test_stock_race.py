@@ -1,0 +1,237 @@
+"""Clinicians racing for the same boxes at the same moment, each in their own thread, app context
+and database connection: stock is taken atomically, never oversold, the losers keep their
+carts, numbers stay unique, credit on account is never overspent, and an expired order's stock
+comes back exactly once however many runs release it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+import time_machine
+from sqlalchemy import func, select
+
+from shop import clock
+from shop.errors import CreditLimitExceeded, OutOfStock, ShopError
+from shop.extensions import db
+from shop.models.accounts import User
+from shop.models.catalogue import Variant
+from shop.models.orders import Order, OrderLine, OrderStatus, PaymentMethod
+from shop.services import cart as carts
+from shop.services import orders
+from shop.services.orders import cancel_unpaid_orders
+from tests.factories import make_clinician, make_staff
+from tests.order_support import allow_account, clinician_with_cart, fill_cart, place, product
+
+THREADS = 12
+
+
+@dataclass(frozen=True)
+class Placed:
+    number: str
+    placed_by_id: int
+
+
+def race(ctx, user_ids: list[int], action):
+    """Run `action(user)` for every user at the same moment, each in its own thread with its own
+    app context; returns what each returned or raised, in the order of `user_ids`."""
+    start = threading.Barrier(len(user_ids))
+
+    def attempt(user_id: int):
+        with ctx.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                expected = carts.view_cart(user).totals.total_cents
+                db.session.rollback()  # no read transaction held open while waiting
+                start.wait(timeout=30)
+                order = action(user, expected)
+                return Placed(order.number, order.placed_by_id)
+            except ShopError as error:
+                return error
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(user_ids)) as pool:
+        futures = [pool.submit(attempt, user_id) for user_id in user_ids]
+        return [future.result(timeout=120) for future in futures]
+
+
+def _stock(variant_id: int) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.id == variant_id))
+
+
+def _sold(variant_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(OrderLine.variant_id == variant_id)
+    )
+
+
+def _cart(user_id: int) -> list[tuple[str, int]]:
+    db.session.expire_all()
+    user = db.session.get(User, user_id)
+    return [(line.variant.sku, line.quantity) for line in carts.lines_of(user)]
+
+
+def _account(user, expected):
+    return place(user, expected_total_cents=expected)
+
+
+def test_twelve_clinicians_racing_for_the_last_boxes_never_get_more_than_there_are(ctx):
+    last = product("VIT-LAST", stock=7)
+    buyers = [clinician_with_cart(("VIT-LAST", 2)).id for _ in range(THREADS)]
+
+    results = race(ctx, buyers, _account)
+
+    placed = [r for r in results if isinstance(r, Placed)]
+    refused = [r for r in results if not isinstance(r, Placed)]
+    assert len(placed) == 3  # 3 x 2 of 7
+    assert all(isinstance(r, OutOfStock) for r in refused), refused
+    assert _stock(last.id) == 1
+    assert _sold(last.id) == 6
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 3
+    numbers = db.session.scalars(select(Order.number)).all()
+    assert sorted(numbers) == sorted(p.number for p in placed)
+    assert len(set(numbers)) == 3 and all(re.fullmatch(r"ORD-\d+", n) for n in numbers)
+
+
+def test_the_clinicians_who_lose_the_race_are_told_why_and_keep_their_carts(ctx):
+    product("VIT-LAST", stock=5)
+    buyers = [clinician_with_cart(("VIT-LAST", 1)).id for _ in range(THREADS)]
+
+    results = race(ctx, buyers, _account)
+
+    winners = {r.placed_by_id for r in results if isinstance(r, Placed)}
+    losers = [(user_id, r) for user_id, r in zip(buyers, results, strict=True) if not isinstance(r, Placed)]
+    assert len(winners) == 5 and len(losers) == THREADS - 5
+    for user_id, error in losers:
+        assert isinstance(error, OutOfStock)
+        assert "VIT-LAST" in error.message and "cart is kept" in error.message
+        assert _cart(user_id) == [("VIT-LAST", 1)]
+    for user_id in winners:
+        assert _cart(user_id) == []
+
+
+def test_a_lost_race_on_one_line_gives_back_every_other_line_of_that_order(ctx):
+    plenty = product("HYD-PLENTY", stock=100)
+    scarce = product("VIT-SCARCE", stock=3)
+    buyers = [clinician_with_cart(("HYD-PLENTY", 4), ("VIT-SCARCE", 1)).id for _ in range(THREADS)]
+
+    results = race(ctx, buyers, _account)
+
+    assert sum(isinstance(r, Placed) for r in results) == 3
+    assert _stock(scarce.id) == 0
+    assert _stock(plenty.id) == 100 - 3 * 4  # the losers' HYD-PLENTY was never kept
+    assert _sold(plenty.id) == 12
+
+
+def test_carts_holding_the_same_products_in_opposite_orders_all_check_out(ctx):
+    first = product("RSB-A", stock=200)
+    second = product("RSB-B", stock=200)
+    buyers = []
+    for n in range(THREADS):
+        lines = [("RSB-A", 1), ("RSB-B", 1)]
+        buyers.append(clinician_with_cart(*(lines if n % 2 else reversed(lines))).id)
+
+    results = race(ctx, buyers, _account)
+
+    assert [type(r).__name__ for r in results] == ["Placed"] * THREADS
+    assert (_stock(first.id), _stock(second.id)) == (200 - THREADS, 200 - THREADS)
+
+
+def test_members_of_one_practice_ordering_at_once_never_go_over_its_credit_limit(ctx):
+    product("BST-1", price_cents=10_000, stock=100)
+    owner = make_clinician()
+    allow_account(owner, credit_limit_cents=60_000)  # room for two orders of 264.45
+    members = []
+    for _ in range(6):
+        member = make_clinician()
+        member.practice = owner.practice
+        db.session.commit()
+        fill_cart(member, ("BST-1", 2))
+        members.append(member.id)
+
+    results = race(ctx, members, _account)
+
+    placed = [r for r in results if isinstance(r, Placed)]
+    assert len(placed) == 2
+    assert all(isinstance(r, CreditLimitExceeded) for r in results if not isinstance(r, Placed))
+    owed = db.session.scalar(select(func.sum(Order.total_cents)).where(Order.practice_id == owner.practice_id))
+    assert owed == 2 * 26_445 <= 60_000
+
+
+def test_two_expiry_runs_at_the_same_moment_release_the_stock_of_an_unpaid_order_once(ctx):
+    variant = product("VIT-1", stock=10)
+    card_orders = []
+    for _ in range(3):
+        user = clinician_with_cart(("VIT-1", 2), account=False)
+        card_orders.append(place(user, method=PaymentMethod.CARD).id)
+    assert _stock(variant.id) == 4
+
+    later = clock.now() + timedelta(minutes=ctx.config["ORDER_PAYMENT_MINUTES"] + 1)
+    with time_machine.travel(later, tick=False):
+        start = threading.Barrier(4)
+
+        def run():
+            with ctx.app_context():
+                try:
+                    start.wait(timeout=30)
+                    return cancel_unpaid_orders()
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            counts = [f.result(timeout=120) for f in [pool.submit(run) for _ in range(4)]]
+
+    assert sum(counts) == 3
+    assert _stock(variant.id) == 10
+    db.session.expire_all()
+    for order_id in card_orders:
+        order = db.session.get(Order, order_id)
+        assert order.status == OrderStatus.CANCELLED
+        assert [e.action for e in order.events] == ["placed", "cancelled"]
+
+
+def test_cancellations_and_checkouts_of_the_same_products_at_the_same_moment_all_go_through(ctx):
+    first = product("RSB-A", stock=200)
+    second = product("RSB-B", stock=200)
+    staff = make_staff()
+    # Orders whose lines list the products in the opposite order to the carts checking out.
+    to_cancel = [place(clinician_with_cart(("RSB-B", 1), ("RSB-A", 1))).id for _ in range(THREADS // 2)]
+    buyers = [clinician_with_cart(("RSB-A", 1), ("RSB-B", 1)).id for _ in range(THREADS // 2)]
+    start = threading.Barrier(THREADS)
+
+    def cancel(order_id: int):
+        with ctx.app_context():
+            try:
+                order = db.session.get(Order, order_id)
+                desk = db.session.get(User, staff.id)
+                _ = [line.variant_id for line in order.lines]
+                db.session.rollback()
+                start.wait(timeout=30)
+                orders.cancel(order, desk, "Duplicate order.")
+                return "cancelled"
+            finally:
+                db.session.remove()
+
+    def buy(user_id: int):
+        with ctx.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                expected = carts.view_cart(user).totals.total_cents
+                db.session.rollback()
+                start.wait(timeout=30)
+                return place(user, expected_total_cents=expected).number
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        futures = [pool.submit(cancel, i) for i in to_cancel] + [pool.submit(buy, i) for i in buyers]
+        results = [future.result(timeout=120) for future in futures]
+
+    assert results[: THREADS // 2] == ["cancelled"] * (THREADS // 2)
+    assert all(re.fullmatch(r"ORD-\d+", r) for r in results[THREADS // 2 :])
+    assert (_stock(first.id), _stock(second.id)) == (200 - THREADS // 2, 200 - THREADS // 2)

@@ -1,0 +1,202 @@
+"""An unpaid card order ends: Stripe reports its session expired, or its time to pay
+(ORDER_PAYMENT_MINUTES) runs out and `flask expire-orders` cancels it. Either way the stock
+comes back exactly once and the clinician is told; a payment that arrives too late is flagged
+to the desk."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from shop.mailer import deliver_due
+from shop.models.orders import OrderStatus
+from shop.services.orders import cancel_unpaid_orders
+from tests.card_support import (
+    STOCK,
+    events,
+    place_card_order,
+    post_event,
+    run_out_the_clock,
+)
+from tests.smtp import text_of
+
+
+def _cancellation_mails(mailbox, placed) -> list:
+    return [m for m in mailbox.to(placed.clinician.email) if m["Subject"].startswith("Your order was cancelled")]
+
+
+def test_stripe_reporting_the_session_expired_cancels_the_order_releases_its_stock_and_tells_the_clinician(
+    signed_in, stripe, client, mailbox, settled
+):
+    placed = place_card_order(signed_in, quantity=3)
+    settled()
+    assert placed.stock() == STOCK - 3
+
+    reply = post_event(client, stripe, "checkout.session.expired", stripe.expire(placed.order.stripe_session_id))
+
+    assert reply.status_code == 200
+    order = placed.order
+    assert order.status == OrderStatus.CANCELLED and order.stock_released_at is not None
+    assert "expired" in order.cancel_reason
+    assert placed.stock() == STOCK
+    deliver_due()
+    mails = _cancellation_mails(mailbox, placed)
+    assert len(mails) == 1 and placed.number in mails[0]["Subject"] and "expired" in text_of(mails[0])
+
+
+def test_expire_orders_cancels_a_card_order_left_unpaid_past_its_time_once(
+    signed_in, stripe, app, cli, mailbox, settled, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ORDER_PAYMENT_MINUTES", 45)
+    placed = place_card_order(signed_in, quantity=4)
+    settled()
+    order = placed.order
+    assert order.pay_by - order.placed_at == timedelta(minutes=45)
+
+    early = cli("expire-orders")
+    assert early.exit_code == 0 and "0 unpaid orders cancelled" in early.output
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == STOCK - 4
+
+    run_out_the_clock(placed.number)
+    first = cli("expire-orders")
+    second = cli("expire-orders")
+
+    assert first.exit_code == 0 and "1 unpaid order cancelled" in first.output
+    assert second.exit_code == 0 and "0 unpaid orders cancelled" in second.output
+    assert placed.order.status == OrderStatus.CANCELLED
+    assert placed.stock() == STOCK
+    assert len(events(placed.number, "cancelled")) == 1
+    # The Stripe page is closed too, so nobody can pay for the cancelled order.
+    assert stripe.session(order.stripe_session_id)["status"] == "expired"
+    deliver_due()
+    mails = _cancellation_mails(mailbox, placed)
+    assert len(mails) == 1 and "not completed in time" in text_of(mails[0])
+
+
+@pytest.mark.parametrize("first", ["timer", "webhook"])
+def test_the_timer_and_the_expired_webhook_together_release_the_stock_once(
+    signed_in, stripe, client, cli, mailbox, settled, first
+):
+    placed = place_card_order(signed_in, quantity=2)
+    settled()
+    session_id = placed.order.stripe_session_id
+    run_out_the_clock(placed.number)
+
+    def timer():
+        assert cli("expire-orders").exit_code == 0
+
+    def webhook():
+        assert post_event(client, stripe, "checkout.session.expired", stripe.expire(session_id)).status_code == 200
+
+    for step in (timer, webhook) if first == "timer" else (webhook, timer):
+        step()
+
+    assert placed.order.status == OrderStatus.CANCELLED
+    assert placed.stock() == STOCK
+    assert len(events(placed.number, "cancelled")) == 1
+    deliver_due()
+    assert len(_cancellation_mails(mailbox, placed)) == 1
+
+
+def test_expiry_from_many_threads_at_once_releases_the_stock_once(signed_in, stripe, app, mailbox, settled):
+    placed = place_card_order(signed_in, quantity=2)
+    still_in_time = place_card_order(signed_in, quantity=1)
+    settled()
+    run_out_the_clock(placed.number)
+    expired = stripe.expire(placed.order.stripe_session_id)
+    gate = threading.Barrier(8)
+    outcomes: list = []
+
+    def timer():
+        with app.app_context():
+            gate.wait()
+            try:
+                outcomes.append(("timer", cancel_unpaid_orders()))
+            except Exception as error:  # noqa: BLE001 - reported by the assertion below
+                outcomes.append(("timer", error))
+
+    def webhook():
+        client = app.test_client()
+        payload = stripe.event("checkout.session.expired", expired)
+        gate.wait()
+        outcomes.append(("webhook", client.post("/stripe/webhook", data=payload, headers=stripe.signed(payload))))
+
+    threads = [threading.Thread(target=timer) for _ in range(4)] + [threading.Thread(target=webhook) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(outcomes) == 8
+    assert all(isinstance(result, int) for kind, result in outcomes if kind == "timer"), outcomes
+    assert all(result.status_code == 200 for kind, result in outcomes if kind == "webhook")
+    assert sum(result for kind, result in outcomes if kind == "timer") <= 1
+    assert placed.order.status == OrderStatus.CANCELLED
+    assert placed.stock() == STOCK
+    assert len(events(placed.number, "cancelled")) == 1
+    assert still_in_time.order.status == OrderStatus.AWAITING_PAYMENT
+    assert still_in_time.stock() == STOCK - 1
+    deliver_due()
+    assert len(_cancellation_mails(mailbox, placed)) == 1
+    assert _cancellation_mails(mailbox, still_in_time) == []
+
+
+def test_the_expired_session_of_a_superseded_attempt_does_not_cancel_the_order(
+    signed_in, stripe, client, mailbox, settled
+):
+    placed = place_card_order(signed_in, quantity=2)
+    settled()
+    old = placed.order.stripe_session_id
+    stripe.expire(old)
+    placed.browser.post(f"/orders/{placed.number}/pay")  # a new attempt, a new session
+    new = placed.order.stripe_session_id
+    assert new != old
+
+    reply = post_event(client, stripe, "checkout.session.expired", stripe.session(old))
+
+    assert reply.status_code == 200
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT
+    assert placed.stock() == STOCK - 2
+    post_event(client, stripe, "checkout.session.completed", stripe.pay(new))
+    assert placed.order.status == OrderStatus.PAID
+    deliver_due()
+    assert _cancellation_mails(mailbox, placed) == []
+
+
+def test_a_payment_completed_after_the_timer_cancelled_the_order_alerts_the_desk_and_it_stays_cancelled(
+    signed_in, stripe, client, cli, app, mailbox, settled
+):
+    placed = place_card_order(signed_in, quantity=2)
+    settled()
+    # The clinician pays at the very moment the time to pay runs out.
+    paid = stripe.pay(placed.order.stripe_session_id)
+    run_out_the_clock(placed.number)
+    assert "1 unpaid order cancelled" in cli("expire-orders").output
+
+    late = post_event(client, stripe, "checkout.session.completed", paid)
+    post_event(client, stripe, "checkout.session.completed", paid)  # Stripe tries again
+    placed.browser.get(f"/orders/{placed.number}/return?session_id={paid['id']}")
+
+    assert late.status_code == 200
+    order = placed.order
+    assert order.status == OrderStatus.CANCELLED and order.paid_at is None
+    assert placed.stock() == STOCK
+    assert len(events(placed.number, "paid_after_cancellation")) == 1
+    deliver_due()
+    alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
+    assert len(alerts) == 1 and placed.number in alerts[0]["Subject"] and "refund" in alerts[0]["Subject"]
+    assert not any(m["Subject"].startswith("Payment received") for m in mailbox.to(placed.clinician.email))
+
+
+def test_an_order_paid_in_time_is_left_alone_when_its_time_runs_out(signed_in, stripe, client, cli):
+    placed = place_card_order(signed_in, quantity=2)
+    post_event(client, stripe, "checkout.session.completed", stripe.pay(placed.order.stripe_session_id))
+    run_out_the_clock(placed.number)
+
+    result = cli("expire-orders")
+
+    assert "0 unpaid orders cancelled" in result.output
+    assert placed.order.status == OrderStatus.PAID
+    assert placed.stock() == STOCK - 2

@@ -1,0 +1,443 @@
+"""The orders desk in the back office: the list with its status filter and search, one order
+with everything needed to pick and invoice it, and the buttons that move it along its status
+flow; refused steps change nothing, and no input breaks the page."""
+
+from __future__ import annotations
+
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from shop import mailer
+from shop.extensions import db
+from shop.models.catalogue import Variant
+from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
+from shop.services import orders
+from tests.factories import make_staff
+from tests.helpers import flashes, reload, text
+from tests.order_support import clinician_with_cart, fill_cart, place, post_checkout, product
+from tests.smtp import text_of
+
+ROW = re.compile(r'<a href="/staff/orders/(ORD-\d+)">')
+
+
+@pytest.fixture
+def desk(signed_in):
+    member = make_staff(full_name="Siobhan Daly")
+    return signed_in(member), member
+
+
+def _listed(response) -> list[str]:
+    return ROW.findall(response.get_data(as_text=True))
+
+
+def _stock(sku: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.sku == sku))
+
+
+def _state(order_id: int) -> tuple:
+    order = reload(Order, order_id)
+    events = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
+    return (
+        order.status,
+        order.carrier,
+        order.tracking_number,
+        order.cancel_reason,
+        order.invoice_settled_at,
+        [(e.action, e.actor_id) for e in events],
+        _stock("VIT-1"),
+    )
+
+
+def _act(browser, number: str, action: str, **fields):
+    response = browser.post(f"/staff/orders/{number}/{action}", fields)
+    assert response.status_code == 303, response.status_code
+    return flashes(browser.get(f"/staff/orders/{number}"))
+
+
+def _order(practice_name: str | None = None, po_number: str = "", method=PaymentMethod.ACCOUNT, quantity=2):
+    user = clinician_with_cart(("VIT-1", quantity), account=method == PaymentMethod.ACCOUNT)
+    if practice_name:
+        user.practice.name = practice_name
+        db.session.commit()
+    return place(user, method=method, po_number=po_number)
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def test_the_list_shows_every_order_newest_first_with_practice_payment_total_and_status(desk):
+    product("VIT-1", stock=50)
+    first = _order("Harbour Skin Clinic", po_number="PO-H1")
+    second = _order("Bayview Aesthetics", method=PaymentMethod.CARD)
+    browser, _ = desk
+
+    page = browser.get("/staff/orders")
+
+    assert _listed(page) == [second.number, first.number]
+    shown = text(page)
+    for expected in ("Harbour Skin Clinic", "PO PO-H1", "Bayview Aesthetics", "On account (invoice)", "Card (Stripe)"):
+        assert expected in shown
+    assert "Awaiting payment" in shown and "Placed" in shown and "$264.45" in shown
+
+
+def test_the_status_filter_shows_only_orders_in_that_status(desk):
+    product("VIT-1", stock=50)
+    placed = _order()
+    confirmed = _order()
+    card = _order(method=PaymentMethod.CARD)
+    browser, staff = desk
+    orders.confirm(confirmed, staff)
+
+    assert _listed(browser.get("/staff/orders?status=placed")) == [placed.number]
+    assert _listed(browser.get("/staff/orders?status=processing")) == [confirmed.number]
+    assert _listed(browser.get("/staff/orders?status=awaiting_payment")) == [card.number]
+    assert "No order matches these filters." in text(browser.get("/staff/orders?status=shipped"))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("harbour", ["harbour"]),
+        ("HARBOUR SKIN", ["harbour"]),
+        ("PO-2026-77", ["bayview"]),
+        ("po-2026", ["bayview"]),
+        ("Clinic", ["harbour"]),
+        ("nothing like it", []),
+        ("%", []),
+        ("_", []),
+    ],
+)
+def test_search_finds_orders_by_practice_or_po_number(desk, query, expected):
+    product("VIT-1", stock=50)
+    made = {
+        "harbour": _order("Harbour Skin Clinic"),
+        "bayview": _order("Bayview Aesthetics", po_number="PO-2026-77"),
+    }
+    browser, _ = desk
+
+    found = _listed(browser.get("/staff/orders", query_string={"q": query}))
+
+    assert found == [made[name].number for name in expected]
+
+
+def test_a_page_past_the_last_says_so_instead_of_claiming_there_are_no_orders(desk):
+    product("VIT-1", stock=50)
+    _order()
+    browser, _ = desk
+
+    page = text(browser.get("/staff/orders?page=40"))
+
+    assert "No orders on this page" in page and "No order has been placed yet" not in page
+
+
+def test_search_finds_an_order_by_its_number_and_combines_with_the_status_filter(desk):
+    product("VIT-1", stock=50)
+    wanted = _order()
+    _order()
+    browser, _ = desk
+
+    assert _listed(browser.get("/staff/orders", query_string={"q": wanted.number})) == [wanted.number]
+    assert _listed(browser.get("/staff/orders", query_string={"q": wanted.number.lower()})) == [wanted.number]
+    assert _listed(browser.get("/staff/orders", query_string={"q": wanted.number, "status": "shipped"})) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": "bogus"},
+        {"status": "'; DROP TABLE orders; --"},
+        {"q": "x" * 5_000},
+        {"q": "\x00\x01"},
+        {"q": "ORD-\\"},
+        {"page": "abc"},
+        {"page": "-5"},
+        {"page": "99999999999999999999999"},
+    ],
+)
+def test_odd_filters_never_break_the_list(desk, query):
+    product("VIT-1", stock=50)
+    _order()
+    browser, _ = desk
+
+    assert browser.get("/staff/orders", query_string=query).status_code == 200
+
+
+# --- one order --------------------------------------------------------------------------------
+
+
+def test_the_order_page_shows_everything_needed_to_pick_and_invoice_it(desk, signed_in):
+    product("VIT-1", price_cents=12_000, stock=10)
+    user = clinician_with_cart(("VIT-1", 2), full_name="Dr Maeve Byrne")
+    post_checkout(signed_in(user), po_number="PO-2026-0042", note="Fridge goods.")
+    order = db.session.scalar(select(Order))
+    browser, _ = desk
+
+    page = text(browser.get(f"/staff/orders/{order.number}"))
+
+    for expected in (
+        f"{order.number} · Dr Maeve Byrne Practice",
+        "Dr Maeve Byrne",
+        user.email,
+        user.application.licence_number,
+        "Medical Council of Ireland",
+        "12 Grand Parade",
+        "On account (invoice)",
+        "PO number PO-2026-0042",
+        "Note Fridge goods.",
+        "VIT-1",
+        "2 $120.00 $240.00",
+        "Total $313.65",
+        "Order placed",
+    ):
+        assert expected in page, expected
+    history = page[page.index("History") :]
+    assert "Dr Maeve Byrne" in history  # who placed it
+
+
+def test_an_unknown_order_or_action_is_a_404(desk):
+    product("VIT-1")
+    order = _order()
+    browser, _ = desk
+
+    assert browser.get("/staff/orders/ORD-999999").status_code == 404
+    assert browser.get("/staff/orders/ORD-").status_code == 404
+    assert browser.post("/staff/orders/ORD-999999/confirm").status_code == 404
+    assert browser.post(f"/staff/orders/{order.number}/explode").status_code == 404
+    assert browser.get(f"/staff/orders/{order.number}/confirm").status_code == 405
+
+
+# --- moving it along --------------------------------------------------------------------------
+
+
+def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_event_with_who(desk, mailbox):
+    product("VIT-1", stock=10)
+    order = _order()
+    browser, staff = desk
+    mailer.deliver_due()
+    mailbox.clear()
+
+    assert ("success", f"{order.number}: Confirmed: the order is being prepared.") in _act(
+        browser, order.number, "confirm"
+    )
+    assert ("success", f"{order.number}: Marked shipped; the clinician has been emailed.") in _act(
+        browser, order.number, "ship", carrier="DHL Express", tracking_number="JD014600003SE"
+    )
+    assert ("success", f"{order.number}: Marked delivered.") in _act(browser, order.number, "deliver")
+
+    status, carrier, tracking, _, _, events, _ = _state(order.id)
+    assert (status, carrier, tracking) == (OrderStatus.DELIVERED, "DHL Express", "JD014600003SE")
+    assert events[1:] == [("confirmed", staff.id), ("shipped", staff.id), ("delivered", staff.id)]
+    page = text(browser.get(f"/staff/orders/{order.number}"))
+    assert "Siobhan Daly" in page[page.index("History") :]
+    mailer.deliver_due()
+    [shipped] = mailbox.to(order.clinician_email)
+    assert "on its way" in shipped["Subject"] and "JD014600003SE" in text_of(shipped)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"carrier": "", "tracking_number": "JD01"}, "Carrier: Enter the carrier."),
+        ({"carrier": "DHL", "tracking_number": ""}, "Tracking number: Enter the tracking number."),
+        ({"carrier": "   ", "tracking_number": "   "}, "Carrier: Enter the carrier."),
+        ({}, "Carrier: Enter the carrier."),
+    ],
+)
+def test_shipping_without_carrier_or_tracking_number_is_refused_and_changes_nothing(desk, fields, message):
+    product("VIT-1", stock=10)
+    order = _order()
+    browser, staff = desk
+    orders.confirm(order, staff)
+    before = _state(order.id)
+
+    assert ("error", message) in _act(browser, order.number, "ship", **fields)
+    assert _state(order.id) == before
+
+
+ILLEGAL = {
+    "ship a placed order": ([], "ship", {"carrier": "DHL", "tracking_number": "JD1"}),
+    "deliver a processing order": (["confirm"], "deliver", {}),
+    "cancel a shipped order": (["confirm", "ship"], "cancel", {"reason": "Too late."}),
+    "cancel a cancelled order": (["cancel"], "cancel", {"reason": "Again."}),
+    "confirm twice": (["confirm"], "confirm", {}),
+    "release an order not on hold": ([], "release", {"note": "Checked."}),
+    "refund an unpaid order": ([], "refund", {"note": "CN-1"}),
+    "settle twice": (["settle"], "settle", {}),
+}
+
+
+@pytest.mark.parametrize("case", ILLEGAL, ids=list(ILLEGAL))
+def test_a_step_the_order_cannot_take_is_refused_with_a_message_and_changes_nothing(desk, case, mailbox):
+    setup, action, fields = ILLEGAL[case]
+    product("VIT-1", stock=10)
+    order = _order()
+    browser, _ = desk
+    steps = {
+        "confirm": {},
+        "ship": {"carrier": "DHL", "tracking_number": "JD1"},
+        "cancel": {"reason": "Asked by the clinic."},
+        "settle": {},
+    }
+    for step in setup:
+        assert _act(browser, order.number, step, **steps[step])[0][0] == "success"
+    mailer.deliver_due()
+    mailbox.clear()
+    before = _state(order.id)
+
+    shown = _act(browser, order.number, action, **fields)
+
+    assert [kind for kind, _ in shown] == ["error"]
+    assert order.number in shown[0][1] or "settled" in shown[0][1]
+    assert _state(order.id) == before
+    mailer.deliver_due()
+    assert mailbox.messages == []
+
+
+def test_cancelling_needs_a_reason_and_then_restocks_exactly_once_and_tells_the_clinician(desk, mailbox):
+    product("VIT-1", stock=10)
+    order = _order(quantity=4)
+    browser, staff = desk
+    mailer.deliver_due()
+    mailbox.clear()
+    assert _stock("VIT-1") == 6
+
+    assert ("error", "Reason (the clinician sees it): Give the reason; the clinician will see it.") in _act(
+        browser, order.number, "cancel", reason="  "
+    )
+    assert reload(Order, order.id).status == OrderStatus.PLACED and _stock("VIT-1") == 6
+
+    _act(browser, order.number, "cancel", reason="The clinic asked us to cancel.")
+    _act(browser, order.number, "cancel", reason="Clicked again.")
+
+    assert _stock("VIT-1") == 10
+    status, *_, events, _ = _state(order.id)
+    assert status == OrderStatus.CANCELLED
+    assert events.count(("cancelled", staff.id)) == 1
+    mailer.deliver_due()
+    [to_clinician] = mailbox.to(order.clinician_email)
+    assert "The clinic asked us to cancel." in text_of(to_clinician)
+
+
+def test_two_people_cancelling_at_the_same_moment_restock_once(desk, signed_in):
+    product("VIT-1", stock=10)
+    order = _order(quantity=4)
+    first, _ = desk
+    second = signed_in(make_staff(full_name="Robin Desk"))
+    tokens = [first.csrf_token(), second.csrf_token()]
+    url = f"/staff/orders/{order.number}/cancel"
+    start = threading.Barrier(2)
+
+    def click(index):
+        browser = (first, second)[index]
+        start.wait(timeout=30)
+        return browser.post(url, {"reason": "Duplicate.", "csrf_token": tokens[index]})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(click, range(2)))
+
+    assert [r.status_code for r in responses] == [303, 303]
+    assert _stock("VIT-1") == 10
+    assert [a for a, _ in _state(order.id)[5]].count("cancelled") == 1
+
+
+def test_cancelling_an_unpaid_card_order_releases_its_stock(desk):
+    product("VIT-1", stock=10)
+    order = _order(method=PaymentMethod.CARD, quantity=3)
+    browser, _ = desk
+
+    _act(browser, order.number, "cancel", reason="Payment will not follow.")
+
+    assert reload(Order, order.id).status == OrderStatus.CANCELLED
+    assert _stock("VIT-1") == 10
+
+
+def test_a_held_order_is_released_with_a_note_and_a_paid_one_refunded(desk):
+    product("VIT-1", stock=10)
+    held = _order(method=PaymentMethod.CARD, quantity=1)
+    paid = _order(method=PaymentMethod.CARD, quantity=1)
+    orders.move(held, OrderStatus.ON_HOLD, None, "payment_mismatch", "Paid 1.00 less.", hold_reason="Paid 1.00 less.")
+    orders.move(paid, OrderStatus.PAID, None, "paid", "Paid by card.")
+    db.session.commit()
+    browser, staff = desk
+
+    assert "On hold: Paid 1.00 less." in text(browser.get(f"/staff/orders/{held.number}"))
+    assert _act(browser, held.number, "release", note="")[0][0] == "error"
+    assert ("success", f"{held.number}: Released from hold.") in _act(
+        browser, held.number, "release", note="Difference paid by bank transfer."
+    )
+    assert ("success", f"{paid.number}: Marked refunded.") in _act(
+        browser, paid.number, "refund", note="re_3PXYZ refunded in Stripe"
+    )
+
+    assert reload(Order, held.id).status == OrderStatus.PROCESSING
+    assert reload(Order, paid.id).status == OrderStatus.REFUNDED
+    assert _stock("VIT-1") == 9  # the refunded order never left the warehouse
+
+
+def test_settling_an_invoice_at_the_desk_lets_the_practice_order_on_account_again(desk, signed_in):
+    product("VIT-1", price_cents=10_000, stock=20)
+    user = clinician_with_cart(("VIT-1", 2))
+    user.practice.credit_limit_cents = 30_000
+    db.session.commit()
+    clinician = signed_in(user)
+    assert post_checkout(clinician).status_code == 303
+    first = db.session.scalar(select(Order))
+    fill_cart(user, ("VIT-1", 2))
+    refused = post_checkout(clinician)
+    assert refused.status_code == 422
+    browser, staff = desk
+
+    assert ("success", f"{first.number}: Invoice marked paid.") in _act(browser, first.number, "settle")
+
+    assert "Invoice paid" in text(browser.get(f"/staff/orders/{first.number}"))
+    assert reload(Order, first.id).invoice_settled_at is not None
+    assert post_checkout(clinician).status_code == 303
+    assert db.session.scalar(select(db.func.count()).select_from(Order)) == 2
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "fields"),
+    [
+        ("ship", {"carrier": "D" * 61, "tracking_number": "JD1"}),
+        ("ship", {"carrier": "DHL", "tracking_number": "9" * 81}),
+        ("ship", {"carrier": "DHL\x00", "tracking_number": "\x00"}),
+        ("cancel", {"reason": "r" * 2_001}),
+        ("cancel", {"reason": "\x00\x01"}),
+        ("release", {"note": "n" * 2_001}),
+        ("refund", {"note": ""}),
+        ("confirm", {"unexpected": "field" * 100}),
+    ],
+)
+def test_bad_input_on_every_order_action_is_refused_without_an_error_page(desk, action, fields):
+    product("VIT-1", stock=10)
+    order = _order()
+    browser, staff = desk
+    orders.confirm(order, staff)
+    before = _state(order.id) if action != "confirm" else None
+
+    response = browser.post(f"/staff/orders/{order.number}/{action}", fields)
+
+    assert response.status_code == 303
+    assert browser.get(f"/staff/orders/{order.number}").status_code == 200
+    if before is not None:
+        assert _state(order.id) == before
+
+
+def test_an_action_without_its_csrf_token_changes_nothing(desk):
+    product("VIT-1", stock=10)
+    order = _order()
+    browser, _ = desk
+    before = _state(order.id)
+
+    response = browser.post(f"/staff/orders/{order.number}/confirm", {}, csrf=False)
+
+    assert response.status_code == 303
+    assert _state(order.id) == before
