@@ -8,10 +8,10 @@ from babel import Locale
 from flask import current_app
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from shop.forms import ShopForm
-from shop.models.accounts import PROFESSION_LABELS
+from shop.models.accounts import PROFESSION_LABELS, looks_like_po_box
 
 PHONE = Regexp(r"^\+?[0-9 ().\-]{7,25}$", message="Enter a phone number with digits, spaces, +, - or brackets.")
 POSTCODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,14}$", message="Enter a valid postal code.")
@@ -83,6 +83,13 @@ class RegistrationForm(ShopForm):
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
+
+    def validate_address_line1(self, field):
+        if looks_like_po_box(field.data):
+            raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
+
+    def validate_address_line2(self, field):
+        self.validate_address_line1(field)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

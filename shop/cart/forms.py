@@ -4,9 +4,8 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.cart.quick_order import parse_quick_order
 from shop.forms import ShopForm
-from shop.services.cart import MAX_QUICK_ORDER_LINES, QuickLine
+from shop.services.quick_order import MAX_QUICK_ORDER_LINES, QuickLine, parse_quick_order
 
 QUANTITY_MESSAGE = "Enter a whole number of packs between 1 and 999."
 MAX_CSV_BYTES = 512 * 1024

@@ -11,6 +11,7 @@ from shop.errors import ShopError
 from shop.extensions import db
 from shop.forms import first_error
 from shop.services import cart as carts
+from shop.services import quick_order as bulk
 from shop.urls import safe_next
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
@@ -108,7 +109,7 @@ def quick_order():
     if not form.validate_on_submit():
         return _render(quick_form=form, status=422)
     try:
-        report = carts.quick_order(current_user, form.parsed)
+        report = bulk.quick_order(current_user, form.parsed)
     except ShopError as error:
         db.session.rollback()
         form.lines.errors = [error.message]

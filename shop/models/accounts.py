@@ -3,6 +3,7 @@ addresses, and the server-side login sessions that make logout final."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -72,6 +73,18 @@ def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
     )
 
 
+# PO boxes in the forms clinicians write them: "PO Box 12", "P.O. Box", "GPO Box" (Australia),
+# "Post Office Box", "Postfach", "Boîte postale", "Apartado (de correos)". Couriers cannot
+# deliver injectables there.
+PO_BOX = re.compile(
+    r"\b(g?p\.?\s*o\.?\s*box|post\s*office\s*box|post\s*box|pobox|apartado|postfach|bo[iî]te\s+postale)\b", re.I
+)
+
+
+def looks_like_po_box(text: str) -> bool:
+    return bool(PO_BOX.search(text or ""))
+
+
 class Practice(db.Model):
     __tablename__ = "practices"
 
@@ -109,6 +122,10 @@ class Address(db.Model):
     is_default: Mapped[bool] = mapped_column(default=False)
 
     practice: Mapped[Practice] = relationship(back_populates="addresses")
+
+    @property
+    def is_po_box(self) -> bool:
+        return looks_like_po_box(f"{self.line1} {self.line2}")
 
     def lines(self) -> list[str]:
         """The address as printed on a label, without the country (shown by name in templates)."""

@@ -14,6 +14,7 @@ from shop.models.orders import PaymentMethod
 from shop.orders.forms import CheckoutForm
 from shop.services import cart as carts
 from shop.services import checkout, payments
+from shop.services import quick_order as bulk
 from shop.services.orders import practice_order, practice_orders
 from shop.staff.forms import EmptyForm
 from shop.templating import country_name
@@ -153,7 +154,7 @@ def payment_return(number: str):
 
 @bp.route("/orders/<order_number:number>/reorder", methods=["POST"])
 def reorder(number: str):
-    report = carts.reorder(current_user, _own(number))
+    report = bulk.reorder(current_user, _own(number))
     added = sum(1 for line in report if line.added)
     for line in report:
         if not line.added:

@@ -1,11 +1,10 @@
-"""The cart: adding variants, changing quantities, quick order (lines already read by
-shop/cart/quick_order.py), reorder, and the cart as the clinician sees it, with every line that
-cannot be bought as it stands flagged (unavailable, short of stock, or a price that changed
-since it was seen and not yet accepted)."""
+"""The cart: adding variants, changing quantities, and the cart as the clinician sees it, with
+every line that cannot be bought as it stands flagged (unavailable, short of stock, or a price
+that changed since it was seen and not yet accepted). Quick order and reorder, which fill the
+cart in bulk, are in shop.services.quick_order."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -19,10 +18,7 @@ from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.cart import CartLine
 from shop.models.catalogue import Product, Variant
-from shop.models.orders import Order
 from shop.pricing import PriceRules, Totals, line_total, totals, unit_price
-
-MAX_QUICK_ORDER_LINES = 200
 
 
 def find_variant(sku: str) -> Variant | None:
@@ -69,7 +65,7 @@ def _line(user: User, variant: Variant) -> CartLine | None:
     return db.session.scalar(select(CartLine).where(CartLine.user_id == user.id, CartLine.variant_id == variant.id))
 
 
-def _require_buyer(user: User) -> None:
+def require_buyer(user: User) -> None:
     if not user.is_clinician or not user.is_verified(clock.today()):
         raise NotEligible("Only clinicians whose licence we have verified can order.")
 
@@ -81,7 +77,7 @@ def _put(user: User, variant: Variant, quantity: int, *, add: bool) -> CartLine:
     Adding to an existing line is one UPDATE, so two tabs adding at the same moment both count.
     A volume price that the new quantity reaches is taken at once; a price change that the
     clinician has not accepted yet stays flagged (changing the quantity does not accept it)."""
-    _require_buyer(user)
+    require_buyer(user)
     problem = sale_problem(variant, user)
     if problem:
         raise NotEligible(f"{variant.product.name} ({variant.sku}) {problem}.", field="sku")
@@ -311,61 +307,3 @@ def view_cart(user: User) -> CartView:
         row.price_changed = price != line.seen_unit_price_cents
         rows.append(row)
     return CartView(rows=rows, totals=totals([row.line_total_cents for row in rows], PriceRules.from_config()))
-
-
-# --- quick order and reorder -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReportLine:
-    line_number: int
-    text: str
-    added: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class QuickLine:
-    """One line of a quick order as the clinician wrote it: an SKU and a quantity, or the
-    reason it was not understood."""
-
-    line_number: int
-    text: str
-    sku: str | None = None
-    quantity: int | None = None
-    problem: str | None = None
-
-
-def quick_order(user: User, parsed: Sequence[QuickLine]) -> list[ReportLine]:
-    """Add every understood, available line to the cart, each on its own; report on each line.
-    Raises NotEligible for more than MAX_QUICK_ORDER_LINES lines (then nothing is added)."""
-    _require_buyer(user)
-    if len(parsed) > MAX_QUICK_ORDER_LINES:
-        raise NotEligible(
-            f"That is {len(parsed)} lines; a quick order takes at most {MAX_QUICK_ORDER_LINES} at a time. "
-            "Split it into smaller parts.",
-            field="lines",
-        )
-    return [
-        ReportLine(item.line_number, item.text, False, item.problem)
-        if item.problem
-        else _try_add(user, item.line_number, item.text, item.sku, item.quantity)
-        for item in parsed
-    ]
-
-
-def _try_add(user: User, number: int, raw: str, sku: str, quantity: int) -> ReportLine:
-    try:
-        line = add_to_cart(user, sku, quantity)
-    except ShopError as error:
-        db.session.rollback()
-        return ReportLine(number, raw, False, error.message)
-    return ReportLine(number, raw, True, f"Added {quantity} × {line.variant.product.name} ({line.variant.sku}).")
-
-
-def reorder(user: User, order: Order) -> list[ReportLine]:
-    """Put the lines of a past order back in the cart, reporting what is no longer available."""
-    return [
-        _try_add(user, index, f"{line.sku} × {line.quantity}", line.sku, line.quantity)
-        for index, line in enumerate(order.lines, start=1)
-    ]

@@ -9,7 +9,6 @@ and the cart is kept.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,21 +26,12 @@ from shop.pricing import Totals
 from shop.services import cart as carts
 from shop.services.order_mail import email_order_placed
 
-# PO boxes in the forms clinicians write them: "PO Box 12", "P.O. Box", "GPO Box" (Australia),
-# "Post Office Box", "Postfach", "Boîte postale", "Apartado (de correos)".
-PO_BOX = re.compile(
-    r"\b(g?p\.?\s*o\.?\s*box|post\s*office\s*box|post\s*box|pobox|apartado|postfach|bo[iî]te\s+postale)\b", re.I
-)
 NUMBER_OFFSET = 100_000
-
-
-def is_po_box(address: Address) -> bool:
-    return bool(PO_BOX.search(f"{address.line1} {address.line2}"))
 
 
 def delivery_addresses(user: User) -> list[Address]:
     """The practice's addresses an order can be shipped to (no PO boxes)."""
-    return [a for a in user.practice.addresses if not is_po_box(a)] if user.practice else []
+    return [a for a in user.practice.addresses if not a.is_po_box] if user.practice else []
 
 
 def payment_methods(user: User) -> list[PaymentMethod]:

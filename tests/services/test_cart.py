@@ -18,7 +18,8 @@ from shop.models.orders import Order, PaymentMethod
 from shop.models.verification import ApplicationStatus
 from shop.services import cart as carts
 from shop.services import checkout, verification
-from shop.services.cart import QuickLine
+from shop.services import quick_order as bulk
+from shop.services.quick_order import QuickLine
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import reload, row_count
 
@@ -178,7 +179,7 @@ def test_people_who_may_not_order_cannot_fill_a_cart():
         with pytest.raises(NotEligible):
             carts.add_to_cart(person, variant.sku, 1)
         with pytest.raises(NotEligible):
-            carts.quick_order(person, [QuickLine(1, f"{variant.sku} 1", variant.sku, 1)])
+            bulk.quick_order(person, [QuickLine(1, f"{variant.sku} 1", variant.sku, 1)])
     assert row_count(CartLine) == 0
 
 
@@ -457,7 +458,7 @@ def test_an_order_is_charged_at_the_volume_price_of_its_quantity(clinician):
 def test_quick_order_adds_each_line_on_its_own_and_reports_on_every_one(clinician):
     good = variant_with_breaks(stock=50)
     scarce = variant_with_breaks(stock=2)
-    report = carts.quick_order(
+    report = bulk.quick_order(
         clinician,
         [
             QuickLine(1, f"{good.sku} 3", good.sku, 3),
@@ -484,9 +485,9 @@ def test_a_quick_order_of_more_than_200_lines_adds_nothing(clinician):
     variant = variant_with_breaks(stock=999)
     lines = [QuickLine(n, f"{variant.sku} 1", variant.sku, 1) for n in range(1, 202)]
     with pytest.raises(NotEligible, match="at most 200"):
-        carts.quick_order(clinician, lines)
+        bulk.quick_order(clinician, lines)
     assert row_count(CartLine) == 0
-    assert len(carts.quick_order(clinician, lines[:200])) == 200
+    assert len(bulk.quick_order(clinician, lines[:200])) == 200
     assert only_row(clinician).line.quantity == 200
 
 
@@ -499,7 +500,7 @@ def test_reorder_puts_the_lines_back_and_reports_what_is_gone(clinician):
     change(dropped, active=False)
     change(kept, price_cents=11000)
 
-    report = carts.reorder(clinician, reload(Order, order.id))
+    report = bulk.reorder(clinician, reload(Order, order.id))
     assert [(line.added, kept.sku in line.text or dropped.sku in line.text) for line in report] == [
         (True, True),
         (False, True),

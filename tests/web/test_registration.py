@@ -645,3 +645,16 @@ def test_registration_posts_beyond_the_rate_limit_get_a_429_page(client, app, ma
         "/register", registration_form(), content_type=MULTIPART, environ_base={"REMOTE_ADDR": "198.51.100.7"}
     )
     assert response.status_code == 303
+
+
+@pytest.mark.parametrize("line", ["PO Box 412", "P.O. Box 9", "Postfach 12", "GPO Box 77"])
+@pytest.mark.usefixtures("nothing_kept")
+def test_a_po_box_as_the_practice_address_is_refused_with_a_message(client, line):
+    response = apply(client, address_line1=line)
+    assert "PO box" in field_error(response, "address_line1")
+
+
+@pytest.mark.usefixtures("nothing_kept")
+def test_a_po_box_on_the_second_address_line_is_refused_too(client):
+    response = apply(client, address_line2="PO Box 3")
+    assert "PO box" in field_error(response, "address_line2")
