@@ -28,11 +28,3 @@ def filter_from_args(args: MultiDict) -> CatalogueFilter:
         in_stock=args.get("in_stock") in ("1", "on", "yes", "true"),
         sort=sort if sort in SORTS else "name",
     )
-
-
-def page_from_args(args: MultiDict) -> int:
-    try:
-        page = int(args.get("page", 1))
-    except (TypeError, ValueError):
-        return 1
-    return min(max(page, 1), 10_000)

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from shop.access import Policy, protect
-from shop.catalogue.forms import filter_from_args, page_from_args
+from shop.catalogue.forms import filter_from_args
+from shop.paging import requested_page
 from shop.services import catalogue
 from shop.services.cart import sale_problem
 from shop.services.catalogue import SORTS
@@ -18,7 +19,7 @@ protect(bp, Policy.CATALOGUE)
 @bp.route("")
 def index():
     filters = filter_from_args(request.args)
-    page = catalogue.search_products(filters, page_from_args(request.args), current_app.config["CATALOGUE_PAGE_SIZE"])
+    page = catalogue.search_products(filters, requested_page(), current_app.config["CATALOGUE_PAGE_SIZE"])
     orderable = {}
     if current_user.is_clinician:
         orderable = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -12,6 +12,7 @@ from shop.extensions import db
 from shop.forms import show_error
 from shop.models.orders import PaymentMethod
 from shop.orders.forms import CheckoutForm
+from shop.paging import paginate
 from shop.services import cart as carts
 from shop.services import checkout, payments
 from shop.services import quick_order as bulk
@@ -116,13 +117,7 @@ def _own(number: str):
 
 @bp.route("/orders")
 def history():
-    try:
-        page_number = min(max(int(request.args.get("page", 1)), 1), 10_000)
-    except ValueError:
-        page_number = 1
-    page = db.paginate(
-        practice_orders(current_user), page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False
-    )
+    page = paginate(practice_orders(current_user))
     return render_template("orders/history.html", page=page)
 
 

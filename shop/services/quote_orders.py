@@ -1,11 +1,15 @@
 """Accepting a quote: one transaction records the acceptance and places the order at exactly
 the quoted prices (later catalogue changes do not touch it), reserving stock like any order.
-Two acceptances at the same moment cannot both succeed: the quote's status moves once."""
+The quote's row is locked before its state is read, so two acceptances at the same moment, or an
+acceptance racing a decline, the expiry run or a newer version being sent, are taken one after
+the other and the second sees what the first did."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from shop import clock
-from shop.errors import NotEligible, PriceChanged
+from shop.errors import NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
@@ -31,7 +35,29 @@ def accept_quote(clinician: User, quote: Quote, version_number: int, request: Ch
     return order
 
 
+def _hold(quote: Quote) -> None:
+    """Take the quote's row lock (a no-op UPDATE: the row lock on PostgreSQL, the write lock on
+    SQLite) and forget what was read before it, so the checks below see the latest state."""
+    db.session.execute(
+        update(Quote)
+        .where(Quote.id == quote.id)
+        .values(status=Quote.status)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+
+
+def _short_of_stock(quote: Quote, line_name: str, sku: str, wanted: int, left: int) -> OutOfStock:
+    have = f"only {left} {'is' if left == 1 else 'are'} in stock" if left > 0 else "none are in stock"
+    return OutOfStock(
+        f"Quote {quote.number} is for {wanted} of {line_name} ({sku}) but {have} right now, so no order "
+        "was placed. The quote stays open: accept it again when the stock is back, or call the quotes "
+        "desk about a revised version."
+    )
+
+
 def _accept(clinician: User, quote: Quote, version_number: int, request: CheckoutRequest) -> Order:
+    _hold(quote)
     version = acceptable_version(clinician, quote, version_number)
     address = checkout.delivery_address(clinician, request.address_id)
     if request.expected_total_cents != version.total_cents:
@@ -43,6 +69,8 @@ def _accept(clinician: User, quote: Quote, version_number: int, request: Checkou
             problem = sale_problem(variant, clinician)
             if problem:
                 raise NotEligible(f"{line.product_name} ({line.sku}) {problem}. Call the quotes desk.")
+            if variant.stock_on_hand < line.quantity:
+                raise _short_of_stock(quote, line.product_name, line.sku, line.quantity, variant.stock_on_hand)
         lines.append(
             OrderLineDraft(
                 variant=variant,
@@ -62,14 +90,27 @@ def _accept(clinician: User, quote: Quote, version_number: int, request: Checkou
         tax_cents=version.tax_cents,
         total_cents=version.total_cents,
     )
-    order = checkout.create_order(
-        clinician,
-        request,
-        address,
-        lines,
-        totals,
-        note=f"From quote {quote.number} v{version.number}, at the quoted prices.",
-    )
+    try:
+        order = checkout.create_order(
+            clinician,
+            request,
+            address,
+            lines,
+            totals,
+            note=f"From quote {quote.number} v{version.number}, at the quoted prices.",
+        )
+    except OutOfStock:
+        # Another order took the stock between the check above and the reservation.
+        short = next(
+            (d for d in lines if d.variant is not None and _stock_now(d.variant) < d.quantity), lines[0]
+        )
+        left = _stock_now(short.variant) if short.variant is not None else 0
+        raise _short_of_stock(quote, short.product_name, short.sku, short.quantity, left) from None
     mark_accepted(clinician, quote, version, order.id)
     quote.updated_at = clock.now()
     return order
+
+
+def _stock_now(variant: Variant) -> int:
+    db.session.refresh(variant, ["stock_on_hand"])
+    return variant.stock_on_hand

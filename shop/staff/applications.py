@@ -3,7 +3,7 @@ the three decisions."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from shop import clock
@@ -11,12 +11,12 @@ from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.forms import show_error
 from shop.models.verification import ApplicationStatus, LicenceDocument
+from shop.paging import paginate
 from shop.services import verification
 from shop.staff import bp
 from shop.staff.forms import ApproveForm, RejectForm, RequestInfoForm
 from shop.uploads import path_of
 
-MAX_PAGE = 100_000
 QUEUE_FILTERS = {
     "open": "Waiting for a decision",
     "pending": "Under review",
@@ -38,18 +38,8 @@ def applications():
     else:
         statuses = [ApplicationStatus(shown)]
     query = verification.review_queue(statuses)
-    page = db.paginate(query, page=_page_number(), per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     return render_template("staff/applications.html", page=page, shown=shown, filters=QUEUE_FILTERS)
-
-
-def _page_number() -> int:
-    """The requested page, 1 when it is not a number; capped so the offset stays a number the
-    database accepts (a page beyond the last is simply empty)."""
-    try:
-        number = int(request.args.get("page", 1))
-    except ValueError:
-        return 1
-    return min(max(number, 1), MAX_PAGE)
 
 
 def _application_or_404(application_id: int):

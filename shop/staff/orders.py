@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -10,6 +10,7 @@ from shop.errors import ShopError
 from shop.extensions import db
 from shop.forms import clean_text, first_error
 from shop.models.orders import Order, OrderStatus
+from shop.paging import paginate
 from shop.services import orders
 from shop.staff import bp
 from shop.staff.forms import EmptyForm, NoteForm, ReasonForm, ShipForm
@@ -32,11 +33,7 @@ def orders_list():
                 db.func.lower(Order.po_number).like(pattern, escape="\\"),
             )
         )
-    try:
-        page_number = min(max(int(request.args.get("page", 1)), 1), 100_000)
-    except ValueError:
-        page_number = 1
-    page = db.paginate(query, page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     return render_template("staff/orders/list.html", page=page, status=status, q=q, statuses=list(OrderStatus))
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from shop.extensions import db
 from shop.forms import clean_text
 from shop.models.accounts import Practice
+from shop.paging import paginate
 from shop.services.checkout import open_account_balance
 from shop.staff import bp
 from shop.staff.forms import PracticeTermsForm
@@ -21,11 +22,7 @@ def practices():
     query = select(Practice).order_by(Practice.name)
     if q:
         query = query.where(db.func.lower(Practice.name).contains(q.lower(), autoescape=True))
-    try:
-        page_number = min(max(int(request.args.get("page", 1)), 1), 100_000)
-    except ValueError:
-        page_number = 1
-    page = db.paginate(query, page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     return render_template("staff/practices.html", page=page, q=q)
 
 

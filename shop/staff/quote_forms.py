@@ -15,8 +15,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.forms import ShopForm
+from shop.staff.forms import a_number
 
 MONEY = NumberRange(0, 10_000_000, "Between 0 and 10,000,000.")
+
+
+def money_checks():
+    """An amount in the shop's currency: a finite number, not negative, not absurd."""
+    return [a_number("Enter an amount such as 12.50."), MONEY]
 
 
 class LineEditForm(ShopForm):
@@ -27,14 +33,18 @@ class LineEditForm(ShopForm):
     quantity = IntegerField(
         "Quantity", validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")]
     )
-    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), MONEY])
-    discount = DecimalField("Discount %", places=2, validators=[Optional(), NumberRange(0, 100, "Between 0 and 100.")])
+    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), *money_checks()])
+    discount = DecimalField(
+        "Discount %",
+        places=2,
+        validators=[Optional(), a_number("Enter a percentage such as 12.5."), NumberRange(0, 100, "Between 0 and 100.")],
+    )
     remove = BooleanField("Remove")
 
 
 class DraftForm(ShopForm):
     lines = FieldList(FormField(LineEditForm), min_entries=0, max_entries=100)
-    shipping = DecimalField("Shipping", places=2, validators=[InputRequired("Enter the shipping (0 for free)."), MONEY])
+    shipping = DecimalField("Shipping", places=2, validators=[InputRequired("Enter the shipping (0 for free)."), *money_checks()])
     valid_until = DateField(
         "Valid until (end of day)", format="%Y-%m-%d", validators=[DataRequired("Enter a date as YYYY-MM-DD.")]
     )
@@ -50,7 +60,9 @@ class AddLineForm(ShopForm):
         default=1,
         validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")],
     )
-    unit_price = DecimalField("Unit price (optional for catalogue items)", places=2, validators=[Optional(), MONEY])
+    unit_price = DecimalField(
+        "Unit price (optional for catalogue items)", places=2, validators=[Optional(), *money_checks()]
+    )
 
 
 class StartQuoteForm(ShopForm):

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from shop import clock
-from shop.catalogue.forms import filter_from_args, page_from_args
+from shop.catalogue.forms import filter_from_args
 from shop.extensions import db
 from shop.models.catalogue import Brand, Category, Ingredient, Product, RegulatoryCategory, TreatmentArea, Variant
+from shop.paging import requested_page
 from shop.services.catalogue import MAX_TERMS, CatalogueFilter, facets, product_by_slug, product_query, search_products
 from tests.factories import make_catalogue, make_product
 
@@ -87,8 +88,8 @@ def test_the_query_string_becomes_a_filter_and_nonsense_is_dropped():
     ("raw", "page"), [("3", 3), ("abc", 1), ("-5", 1), ("0", 1), ("", 1), ("2.5", 1), ("\x00", 1), ("10" * 20, 10_000)]
 )
 def test_the_page_number_is_a_positive_whole_number(raw, page):
-    assert page_from_args(MultiDict({"page": raw})) == page
-    assert page_from_args(MultiDict()) == 1
+    assert requested_page(MultiDict({"page": raw})) == page
+    assert requested_page(MultiDict()) == 1
 
 
 # --- product_query --------------------------------------------------------------------------
