@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.db_types import UTCDateTime
 from shop.extensions import db
 from shop.models.accounts import Practice, User, enum_column
+from shop.models.audit import EventColumns
 
 
 class OrderStatus(StrEnum):
@@ -149,22 +150,14 @@ class OrderLine(db.Model):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
-class OrderEvent(db.Model):
+class OrderEvent(EventColumns, db.Model):
     """Who changed an order, when, from which status to which, and why."""
 
     __tablename__ = "order_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    from_status: Mapped[str | None] = mapped_column(String(32))
-    to_status: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship()
 
 
 ORDER_EVENT_LABELS = {

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.db_types import UTCDateTime
 from shop.extensions import db
 from shop.models.accounts import Practice, User, enum_column
+from shop.models.audit import EventColumns
 from shop.models.orders import Order
 
 
@@ -208,20 +209,12 @@ class QuoteComment(db.Model):
     author: Mapped[User] = relationship()
 
 
-class QuoteEvent(db.Model):
+class QuoteEvent(EventColumns, db.Model):
     __tablename__ = "quote_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    from_status: Mapped[str | None] = mapped_column(String(32))
-    to_status: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     quote: Mapped[Quote] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship()
 
 
 QUOTE_EVENT_LABELS = {

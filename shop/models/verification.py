@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.db_types import UTCDateTime
 from shop.extensions import db
 from shop.models.accounts import Profession, User, enum_column
+from shop.models.audit import EventColumns
 
 
 class ApplicationStatus(StrEnum):
@@ -109,22 +110,14 @@ class LicenceDocument(db.Model):
         return f"licence-{self.application_id}-{self.id}.{self.extension}"
 
 
-class ApplicationEvent(db.Model):
+class ApplicationEvent(EventColumns, db.Model):
     """Who did what to an application, and when. Written with every change, never edited."""
 
     __tablename__ = "application_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("licence_applications.id"), index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(32))
-    from_status: Mapped[str | None] = mapped_column(String(32))
-    to_status: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     application: Mapped[LicenceApplication] = relationship(back_populates="events")
-    actor: Mapped[User | None] = relationship()
 
     @property
     def label(self) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from shop import clock
 from shop.errors import NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.models.accounts import User
@@ -101,16 +100,9 @@ def _accept(clinician: User, quote: Quote, version_number: int, request: Checkou
         )
     except OutOfStock:
         # Another order took the stock between the check above and the reservation.
-        short = next(
-            (d for d in lines if d.variant is not None and _stock_now(d.variant) < d.quantity), lines[0]
-        )
-        left = _stock_now(short.variant) if short.variant is not None else 0
-        raise _short_of_stock(quote, short.product_name, short.sku, short.quantity, left) from None
+        raise OutOfStock(
+            f"Another order took the last of a product on quote {quote.number} a moment ago, so no order "
+            "was placed. The quote stays open: call the quotes desk about the stock or a revised version."
+        ) from None
     mark_accepted(clinician, quote, version, order.id)
-    quote.updated_at = clock.now()
     return order
-
-
-def _stock_now(variant: Variant) -> int:
-    db.session.refresh(variant, ["stock_on_hand"])
-    return variant.stock_on_hand

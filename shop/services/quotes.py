@@ -17,8 +17,9 @@ from shop import clock
 from shop.errors import InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
 from shop.models.accounts import Practice, User
+from shop.models.catalogue import Variant
 from shop.models.quotes import Quote, QuoteComment, QuoteEvent, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
-from shop.pricing import PriceRules, portion, shipping_for, tax_on
+from shop.pricing import PriceRules, shipping_for, tax_on
 from shop.services import cart as carts
 from shop.services.quote_mail import (
     email_changes_requested,
@@ -145,7 +146,7 @@ def request_quote(
         raise NotEligible(f"A quote request can have at most {MAX_LINES} lines.", field="items")
     if target_date is not None and target_date < clock.today():
         raise NotEligible("The target date is in the past.", field="target_date")
-    lines = [_request_line(item) for item in items]
+    lines = [_request_line(clinician, item) for item in items]
     quote = _new_quote(
         clinician.practice,
         clinician,
@@ -161,14 +162,26 @@ def request_quote(
     return quote
 
 
-def _request_line(item: RequestedItem) -> QuoteRequestLine:
+def sku_problem(clinician: User, sku: str) -> str | None:
+    """Why `clinician` cannot ask for `sku` (unknown, or a product they could never order: not
+    sold any more, not cleared in the shop's market, prescription-only); None when they can."""
+    variant = carts.find_variant(sku)
+    if variant is None:
+        shown = sku.strip() if len(sku.strip()) <= 40 else sku.strip()[:40] + "…"
+        return f"There is no product with the SKU {shown!r}. Describe it under the items not in the catalogue."
+    problem = carts.sale_problem(variant, clinician)
+    return f"{variant.product.name} ({variant.sku}) {problem}." if problem else None
+
+
+def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
     maximum = current_app.config["MAX_LINE_QUANTITY"]
     if item.quantity < 1 or item.quantity > maximum:
         raise NotEligible(f"Quantities are between 1 and {maximum}.", field="items")
     if item.sku.strip():
+        problem = sku_problem(clinician, item.sku)
+        if problem:
+            raise NotEligible(problem, field="items")
         variant = carts.find_variant(item.sku)
-        if variant is None:
-            raise NotEligible(f"There is no product with the SKU {item.sku.strip()!r}.", field="items")
         return QuoteRequestLine(
             variant_id=variant.id,
             sku=variant.sku,
@@ -294,9 +307,10 @@ def recalculate(version: QuoteVersion) -> None:
 
 
 def priced_unit(list_price_cents: int, unit_price_cents: int | None, discount_bps: int) -> int:
-    """A discount applies to the list price; without one, the unit price staff typed stands."""
+    """A discount applies to the list price and the discounted price is rounded half up to the
+    cent (50% off 9.99 is 5.00); without one, the unit price staff typed stands."""
     if discount_bps:
-        return list_price_cents - portion(list_price_cents, discount_bps)
+        return tax_on(list_price_cents, 10_000 - discount_bps)
     return list_price_cents if unit_price_cents is None else unit_price_cents
 
 
@@ -326,30 +340,41 @@ def _editable(staff: User, quote: Quote) -> QuoteVersion:
     return version
 
 
-def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
-    """Apply the builder's changes to the draft. Raises NotEligible for impossible values."""
-    version = _editable(staff, quote)
-    if edit.valid_until < clock.today():
+MAX_VALIDITY_DAYS = 366
+
+
+def _check_validity(valid_until: date) -> None:
+    today = clock.today()
+    if valid_until < today:
         raise NotEligible("The quote must be valid until today or later.", field="valid_until")
+    if valid_until > today + timedelta(days=MAX_VALIDITY_DAYS):
+        raise NotEligible("A quote can be valid for a year at most.", field="valid_until")
+
+
+def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
+    """Apply the builder's changes to the draft. Raises NotEligible for impossible values.
+
+    A catalogue line whose quantity changes takes the list price of the new quantity (volume
+    breaks) and, unless staff typed another price, its unit price follows. A custom line has no
+    catalogue price: the price staff type for it is its list price."""
+    version = _editable(staff, quote)
+    _check_validity(edit.valid_until)
     maximum = current_app.config["MAX_LINE_QUANTITY"]
     by_id = {line.id: line for line in version.lines}
     for change in edit.lines:
-        line = by_id.get(change.line_id)
+        line = by_id.pop(change.line_id, None)
         if line is None:
             raise NotEligible("A line of this draft changed in another window. Reload the builder.")
         if change.remove:
             version.lines.remove(line)
             continue
         if change.quantity < 1 or change.quantity > maximum:
-            raise NotEligible(f"Quantities are between 1 and {maximum}.", field="lines")
+            raise NotEligible(f"Quantities are between 1 and {maximum}.")
         if not 0 <= change.discount_bps <= 10_000:
-            raise NotEligible("A discount is between 0 and 100 percent.", field="lines")
+            raise NotEligible("A discount is between 0 and 100 percent.")
         if change.unit_price_cents is not None and change.unit_price_cents < 0:
-            raise NotEligible("Prices cannot be negative.", field="lines")
-        line.quantity = change.quantity
-        line.discount_bps = change.discount_bps
-        line.unit_price_cents = priced_unit(line.list_price_cents, change.unit_price_cents, change.discount_bps)
-        line.line_total_cents = line.unit_price_cents * line.quantity
+            raise NotEligible("Prices cannot be negative.")
+        _apply(line, change)
     version.shipping_cents = max(edit.shipping_cents, 0)
     version.valid_until = edit.valid_until
     version.terms = edit.terms.strip()
@@ -358,6 +383,22 @@ def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
     quote.updated_at = clock.now()
     db.session.commit()
     return version
+
+
+def _apply(line: QuoteLine, change: LineEdit) -> None:
+    typed = change.unit_price_cents
+    variant = db.session.get(Variant, line.variant_id) if line.variant_id is not None else None
+    if variant is not None:
+        if change.quantity != line.quantity:
+            untouched = line.unit_price_cents == line.list_price_cents and typed in (None, line.unit_price_cents)
+            line.list_price_cents = variant.unit_price_for(change.quantity)
+            typed = None if untouched else typed
+    elif typed is not None and (not change.discount_bps or line.list_price_cents == 0):
+        line.list_price_cents = typed
+    line.quantity = change.quantity
+    line.discount_bps = change.discount_bps
+    line.unit_price_cents = priced_unit(line.list_price_cents, typed, change.discount_bps)
+    line.line_total_cents = line.unit_price_cents * line.quantity
 
 
 def add_line(
@@ -378,9 +419,10 @@ def add_line(
         raise NotEligible(f"A quote can have at most {MAX_LINES} lines.")
     position = max((line.position for line in version.lines), default=0) + 1
     if sku.strip():
+        problem = sku_problem(quote.contact, sku)
+        if problem:
+            raise NotEligible(problem.replace(" Describe it under the items not in the catalogue.", ""), field="sku")
         variant = carts.find_variant(sku)
-        if variant is None:
-            raise NotEligible(f"There is no product with the SKU {sku.strip()!r}.", field="sku")
         price = variant.unit_price_for(quantity)
         unit = price if unit_price_cents is None else unit_price_cents
         line = QuoteLine(
@@ -429,6 +471,7 @@ def send_quote(staff: User, quote: Quote) -> QuoteVersion:
         raise NotEligible("Add at least one line before sending the quote.")
     if version.valid_until < clock.today():
         raise NotEligible("The validity date has passed; set a new one before sending.", field="valid_until")
+    _check_validity(version.valid_until)
     now = clock.now()
     result = db.session.execute(
         update(QuoteVersion)
@@ -508,9 +551,16 @@ def acceptable_version(clinician: User, quote: Quote, version_number: int) -> Qu
         raise InvalidTransition(f"Quote {quote.number} is {quote.status.label.lower()} and cannot be accepted.")
     _refuse_if_expired(quote)
     latest = quote.latest_sent
-    if latest is None or latest.number != version_number:
+    if latest is None:
+        raise InvalidTransition(f"Quote {quote.number} has not been sent yet.")
+    if latest.number != version_number:
+        if any(v.is_sent and v.number == version_number for v in quote.versions):
+            raise InvalidTransition(
+                f"A newer version ({latest.label}) of quote {quote.number} was issued; read it and accept that one "
+                "instead."
+            )
         raise InvalidTransition(
-            f"A newer version (v{latest.number}) of this quote was issued; accept that one instead."
+            f"Quote {quote.number} has no version v{version_number}; its current one is {latest.label}."
         )
     return latest
 

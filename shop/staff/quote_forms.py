@@ -37,14 +37,20 @@ class LineEditForm(ShopForm):
     discount = DecimalField(
         "Discount %",
         places=2,
-        validators=[Optional(), a_number("Enter a percentage such as 12.5."), NumberRange(0, 100, "Between 0 and 100.")],
+        validators=[
+            Optional(),
+            a_number("Enter a percentage such as 12.5."),
+            NumberRange(0, 100, "Between 0 and 100."),
+        ],
     )
     remove = BooleanField("Remove")
 
 
 class DraftForm(ShopForm):
     lines = FieldList(FormField(LineEditForm), min_entries=0, max_entries=100)
-    shipping = DecimalField("Shipping", places=2, validators=[InputRequired("Enter the shipping (0 for free)."), *money_checks()])
+    shipping = DecimalField(
+        "Shipping", places=2, validators=[InputRequired("Enter the shipping (0 for free)."), *money_checks()]
+    )
     valid_until = DateField(
         "Valid until (end of day)", format="%Y-%m-%d", validators=[DataRequired("Enter a date as YYYY-MM-DD.")]
     )
