@@ -1,6 +1,9 @@
-"""Take screenshots of the main pages of a running shop (for the README and for review).
+"""Screenshots of the main pages of a running demo shop, for the README and for review.
 
-python -m tests.screenshots --base http://127.0.0.1:5000 --out docs/screenshots
+    python -m tests.screenshots --base http://127.0.0.1:5000 --out docs/screenshots
+
+It logs in with the demo accounts and, for the ordering pages, fills the demo clinician's cart
+and places an order on account first, so run it against a scratch copy of the demo database.
 """
 
 from __future__ import annotations
@@ -8,22 +11,32 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from shop.demo import CLINICIAN, STAFF
 from tests.browser_support import CHROMIUM_ARGS, chromium_path
 
-PAGES = [
-    ("home", None, "/"),
-    ("register", None, "/register"),
-    ("catalogue", CLINICIAN, "/catalogue"),
-    ("catalogue-filtered", CLINICIAN, "/catalogue?category=skin-boosters&lidocaine=1"),
-    ("product", CLINICIAN, "/catalogue/restylane-skinboosters-vital"),
-    ("account", CLINICIAN, "/account"),
-    ("staff-dashboard", STAFF, "/staff"),
-    ("staff-applications", STAFF, "/staff/applications?status=all"),
-    ("staff-application", STAFF, "/staff/applications/2"),
-]
+
+def log_in(page: Page, base: str, who: tuple[str, str, str]) -> None:
+    page.goto(base + "/login")
+    page.fill("#email", who[0])
+    page.fill("#password", who[1])
+    page.click("main button[type=submit]")
+
+
+def fill_cart(page: Page, base: str) -> None:
+    for slug, quantity in (("restylane-skinboosters-vital", "6"), ("juvederm-hydrate", "2"), ("aqualyx", "1")):
+        page.goto(f"{base}/catalogue/{slug}")
+        page.locator("form.add-to-cart input[name=quantity]").first.fill(quantity)
+        page.locator("form.add-to-cart button").first.click()
+
+
+def place_order(page: Page, base: str) -> str:
+    page.goto(base + "/checkout")
+    page.fill("#po_number", "PO-2291")
+    page.check("input[name=payment_method][value=account]")
+    page.click("form.checkout button[type=submit]")
+    return page.url.rsplit("/", 1)[-1]
 
 
 def main() -> None:
@@ -31,25 +44,42 @@ def main() -> None:
     parser.add_argument("--base", default="http://127.0.0.1:5000")
     parser.add_argument("--out", default="docs/screenshots")
     parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--only", default="")
     args = parser.parse_args()
-    out = Path(args.out)
+    out, base = Path(args.out), args.base
     out.mkdir(parents=True, exist_ok=True)
+
+    def shot(page: Page, name: str, path: str | None = None) -> None:
+        if path:
+            page.goto(base + path)
+        page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        for name, login, path in PAGES:
-            if args.only and args.only not in name:
-                continue
-            context = browser.new_context(viewport={"width": args.width, "height": 900})
-            page = context.new_page()
-            if login:
-                page.goto(args.base + "/login")
-                page.fill("#email", login[0])
-                page.fill("#password", login[1])
-                page.click("button[type=submit]")
-            page.goto(args.base + path)
-            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-            context.close()
+        viewport = {"width": args.width, "height": 900}
+
+        visitor = browser.new_context(viewport=viewport).new_page()
+        shot(visitor, "home", "/")
+        shot(visitor, "register", "/register")
+
+        clinician = browser.new_context(viewport=viewport).new_page()
+        log_in(clinician, base, CLINICIAN)
+        shot(clinician, "catalogue", "/catalogue")
+        shot(clinician, "catalogue-filtered", "/catalogue?category=skin-boosters&lidocaine=1")
+        shot(clinician, "product", "/catalogue/restylane-skinboosters-vital")
+        fill_cart(clinician, base)
+        shot(clinician, "cart", "/cart")
+        shot(clinician, "checkout", "/checkout")
+        number = place_order(clinician, base)
+        shot(clinician, "order", f"/orders/{number}")
+        shot(clinician, "account", "/account")
+
+        staff = browser.new_context(viewport=viewport).new_page()
+        log_in(staff, base, STAFF)
+        shot(staff, "staff-dashboard", "/staff")
+        shot(staff, "staff-applications", "/staff/applications?status=all")
+        shot(staff, "staff-application", "/staff/applications/2")
+        shot(staff, "staff-orders", "/staff/orders")
+        shot(staff, "staff-order", f"/staff/orders/{number}")
         browser.close()
 
 

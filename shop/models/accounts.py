@@ -129,7 +129,8 @@ class Address(db.Model):
 
     def lines(self) -> list[str]:
         """The address as printed on a label, without the country (shown by name in templates)."""
-        locality = " ".join(part for part in (self.city, self.region, self.postcode) if part)
+        town = ", ".join(part for part in (self.city, self.region) if part)
+        locality = " ".join(part for part in (town, self.postcode) if part)
         return [line for line in (self.line1, self.line2, locality) if line]
 
 

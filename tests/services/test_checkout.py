@@ -188,7 +188,7 @@ def test_the_order_ships_to_the_chosen_address_of_the_practice(ctx):
         user.practice.name,
         "Unit 9, Kinsale Road Business Park",
         "Goods entrance",
-        "Cork Co. Cork T12 K9R0",
+        "Cork, Co. Cork T12 K9R0",
     ]
     assert order.ship_to_country == "IE"
 
