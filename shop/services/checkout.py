@@ -136,15 +136,25 @@ def _place(user: User, request: CheckoutRequest) -> Order:
         )
         for row in view.rows
     ]
-    order = create_order(
-        user, request, address, lines, view.totals, note=f"Paying {request.payment_method.label.lower()}."
-    )
+    try:
+        order = create_order(
+            user, request, address, lines, view.totals, note=f"Paying {request.payment_method.label.lower()}."
+        )
+    except OutOfStock as error:
+        raise OutOfStock(f"{error.message} Your cart is kept; lower the quantity or remove the line.") from None
     carts.empty_cart(user)
     return order
 
 
 def create_order(
-    user: User, request: CheckoutRequest, address: Address, lines: list[OrderLineDraft], totals: Totals, *, note: str
+    user: User,
+    request: CheckoutRequest,
+    address: Address,
+    lines: list[OrderLineDraft],
+    totals: Totals,
+    *,
+    note: str,
+    currency: str | None = None,
 ) -> Order:
     """Check the payment method and credit, reserve the stock, write the order with its lines
     and first event, and queue the emails; all in the caller's transaction. Raises NotEligible,
@@ -165,7 +175,7 @@ def create_order(
     # opposite orders cannot deadlock each other.
     for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id):
         _reserve(line.variant, line.quantity)
-    order = _new_order(user, request, address, lines, totals, note)
+    order = _new_order(user, request, address, lines, totals, note, currency or current_app.config["SHOP_CURRENCY"])
     email_order_placed(order)
     return order
 
@@ -203,14 +213,17 @@ def _reserve(variant: Variant, quantity: int) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise OutOfStock(
-            f"Someone else just ordered the last of {variant.product.name} ({variant.sku}). "
-            "Your cart is kept; lower the quantity or remove the line."
-        )
+        raise OutOfStock(f"Someone else just ordered the last of {variant.product.name} ({variant.sku}).")
 
 
 def _new_order(
-    user: User, request: CheckoutRequest, address: Address, lines: list[OrderLineDraft], totals: Totals, note: str
+    user: User,
+    request: CheckoutRequest,
+    address: Address,
+    lines: list[OrderLineDraft],
+    totals: Totals,
+    note: str,
+    currency: str,
 ) -> Order:
     now = clock.now()
     application = user.application
@@ -222,7 +235,7 @@ def _new_order(
         placed_by_id=user.id,
         status=OrderStatus.AWAITING_PAYMENT if card else OrderStatus.PLACED,
         payment_method=request.payment_method,
-        currency=current_app.config["SHOP_CURRENCY"],
+        currency=currency,
         subtotal_cents=totals.subtotal_cents,
         shipping_cents=totals.shipping_cents,
         tax_rate_bps=totals.tax_rate_bps,

@@ -102,7 +102,13 @@ def _try_add(user: User, number: int, raw: str, sku: str, quantity: int) -> Repo
 
 def reorder(user: User, order: Order) -> list[ReportLine]:
     """Put the lines of a past order back in the cart, reporting what is no longer available."""
-    return [
-        _try_add(user, index, f"{line.sku} × {line.quantity}", line.sku, line.quantity)
-        for index, line in enumerate(order.lines, start=1)
-    ]
+    report = []
+    for index, line in enumerate(order.lines, start=1):
+        text = f"{line.sku} × {line.quantity}"
+        if line.variant_id is None:
+            report.append(
+                ReportLine(index, text, False, f"{line.product_name} was quoted specially; ask the quotes desk again.")
+            )
+        else:
+            report.append(_try_add(user, index, text, line.sku, line.quantity))
+    return report

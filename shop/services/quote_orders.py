@@ -97,6 +97,7 @@ def _accept(clinician: User, quote: Quote, version_number: int, request: Checkou
             lines,
             totals,
             note=f"From quote {quote.number} v{version.number}, at the quoted prices.",
+            currency=version.currency,
         )
     except OutOfStock:
         # Another order took the stock between the check above and the reservation.
