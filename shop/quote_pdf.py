@@ -36,6 +36,7 @@ class DocumentLine:
 @dataclass(frozen=True)
 class QuoteDocument:
     letterhead: dict[str, str]
+    contacts: list[str]
     number: str
     version: str
     issued: str
@@ -59,8 +60,10 @@ def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
     currency = version.currency
     application = quote.contact.application
     issued: date = clock.local(version.sent_at).date() if version.sent_at else clock.today()
+    letterhead = shop_details()
     return QuoteDocument(
-        letterhead=shop_details(),
+        letterhead=letterhead,
+        contacts=letterhead_lines(letterhead),
         number=quote.number,
         version=f"v{version.number}",
         issued=long_date(issued),
@@ -92,6 +95,20 @@ def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
     )
 
 
+def letterhead_lines(head: dict[str, str]) -> list[str]:
+    """The contact lines under the supplier's name and address, as the page prints them too."""
+    return [
+        f"Customer care {head['customer_care_phone']} · Quotes and orders {head['orders_phone']} · Fax {head['fax']}",
+        f"Quotes {head['quotes_email']} · Orders {head['orders_email']}",
+        f"Customer care {head['customer_care_email']}",
+    ]
+
+
+HEADINGS = ("SKU", "Product", "Qty", "List price", "Discount", "Unit price", "Total")
+PRODUCT_MIN_WIDTH = 45.0
+CELL_SLACK = 1.5  # mm beyond the cell margins, so a value never wraps inside its cell
+
+
 class _Letterhead(FPDF):
     def __init__(self, document: QuoteDocument):
         super().__init__(format="A4")
@@ -109,14 +126,8 @@ class _Letterhead(FPDF):
         self.set_font("DejaVu", "", 8.5)
         self.set_text_color(60, 72, 82)
         self.multi_cell(0, 4.2, head["address"], new_x="LMARGIN", new_y="NEXT")
-        self.multi_cell(
-            0,
-            4.2,
-            f"Customer care {head['customer_care_phone']} · Quotes and orders {head['orders_phone']} · Fax {head['fax']}\n"
-            f"Quotes {head['quotes_email']} · Orders {head['orders_email']} · Customer care {head['customer_care_email']}",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        for line in self.document.contacts:
+            self.multi_cell(0, 4.2, line, new_x="LMARGIN", new_y="NEXT")
         self.set_draw_color(11, 79, 108)
         self.line(self.l_margin, self.get_y() + 2, self.w - self.r_margin, self.get_y() + 2)
         self.ln(6)
@@ -127,6 +138,21 @@ class _Letterhead(FPDF):
         self.set_font("DejaVu", "", 8)
         self.set_text_color(90, 100, 110)
         self.cell(0, 5, f"{self.document.number} {self.document.version} · page {self.page_no()} of {{nb}}", align="C")
+
+
+def _column_widths(pdf: FPDF, rows: list[tuple[str, ...]]) -> tuple[float, ...]:
+    """Every column but the product's as wide as its widest value (SKUs and amounts never
+    wrap); the product name takes the rest of the page and wraps if it must."""
+    widths = []
+    for index, heading in enumerate(HEADINGS):
+        pdf.set_font("DejaVu", "B", 8.5)
+        widest = pdf.get_string_width(heading)
+        pdf.set_font("DejaVu", "", 8.5)
+        widest = max([widest, *(pdf.get_string_width(row[index]) for row in rows)])
+        widths.append(widest + 2 * pdf.c_margin + CELL_SLACK)
+    others = sum(widths) - widths[1]
+    widths[1] = max(pdf.epw - others, PRODUCT_MIN_WIDTH)
+    return tuple(widths)
 
 
 def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
@@ -147,18 +173,30 @@ def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
         new_y="NEXT",
     )
     pdf.ln(3)
-    pdf.set_font("DejaVu", "", 8.5)
+    rows = [
+        (
+            line.sku,
+            f"{line.name}\n{line.description}" if line.description and line.description != line.name else line.name,
+            str(line.quantity),
+            line.list_price,
+            line.discount,
+            line.unit_price,
+            line.total,
+        )
+        for line in doc.lines
+    ]
     heading = FontFace(emphasis="BOLD", fill_color=(227, 239, 245))
+    widths = _column_widths(pdf, rows)
+    pdf.set_font("DejaVu", "", 8.5)
     with pdf.table(
-        col_widths=(22, 62, 10, 20, 14, 20, 22),
+        col_widths=widths,
         text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
         headings_style=heading,
         line_height=5,
     ) as table:
-        table.row(("SKU", "Product", "Qty", "List price", "Discount", "Unit price", "Total"))
-        for line in doc.lines:
-            name = f"{line.name}\n{line.description}" if line.description else line.name
-            table.row((line.sku, name, str(line.quantity), line.list_price, line.discount, line.unit_price, line.total))
+        table.row(HEADINGS)
+        for row in rows:
+            table.row(row)
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 10)
     for label, value, bold in (
@@ -168,8 +206,8 @@ def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
         ("Total", doc.total, True),
     ):
         pdf.set_font("DejaVu", "B" if bold else "", 11 if bold else 10)
-        pdf.cell(140, 6, label, align="R")
-        pdf.cell(0, 6, value, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(pdf.epw - 50, 6, label, align="R")
+        pdf.cell(0, 6, f" {value}", align="R", new_x="LMARGIN", new_y="NEXT")
     if doc.note:
         pdf.ln(4)
         pdf.set_font("DejaVu", "B", 10)

@@ -153,7 +153,9 @@ def quote_events(quote_id: int, action: str) -> list[QuoteEvent]:
     db.session.rollback()
     return list(
         db.session.scalars(
-            select(QuoteEvent).where(QuoteEvent.quote_id == quote_id, QuoteEvent.action == action).order_by(QuoteEvent.id)
+            select(QuoteEvent)
+            .where(QuoteEvent.quote_id == quote_id, QuoteEvent.action == action)
+            .order_by(QuoteEvent.id)
         )
     )
 

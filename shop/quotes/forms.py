@@ -1,11 +1,18 @@
 from wtforms import DateField, FieldList, FormField, HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
 from shop.forms import ShopForm
 from shop.orders.forms import CheckoutForm
+from shop.services.quotes import RequestedItem
 
 REQUEST_ROWS = 8
 OTHER_ROWS = 3
+
+
+def parsed(_form, field) -> None:
+    """Stop at "not a valid integer", so a word is not also told it is out of range."""
+    if field.process_errors:
+        raise StopValidation()
 
 
 class RequestRowForm(ShopForm):
@@ -13,7 +20,10 @@ class RequestRowForm(ShopForm):
         csrf = False
 
     sku = StringField("SKU", validators=[Optional(), Length(max=40)])
-    quantity = IntegerField("Quantity", validators=[Optional(), NumberRange(1, 999, "Between 1 and 999.")])
+    quantity = IntegerField(
+        "Quantity",
+        validators=[Optional(), parsed, NumberRange(1, 999, "Between 1 and 999.")],
+    )
 
 
 class OtherRowForm(ShopForm):
@@ -22,7 +32,10 @@ class OtherRowForm(ShopForm):
 
     # Not "description": FormField has an attribute of that name, which would hide the field.
     item = StringField("Item not in the catalogue", validators=[Optional(), Length(max=300)])
-    quantity = IntegerField("Quantity", validators=[Optional(), NumberRange(1, 999, "Between 1 and 999.")])
+    quantity = IntegerField(
+        "Quantity",
+        validators=[Optional(), parsed, NumberRange(1, 999, "Between 1 and 999.")],
+    )
 
 
 class QuoteRequestForm(ShopForm):
@@ -30,6 +43,33 @@ class QuoteRequestForm(ShopForm):
     others = FieldList(FormField(OtherRowForm), min_entries=OTHER_ROWS, max_entries=20)
     target_date = DateField("Needed by (optional)", format="%Y-%m-%d", validators=[Optional()])
     message = TextAreaField("Message for the quotes desk (optional)", validators=[Optional(), Length(max=4000)])
+
+    def fill_from(self, cart_lines) -> None:
+        """'Ask for a quote instead': the cart's lines as the first product rows."""
+        for index, line in enumerate(cart_lines):
+            if index < len(self.products):
+                self.products[index].sku.data = line.variant.sku
+                self.products[index].quantity.data = line.quantity
+            else:
+                self.products.append_entry({"sku": line.variant.sku, "quantity": line.quantity})
+
+    def requested_items(self) -> list[RequestedItem]:
+        return [
+            RequestedItem(quantity=row.quantity.data or 1, sku=row.sku.data or "")
+            for row in self.products
+            if (row.sku.data or "").strip()
+        ] + [
+            RequestedItem(quantity=row.quantity.data or 1, description=row.item.data or "")
+            for row in self.others
+            if (row.item.data or "").strip()
+        ]
+
+    @staticmethod
+    def row_error(rows: FieldList, index: int, name: str, message: str) -> None:
+        """Show `message` next to field `name` of row `index` (after validation)."""
+        field = rows[index][name]
+        field.errors = [*field.errors, message]
+        rows.errors = [entry.errors for entry in rows.entries]
 
 
 class CommentForm(ShopForm):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -13,11 +13,11 @@ from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.forms import first_error, show_error
 from shop.models.orders import PaymentMethod
+from shop.paging import paginate
 from shop.quote_pdf import quote_document, quote_pdf
 from shop.quotes.forms import REQUEST_ROWS, AcceptForm, CommentForm, DeclineForm, QuoteRequestForm
 from shop.services import cart as carts
 from shop.services import catalogue, checkout, quote_orders, quotes
-from shop.services.quotes import RequestedItem
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 protect(bp, Policy.VERIFIED)
@@ -32,16 +32,7 @@ def _own(number: str):
 
 @bp.route("")
 def index():
-    try:
-        page_number = min(max(int(request.args.get("page", 1)), 1), 10_000)
-    except ValueError:
-        page_number = 1
-    page = db.paginate(
-        quotes.practice_quotes(current_user),
-        page=page_number,
-        per_page=current_app.config["STAFF_PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(quotes.practice_quotes(current_user))
     return render_template("quotes/index.html", page=page, now=clock.now())
 
 
@@ -49,29 +40,19 @@ def index():
 def new():
     form = QuoteRequestForm()
     if not form.is_submitted() and request.args.get("from") == "cart":
-        lines = carts.lines_of(current_user)
-        for index, line in enumerate(lines[: len(form.products)]):
-            form.products[index].sku.data = line.variant.sku
-            form.products[index].quantity.data = line.quantity
-        for line in lines[len(form.products) :]:
-            form.products.append_entry({"sku": line.variant.sku, "quantity": line.quantity})
-    if form.validate_on_submit():
-        items = [
-            RequestedItem(quantity=row.quantity.data or 1, sku=row.sku.data or "")
-            for row in form.products
-            if (row.sku.data or "").strip()
-        ] + [
-            RequestedItem(quantity=row.quantity.data or 1, description=row.item.data or "")
-            for row in form.others
-            if (row.item.data or "").strip()
-        ]
+        form.fill_from(carts.lines_of(current_user))
+    valid = form.validate_on_submit()
+    if form.is_submitted() and _rows_are_askable(form) and valid:
         try:
             quote = quotes.request_quote(
-                current_user, items, target_date=form.target_date.data, message=form.message.data or ""
+                current_user, form.requested_items(), target_date=form.target_date.data, message=form.message.data or ""
             )
         except ShopError as error:
             db.session.rollback()
-            show_error(form, error)
+            if error.field == "items":
+                form.row_error(form.products, 0, "sku", error.message)
+            else:
+                show_error(form, error)
         else:
             flash(
                 f"Thank you. Your request {quote.number} is with the quotes desk; we have emailed you a copy.",
@@ -80,6 +61,22 @@ def new():
             return redirect(url_for("quotes.detail", number=quote.number), code=303)
     skus = [(v.sku, f"{v.product.name}, {v.label}") for v in catalogue.sellable_variants()]
     return render_template("quotes/new.html", form=form, skus=skus, rows=REQUEST_ROWS), 422 if form.errors else 200
+
+
+def _rows_are_askable(form: QuoteRequestForm) -> bool:
+    """Put each row's problem next to it: an SKU that cannot be asked for, a quantity without
+    an item."""
+    for index, row in enumerate(form.products):
+        sku = (row.sku.data or "").strip()
+        problem = quotes.sku_problem(current_user, sku) if sku else None
+        if problem:
+            form.row_error(form.products, index, "sku", problem)
+        elif not sku and row.quantity.data:
+            form.row_error(form.products, index, "sku", "Enter the product's SKU, or clear the quantity.")
+    for index, row in enumerate(form.others):
+        if not (row.item.data or "").strip() and row.quantity.data:
+            form.row_error(form.others, index, "item", "Describe the item, or clear the quantity.")
+    return not form.errors
 
 
 def _version(quote, number_arg):
@@ -213,9 +210,10 @@ def accept(number: str):
             )
         except ShopError as error:
             db.session.rollback()
-            show_error(form, error)
             if error.field is None:
+                # Not about a field (stock, the quote's state): say so on the quote itself.
                 return _after(number, error, "")
+            show_error(form, error)
         else:
             from shop.orders.views import pay_for
 

@@ -30,6 +30,7 @@ from shop.services.quote_mail import (
     email_quote_requested,
     email_quote_sent,
 )
+from shop.templating import money
 
 NUMBER_OFFSET = 100_000
 MAX_LINES = 100
@@ -299,11 +300,21 @@ def _copy_line(line: QuoteLine) -> QuoteLine:
     )
 
 
+# Larger deals are split into several quotes (and amounts stay within the database's integers).
+MAX_QUOTE_TOTAL_CENTS = 1_000_000_000
+
+
 def recalculate(version: QuoteVersion) -> None:
-    """Totals of a version from its lines, shipping and tax rate (tax on goods and shipping)."""
+    """Totals of a version from its lines, shipping and tax rate (tax on goods and shipping).
+    Raises NotEligible when the total would pass MAX_QUOTE_TOTAL_CENTS."""
     version.subtotal_cents = sum(line.line_total_cents for line in version.lines)
     version.tax_cents = tax_on(version.subtotal_cents + version.shipping_cents, version.tax_rate_bps)
     version.total_cents = version.subtotal_cents + version.shipping_cents + version.tax_cents
+    if version.total_cents > MAX_QUOTE_TOTAL_CENTS:
+        raise NotEligible(
+            f"A quote can total at most {money(MAX_QUOTE_TOTAL_CENTS, version.currency)}; "
+            "split a larger order into several quotes."
+        )
 
 
 def priced_unit(list_price_cents: int, unit_price_cents: int | None, discount_bps: int) -> int:
@@ -343,12 +354,20 @@ def _editable(staff: User, quote: Quote) -> QuoteVersion:
 MAX_VALIDITY_DAYS = 366
 
 
-def _check_validity(valid_until: date) -> None:
+def validity_problem(valid_until: date) -> str | None:
+    """Why a quote cannot be valid until this day (past, or more than a year ahead)."""
     today = clock.today()
     if valid_until < today:
-        raise NotEligible("The quote must be valid until today or later.", field="valid_until")
+        return "The quote must be valid until today or later."
     if valid_until > today + timedelta(days=MAX_VALIDITY_DAYS):
-        raise NotEligible("A quote can be valid for a year at most.", field="valid_until")
+        return "A quote can be valid for a year at most."
+    return None
+
+
+def _check_validity(valid_until: date) -> None:
+    problem = validity_problem(valid_until)
+    if problem:
+        raise NotEligible(problem, field="valid_until")
 
 
 def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
@@ -547,9 +566,9 @@ def acceptable_version(clinician: User, quote: Quote, version_number: int) -> Qu
         raise NotEligible("Your account is not verified to order.")
     if quote.status == QuoteStatus.ACCEPTED:
         raise InvalidTransition(f"Quote {quote.number} is already accepted.")
+    _refuse_if_expired(quote)
     if quote.status != QuoteStatus.SENT:
         raise InvalidTransition(f"Quote {quote.number} is {quote.status.label.lower()} and cannot be accepted.")
-    _refuse_if_expired(quote)
     latest = quote.latest_sent
     if latest is None:
         raise InvalidTransition(f"Quote {quote.number} has not been sent yet.")

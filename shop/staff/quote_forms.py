@@ -59,16 +59,14 @@ class DraftForm(ShopForm):
 
 
 class AddLineForm(ShopForm):
-    sku = StringField("SKU (or leave empty for a custom item)", validators=[Optional(), Length(max=40)])
-    description = StringField("Custom item description", validators=[Optional(), Length(max=160)])
+    sku = StringField("Product SKU", validators=[Optional(), Length(max=40)])
+    description = StringField("Or a custom item", validators=[Optional(), Length(max=160)])
     quantity = IntegerField(
         "Quantity",
         default=1,
         validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")],
     )
-    unit_price = DecimalField(
-        "Unit price (optional for catalogue items)", places=2, validators=[Optional(), *money_checks()]
-    )
+    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), *money_checks()])
 
 
 class StartQuoteForm(ShopForm):

@@ -7,9 +7,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from wtforms import SelectChoice
 
 from shop import clock
@@ -17,7 +17,8 @@ from shop.errors import ShopError
 from shop.extensions import db
 from shop.forms import clean_text, first_error, show_error
 from shop.models.accounts import Role, User
-from shop.models.quotes import Quote, QuoteStatus
+from shop.models.quotes import Quote, QuoteStatus, QuoteVersion
+from shop.paging import paginate
 from shop.quote_pdf import quote_document, quote_pdf
 from shop.quotes.forms import CommentForm
 from shop.services import catalogue, quotes
@@ -43,18 +44,35 @@ def quotes_list():
     shown = request.args.get("queue", "open")
     shown = shown if shown in QUEUES else "open"
     q = clean_text(request.args.get("q", ""))[:80]
+    if q:
+        shown = "all"  # a number is looked for in every queue
     query = select(Quote).order_by(Quote.updated_at.asc() if shown == "open" else Quote.updated_at.desc(), Quote.id)
-    statuses = QUEUES[shown][1]
-    if statuses:
-        query = query.where(Quote.status.in_(statuses))
+    query = _in_queue(query, shown, clock.now())
     if q:
         query = query.where(db.func.lower(Quote.number).contains(q.lower(), autoescape=True))
-    try:
-        page_number = min(max(int(request.args.get("page", 1)), 1), 100_000)
-    except ValueError:
-        page_number = 1
-    page = db.paginate(query, page=page_number, per_page=current_app.config["STAFF_PAGE_SIZE"], error_out=False)
+    page = paginate(query)
     return render_template("staff/quotes/list.html", page=page, shown=shown, queues=QUEUES, q=q, now=clock.now())
+
+
+def _in_queue(query, queue: str, now):
+    """A sent quote whose latest version ran out of time belongs with the expired ones even
+    before `expire-quotes` has marked it (the badge already says Expired)."""
+    statuses = QUEUES[queue][1]
+    if statuses is None:
+        return query
+    latest_end = (
+        select(QuoteVersion.expires_at)
+        .where(QuoteVersion.quote_id == Quote.id, QuoteVersion.sent_at.is_not(None))
+        .order_by(QuoteVersion.number.desc())
+        .limit(1)
+        .correlate(Quote)
+        .scalar_subquery()
+    )
+    if queue == "sent":
+        return query.where(Quote.status == QuoteStatus.SENT, latest_end > now)
+    if queue == "closed":
+        return query.where(or_(Quote.status.in_(statuses), and_(Quote.status == QuoteStatus.SENT, latest_end <= now)))
+    return query.where(Quote.status.in_(statuses))
 
 
 def _clinicians():
@@ -70,8 +88,8 @@ def quote_start():
     form = StartQuoteForm()
     today = clock.today()
     form.contact_id.choices = [
-        SelectChoice(u.id, f"{u.full_name}, {u.practice.name} ({u.email})")
-        for u in _clinicians()
+        SelectChoice(u.id, f"{u.practice.name} — {u.full_name} ({u.email})")
+        for u in sorted(_clinicians(), key=lambda u: (u.practice.name.lower(), u.full_name.lower()))
         if u.is_verified(today)
     ]
     if form.validate_on_submit():
@@ -122,6 +140,15 @@ def _render(quote: Quote, *, draft_form=None, add_form=None, status=200):
         wanted = 0
     if wanted:
         shown = next((v for v in quote.versions if v.is_sent and v.number == wanted), shown)
+    draft_form = draft_form or (_draft_form(draft) if draft else None)
+    # Each row of the builder beside the line it edits (a stale or forged form may name others).
+    lines = {line.id: line for line in draft.lines} if draft else {}
+    rows = draft_form.lines if draft else []
+    builder_rows = [(row, lines[row.line_id.data]) for row in rows if row.line_id.data in lines]
+    row_labels = [
+        lines[row.line_id.data].product_name if row.line_id.data in lines else f"Line {n}"
+        for n, row in enumerate(rows, start=1)
+    ]
     return (
         render_template(
             "staff/quotes/detail.html",
@@ -129,7 +156,9 @@ def _render(quote: Quote, *, draft_form=None, add_form=None, status=200):
             draft=draft,
             shown=shown,
             document=quote_document(quote, shown) if shown else None,
-            draft_form=draft_form or (_draft_form(draft) if draft else None),
+            draft_form=draft_form,
+            builder_rows=builder_rows,
+            row_labels=row_labels,
             add_form=add_form or AddLineForm(formdata=None),
             comment_form=CommentForm(formdata=None),
             action_form=EmptyForm(formdata=None),
@@ -162,7 +191,11 @@ def quote_draft(number: str):
 def quote_save(number: str):
     quote = _quote_or_404(number)
     form = DraftForm()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    problem = quotes.validity_problem(form.valid_until.data) if form.valid_until.data else None
+    if problem:  # shown with the other mistakes, not only once they are fixed
+        form.valid_until.errors = [*form.valid_until.errors, problem]
+    if valid and not problem:
         edit = quotes.DraftEdit(
             lines=[
                 quotes.LineEdit(
