@@ -15,8 +15,9 @@ from shop.models.accounts import User
 from shop.models.mail import OutboxMessage
 from shop.models.orders import Order
 from shop.models.quotes import Quote, QuoteEvent
-from shop.services import quotes
-from shop.services.quotes import DraftEdit, LineEdit, RequestedItem
+from shop.services import quote_builder, quotes
+from shop.services.quote_builder import DraftEdit, LineEdit
+from shop.services.quotes import RequestedItem
 from tests.factories import make_clinician, make_product, make_staff
 from tests.helpers import WebClient, text
 from tests.order_support import allow_account
@@ -76,7 +77,7 @@ def send(
 ) -> Quote:
     """The desk opens the draft (v1 from the request, or a revision), prices its lines in the
     order they stand (`lines` matched by position; None keeps a line as it is) and sends it."""
-    version = quotes.open_draft(staff, quote)
+    version = quote_builder.open_draft(staff, quote)
     edits = []
     for index, line in enumerate(version.lines):
         priced = lines[index] if lines and index < len(lines) else None
@@ -88,7 +89,7 @@ def send(
                 discount_bps=priced.discount_bps if priced else line.discount_bps,
             )
         )
-    quotes.save_draft(
+    quote_builder.save_draft(
         staff,
         quote,
         DraftEdit(
@@ -99,7 +100,7 @@ def send(
             note=note,
         ),
     )
-    quotes.send_quote(staff, quote)
+    quote_builder.send_quote(staff, quote)
     return reload_quote(quote.number)
 
 

@@ -21,8 +21,9 @@ from shop.models.accounts import Profession, User
 from shop.models.catalogue import PriceBreak, Variant
 from shop.models.quotes import Quote, QuoteVersion
 from shop.pricing import percent
-from shop.services import quotes
-from shop.services.quotes import DraftEdit, LineEdit, RequestedItem
+from shop.services import quote_builder, quotes
+from shop.services.quote_builder import DraftEdit, LineEdit
+from shop.services.quotes import RequestedItem
 from tests.factories import make_clinician, make_product
 from tests.helpers import reload
 
@@ -104,7 +105,7 @@ def edit_draft(
 ) -> QuoteVersion:
     """Open (or reuse) the draft and save it with these changes, as the builder would.
     `prices` maps a line's SKU (or custom name) to (unit price in cents or None, discount bps)."""
-    version = quotes.open_draft(staff, fresh(quote))
+    version = quote_builder.open_draft(staff, fresh(quote))
     prices, quantities = prices or {}, quantities or {}
     edits = []
     for line in version.lines:
@@ -119,7 +120,7 @@ def edit_draft(
                 remove=key in remove,
             )
         )
-    return quotes.save_draft(
+    return quote_builder.save_draft(
         staff,
         fresh(quote),
         DraftEdit(
@@ -135,7 +136,7 @@ def edit_draft(
 def issue(staff: User, quote: Quote, **changes) -> QuoteVersion:
     """Prepare the draft (with `edit_draft` changes) and send it; returns the sent version."""
     edit_draft(staff, quote, **changes)
-    return quotes.send_quote(staff, fresh(quote))
+    return quote_builder.send_quote(staff, fresh(quote))
 
 
 def issued_quote(

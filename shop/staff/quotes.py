@@ -21,7 +21,7 @@ from shop.models.quotes import Quote, QuoteStatus, QuoteVersion
 from shop.paging import paginate
 from shop.quote_pdf import quote_document, quote_pdf
 from shop.quotes.forms import CommentForm
-from shop.services import catalogue, quotes
+from shop.services import catalogue, quote_builder, quotes
 from shop.staff import bp
 from shop.staff.forms import EmptyForm
 from shop.staff.quote_forms import AddLineForm, DraftForm, StartQuoteForm
@@ -95,7 +95,7 @@ def quote_start():
     if form.validate_on_submit():
         contact = db.session.get(User, form.contact_id.data)
         try:
-            quote = quotes.start_quote(current_user, contact)
+            quote = quote_builder.start_quote(current_user, contact)
         except ShopError as error:
             db.session.rollback()
             show_error(form, error)
@@ -178,7 +178,7 @@ def quote(number: str):
 def quote_draft(number: str):
     quote = _quote_or_404(number)
     try:
-        version = quotes.open_draft(current_user, quote)
+        version = quote_builder.open_draft(current_user, quote)
     except ShopError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -192,13 +192,13 @@ def quote_save(number: str):
     quote = _quote_or_404(number)
     form = DraftForm()
     valid = form.validate_on_submit()
-    problem = quotes.validity_problem(form.valid_until.data) if form.valid_until.data else None
+    problem = quote_builder.validity_problem(form.valid_until.data) if form.valid_until.data else None
     if problem:  # shown with the other mistakes, not only once they are fixed
         form.valid_until.errors = [*form.valid_until.errors, problem]
     if valid and not problem:
-        edit = quotes.DraftEdit(
+        edit = quote_builder.DraftEdit(
             lines=[
-                quotes.LineEdit(
+                quote_builder.LineEdit(
                     line_id=row.line_id.data,
                     quantity=row.quantity.data,
                     unit_price_cents=cents(row.unit_price.data),
@@ -213,7 +213,7 @@ def quote_save(number: str):
             note=form.note.data or "",
         )
         try:
-            quotes.save_draft(current_user, quote, edit)
+            quote_builder.save_draft(current_user, quote, edit)
         except ShopError as error:
             db.session.rollback()
             show_error(form, error)
@@ -227,7 +227,7 @@ def quote_save(number: str):
 
 def _send(quote: Quote):
     try:
-        version = quotes.send_quote(current_user, quote)
+        version = quote_builder.send_quote(current_user, quote)
     except ShopError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -250,7 +250,7 @@ def quote_add_line(number: str):
     form = AddLineForm()
     if form.validate_on_submit():
         try:
-            quotes.add_line(
+            quote_builder.add_line(
                 current_user,
                 quote,
                 sku=form.sku.data or "",

@@ -21,7 +21,7 @@ from shop.models.accounts import User
 from shop.models.catalogue import PriceBreak, Variant
 from shop.models.orders import OrderStatus, PaymentMethod
 from shop.models.quotes import QuoteStatus
-from shop.services import quote_orders, quotes
+from shop.services import quote_builder, quote_orders, quotes
 from shop.services.checkout import CheckoutRequest
 from shop.services.quotes import QuoteExpired
 from shop.templating import money
@@ -455,12 +455,12 @@ def test_an_acceptance_racing_a_newer_version_never_accepts_a_superseded_version
         setup = simple_quote(sku=f"VIT-V{round_}", quantity=1)
         # The desk has v2 ready and sends it at the moment the clinician accepts v1.
         quote = reload_quote(setup.number)
-        quotes.open_draft(setup.staff, quote)
+        quote_builder.open_draft(setup.staff, quote)
 
         def sending(number=setup.number, staff_id=setup.staff.id):
             staff = db.session.get(User, staff_id)
             quote = quotes.quote_by_number(number)
-            return lambda: f"sent v{quotes.send_quote(staff, quote).number}"
+            return lambda: f"sent v{quote_builder.send_quote(staff, quote).number}"
 
         results = race(ctx, [acceptance(setup.clinician.id, setup.number, PaymentMethod.ACCOUNT), sending])
         quote = reload_quote(setup.number)

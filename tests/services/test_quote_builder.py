@@ -15,8 +15,8 @@ from shop.extensions import db
 from shop.models.accounts import Profession
 from shop.models.mail import OutboxMessage
 from shop.models.quotes import Quote, QuoteLine, QuoteStatus, QuoteVersion
-from shop.services import quotes
-from shop.services.quotes import DraftEdit, LineEdit
+from shop.services import quote_builder, quotes
+from shop.services.quote_builder import DraftEdit, LineEdit
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import reload, row_count
 from tests.quote_support import (
@@ -71,7 +71,7 @@ def test_the_draft_prices_each_requested_product_at_its_volume_price_and_leaves_
     quote_product("HYD-2", name="Hydro Booster", price_cents=8_000, breaks=BREAKS)
     quote = ask(clinician, ("VIT-1", 12), ("HYD-2", 3), others=(("Cannulas 25G", 4),))
 
-    draft = quotes.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, fresh(quote))
 
     rows = [
         (ln.sku, ln.product_name, ln.quantity, ln.list_price_cents, ln.unit_price_cents, ln.line_total_cents)
@@ -89,7 +89,7 @@ def test_the_draft_prices_each_requested_product_at_its_volume_price_and_leaves_
 
 
 def test_the_draft_is_valid_for_thirty_days_from_today_with_the_default_terms_and_tax(clinician, staff, booster, ctx):
-    draft = quotes.open_draft(staff, ask(clinician, ("VIT-1", 1)))
+    draft = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
 
     assert draft.valid_until == clock.today() + timedelta(days=30)
     assert draft.terms == ctx.config["QUOTE_DEFAULT_TERMS"]
@@ -99,14 +99,14 @@ def test_the_draft_is_valid_for_thirty_days_from_today_with_the_default_terms_an
 def test_the_validity_of_a_new_draft_follows_quote_validity_days(clinician, staff, booster, ctx, monkeypatch):
     monkeypatch.setitem(ctx.config, "QUOTE_VALIDITY_DAYS", 7)
 
-    draft = quotes.open_draft(staff, ask(clinician, ("VIT-1", 1)))
+    draft = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
 
     assert draft.valid_until == clock.today() + timedelta(days=7)
 
 
 def test_the_first_draft_charges_the_shops_shipping_below_the_free_shipping_threshold(clinician, staff, booster):
-    small = quotes.open_draft(staff, ask(clinician, ("VIT-1", 1)))
-    large = quotes.open_draft(staff, ask(clinician, ("VIT-1", 10)))
+    small = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
+    large = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 10)))
 
     assert small.shipping_cents == 1_500
     assert large.shipping_cents == 0
@@ -115,8 +115,8 @@ def test_the_first_draft_charges_the_shops_shipping_below_the_free_shipping_thre
 def test_opening_the_draft_again_returns_the_same_draft(clinician, staff, booster):
     quote = ask(clinician, ("VIT-1", 1))
 
-    first = quotes.open_draft(staff, fresh(quote))
-    again = quotes.open_draft(staff, fresh(quote))
+    first = quote_builder.open_draft(staff, fresh(quote))
+    again = quote_builder.open_draft(staff, fresh(quote))
 
     assert first.id == again.id
     assert row_count(QuoteVersion) == 1
@@ -126,7 +126,7 @@ def test_only_the_quotes_desk_prepares_quotes(clinician, booster):
     quote = ask(clinician, ("VIT-1", 1))
 
     with pytest.raises(NotEligible):
-        quotes.open_draft(clinician, fresh(quote))
+        quote_builder.open_draft(clinician, fresh(quote))
     db.session.rollback()
     assert fresh(quote).status == QuoteStatus.REQUESTED and row_count(QuoteVersion) == 0
 
@@ -135,7 +135,7 @@ def test_only_the_quotes_desk_prepares_quotes(clinician, booster):
 
 
 def test_the_desk_starts_a_quote_for_a_verified_clinician_with_an_empty_draft(clinician, staff):
-    quote = fresh(quotes.start_quote(staff, clinician))
+    quote = fresh(quote_builder.start_quote(staff, clinician))
 
     assert quote.number.startswith("Q-")
     assert (quote.status, quote.contact_id, quote.practice_id, quote.started_by_id) == (
@@ -151,7 +151,7 @@ def test_the_desk_starts_a_quote_for_a_verified_clinician_with_an_empty_draft(cl
 def test_a_quote_cannot_be_started_for_someone_who_is_not_a_verified_clinician(staff):
     for contact in (make_applicant(), make_staff(), make_clinician(licence_expiry=clock.today() - timedelta(days=1))):
         with pytest.raises(NotEligible, match="verified clinicians"):
-            quotes.start_quote(staff, contact)
+            quote_builder.start_quote(staff, contact)
         db.session.rollback()
     assert row_count(Quote) == 0
 
@@ -162,10 +162,10 @@ def test_a_quote_cannot_be_started_for_someone_who_is_not_a_verified_clinician(s
 def test_the_desk_adds_a_product_by_sku_in_any_case_at_its_volume_price_or_at_a_price_they_type(
     clinician, staff, booster
 ):
-    quote = quotes.start_quote(staff, clinician)
+    quote = quote_builder.start_quote(staff, clinician)
 
-    listed = quotes.add_line(staff, fresh(quote), sku=" vit-1 ", quantity=10)
-    special = quotes.add_line(staff, fresh(quote), sku="VIT-1", quantity=2, unit_price_cents=7_777)
+    listed = quote_builder.add_line(staff, fresh(quote), sku=" vit-1 ", quantity=10)
+    special = quote_builder.add_line(staff, fresh(quote), sku="VIT-1", quantity=2, unit_price_cents=7_777)
 
     assert (listed.sku, listed.product_name, listed.list_price_cents, listed.unit_price_cents) == (
         "VIT-1",
@@ -180,9 +180,9 @@ def test_the_desk_adds_a_product_by_sku_in_any_case_at_its_volume_price_or_at_a_
 
 
 def test_the_desk_adds_a_custom_item_with_its_description_and_price(clinician, staff):
-    quote = quotes.start_quote(staff, clinician)
+    quote = quote_builder.start_quote(staff, clinician)
 
-    line = quotes.add_line(
+    line = quote_builder.add_line(
         staff, fresh(quote), description="  Hyaluronidase 1500 IU ", quantity=3, unit_price_cents=4_550
     )
 
@@ -207,10 +207,10 @@ def test_the_desk_adds_a_custom_item_with_its_description_and_price(clinician, s
     ],
 )
 def test_a_line_the_desk_cannot_add_is_refused_next_to_its_field(clinician, staff, booster, values, field, message):
-    quote = quotes.start_quote(staff, clinician)
+    quote = quote_builder.start_quote(staff, clinician)
 
     with pytest.raises(NotEligible, match=message) as refusal:
-        quotes.add_line(staff, fresh(quote), **values)
+        quote_builder.add_line(staff, fresh(quote), **values)
 
     assert refusal.value.field == field
     db.session.rollback()
@@ -222,10 +222,10 @@ def test_the_desk_cannot_quote_a_product_the_clinician_could_never_order(staff):
     kybella.prescription_only = True
     db.session.commit()
     nurse = as_profession(make_clinician(), Profession.REGISTERED_NURSE)
-    quote = quotes.start_quote(staff, nurse)
+    quote = quote_builder.start_quote(staff, nurse)
 
     with pytest.raises(NotEligible, match="prescription-only") as refusal:
-        quotes.add_line(staff, fresh(quote), sku="KYB-1", quantity=1)
+        quote_builder.add_line(staff, fresh(quote), sku="KYB-1", quantity=1)
 
     assert refusal.value.field == "sku"
     db.session.rollback()
@@ -370,14 +370,14 @@ def test_shipping_validity_terms_and_note_are_saved_with_the_draft(clinician, st
 )
 def test_an_impossible_line_value_is_refused_and_the_draft_stays_as_it_was(clinician, staff, booster, change, message):
     quote = ask(clinician, ("VIT-1", 2))
-    draft = quotes.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, fresh(quote))
     before = version_snapshot(draft)
     line = draft.lines[0]
     values = dict(line_id=line.id, quantity=2, unit_price_cents=line.unit_price_cents, discount_bps=0)
     values.update(change)
 
     with pytest.raises(NotEligible, match=message):
-        quotes.save_draft(staff, fresh(quote), edit(draft, lines=[LineEdit(**values)]))
+        quote_builder.save_draft(staff, fresh(quote), edit(draft, lines=[LineEdit(**values)]))
 
     db.session.rollback()
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
@@ -386,11 +386,11 @@ def test_an_impossible_line_value_is_refused_and_the_draft_stays_as_it_was(clini
 @pytest.mark.parametrize(("days", "message"), [(-1, "today or later"), (367, "a year at most")])
 def test_a_validity_date_in_the_past_or_more_than_a_year_ahead_is_refused(clinician, staff, booster, days, message):
     quote = ask(clinician, ("VIT-1", 2))
-    draft = quotes.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, fresh(quote))
     before = version_snapshot(draft)
 
     with pytest.raises(NotEligible, match=message) as refusal:
-        quotes.save_draft(staff, fresh(quote), edit(draft, valid_until=clock.today() + timedelta(days=days)))
+        quote_builder.save_draft(staff, fresh(quote), edit(draft, valid_until=clock.today() + timedelta(days=days)))
 
     assert refusal.value.field == "valid_until"
     db.session.rollback()
@@ -399,22 +399,22 @@ def test_a_validity_date_in_the_past_or_more_than_a_year_ahead_is_refused(clinic
 
 def test_a_quote_above_ten_million_is_refused_whichever_way_it_grows(clinician, staff, booster):
     quote = ask(clinician, ("VIT-1", 999))
-    draft = quotes.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, fresh(quote))
     before = version_snapshot(draft)
     line = draft.lines[0]
 
     with pytest.raises(NotEligible, match=r"at most \$10,000,000.00"):
-        quotes.save_draft(
+        quote_builder.save_draft(
             staff,
             fresh(quote),
             edit(draft, lines=[LineEdit(line_id=line.id, quantity=999, unit_price_cents=999_999_999, discount_bps=0)]),
         )
     db.session.rollback()
     with pytest.raises(NotEligible, match="at most"):
-        quotes.add_line(staff, fresh(quote), description="Machine", quantity=999, unit_price_cents=1_000_000_000)
+        quote_builder.add_line(staff, fresh(quote), description="Machine", quantity=999, unit_price_cents=1_000_000_000)
     db.session.rollback()
     with pytest.raises(NotEligible, match="at most"):
-        quotes.save_draft(staff, fresh(quote), edit(draft, shipping_cents=1_000_000_000))
+        quote_builder.save_draft(staff, fresh(quote), edit(draft, shipping_cents=1_000_000_000))
     db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
@@ -422,9 +422,9 @@ def test_a_quote_above_ten_million_is_refused_whichever_way_it_grows(clinician, 
 
 
 def test_a_line_named_twice_or_from_another_draft_is_refused_without_changing_anything(clinician, staff, booster):
-    other = quotes.open_draft(staff, ask(clinician, ("VIT-1", 1)))
+    other = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
     quote = ask(clinician, ("VIT-1", 2))
-    draft = quotes.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, fresh(quote))
     before = version_snapshot(draft)
     mine = draft.lines[0]
 
@@ -433,7 +433,7 @@ def test_a_line_named_twice_or_from_another_draft_is_refused_without_changing_an
         [LineEdit(line_id=other.lines[0].id, quantity=5, unit_price_cents=None, discount_bps=0)],
     ):
         with pytest.raises(NotEligible, match="Reload the builder"):
-            quotes.save_draft(staff, fresh(quote), edit(draft, lines=lines))
+            quote_builder.save_draft(staff, fresh(quote), edit(draft, lines=lines))
         db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
@@ -487,10 +487,10 @@ def test_the_end_of_the_day_follows_the_configured_time_zone(clinician, staff, b
 
 
 def test_a_draft_without_lines_cannot_be_sent(clinician, staff):
-    quote = quotes.start_quote(staff, clinician)
+    quote = quote_builder.start_quote(staff, clinician)
 
     with pytest.raises(NotEligible, match="at least one line"):
-        quotes.send_quote(staff, fresh(quote))
+        quote_builder.send_quote(staff, fresh(quote))
     db.session.rollback()
     assert fresh(quote).status == QuoteStatus.DRAFT and fresh(quote).draft.sent_at is None
 
@@ -500,7 +500,7 @@ def test_a_quote_cannot_be_sent_twice_from_the_same_draft(clinician, staff, boos
     issue(staff, quote)
 
     with pytest.raises(InvalidTransition, match="no draft"):
-        quotes.send_quote(staff, fresh(quote))
+        quote_builder.send_quote(staff, fresh(quote))
     db.session.rollback()
     assert len(fresh(quote).versions) == 1
 
@@ -515,14 +515,14 @@ def test_a_sent_version_cannot_be_changed_by_the_builder(clinician, staff, boost
     line = version.lines[0]
 
     with pytest.raises(InvalidTransition):
-        quotes.save_draft(
+        quote_builder.save_draft(
             staff,
             fresh(quote),
             edit(version, lines=[LineEdit(line_id=line.id, quantity=9, unit_price_cents=1, discount_bps=0)]),
         )
     db.session.rollback()
     with pytest.raises(InvalidTransition):
-        quotes.add_line(staff, fresh(quote), sku="VIT-1", quantity=1)
+        quote_builder.add_line(staff, fresh(quote), sku="VIT-1", quantity=1)
     db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, version.id)) == before
@@ -536,7 +536,7 @@ def test_a_revision_starts_as_a_copy_and_leaves_the_sent_version_untouched(clini
     v1 = quote.latest_sent
     before = version_snapshot(v1)
 
-    v2 = quotes.open_draft(staff, fresh(quote))
+    v2 = quote_builder.open_draft(staff, fresh(quote))
     assert v2.number == 2 and v2.sent_at is None
     assert version_snapshot(v2)[1] == before[1]  # the same lines, prices and totals
     assert (v2.shipping_cents, v2.note, v2.subtotal_cents, v2.total_cents) == (
@@ -548,8 +548,8 @@ def test_a_revision_starts_as_a_copy_and_leaves_the_sent_version_untouched(clini
     assert not {line.id for line in v2.lines} & {line.id for line in v1.lines}
 
     edit_draft(staff, quote, prices={"VIT-1": (None, 2_000)}, remove=("HYD-2",), shipping_cents=0, note="v2 note")
-    quotes.add_line(staff, fresh(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
-    quotes.send_quote(staff, fresh(quote))
+    quote_builder.add_line(staff, fresh(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
+    quote_builder.send_quote(staff, fresh(quote))
 
     quote = fresh(quote)
     assert version_snapshot(reload(QuoteVersion, v1.id)) == before
@@ -575,6 +575,6 @@ def test_a_declined_quote_cannot_be_revised(clinician, staff, booster):
     quotes.decline(clinician, fresh(quote), "Found it cheaper.")
 
     with pytest.raises(InvalidTransition, match="cannot be revised"):
-        quotes.open_draft(staff, fresh(quote))
+        quote_builder.open_draft(staff, fresh(quote))
     db.session.rollback()
     assert len(fresh(quote).versions) == 1

@@ -14,7 +14,7 @@ from shop.extensions import db
 from shop.models.catalogue import Variant
 from shop.models.quotes import QuoteVersion
 from shop.quote_pdf import quote_document, quote_pdf
-from shop.services import quotes
+from shop.services import quote_builder, quotes
 from shop.templating import long_date, money
 from tests.factories import make_catalogue, make_clinician, make_staff
 from tests.helpers import text
@@ -178,9 +178,9 @@ def test_product_names_with_accents_and_symbols_print(clinician, staff):
 def test_skus_and_large_amounts_print_whole_without_breaking_across_lines(clinician, staff):
     make_catalogue()
     skus = db.session.scalars(db.select(Variant.sku).order_by(Variant.sku)).all()
-    quote = quotes.start_quote(staff, clinician)
+    quote = quote_builder.start_quote(staff, clinician)
     for sku in [sku for sku in skus if quotes.sku_problem(clinician, sku) is None][:12]:
-        quotes.add_line(staff, fresh(quote), sku=sku, quantity=60, unit_price_cents=999_999)
+        quote_builder.add_line(staff, fresh(quote), sku=sku, quantity=60, unit_price_cents=999_999)
     version = fresh(quote).draft
 
     content = pdf_text(quote_pdf(fresh(quote), version))
@@ -195,12 +195,12 @@ def test_skus_and_large_amounts_print_whole_without_breaking_across_lines(clinic
 
 def test_a_long_quote_runs_over_numbered_pages_and_keeps_every_line(clinician, staff):
     quote_product("VIT-1", name="Vital Booster")
-    quote = quotes.start_quote(staff, clinician)
+    quote = quote_builder.start_quote(staff, clinician)
     for n in range(60):
-        quotes.add_line(
+        quote_builder.add_line(
             staff, fresh(quote), description=f"Custom item number {n:02d}", quantity=1, unit_price_cents=100
         )
-    quotes.add_line(staff, fresh(quote), sku="VIT-1", quantity=1)
+    quote_builder.add_line(staff, fresh(quote), sku="VIT-1", quantity=1)
     quote = fresh(quote)
 
     data = quote_pdf(quote, quote.draft)

@@ -30,7 +30,9 @@ def test_reordering_an_order_with_a_quoted_special_item_skips_it_and_says_why(ap
     clinician, staff = clinician_on_account(), desk()
     make_product(sku="REO-1", price_cents=10_000, stock=50)
     quote = sent_quote(
-        clinician, staff, [Priced(2, sku="REO-1"), Priced(1, description="Hyaluronidase 1500 IU", unit_price_cents=4_000)]
+        clinician,
+        staff,
+        [Priced(2, sku="REO-1"), Priced(1, description="Hyaluronidase 1500 IU", unit_price_cents=4_000)],
     )
     order = _accept(clinician, quote)
 

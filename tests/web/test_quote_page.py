@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import time_machine
 
 from shop.models.quotes import QuoteStatus
-from shop.services import quotes
+from shop.services import quote_builder, quotes
 from shop.templating import money
 from tests.factories import make_product
 from tests.helpers import redirect_path, text
@@ -209,7 +209,7 @@ def test_the_cart_offers_to_ask_for_a_quote_instead(signed_in):
 
 def test_a_quote_the_desk_started_does_not_claim_the_clinician_asked_for_it(signed_in):
     clinician = clinician_on_account()
-    quote = quotes.start_quote(desk(), clinician)
+    quote = quote_builder.start_quote(desk(), clinician)
     page = signed_in(clinician).get(f"/quotes/{quote.number}")
     assert "The quotes desk started this quote for you" in text(page)
     assert "You asked for this quote" not in text(page)

@@ -14,7 +14,7 @@ from shop.extensions import db
 from shop.models.accounts import Profession
 from shop.models.quotes import Quote, QuoteComment, QuoteRequestLine, QuoteStatus
 from shop.services import cart as carts
-from shop.services import quotes
+from shop.services import quote_builder, quotes
 from tests.factories import make_clinician, make_product, make_staff
 from tests.helpers import field_error, flashes, redirect_path, row_count, text
 from tests.quote_support import (
@@ -293,7 +293,7 @@ def test_the_quotes_page_lists_every_quote_of_the_practice_with_its_status_newes
 
     requested = ask(clinician, ("VIT-1", 1))
     drafted = ask(colleague, ("VIT-1", 1))
-    quotes.open_draft(staff, fresh(drafted))
+    quote_builder.open_draft(staff, fresh(drafted))
     sent = issued_quote(clinician, staff, ("VIT-1", 1))
     changes = issued_quote(clinician, staff, ("VIT-1", 1))
     quotes.request_changes(clinician, fresh(changes), "Ten more, please.")

@@ -64,7 +64,11 @@ def test_a_requested_quote_is_issued_accepted_and_becomes_an_order_at_the_quoted
     assert custom.id in [row.id for row in version.lines]
 
     deliver_due()
-    [sent] = [m for m in mailbox.to(clinician.email) if quote.number in m["Subject"] and "quote" in m["Subject"].lower() and "received" not in m["Subject"]]
+    [sent] = [
+        m
+        for m in mailbox.to(clinician.email)
+        if quote.number in m["Subject"] and "quote" in m["Subject"].lower() and "received" not in m["Subject"]
+    ]
     pdf = next(part for part in sent.iter_attachments() if part.get_content_type() == "application/pdf")
     pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.get_content())).pages)
     assert quote.number in pdf_text and "RSB-VIT-1L" in pdf_text
@@ -73,10 +77,17 @@ def test_a_requested_quote_is_issued_accepted_and_becomes_an_order_at_the_quoted
     address = re.search(r'name="address_id" required type="radio" value="(\d+)"', page).group(1)
     response = doctor.post(
         f"/quotes/{quote.number}/accept",
-        {"version": str(version.number), "expected_total": str(version.total_cents), "address_id": address, "payment_method": "account"},
+        {
+            "version": str(version.number),
+            "expected_total": str(version.total_cents),
+            "address_id": address,
+            "payment_method": "account",
+        },
     )
     assert response.status_code == 303, text(response)[:800]
     order = Order.query.one()
     assert order.total_cents == version.total_cents
-    assert {(ln.sku, ln.unit_price_cents) for ln in order.lines} == {(ln.sku or "CUSTOM", ln.unit_price_cents) for ln in version.lines}
+    assert {(ln.sku, ln.unit_price_cents) for ln in order.lines} == {
+        (ln.sku or "CUSTOM", ln.unit_price_cents) for ln in version.lines
+    }
     assert reload(Quote, quote.id).status == QuoteStatus.ACCEPTED

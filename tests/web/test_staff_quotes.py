@@ -13,7 +13,7 @@ import pytest
 from shop import clock
 from shop.extensions import db
 from shop.models.quotes import Quote, QuoteLine, QuoteStatus, QuoteVersion
-from shop.services import quotes
+from shop.services import quote_builder, quotes
 from tests.factories import make_applicant, make_clinician, make_staff
 from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text
 from tests.quote_support import (
@@ -75,8 +75,8 @@ def one_of_each(clinician, staff, booster):
     made = {}
     made["requested"] = ask(clinician, ("VIT-1", 1))
     made["draft"] = ask(clinician, ("VIT-1", 1))
-    quotes.open_draft(staff, fresh(made["draft"]))
-    made["started"] = quotes.start_quote(staff, clinician)
+    quote_builder.open_draft(staff, fresh(made["draft"]))
+    made["started"] = quote_builder.start_quote(staff, clinician)
     made["changes"] = issued_quote(clinician, staff, ("VIT-1", 1))
     quotes.request_changes(clinician, fresh(made["changes"]), "Ten more, please.")
     made["sent"] = issued_quote(clinician, staff, ("VIT-1", 1))
@@ -242,7 +242,7 @@ def test_preparing_a_request_prices_it_from_the_catalogue_and_shows_the_builder(
 
 
 def test_the_desk_adds_lines_by_sku_with_an_optional_price_or_as_custom_items(desk, clinician, booster):
-    quote = quotes.start_quote(make_staff(), clinician)
+    quote = quote_builder.start_quote(make_staff(), clinician)
 
     for form in (
         {"sku": "vit-1", "quantity": "10"},
@@ -262,7 +262,7 @@ def test_the_desk_adds_lines_by_sku_with_an_optional_price_or_as_custom_items(de
 
 
 def test_the_add_line_sku_field_offers_the_catalogue(desk, clinician, booster):
-    quote = quotes.start_quote(make_staff(), clinician)
+    quote = quote_builder.start_quote(make_staff(), clinician)
 
     html = desk.get(f"/staff/quotes/{quote.number}").get_data(as_text=True)
 
@@ -289,7 +289,7 @@ def test_the_add_line_sku_field_offers_the_catalogue(desk, clinician, booster):
     ],
 )
 def test_a_line_the_desk_cannot_add_is_explained_next_to_its_field(desk, clinician, booster, form, field, message):
-    quote = quotes.start_quote(make_staff(), clinician)
+    quote = quote_builder.start_quote(make_staff(), clinician)
 
     response = desk.post(f"/staff/quotes/{quote.number}/lines", form)
 
@@ -447,7 +447,7 @@ def test_the_builders_summary_names_each_faulty_line_by_its_product_with_every_m
 
 
 def test_a_stale_or_forged_builder_form_is_refused_without_an_error_page(desk, clinician, booster):
-    other = quotes.open_draft(make_staff(), ask(clinician, ("VIT-1", 1)))
+    other = quote_builder.open_draft(make_staff(), ask(clinician, ("VIT-1", 1)))
     quote = ask(clinician, ("VIT-1", 2))
     draft = open_builder(desk, quote)
     before = version_snapshot(draft)
@@ -496,7 +496,7 @@ def test_saving_and_sending_emails_the_clinician_a_link_and_the_pdf(desk, clinic
 
 
 def test_a_draft_without_lines_is_not_sent(desk, clinician, mailbox):
-    quote = quotes.start_quote(make_staff(), clinician)
+    quote = quote_builder.start_quote(make_staff(), clinician)
     draft = fresh(quote).draft
 
     response = desk.post(f"/staff/quotes/{quote.number}/save", builder_form(draft, then="send"))
