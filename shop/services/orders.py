@@ -16,6 +16,7 @@ from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
 from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
+from shop.services import status
 from shop.services.order_mail import email_order_cancelled, email_order_shipped
 
 CANCELLABLE_BY_STAFF = frozenset(
@@ -44,48 +45,24 @@ def practice_orders(user: User):
 
 
 def move(order: Order, target: OrderStatus, actor: User | None, action: str, note: str = "", **values) -> None:
-    """Change the order's status if the table allows it and nobody changed it first; the
-    caller commits (or rolls back on InvalidTransition)."""
-    current = order.status
-    if not order.can_become(target):
-        raise InvalidTransition(
-            f"Order {order.number} is {current.label.lower()}; it cannot become {target.label.lower()}."
-        )
-    result = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == current)
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
+    """Change the order's status through the transition table; the caller commits (or rolls
+    back on InvalidTransition)."""
+    status.advance(
+        order,
+        target,
+        event_class=OrderEvent,
+        owner={"order_id": order.id},
+        described_as=f"Order {order.number}",
+        actor=actor,
+        action=action,
+        note=note,
+        **values,
     )
-    if result.rowcount != 1:
-        raise InvalidTransition(f"Order {order.number} was changed a moment ago. Reload it to see its state.")
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            actor_id=actor.id if actor else None,
-            action=action,
-            from_status=current.value,
-            to_status=target.value,
-            note=note,
-            created_at=clock.now(),
-        )
-    )
-    db.session.expire(order)
 
 
 def note_event(order: Order, actor: User | None, action: str, note: str) -> None:
     """An event that does not change the status (a payment attempt, a late payment...)."""
-    db.session.add(
-        OrderEvent(
-            order_id=order.id,
-            actor_id=actor.id if actor else None,
-            action=action,
-            from_status=order.status.value,
-            to_status=order.status.value,
-            note=note,
-            created_at=clock.now(),
-        )
-    )
+    status.record(OrderEvent, {"order_id": order.id}, actor, action, order.status.value, order.status.value, note)
 
 
 def release_stock(order: Order) -> bool:

@@ -20,6 +20,7 @@ from shop.extensions import db
 from shop.models.accounts import Practice, User
 from shop.models.quotes import Quote, QuoteComment, QuoteEvent, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.services import cart as carts
+from shop.services import status
 from shop.services.quote_mail import (
     email_changes_requested,
     email_comment,
@@ -77,36 +78,23 @@ def practice_quotes(user: User):
 def record_event(
     quote: Quote, actor: User | None, action: str, from_status: str | None, to_status: str, note: str = ""
 ) -> None:
-    db.session.add(
-        QuoteEvent(
-            quote_id=quote.id,
-            actor_id=actor.id if actor else None,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-            created_at=clock.now(),
-        )
-    )
+    status.record(QuoteEvent, {"quote_id": quote.id}, actor, action, from_status, to_status, note)
 
 
 def change_status(quote: Quote, target: QuoteStatus, actor: User | None, action: str, note: str = "", **values) -> None:
-    """Change the status if the table allows it and nobody changed it first; the caller commits."""
-    current = quote.status
-    if not quote.can_become(target):
-        raise InvalidTransition(
-            f"Quote {quote.number} is {current.label.lower()}; it cannot be {target.label.lower()} now."
-        )
-    result = db.session.execute(
-        update(Quote)
-        .where(Quote.id == quote.id, Quote.status == current)
-        .values(status=target, updated_at=clock.now(), **values)
-        .execution_options(synchronize_session=False)
+    """Change the status through the transition table; the caller commits."""
+    status.advance(
+        quote,
+        target,
+        event_class=QuoteEvent,
+        owner={"quote_id": quote.id},
+        described_as=f"Quote {quote.number}",
+        actor=actor,
+        action=action,
+        note=note,
+        updated_at=clock.now(),
+        **values,
     )
-    if result.rowcount != 1:
-        raise InvalidTransition(f"Quote {quote.number} was changed a moment ago. Reload it to see its state.")
-    record_event(quote, actor, action, current.value, target.value, note)
-    db.session.expire(quote)
 
 
 # --- asking for a quote ------------------------------------------------------------------

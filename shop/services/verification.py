@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
@@ -16,6 +16,7 @@ from shop.extensions import db
 from shop.mailer import queue_email
 from shop.models.accounts import User
 from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication
+from shop.services import status
 from shop.services.registration import check_licence_expiry, document_row
 from shop.uploads import discard, store_document
 from shop.urls import external_url
@@ -42,32 +43,16 @@ def _require_staff(actor: User) -> None:
 def _move(
     application: LicenceApplication, target: ApplicationStatus, actor: User | None, action: str, note: str, **values
 ) -> None:
-    """Change the status if the table allows it and nobody else changed it first."""
-    current = application.status
-    if not application.can_become(target):
-        raise InvalidTransition(
-            f"This application is already {current.label.lower()}; it cannot be {target.label.lower()} now."
-        )
-    now = clock.now()
-    result = db.session.execute(
-        update(LicenceApplication)
-        .where(LicenceApplication.id == application.id, LicenceApplication.status == current)
-        .values(status=target, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise InvalidTransition("Someone else changed this application a moment ago. Reload it to see its state.")
-    db.session.add(
-        ApplicationEvent(
-            application_id=application.id,
-            actor_id=actor.id if actor else None,
-            action=action,
-            from_status=current.value,
-            to_status=target.value,
-            note=note,
-            created_at=now,
-        )
+    status.advance(
+        application,
+        target,
+        event_class=ApplicationEvent,
+        owner={"application_id": application.id},
+        described_as="This application",
+        actor=actor,
+        action=action,
+        note=note,
+        **values,
     )
 
 

@@ -171,7 +171,7 @@ def test_changes_cannot_be_asked_before_the_quote_is_sent_or_after_it_expired(
     db.session.commit()
     settled()
 
-    for number, message in ((waiting.number, "cannot be changes requested"), (quote.number, "expired")):
+    for number, message in ((waiting.number, "cannot become “changes requested”"), (quote.number, "expired")):
         page = follow(doctor, doctor.post(f"/quotes/{number}/changes", {"body": "Cheaper?"}))
         assert any(kind == "error" and message in text_ for kind, text_ in flashes(page)), flashes(page)
 

@@ -422,7 +422,7 @@ def test_a_decision_that_was_already_taken_is_refused_cleanly_and_changes_nothin
 
     assert response.status_code == 422
     errors = [message for kind, message in flashes(response) if kind == "error"]
-    assert errors and "cannot be" in errors[0]
+    assert errors and "cannot become" in errors[0]
     assert state(applicant.application.id) == before
     assert reload(LicenceApplication, applicant.application.id).decided_by_id == first_member.id
 
