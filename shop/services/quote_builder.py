@@ -22,7 +22,7 @@ from shop.pricing import PriceRules, shipping_for, tax_on
 from shop.services import cart as carts
 from shop.services.quote_mail import email_quote_sent
 from shop.services.quotes import MAX_LINES, change_status, new_quote, record_event, sku_problem
-from shop.templating import money
+from shop.templating import long_date, money
 
 
 def _require_staff(actor: User) -> None:
@@ -322,7 +322,7 @@ def send_quote(staff: User, quote: Quote) -> QuoteVersion:
     if result.rowcount != 1:
         raise InvalidTransition("This version was sent a moment ago by someone else.")
     change_status(
-        quote, QuoteStatus.SENT, staff, "sent", f"v{version.number}, valid until {version.valid_until.isoformat()}."
+        quote, QuoteStatus.SENT, staff, "sent", f"v{version.number}, valid until {long_date(version.valid_until)}."
     )
     db.session.expire(version)
     email_quote_sent(quote, version)

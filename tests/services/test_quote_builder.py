@@ -17,6 +17,7 @@ from shop.models.mail import OutboxMessage
 from shop.models.quotes import Quote, QuoteLine, QuoteStatus, QuoteVersion
 from shop.services import quote_builder, quotes
 from shop.services.quote_builder import DraftEdit, LineEdit
+from shop.templating import long_date
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import reload, row_count
 from tests.quote_support import (
@@ -454,7 +455,7 @@ def test_sending_fixes_the_version_marks_the_quote_sent_and_queues_the_clinician
     assert version.sent_by_id == staff.id and version.sent_at is not None
     sent = quote.events[-1]
     assert (sent.action, sent.actor_id, sent.from_status, sent.to_status) == ("sent", staff.id, "draft", "sent")
-    assert f"valid until {version.valid_until.isoformat()}" in sent.note
+    assert f"valid until {long_date(version.valid_until)}" in sent.note
     [mail] = db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "quote.sent")).all()
     assert mail.to_address == clinician.email and quote.number in mail.subject
 
