@@ -231,3 +231,18 @@ def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
         new_y="NEXT",
     )
     return bytes(pdf.output())
+
+
+def pdf_file_name(quote: Quote, version: QuoteVersion) -> str:
+    return f"{quote.number}-v{version.number}.pdf"
+
+
+def pdf_download(quote: Quote, version: QuoteVersion):
+    """The PDF of a version as a download response, as the page links to it."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    return send_file(
+        BytesIO(quote_pdf(quote, version)), mimetype="application/pdf", download_name=pdf_file_name(quote, version)
+    )

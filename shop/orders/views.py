@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import SelectChoice
 
 from shop.access import Policy, protect
 from shop.errors import NotFound, PaymentUnavailable, ShopError
@@ -18,26 +17,14 @@ from shop.services import checkout, payments
 from shop.services import quick_order as bulk
 from shop.services.orders import practice_order, practice_orders
 from shop.staff.forms import EmptyForm
-from shop.templating import country_name
 
 bp = Blueprint("orders", __name__)
 protect(bp, Policy.VERIFIED)
 
 
-def _checkout_form(view, formdata=None) -> CheckoutForm:
-    form = CheckoutForm(formdata=formdata) if formdata is not None else CheckoutForm()
-    form.address_id.choices = [
-        SelectChoice(a.id, ", ".join([*a.lines(), country_name(a.country)]))
-        for a in checkout.delivery_addresses(current_user)
-    ]
-    form.payment_method.choices = [SelectChoice(m.value, m.label) for m in checkout.payment_methods(current_user)]
-    if not form.is_submitted():
-        addresses = checkout.delivery_addresses(current_user)
-        default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
-        form.address_id.data = default.id if default else None
-        methods = checkout.payment_methods(current_user)
-        form.payment_method.data = methods[0].value if len(methods) == 1 else None
-        form.expected_total.data = view.totals.total_cents
+def _checkout_form(view) -> CheckoutForm:
+    form = CheckoutForm()
+    form.offer(current_user, view.totals.total_cents)
     return form
 
 
@@ -67,16 +54,7 @@ def checkout_page():
     if not form.validate_on_submit():
         return _render_checkout(form, view, 422 if form.is_submitted() else 200)
     try:
-        order = checkout.place_order(
-            current_user,
-            checkout.CheckoutRequest(
-                address_id=form.address_id.data,
-                payment_method=PaymentMethod(form.payment_method.data),
-                expected_total_cents=form.expected_total.data,
-                po_number=form.po_number.data or "",
-                note=form.note.data or "",
-            ),
-        )
+        order = checkout.place_order(current_user, form.checkout_request())
     except ShopError as error:
         show_error(form, error)
         if error.field is None:

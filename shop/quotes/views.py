@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from wtforms import SelectChoice
 
 from shop import clock
 from shop.access import Policy, protect
@@ -14,7 +13,7 @@ from shop.extensions import db
 from shop.forms import first_error, show_error
 from shop.models.orders import PaymentMethod
 from shop.paging import paginate
-from shop.quote_pdf import quote_document, quote_pdf
+from shop.quote_pdf import pdf_download, quote_document
 from shop.quotes.forms import REQUEST_ROWS, AcceptForm, CommentForm, DeclineForm, QuoteRequestForm
 from shop.services import cart as carts
 from shop.services import catalogue, checkout, quote_orders, quotes
@@ -111,13 +110,7 @@ def pdf(number: str):
     version = _version(quote, request.args.get("version"))
     if version is None:
         abort(404)
-    from io import BytesIO
-
-    return send_file(
-        BytesIO(quote_pdf(quote, version)),
-        mimetype="application/pdf",
-        download_name=f"{quote.number}-v{version.number}.pdf",
-    )
+    return pdf_download(quote, version)
 
 
 def _after(number: str, error: ShopError | None, done: str):
@@ -129,57 +122,54 @@ def _after(number: str, error: ShopError | None, done: str):
     return redirect(url_for("quotes.detail", number=number), code=303)
 
 
-@bp.route("/<quote_number:number>/comment", methods=["POST"])
-def comment(number: str):
-    quote, form = _own(number), CommentForm()
+def _act(number: str, form, perform, done: str):
+    """A clinician's post about a quote: validate, perform, say how it went, back to the quote."""
+    quote = _own(number)
     if not form.validate_on_submit():
         flash(first_error(form), "error")
         return redirect(url_for("quotes.detail", number=number), code=303)
     try:
-        quotes.add_comment(current_user, quote, form.body.data)
+        perform(quote, form)
     except ShopError as error:
         return _after(number, error, "")
-    return _after(number, None, "Your message is with the quotes desk.")
+    return _after(number, None, done)
+
+
+@bp.route("/<quote_number:number>/comment", methods=["POST"])
+def comment(number: str):
+    return _act(
+        number,
+        CommentForm(),
+        lambda quote, form: quotes.add_comment(current_user, quote, form.body.data),
+        "Your message is with the quotes desk.",
+    )
 
 
 @bp.route("/<quote_number:number>/changes", methods=["POST"])
 def changes(number: str):
-    quote, form = _own(number), CommentForm()
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(url_for("quotes.detail", number=number), code=303)
-    try:
-        quotes.request_changes(current_user, quote, form.body.data)
-    except ShopError as error:
-        return _after(number, error, "")
-    return _after(number, None, "Your request for changes is with the quotes desk; they will send a revised version.")
+    return _act(
+        number,
+        CommentForm(),
+        lambda quote, form: quotes.request_changes(current_user, quote, form.body.data),
+        "Your request for changes is with the quotes desk; they will send a revised version.",
+    )
 
 
 @bp.route("/<quote_number:number>/decline", methods=["POST"])
 def decline(number: str):
-    quote, form = _own(number), DeclineForm()
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(url_for("quotes.detail", number=number), code=303)
-    try:
-        quotes.decline(current_user, quote, form.reason.data)
-    except ShopError as error:
-        return _after(number, error, "")
-    return _after(number, None, "You declined the quote. Thank you for telling us why.")
+    return _act(
+        number,
+        DeclineForm(),
+        lambda quote, form: quotes.decline(current_user, quote, form.reason.data),
+        "You declined the quote. Thank you for telling us why.",
+    )
 
 
 def _accept_form(version) -> AcceptForm:
     form = AcceptForm()
-    addresses = checkout.delivery_addresses(current_user)
-    methods = checkout.payment_methods(current_user)
-    form.address_id.choices = [SelectChoice(a.id, ", ".join(a.lines())) for a in addresses]
-    form.payment_method.choices = [SelectChoice(m.value, m.label) for m in methods]
+    form.offer(current_user, version.total_cents)
     if not form.is_submitted():
-        default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
-        form.address_id.data = default.id if default else None
-        form.payment_method.data = methods[0].value if len(methods) == 1 else None
         form.version.data = version.number
-        form.expected_total.data = version.total_cents
     return form
 
 
@@ -196,18 +186,7 @@ def accept(number: str):
     form = _accept_form(version)
     if form.validate_on_submit():
         try:
-            order = quote_orders.accept_quote(
-                current_user,
-                quote,
-                form.version.data,
-                checkout.CheckoutRequest(
-                    address_id=form.address_id.data,
-                    payment_method=PaymentMethod(form.payment_method.data),
-                    expected_total_cents=form.expected_total.data,
-                    po_number=form.po_number.data or "",
-                    note=form.note.data or "",
-                ),
-            )
+            order = quote_orders.accept_quote(current_user, quote, form.version.data, form.checkout_request())
         except ShopError as error:
             db.session.rollback()
             if error.field is None:

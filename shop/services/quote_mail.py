@@ -51,7 +51,7 @@ def email_quote_requested(quote: Quote) -> None:
 
 
 def email_quote_sent(quote: Quote, version: QuoteVersion) -> None:
-    from shop.quote_pdf import quote_pdf
+    from shop.quote_pdf import pdf_file_name, quote_pdf
 
     pdf = quote_pdf(quote, version)
     _to_clinician(
@@ -59,7 +59,7 @@ def email_quote_sent(quote: Quote, version: QuoteVersion) -> None:
         "quote.sent",
         f"Your quote{'' if version.number == 1 else ' (revised, v' + str(version.number) + ')'}",
         "quote_sent",
-        attachments=((f"{quote.number}-v{version.number}.pdf", "application/pdf", pdf),),
+        attachments=((pdf_file_name(quote, version), "application/pdf", pdf),),
         version=version,
     )
 

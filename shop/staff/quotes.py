@@ -5,9 +5,8 @@ revisions and the conversation."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from io import BytesIO
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from wtforms import SelectChoice
@@ -19,7 +18,7 @@ from shop.forms import clean_text, first_error, show_error
 from shop.models.accounts import Role, User
 from shop.models.quotes import Quote, QuoteStatus, QuoteVersion
 from shop.paging import paginate
-from shop.quote_pdf import quote_document, quote_pdf
+from shop.quote_pdf import pdf_download, quote_document
 from shop.quotes.forms import CommentForm
 from shop.services import catalogue, quote_builder, quotes
 from shop.staff import bp
@@ -296,8 +295,4 @@ def quote_pdf_file(number: str):
     )
     if version is None:
         abort(404)
-    return send_file(
-        BytesIO(quote_pdf(quote, version)),
-        mimetype="application/pdf",
-        download_name=f"{quote.number}-v{version.number}.pdf",
-    )
+    return pdf_download(quote, version)
