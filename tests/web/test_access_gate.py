@@ -73,6 +73,8 @@ def _outcome(response) -> str:
 # The access promised for every endpoint. A new route must be added here on purpose; a
 # change of policy must change this table.
 CONTRACT = {
+    "account.add_address": Policy.VERIFIED,
+    "account.change_address": Policy.VERIFIED,
     "account.status": Policy.CLINICIAN,
     "account.submit_document": Policy.CLINICIAN,
     "auth.accept_invite": Policy.PUBLIC,
