@@ -27,7 +27,12 @@ def _env_bool(name: str, default: bool) -> bool:
 
 def _env_int(name: str, default: int) -> int:
     value = _env(name)
-    return int(value) if value is not None else default
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -79,6 +84,8 @@ class Config:
     MAIL_FILE_DIR = _env("MAIL_FILE_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 12)
     MAIL_WORKER_INTERVAL = _env_int("MAIL_WORKER_INTERVAL", 5)
+    # The worker's other rounds (unpaid card orders, quote expiry and reminders), in seconds.
+    HOUSEKEEPING_INTERVAL = _env_int("HOUSEKEEPING_INTERVAL", 60)
 
     STRIPE_SECRET_KEY = _env("STRIPE_SECRET_KEY")
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET")

@@ -20,6 +20,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=False)
     app.config.from_object(config_for(env))
     app.config.update(overrides)
+    _check_settings(app.config)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +45,24 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     cli.register(app)
     app.after_request(_security_headers)
     return app
+
+
+def _check_settings(config) -> None:
+    """Refuse to start with a setting every checkout would trip over, naming it."""
+    from shop.pricing import percent_to_bps
+
+    problems = []
+    try:
+        percent_to_bps(config["TAX_RATE_PERCENT"])
+    except ValueError as error:
+        problems.append(f"TAX_RATE_PERCENT: {error}")
+    for name in ("SHIPPING_FLAT_CENTS", "FREE_SHIPPING_THRESHOLD_CENTS"):
+        if config[name] < 0:
+            problems.append(f"{name} cannot be negative")
+    if not 1 <= config["ORDER_PAYMENT_MINUTES"] <= 1440:
+        problems.append("ORDER_PAYMENT_MINUTES must be between 1 and 1440 (a Stripe payment page lives 24 hours)")
+    if problems:
+        raise RuntimeError("Invalid settings: " + "; ".join(problems))
 
 
 class SlugConverter(BaseConverter):

@@ -103,6 +103,11 @@ def mail_worker(interval: float | None):
         if cancelled:
             click.echo(f"Cancelled {cancelled} unpaid card order{'' if cancelled == 1 else 's'}.")
 
-    run_worker(stop, interval, jobs=(expire_orders_round, expire_due_quotes))
+    run_worker(
+        stop,
+        interval,
+        jobs=(expire_orders_round, expire_due_quotes),
+        jobs_every=current_app.config["HOUSEKEEPING_INTERVAL"],
+    )
     db.session.remove()
     click.echo("Mail worker stopped.")

@@ -44,3 +44,7 @@ class PaymentUnavailable(ShopError):
 
 class CreditLimitExceeded(ShopError):
     """An on-account order would take the practice over its credit limit."""
+
+
+class CartChanged(ShopError):
+    """The cart changed under a checkout (ordered from another tab, for example); nothing was placed."""

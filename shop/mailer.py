@@ -14,6 +14,7 @@ import logging
 import smtplib
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -272,16 +273,20 @@ def retry_now(message: OutboxMessage) -> None:
         message.attempts = 0
 
 
-def run_worker(stop: threading.Event, interval: float, jobs: tuple = ()) -> None:
-    """Deliver due mail, and run the other periodic `jobs`, until `stop` is set. A round that
-    fails (the database restarting, say) is logged and the next round tries again."""
+def run_worker(stop: threading.Event, interval: float, jobs: tuple = (), jobs_every: float = 60.0) -> None:
+    """Deliver due mail every `interval` seconds, and run the other periodic `jobs` every
+    `jobs_every` seconds, until `stop` is set. A round that fails (the database restarting,
+    say) is logged and the next round tries again."""
+    jobs_due = time.monotonic()
     while not stop.is_set():
         try:
             report = deliver_due()
             if report.sent or report.failed:
                 log.info("mail worker: %s sent, %s failed", report.sent, report.failed)
-            for job in jobs:
-                job()
+            if jobs and time.monotonic() >= jobs_due:
+                jobs_due = time.monotonic() + jobs_every
+                for job in jobs:
+                    job()
         except Exception:  # noqa: BLE001 - a long-running worker must outlive one bad round
             log.exception("worker round failed; retrying in %ss", interval)
         finally:

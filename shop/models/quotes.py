@@ -51,7 +51,8 @@ QUOTE_TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
     Q.SENT: frozenset({Q.SENT, Q.ACCEPTED, Q.DECLINED, Q.CHANGES_REQUESTED, Q.EXPIRED}),
     Q.CHANGES_REQUESTED: frozenset({Q.SENT, Q.DECLINED}),
     Q.EXPIRED: frozenset({Q.SENT}),
-    Q.ACCEPTED: frozenset(),
+    # Back to sent when the order of the acceptance is cancelled before it was paid.
+    Q.ACCEPTED: frozenset({Q.SENT}),
     Q.DECLINED: frozenset(),
 }
 
@@ -169,6 +170,11 @@ class QuoteVersion(db.Model):
         return self.sent_at is not None
 
 
+# An item that is not in the catalogue is named in at most this many characters: the name
+# travels to the quote's line and, once accepted, to the order's line.
+ITEM_NAME_LENGTH = 160
+
+
 class QuoteLine(db.Model):
     """A priced line of a version: a catalogue variant, or a custom item typed by staff."""
 
@@ -179,7 +185,7 @@ class QuoteLine(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
     sku: Mapped[str] = mapped_column(String(40), default="")
-    product_name: Mapped[str] = mapped_column(String(160))
+    product_name: Mapped[str] = mapped_column(String(ITEM_NAME_LENGTH))
     description: Mapped[str] = mapped_column(String(300), default="")
     quantity: Mapped[int]
     list_price_cents: Mapped[int]
@@ -226,6 +232,7 @@ QUOTE_EVENT_LABELS = {
     "commented": "Comment",
     "changes_requested": "Changes requested",
     "accepted": "Accepted",
+    "reopened": "Open again: its order was not paid",
     "declined": "Declined",
     "expired": "Expired",
     "reminded": "Expiry reminder sent",

@@ -27,6 +27,10 @@ def webhook():
     except InvalidWebhook as error:
         current_app.logger.warning("refused a Stripe webhook: %s", error)
         return jsonify(error="invalid signature"), 400
-    outcome = payments.handle_event(event)
+    try:
+        outcome = payments.handle_event(event)
+    except payments.EventRaced as error:
+        current_app.logger.warning("%s", error)
+        return jsonify(error="busy, retry"), 500
     current_app.logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return jsonify(received=True, outcome=outcome)

@@ -2,6 +2,7 @@ from wtforms import DateField, FieldList, FormField, HiddenField, IntegerField, 
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 
 from shop.forms import ShopForm
+from shop.models.quotes import ITEM_NAME_LENGTH
 from shop.orders.forms import CheckoutForm
 from shop.services.quotes import RequestedItem
 
@@ -31,7 +32,10 @@ class OtherRowForm(ShopForm):
         csrf = False
 
     # Not "description": FormField has an attribute of that name, which would hide the field.
-    item = StringField("Item not in the catalogue", validators=[Optional(), Length(max=300)])
+    item = StringField(
+        "Item not in the catalogue",
+        validators=[Optional(), Length(max=ITEM_NAME_LENGTH)],
+    )
     quantity = IntegerField(
         "Quantity",
         validators=[Optional(), parsed, NumberRange(1, 999, "Between 1 and 999.")],

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.errors import NotEligible, NotFound, OutOfStock, ShopError
+from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock, ShopError
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.cart import CartLine
@@ -168,9 +168,18 @@ def _own_line(user: User, line_id: int) -> CartLine:
     return line
 
 
-def empty_cart(user: User) -> None:
-    """Remove every line; the caller commits."""
-    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+def take_lines(user: User, line_ids: list[int]) -> None:
+    """Remove the lines being ordered; the caller commits. Raises CartChanged when any of them
+    is already gone: the same cart was ordered a moment ago (a second click, another tab), and
+    the caller rolls back instead of placing it twice."""
+    removed = db.session.execute(
+        delete(CartLine).where(CartLine.user_id == user.id, CartLine.id.in_(line_ids))
+    ).rowcount
+    if removed != len(line_ids):
+        raise CartChanged(
+            "This cart was ordered, or changed, a moment ago in another window. "
+            "Check your orders before ordering again."
+        )
 
 
 def accept_current_prices(user: User, shown: dict[int, int] | None = None) -> int:

@@ -136,13 +136,15 @@ def _place(user: User, request: CheckoutRequest) -> Order:
         )
         for row in view.rows
     ]
+    # Taken first, so a second click or another tab placing the same cart waits here and is
+    # refused once this order is in, instead of ordering it twice.
+    carts.take_lines(user, [row.line.id for row in view.rows])
     try:
         order = create_order(
             user, request, address, lines, view.totals, note=f"Paying {request.payment_method.label.lower()}."
         )
     except OutOfStock as error:
         raise OutOfStock(f"{error.message} Your cart is kept; lower the quantity or remove the line.") from None
-    carts.empty_cart(user)
     return order
 
 

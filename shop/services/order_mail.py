@@ -70,8 +70,15 @@ def email_payment_failed(order: Order) -> None:
     _to_clinician(order, "order.payment_failed", "Your payment did not go through", "order_payment_failed")
 
 
-def email_order_cancelled(order: Order, reason: str) -> None:
-    _to_clinician(order, "order.cancelled", "Your order was cancelled", "order_cancelled", reason=reason)
+def email_order_cancelled(order: Order, reason: str, reopened_quote: str = "") -> None:
+    _to_clinician(
+        order,
+        "order.cancelled",
+        "Your order was cancelled",
+        "order_cancelled",
+        reason=reason,
+        reopened_quote=reopened_quote,
+    )
     _to_desk(
         order,
         "order.cancelled.desk",

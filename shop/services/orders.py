@@ -11,12 +11,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from shop import clock, stripe_gateway
-from shop.errors import InvalidTransition, NotEligible, NotFound
+from shop.errors import InvalidTransition, NotEligible, NotFound, PaymentUnavailable
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
 from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
-from shop.services import status
+from shop.services import quotes, status
 from shop.services.order_mail import email_order_cancelled, email_order_shipped
 
 CANCELLABLE_BY_STAFF = frozenset(
@@ -25,7 +25,7 @@ CANCELLABLE_BY_STAFF = frozenset(
 
 
 def order_by_number(number: str) -> Order | None:
-    if not number or len(number) > 20:
+    if not isinstance(number, str) or not number or len(number) > 20:
         return None
     return db.session.scalar(
         select(Order).where(Order.number == number).options(selectinload(Order.lines), selectinload(Order.events))
@@ -94,22 +94,41 @@ def cancel(order: Order, actor: User | None, reason: str) -> Order:
     reason = (reason or "").strip()
     if not reason:
         raise NotEligible("Give the reason for the cancellation; the clinician will see it.", field="reason")
-    session_id = order.stripe_session_id if order.status == OrderStatus.AWAITING_PAYMENT else None
+    if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id:
+        _close_payment_page(order)
     cancel_in_transaction(order, actor, reason)
     db.session.commit()
-    if session_id:
-        # Close the Stripe page so the clinician cannot pay for a cancelled order.
-        stripe_gateway.expire_checkout_session(session_id)
     return order
+
+
+def _close_payment_page(order: Order) -> None:
+    """Close the order's Stripe page first, so nobody can pay for it once it is cancelled.
+    Stripe refuses when the page was already paid: then the order is not cancelled (raises
+    InvalidTransition) and the payment is recorded by the webhook or the clinician's return.
+    When Stripe cannot be reached the cancellation goes ahead; a payment that still arrives
+    is recorded against the cancelled order and the desk is alerted to refund it."""
+    if stripe_gateway.expire_checkout_session(order.stripe_session_id):
+        return
+    try:
+        session = stripe_gateway.retrieve_checkout_session(order.stripe_session_id)
+    except PaymentUnavailable:
+        return
+    if session.is_paid:
+        raise InvalidTransition(
+            f"Order {order.number} was paid at Stripe a moment ago, so it was not cancelled; "
+            "the payment shows on the order within a minute."
+        )
 
 
 def cancel_in_transaction(order: Order, actor: User | None, reason: str) -> None:
     """The cancellation itself, in the caller's transaction."""
     if order.status not in CANCELLABLE_BY_STAFF:
         raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()} and can no longer be cancelled.")
+    unpaid = order.status == OrderStatus.AWAITING_PAYMENT
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order)
-    email_order_cancelled(order, reason)
+    reopened = quotes.reopen_unpaid(order.id, order.number) if unpaid else None
+    email_order_cancelled(order, reason, reopened.number if reopened else "")
 
 
 def confirm(order: Order, staff: User) -> Order:
@@ -181,8 +200,8 @@ def settle_invoice(order: Order, staff: User) -> Order:
         raise NotEligible("Only orders on account have an invoice to settle.")
     if order.invoice_settled_at is not None:
         raise InvalidTransition(f"The invoice of {order.number} is already settled.")
-    if order.status == OrderStatus.CANCELLED:
-        raise InvalidTransition(f"Order {order.number} was cancelled; there is no invoice to settle.")
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()}; there is no invoice to settle.")
     settled = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.invoice_settled_at.is_(None))

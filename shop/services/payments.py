@@ -194,8 +194,29 @@ def _payment_failed(session: CheckoutSession) -> Order | None:
     return order
 
 
+class EventRaced(Exception):
+    """An event could not be applied for now; the webhook answers 500 and Stripe retries."""
+
+
+RACE_ATTEMPTS = 3
+
+
 def handle_event(event: dict) -> str:
-    """Apply one verified webhook event exactly once; returns what happened, for the log."""
+    """Apply one verified webhook event exactly once; returns what happened, for the log.
+
+    When someone else changes the order at the same moment (the clinician's return, the desk
+    or the timer cancelling it), the event is rolled back and applied again to the order as it
+    now stands, so a payment that lands on a just-cancelled order is still recorded and the
+    desk alerted. Raises EventRaced if that keeps happening: Stripe then delivers it again."""
+    for _ in range(RACE_ATTEMPTS):
+        try:
+            return _apply_event(event)
+        except InvalidTransition:
+            db.session.rollback()
+    raise EventRaced(f"Stripe event {event['id']} kept racing other changes of its order.")
+
+
+def _apply_event(event: dict) -> str:
     if db.session.get(StripeEvent, event["id"]) is not None:
         return "duplicate"
     row = StripeEvent(id=event["id"][:255], type=event["type"][:80], received_at=clock.now())
@@ -209,16 +230,10 @@ def handle_event(event: dict) -> str:
     if session is None:
         row.outcome = "ignored"
     else:
-        try:
-            if event["type"] == "checkout.session.async_payment_failed":
-                order = _payment_failed(session)
-            else:
-                order = apply_session(session, source="the Stripe webhook")
-        except InvalidTransition:
-            # Another delivery (or the clinician's return) changed the order at the same moment;
-            # its outcome stands and this event has nothing left to do.
-            db.session.rollback()
-            return "raced"
+        if event["type"] == "checkout.session.async_payment_failed":
+            order = _payment_failed(session)
+        else:
+            order = apply_session(session, source="the Stripe webhook")
         row.order_number = order.number if order else ""
         row.outcome = "applied" if order else "unknown order"
     db.session.commit()

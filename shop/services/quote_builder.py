@@ -11,13 +11,14 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from shop import clock
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
-from shop.models.quotes import Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
+from shop.models.quotes import ITEM_NAME_LENGTH, Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.pricing import PriceRules, shipping_for, tax_on
 from shop.services import cart as carts
 from shop.services.quote_mail import email_quote_sent
@@ -46,10 +47,27 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
     """The version to edit: the existing draft, or a new one (v1 from the request, or a
     revision that starts as a copy of the latest sent version)."""
     _require_staff(staff)
+    _refuse_if_closed(quote)
     if quote.draft is not None:
         return quote.draft
+    try:
+        version = _open_version(staff, quote)
+        db.session.commit()
+    except IntegrityError:
+        # A second click, or a colleague, opened it at the same moment: theirs is the draft.
+        db.session.rollback()
+        raise InvalidTransition(f"A draft of quote {quote.number} was opened a moment ago; it is below.") from None
+    return version
+
+
+def _refuse_if_closed(quote: Quote) -> None:
     if quote.status in (QuoteStatus.ACCEPTED, QuoteStatus.DECLINED):
-        raise InvalidTransition(f"Quote {quote.number} is {quote.status.label.lower()}; it cannot be revised.")
+        raise InvalidTransition(
+            f"Quote {quote.number} is {quote.status.label.lower()}; it cannot be revised or changed."
+        )
+
+
+def _open_version(staff: User, quote: Quote) -> QuoteVersion:
     previous = quote.latest_sent
     if previous is None:
         lines = [_line_from_request(r) for r in quote.request_lines]
@@ -61,7 +79,6 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
         record_event(
             quote, staff, "revision_started", quote.status.value, quote.status.value, f"Preparing v{version.number}."
         )
-    db.session.commit()
     return version
 
 
@@ -97,7 +114,7 @@ def _line_from_request(request: QuoteRequestLine) -> QuoteLine:
     return QuoteLine(
         variant_id=variant.id if variant else None,
         sku=variant.sku if variant else "",
-        product_name=variant.product.name if variant else request.description,
+        product_name=variant.product.name if variant else request.description[:ITEM_NAME_LENGTH],
         description=variant.label if variant else "",
         quantity=request.quantity,
         list_price_cents=price,
@@ -166,6 +183,7 @@ class DraftEdit:
 
 def _editable(staff: User, quote: Quote) -> QuoteVersion:
     _require_staff(staff)
+    _refuse_if_closed(quote)
     version = quote.draft
     if version is None:
         raise InvalidTransition("There is no draft to edit; start a revision first.")
@@ -201,7 +219,22 @@ def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
     _check_validity(edit.valid_until)
     maximum = current_app.config["MAX_LINE_QUANTITY"]
     by_id = {line.id: line for line in version.lines}
-    for change in edit.lines:
+    # No flush half-way: a line priced beyond what a quote may total is refused by recalculate()
+    # below, before anything reaches the database.
+    with db.session.no_autoflush:
+        _apply_lines(version, by_id, edit.lines, maximum)
+    version.shipping_cents = max(edit.shipping_cents, 0)
+    version.valid_until = edit.valid_until
+    version.terms = edit.terms.strip()
+    version.note = edit.note.strip()
+    recalculate(version)
+    quote.updated_at = clock.now()
+    db.session.commit()
+    return version
+
+
+def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: list[LineEdit], maximum: int) -> None:
+    for change in changes:
         line = by_id.pop(change.line_id, None)
         if line is None:
             raise NotEligible("A line of this draft changed in another window. Reload the builder.")
@@ -215,14 +248,6 @@ def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
         if change.unit_price_cents is not None and change.unit_price_cents < 0:
             raise NotEligible("Prices cannot be negative.")
         _apply(line, change)
-    version.shipping_cents = max(edit.shipping_cents, 0)
-    version.valid_until = edit.valid_until
-    version.terms = edit.terms.strip()
-    version.note = edit.note.strip()
-    recalculate(version)
-    quote.updated_at = clock.now()
-    db.session.commit()
-    return version
 
 
 def _apply(line: QuoteLine, change: LineEdit) -> None:
@@ -285,7 +310,7 @@ def add_line(
         line = QuoteLine(
             position=position,
             sku="",
-            product_name=description[:160],
+            product_name=description[:ITEM_NAME_LENGTH],
             quantity=quantity,
             list_price_cents=unit_price_cents,
             unit_price_cents=unit_price_cents,

@@ -18,11 +18,12 @@ def _links(quote: Quote) -> dict[str, str]:
     }
 
 
-def _to_desk(quote: Quote, kind: str, subject: str, template: str, **context) -> None:
+def _to_desk(quote: Quote, kind: str, subject: str, template: str, *, sender: User, **context) -> None:
+    """To the quotes desk, with replies going to the clinician who acted (`sender`)."""
     queue_email(
         kind=kind,
         to=current_app.config["QUOTES_DESK_EMAIL"],
-        reply_to=quote.contact.email,
+        reply_to=sender.email,
         subject=f"{quote.number}: {subject}",
         template=template,
         quote=quote,
@@ -46,7 +47,13 @@ def _to_clinician(quote: Quote, kind: str, subject: str, template: str, attachme
 
 
 def email_quote_requested(quote: Quote) -> None:
-    _to_desk(quote, "quote.requested.desk", f"quote request from {quote.practice.name}", "quote_requested_desk")
+    _to_desk(
+        quote,
+        "quote.requested.desk",
+        f"quote request from {quote.practice.name}",
+        "quote_requested_desk",
+        sender=quote.contact,
+    )
     _to_clinician(quote, "quote.requested", "We received your quote request", "quote_requested")
 
 
@@ -71,7 +78,13 @@ def email_comment(quote: Quote, author: User, body: str) -> None:
         )
     else:
         _to_desk(
-            quote, "quote.comment.desk", f"message from {author.full_name}", "quote_comment", author=author, body=body
+            quote,
+            "quote.comment.desk",
+            f"message from {author.full_name}",
+            "quote_comment",
+            sender=author,
+            author=author,
+            body=body,
         )
 
 
@@ -81,26 +94,36 @@ def email_changes_requested(quote: Quote, author: User, message: str) -> None:
         "quote.changes_requested",
         f"changes requested by {author.full_name}",
         "quote_comment",
+        sender=author,
         author=author,
         body=message,
     )
 
 
-def email_quote_declined(quote: Quote, reason: str) -> None:
-    _to_desk(quote, "quote.declined", f"declined by {quote.practice.name}", "quote_declined", reason=reason)
+def email_quote_declined(quote: Quote, clinician: User, reason: str) -> None:
+    _to_desk(
+        quote,
+        "quote.declined",
+        f"declined by {quote.practice.name}",
+        "quote_declined",
+        sender=clinician,
+        clinician=clinician,
+        reason=reason,
+    )
 
 
-def email_quote_accepted(quote: Quote, version: QuoteVersion) -> None:
-    """The quotes desk and the orders desk both hear of an acceptance."""
+def email_quote_accepted(quote: Quote, version: QuoteVersion, clinician: User) -> None:
+    """The quotes desk and the orders desk both hear of an acceptance, and who accepted."""
     for desk, kind in (("QUOTES_DESK_EMAIL", "quote.accepted.quotes"), ("ORDERS_DESK_EMAIL", "quote.accepted.orders")):
         queue_email(
             kind=kind,
             to=current_app.config[desk],
-            reply_to=quote.contact.email,
+            reply_to=clinician.email,
             subject=f"{quote.number}: v{version.number} accepted by {quote.practice.name}",
             template="quote_accepted",
             quote=quote,
             version=version,
+            clinician=clinician,
             **_links(quote),
         )
 

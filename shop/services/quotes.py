@@ -18,7 +18,15 @@ from shop import clock
 from shop.errors import InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
 from shop.models.accounts import Practice, User
-from shop.models.quotes import Quote, QuoteComment, QuoteEvent, QuoteRequestLine, QuoteStatus, QuoteVersion
+from shop.models.quotes import (
+    ITEM_NAME_LENGTH,
+    Quote,
+    QuoteComment,
+    QuoteEvent,
+    QuoteRequestLine,
+    QuoteStatus,
+    QuoteVersion,
+)
 from shop.services import cart as carts
 from shop.services import status
 from shop.services.quote_mail import (
@@ -174,7 +182,10 @@ def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
             description=f"{variant.product.name}, {variant.label}",
             quantity=item.quantity,
         )
-    return QuoteRequestLine(sku="", description=item.description.strip()[:300], quantity=item.quantity)
+    description = item.description.strip()
+    if len(description) > ITEM_NAME_LENGTH:
+        raise NotEligible(f"Describe each item in at most {ITEM_NAME_LENGTH} characters.", field="items")
+    return QuoteRequestLine(sku="", description=description, quantity=item.quantity)
 
 
 def request_from_cart(clinician: User, *, target_date: date | None = None, message: str = "") -> Quote:
@@ -228,7 +239,7 @@ def decline(clinician: User, quote: Quote, reason: str) -> Quote:
     if not reason:
         raise NotEligible("Tell the quotes desk why, so they can do better next time.", field="reason")
     change_status(quote, QuoteStatus.DECLINED, clinician, "declined", reason, decline_reason=reason)
-    email_quote_declined(quote, reason)
+    email_quote_declined(quote, clinician, reason)
     db.session.commit()
     return quote
 
@@ -274,7 +285,26 @@ def mark_accepted(clinician: User, quote: Quote, version: QuoteVersion, order_id
         accepted_version_id=version.id,
         order_id=order_id,
     )
-    email_quote_accepted(quote, version)
+    email_quote_accepted(quote, version, clinician)
+
+
+def reopen_unpaid(order_id: int, order_number: str) -> Quote | None:
+    """The order placed by accepting a quote was cancelled before it was paid (the card payment
+    never came): the deal was not completed, so the quote is open again, to be accepted while it
+    is valid or revised by the desk. In the caller's transaction."""
+    quote = db.session.scalar(select(Quote).where(Quote.order_id == order_id))
+    if quote is None or quote.status != QuoteStatus.ACCEPTED:
+        return None
+    change_status(
+        quote,
+        QuoteStatus.SENT,
+        None,
+        "reopened",
+        f"Order {order_number} was cancelled before it was paid; the quote can be accepted again.",
+        accepted_version_id=None,
+        order_id=None,
+    )
+    return quote
 
 
 # --- expiry and reminders ----------------------------------------------------------------
@@ -285,6 +315,7 @@ def expire_quotes(now: datetime | None = None) -> tuple[int, int]:
     returns (expired, reminded). Safe to run as often as you like."""
     now = now or clock.now()
     expired = reminded = 0
+    window = timedelta(days=current_app.config["QUOTE_REMINDER_DAYS"])
     sent = db.session.scalars(select(Quote).where(Quote.status == QuoteStatus.SENT)).all()
     for quote in sent:
         version = quote.latest_sent
@@ -295,9 +326,7 @@ def expire_quotes(now: datetime | None = None) -> tuple[int, int]:
                 change_status(quote, QuoteStatus.EXPIRED, None, "expired", f"v{version.number} expired.")
                 db.session.commit()
                 expired += 1
-            elif version.expires_at - now <= timedelta(
-                days=current_app.config["QUOTE_REMINDER_DAYS"]
-            ) and _claim_reminder(quote, version):
+            elif _reminder_due(version, now, window) and _claim_reminder(quote, version):
                 record_event(quote, None, "reminded", quote.status.value, quote.status.value, f"v{version.number}")
                 email_quote_expiring(quote, version)
                 db.session.commit()
@@ -305,6 +334,12 @@ def expire_quotes(now: datetime | None = None) -> tuple[int, int]:
         except InvalidTransition:
             db.session.rollback()
     return expired, reminded
+
+
+def _reminder_due(version: QuoteVersion, now: datetime, window: timedelta) -> bool:
+    """Within `window` of the end, for a version sent before that window began (one sent with
+    less time to run was just emailed with its validity; a reminder now would only repeat it)."""
+    return version.expires_at - now <= window and version.sent_at <= version.expires_at - window
 
 
 def _claim_reminder(quote: Quote, version: QuoteVersion) -> bool:

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.forms import ShopForm
+from shop.models.quotes import ITEM_NAME_LENGTH
 from shop.staff.forms import a_number
 
 MONEY = NumberRange(0, 10_000_000, "Between 0 and 10,000,000.")
@@ -60,7 +61,7 @@ class DraftForm(ShopForm):
 
 class AddLineForm(ShopForm):
     sku = StringField("Product SKU", validators=[Optional(), Length(max=40)])
-    description = StringField("Or a custom item", validators=[Optional(), Length(max=160)])
+    description = StringField("Or a custom item", validators=[Optional(), Length(max=ITEM_NAME_LENGTH)])
     quantity = IntegerField(
         "Quantity",
         default=1,

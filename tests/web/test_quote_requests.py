@@ -211,7 +211,7 @@ def test_without_from_cart_the_form_starts_empty(doctor, clinician, catalogue):
         (request_form(("VIT-1", "2.5")), "products-0-quantity", "Not a valid integer value."),
         (request_form(others=(("Cannulas", 0),)), "others-0-quantity", "Between 1 and 999."),
         (request_form(("X" * 10_000, 1)), "products-0-sku", "longer than 40 characters"),
-        (request_form(others=(("X" * 10_000, 1),)), "others-0-item", "longer than 300 characters"),
+        (request_form(others=(("X" * 10_000, 1),)), "others-0-item", "longer than 160 characters"),
         (request_form(("VIT-1", 1), message="X" * 10_000), "message", "longer than 4000 characters"),
         (request_form(("VIT-1", 1), target_date="2001-01-01"), "target_date", "The target date is in the past."),
         (request_form(("VIT-1", 1), target_date="2026-02-30"), "target_date", "Not a valid date value."),

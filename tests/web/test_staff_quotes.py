@@ -14,6 +14,7 @@ from shop import clock
 from shop.extensions import db
 from shop.models.quotes import Quote, QuoteLine, QuoteStatus, QuoteVersion
 from shop.services import quote_builder, quotes
+from shop.templating import long_date
 from tests.factories import make_applicant, make_clinician, make_staff
 from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text
 from tests.quote_support import (
@@ -488,7 +489,7 @@ def test_saving_and_sending_emails_the_clinician_a_link_and_the_pdf(desk, clinic
     [message] = delivered(mailbox, clinician.email, f"Your quote ({quote.number})")
     body = message.get_body(("plain",)).get_content()
     assert f"http://shop.test/quotes/{quote.number}" in body
-    assert version.valid_until.isoformat() in body
+    assert f"valid until the end of {long_date(version.valid_until)} (Europe/Dublin time)" in body
     filename, pdf = pdf_attachment(message)
     assert filename == f"{quote.number}-v1.pdf"
     content = pdf_text(pdf)
