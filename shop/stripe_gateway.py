@@ -51,20 +51,26 @@ class CheckoutSession:
         intent = data.get("payment_intent")
         if isinstance(intent, dict):
             intent = intent.get("id")
+        amount = data.get("amount_total")
+        # A field of an unexpected type reads as missing, so it can never match an order.
         return cls(
             id=data["id"],
-            url=data.get("url"),
-            status=data.get("status") or "",
-            payment_status=data.get("payment_status") or "",
-            amount_total=data.get("amount_total"),
-            currency=(data.get("currency") or "").lower() or None,
-            client_reference_id=data.get("client_reference_id"),
-            payment_intent=intent,
+            url=_text(data.get("url")),
+            status=_text(data.get("status")) or "",
+            payment_status=_text(data.get("payment_status")) or "",
+            amount_total=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+            currency=(_text(data.get("currency")) or "").lower() or None,
+            client_reference_id=_text(data.get("client_reference_id")),
+            payment_intent=_text(intent),
         )
 
     @property
     def is_paid(self) -> bool:
         return self.status == "complete" and self.payment_status in ("paid", "no_payment_required")
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

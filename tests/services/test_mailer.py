@@ -361,10 +361,10 @@ def worker(ctx):
     stop = threading.Event()
     threads = []
 
-    def start(interval: float) -> threading.Thread:
+    def start(interval: float, **options) -> threading.Thread:
         def loop():
             with ctx.app_context():
-                run_worker(stop, interval)
+                run_worker(stop, interval, **options)
 
         thread = threading.Thread(target=loop, daemon=True)
         thread.start()
@@ -400,6 +400,19 @@ def test_the_mail_worker_stops_at_once_even_in_a_long_pause(worker, mailbox):
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_the_worker_runs_its_other_jobs_every_jobs_every_seconds_not_every_mail_round(worker, mailbox):
+    start, stop = worker
+    rare, often = [], []
+    _queue("first@clinic.example")
+    start(0.02, jobs=(lambda: rare.append(1),), jobs_every=3600)
+    start(0.02, jobs=(lambda: often.append(1),), jobs_every=0)
+    assert len(mailbox.wait_for(1)) == 1
+    assert _wait_until(lambda: len(often) >= 5)
+
+    stop.set()
+    assert rare == [1]  # at start, then not again within the hour
 
 
 def _wait_until(condition, timeout: float = 5.0) -> bool:

@@ -15,7 +15,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from shop import clock
-from shop.errors import CreditLimitExceeded, OutOfStock, ShopError
+from shop.errors import CartChanged, CreditLimitExceeded, NotEligible, OutOfStock, ShopError
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
@@ -96,6 +96,21 @@ def test_twelve_clinicians_racing_for_the_last_boxes_never_get_more_than_there_a
     numbers = db.session.scalars(select(Order.number)).all()
     assert sorted(numbers) == sorted(p.number for p in placed)
     assert len(set(numbers)) == 3 and all(re.fullmatch(r"ORD-\d+", n) for n in numbers)
+
+
+def test_one_cart_placed_from_several_tabs_at_the_same_moment_becomes_one_order(ctx):
+    plenty = product("HYD-PLENTY", stock=100)
+    user = clinician_with_cart(("HYD-PLENTY", 3))
+
+    results = race(ctx, [user.id] * THREADS, _account)
+
+    placed = [r for r in results if isinstance(r, Placed)]
+    refused = [r for r in results if not isinstance(r, Placed)]
+    assert len(placed) == 1
+    assert all(isinstance(r, CartChanged | NotEligible) for r in refused), refused
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+    assert _stock(plenty.id) == 100 - 3 and _sold(plenty.id) == 3
+    assert _cart(user.id) == []
 
 
 def test_the_clinicians_who_lose_the_race_are_told_why_and_keep_their_carts(ctx):

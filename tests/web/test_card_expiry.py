@@ -5,13 +5,16 @@ to the desk."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 import pytest
 
+from shop.extensions import db
 from shop.mailer import deliver_due
-from shop.models.orders import OrderStatus
+from shop.models.orders import Order, OrderStatus
+from shop.services import orders, payments
 from shop.services.orders import cancel_unpaid_orders
 from tests.card_support import (
     STOCK,
@@ -218,6 +221,42 @@ def test_a_payment_completed_after_the_timer_cancelled_the_order_alerts_the_desk
     alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(alerts) == 1 and placed.number in alerts[0]["Subject"] and "refund" in alerts[0]["Subject"]
     assert not any(m["Subject"].startswith("Payment received") for m in mailbox.to(placed.clinician.email))
+
+
+def test_a_payment_landing_as_the_order_is_cancelled_elsewhere_is_still_recorded_and_the_desk_alerted(
+    signed_in, stripe, app, mailbox, settled
+):
+    placed = place_card_order(signed_in, quantity=2)
+    settled()
+    paid = stripe.pay(placed.order.stripe_session_id)
+    # The webhook's request has read the order as awaiting payment...
+    order = placed.order
+    assert order.status == OrderStatus.AWAITING_PAYMENT
+
+    # ...when the timer, in its own connection, cancels it (Stripe was out of its reach).
+    def timer():
+        with app.app_context():
+            try:
+                orders.cancel_in_transaction(
+                    db.session.get(Order, order.id), None, "Payment was not completed in time."
+                )
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=timer)
+    thread.start()
+    thread.join(timeout=30)
+    assert order.status == OrderStatus.AWAITING_PAYMENT  # what the webhook read is out of date
+
+    outcome = payments.handle_event(json.loads(stripe.event("checkout.session.completed", paid)))
+
+    assert outcome == "applied"
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
+    assert len(events(placed.number, "paid_after_cancellation")) == 1
+    deliver_due()
+    alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
+    assert len(alerts) == 1 and placed.number in alerts[0]["Subject"]
 
 
 def test_an_order_paid_in_time_is_left_alone_when_its_time_runs_out(signed_in, stripe, client, cli):

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from config import config_for, normalise_database_url
+from config import _env_int, config_for, normalise_database_url
 from shop import clock, create_app
 from shop.extensions import db, limiter
 from shop.models.accounts import LoginSession, User
@@ -142,6 +142,31 @@ def test_production_is_chosen_by_shop_env_and_refuses_without_secrets(monkeypatc
 def test_an_unknown_shop_env_is_a_clear_error():
     with pytest.raises(RuntimeError, match="SHOP_ENV must be one of development, testing, production"):
         config_for("staging")
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        ({"TAX_RATE_PERCENT": "twenty"}, "TAX_RATE_PERCENT: not a percentage: 'twenty'"),
+        ({"TAX_RATE_PERCENT": "123"}, "TAX_RATE_PERCENT: a tax rate must be between 0 and 100 percent, not 123"),
+        ({"SHIPPING_FLAT_CENTS": -1}, "SHIPPING_FLAT_CENTS cannot be negative"),
+        ({"FREE_SHIPPING_THRESHOLD_CENTS": -500}, "FREE_SHIPPING_THRESHOLD_CENTS cannot be negative"),
+        ({"ORDER_PAYMENT_MINUTES": 0}, "ORDER_PAYMENT_MINUTES must be between 1 and 1440"),
+        ({"ORDER_PAYMENT_MINUTES": 2_000}, "ORDER_PAYMENT_MINUTES must be between 1 and 1440"),
+    ],
+)
+def test_the_shop_refuses_to_start_with_a_setting_every_checkout_would_trip_over(shop_logger, setting, problem):
+    with pytest.raises(RuntimeError) as refused:
+        create_app("testing", **setting)
+    assert str(refused.value).startswith("Invalid settings: ") and problem in str(refused.value)
+
+
+def test_a_whole_number_setting_that_is_not_one_is_named_in_the_error(monkeypatch):
+    monkeypatch.setenv("SHIPPING_FLAT_CENTS", "15.00")
+    with pytest.raises(RuntimeError, match="SHIPPING_FLAT_CENTS must be a whole number, not '15.00'"):
+        _env_int("SHIPPING_FLAT_CENTS", 1500)
+    monkeypatch.setenv("SHIPPING_FLAT_CENTS", "900")
+    assert _env_int("SHIPPING_FLAT_CENTS", 1500) == 900
 
 
 # --- CSRF -------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from shop import mailer
+from shop import clock, mailer
 from shop.extensions import db
 from shop.models.catalogue import Variant
 from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
 from shop.services import orders
+from tests.card_support import STOCK, place_card_order
 from tests.factories import make_staff
 from tests.helpers import flashes, reload, text
 from tests.order_support import clinician_with_cart, fill_cart, place, post_checkout, product
@@ -354,6 +355,69 @@ def test_cancelling_an_unpaid_card_order_releases_its_stock(desk):
 
     assert reload(Order, order.id).status == OrderStatus.CANCELLED
     assert _stock("VIT-1") == 10
+
+
+def test_cancelling_an_unpaid_card_order_closes_its_stripe_page_first(desk, signed_in, stripe, settled):
+    placed = place_card_order(signed_in, quantity=3)
+    settled()
+    session_id = placed.order.stripe_session_id
+    browser, _ = desk
+
+    assert ("success", f"{placed.number}: Cancelled; the stock is back and the clinician has been emailed.") in _act(
+        browser, placed.number, "cancel", reason="Payment will not follow."
+    )
+
+    assert stripe.session(session_id)["status"] == "expired"
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
+
+
+def test_an_order_whose_stripe_page_was_just_paid_is_not_cancelled(desk, signed_in, stripe, settled):
+    placed = place_card_order(signed_in, quantity=3)
+    settled()
+    stripe.pay(placed.order.stripe_session_id)  # paid; Stripe's webhook is still on its way
+    browser, _ = desk
+
+    messages = _act(browser, placed.number, "cancel", reason="The clinic called to cancel.")
+
+    assert ("error", f"Order {placed.number} was paid at Stripe a moment ago, so it was not cancelled; "
+            "the payment shows on the order within a minute.") in messages  # fmt: skip
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == STOCK - 3
+
+
+def test_cancelling_a_paid_card_order_reminds_the_desk_to_refund_it(desk):
+    product("VIT-1", stock=10)
+    paid = _order(method=PaymentMethod.CARD, quantity=1)
+    orders.move(paid, OrderStatus.PAID, None, "paid", "Paid by card.", paid_at=clock.now())
+    db.session.commit()
+    browser, _ = desk
+
+    messages = _act(browser, paid.number, "cancel", reason="Out of date stock.")
+
+    assert ("warning", "It was paid by card: refund the payment in the Stripe dashboard, then mark it refunded.") in (
+        messages
+    )
+    page = text(browser.get(f"/staff/orders/{paid.number}"))
+    assert "Refund due: this order was paid by card and then cancelled." in page
+    assert ("success", f"{paid.number}: Marked refunded.") in _act(
+        browser, paid.number, "refund", note="re_1 in Stripe"
+    )
+    assert "Refund due" not in text(browser.get(f"/staff/orders/{paid.number}"))
+
+
+def test_a_refunded_order_on_account_has_no_invoice_left_to_settle(desk):
+    product("VIT-1", stock=10)
+    order = _order(quantity=1)
+    orders.move(order, OrderStatus.PROCESSING, None, "confirmed", "Confirmed.")
+    orders.move(order, OrderStatus.SHIPPED, None, "shipped", "Shipped.")
+    orders.move(order, OrderStatus.REFUNDED, None, "refunded", "Credit note CN-1.")
+    db.session.commit()
+    browser, _ = desk
+
+    assert "Mark invoice paid" not in text(browser.get(f"/staff/orders/{order.number}"))
+    messages = _act(browser, order.number, "settle")
+
+    assert ("error", f"Order {order.number} is refunded; there is no invoice to settle.") in messages
+    assert reload(Order, order.id).invoice_settled_at is None
 
 
 def test_a_held_order_is_released_with_a_note_and_a_paid_one_refunded(desk):

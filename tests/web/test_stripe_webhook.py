@@ -355,6 +355,26 @@ def test_an_event_for_an_order_the_shop_does_not_know_is_acknowledged(stripe, cl
 
 
 @pytest.mark.parametrize(
+    "odd",
+    [
+        {"client_reference_id": 100001},
+        {"client_reference_id": ["ORD-100001"]},
+        {"currency": 840, "amount_total": "25000"},
+        {"status": {"complete": True}, "payment_status": 1},
+        {"amount_total": True},
+    ],
+)
+def test_a_signed_session_with_fields_of_unexpected_types_never_breaks_the_webhook(signed_in, stripe, client, odd):
+    placed = place_card_order(signed_in)
+    session = {**stripe.pay(placed.order.stripe_session_id), **odd}
+
+    reply = post_event(client, stripe, "checkout.session.completed", session)
+
+    assert reply.status_code == 200
+    assert placed.order.status in (OrderStatus.AWAITING_PAYMENT, OrderStatus.ON_HOLD)
+
+
+@pytest.mark.parametrize(
     "late", ["checkout.session.expired", "checkout.session.async_payment_failed", "checkout.session.completed"]
 )
 def test_a_stale_event_arriving_after_the_payment_changes_nothing(signed_in, stripe, client, mailbox, settled, late):
