@@ -86,16 +86,27 @@ def tax_on(amount_cents: int, rate_bps: int) -> int:
 
 
 def totals(line_totals: list[int], rules: PriceRules) -> Totals:
+    """A cart's totals: shipping by the rules (flat, or free from the threshold)."""
     subtotal = sum(line_totals)
-    shipping = shipping_for(subtotal, rules)
-    tax = tax_on(subtotal + shipping, rules.tax_rate_bps)
+    return totals_with_shipping(line_totals, shipping_for(subtotal, rules), rules.tax_rate_bps)
+
+
+def totals_with_shipping(line_totals: list[int], shipping_cents: int, tax_rate_bps: int) -> Totals:
+    """Totals with a given shipping charge and tax rate (a quote's, set by the desk)."""
+    subtotal = sum(line_totals)
+    tax = tax_on(subtotal + shipping_cents, tax_rate_bps)
     return Totals(
         subtotal_cents=subtotal,
-        shipping_cents=shipping,
-        tax_rate_bps=rules.tax_rate_bps,
+        shipping_cents=shipping_cents,
+        tax_rate_bps=tax_rate_bps,
         tax_cents=tax,
-        total_cents=subtotal + shipping + tax,
+        total_cents=subtotal + shipping_cents + tax,
     )
+
+
+def discounted(price_cents: int, discount_bps: int) -> int:
+    """A price less a discount in basis points, rounded half up to the cent (50% off 9.99 is 5.00)."""
+    return portion(price_cents, 10_000 - discount_bps) if discount_bps else price_cents
 
 
 def portion(amount_cents: int, rate_bps: int) -> int:

@@ -19,7 +19,7 @@ from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
 from shop.models.quotes import ITEM_NAME_LENGTH, Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
-from shop.pricing import PriceRules, shipping_for, tax_on
+from shop.pricing import PriceRules, discounted, line_total, shipping_for, totals_with_shipping
 from shop.services import cart as carts
 from shop.services.quote_mail import email_quote_sent
 from shop.services.quotes import MAX_LINES, change_status, new_quote, record_event, sku_problem
@@ -119,7 +119,7 @@ def _line_from_request(request: QuoteRequestLine) -> QuoteLine:
         quantity=request.quantity,
         list_price_cents=price,
         unit_price_cents=price,
-        line_total_cents=price * request.quantity,
+        line_total_cents=line_total(price, request.quantity),
     )
 
 
@@ -145,9 +145,14 @@ MAX_QUOTE_TOTAL_CENTS = 1_000_000_000
 def recalculate(version: QuoteVersion) -> None:
     """Totals of a version from its lines, shipping and tax rate (tax on goods and shipping).
     Raises NotEligible when the total would pass MAX_QUOTE_TOTAL_CENTS."""
-    version.subtotal_cents = sum(line.line_total_cents for line in version.lines)
-    version.tax_cents = tax_on(version.subtotal_cents + version.shipping_cents, version.tax_rate_bps)
-    version.total_cents = version.subtotal_cents + version.shipping_cents + version.tax_cents
+    result = totals_with_shipping(
+        [line.line_total_cents for line in version.lines], version.shipping_cents, version.tax_rate_bps
+    )
+    version.subtotal_cents, version.tax_cents, version.total_cents = (
+        result.subtotal_cents,
+        result.tax_cents,
+        result.total_cents,
+    )
     if version.total_cents > MAX_QUOTE_TOTAL_CENTS:
         raise NotEligible(
             f"A quote can total at most {money(MAX_QUOTE_TOTAL_CENTS, version.currency)}; "
@@ -159,7 +164,7 @@ def priced_unit(list_price_cents: int, unit_price_cents: int | None, discount_bp
     """A discount applies to the list price and the discounted price is rounded half up to the
     cent (50% off 9.99 is 5.00); without one, the unit price staff typed stands."""
     if discount_bps:
-        return tax_on(list_price_cents, 10_000 - discount_bps)
+        return discounted(list_price_cents, discount_bps)
     return list_price_cents if unit_price_cents is None else unit_price_cents
 
 
@@ -263,7 +268,7 @@ def _apply(line: QuoteLine, change: LineEdit) -> None:
     line.quantity = change.quantity
     line.discount_bps = change.discount_bps
     line.unit_price_cents = priced_unit(line.list_price_cents, typed, change.discount_bps)
-    line.line_total_cents = line.unit_price_cents * line.quantity
+    line.line_total_cents = line_total(line.unit_price_cents, line.quantity)
 
 
 def add_line(
@@ -299,7 +304,7 @@ def add_line(
             quantity=quantity,
             list_price_cents=price,
             unit_price_cents=unit,
-            line_total_cents=unit * quantity,
+            line_total_cents=line_total(unit, quantity),
         )
     else:
         description = (description or "").strip()
@@ -314,7 +319,7 @@ def add_line(
             quantity=quantity,
             list_price_cents=unit_price_cents,
             unit_price_cents=unit_price_cents,
-            line_total_cents=unit_price_cents * quantity,
+            line_total_cents=line_total(unit_price_cents, quantity),
         )
     version.lines.append(line)
     recalculate(version)

@@ -6,7 +6,17 @@ from decimal import Decimal
 
 import pytest
 
-from shop.pricing import PriceRules, line_total, percent_to_bps, shipping_for, tax_on, totals, unit_price
+from shop.pricing import (
+    PriceRules,
+    discounted,
+    line_total,
+    percent_to_bps,
+    shipping_for,
+    tax_on,
+    totals,
+    totals_with_shipping,
+    unit_price,
+)
 
 BREAKS = [(5, 9500), (10, 9000)]  # 1-4 packs at the base price, 5-9 at 95.00, 10+ at 90.00
 RULES = PriceRules(shipping_flat_cents=1500, free_shipping_threshold_cents=50000, tax_rate_bps=2300)
@@ -188,3 +198,33 @@ def test_the_rules_come_from_the_configuration(ctx, monkeypatch):
     assert PriceRules.from_config() == PriceRules(
         shipping_flat_cents=995, free_shipping_threshold_cents=20000, tax_rate_bps=888
     )
+
+
+# --- quotes: a discount per line, shipping and tax set by the desk ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("price", "discount_bps", "expected"),
+    [
+        (999, 5_000, 500),  # 4.995 rounds half up
+        (10_000, 1_500, 8_500),
+        (1, 3_333, 1),  # 0.6667 of a cent
+        (12_345, 0, 12_345),
+        (12_345, 10_000, 0),
+    ],
+)
+def test_a_discounted_price_is_rounded_half_up_to_the_cent(price, discount_bps, expected):
+    assert discounted(price, discount_bps) == expected
+
+
+def test_totals_with_the_desks_shipping_charge_tax_goods_and_shipping_once():
+    result = totals_with_shipping([8_333, 4_167], 1_001, 2_300)
+
+    assert result.subtotal_cents == 12_500
+    assert result.shipping_cents == 1_001
+    assert result.tax_cents == 3_105  # 23 % of 135.01 = 31.0523
+    assert result.total_cents == 12_500 + 1_001 + 3_105
+
+
+def test_a_quote_may_ship_free_below_the_carts_threshold():
+    assert totals_with_shipping([100], 0, 2_300).total_cents == 123
