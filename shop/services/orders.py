@@ -124,7 +124,9 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str) -> None
     """The cancellation itself, in the caller's transaction."""
     if order.status not in CANCELLABLE_BY_STAFF:
         raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()} and can no longer be cancelled.")
-    unpaid = order.status == OrderStatus.AWAITING_PAYMENT
+    # Only the shop's own cancellation of an unpaid card order (its time ran out, or Stripe's
+    # page expired) reopens a quote it came from; the desk cancelling means the deal is off.
+    unpaid = order.status == OrderStatus.AWAITING_PAYMENT and actor is None
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order)
     reopened = quotes.reopen_unpaid(order.id, order.number) if unpaid else None

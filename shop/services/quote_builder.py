@@ -56,6 +56,8 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
     except IntegrityError:
         # A second click, or a colleague, opened it at the same moment: theirs is the draft.
         db.session.rollback()
+        if quote.draft is None:
+            raise
         raise InvalidTransition(f"A draft of quote {quote.number} was opened a moment ago; it is below.") from None
     return version
 

@@ -1,8 +1,9 @@
 """Accepting a quote through the service: the order is placed at exactly the quoted prices
 (discounts, custom items, shipping and tax as quoted, whatever the catalogue or the tax rate
-did since), stock is reserved like any order, the desks hear of it, and a quote is accepted
-once: not twice, not after it expired, not an older version, not by another practice or by
-staff, not after it was declined; a refusal changes nothing."""
+did since), stock is reserved like any order, the desks hear of it (and of who accepted or
+declined, with replies going to them), and a quote is accepted once: not twice, not after it
+expired, not an older version, not by another practice or by staff, not after it was declined;
+a refusal changes nothing."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ from tests.quote_accept_support import (
     sent_quote,
     simple_quote,
 )
-from tests.smtp import text_of
+from tests.quote_support import colleague_of
+from tests.smtp import html_of, text_of
 
 THREADS = 8
 
@@ -199,6 +201,40 @@ def test_the_quotes_desk_and_the_orders_desk_are_emailed_with_the_order_number(c
     # confirmation.
     assert [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if order.number in m["Subject"]]
     assert [m for m in mailbox.to(setup.clinician.email) if order.number in m["Subject"]]
+
+
+def test_when_a_colleague_accepts_the_desks_are_told_who_and_replies_go_to_the_colleague(ctx, mailbox, app):
+    setup = simple_quote()
+    colleague = colleague_of(setup.clinician, full_name="Dr Colm Doyle", email="colm.doyle@clinic.example")
+    mailer.deliver_due()
+    mailbox.clear()
+
+    accept(colleague, setup.number, address_id=setup.clinician.practice.default_address.id)
+    mailer.deliver_due()
+
+    practice = setup.clinician.practice.name
+    for desk_address in (app.config["QUOTES_DESK_EMAIL"], app.config["ORDERS_DESK_EMAIL"]):
+        [mail] = [m for m in mailbox.to(desk_address) if "accepted" in m["Subject"]]
+        assert mail["Reply-To"] == "colm.doyle@clinic.example"
+        for body in (text_of(mail), html_of(mail)):
+            assert f"Dr Colm Doyle ({practice}) accepted quote" in body
+            assert f"{setup.clinician.full_name} (" not in body
+
+
+def test_when_a_colleague_declines_the_desk_is_told_who_and_replies_go_to_the_colleague(ctx, mailbox, app):
+    setup = simple_quote()
+    colleague = colleague_of(setup.clinician, full_name="Dr Colm Doyle", email="colm.doyle@clinic.example")
+    mailer.deliver_due()
+    mailbox.clear()
+
+    quotes.decline(colleague, reload_quote(setup.number), "We found it cheaper.")
+    mailer.deliver_due()
+
+    [mail] = [m for m in mailbox.to(app.config["QUOTES_DESK_EMAIL"]) if "declined" in m["Subject"]]
+    assert mail["Reply-To"] == "colm.doyle@clinic.example"
+    for body in (text_of(mail), html_of(mail)):
+        assert f"Dr Colm Doyle ({setup.clinician.practice.name}) declined quote" in body
+        assert f"{setup.clinician.full_name} (" not in body and "We found it cheaper." in body
 
 
 def test_a_card_acceptance_places_an_order_awaiting_payment_at_the_quoted_total(ctx):

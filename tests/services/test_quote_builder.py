@@ -1,9 +1,12 @@
 """The quotes desk's builder, through its services: the draft made from a request, lines added
 by SKU or described, quantities, prices and discounts, shipping, validity, sending, and the
-versions that stay as they were sent while a revision is prepared."""
+versions that stay as they were sent while a revision is prepared; one draft however many of
+the desk open it at once, and none edited once the quote is accepted or declined."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,15 +15,16 @@ import pytest
 from shop import clock
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
-from shop.models.accounts import Profession
+from shop.models.accounts import Profession, User
 from shop.models.mail import OutboxMessage
-from shop.models.quotes import Quote, QuoteLine, QuoteStatus, QuoteVersion
+from shop.models.quotes import Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.services import quote_builder, quotes
 from shop.services.quote_builder import DraftEdit, LineEdit
 from shop.templating import long_date
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import reload, row_count
 from tests.quote_support import (
+    accept_on_account,
     as_profession,
     ask,
     edit_draft,
@@ -121,6 +125,65 @@ def test_opening_the_draft_again_returns_the_same_draft(clinician, staff, booste
 
     assert first.id == again.id
     assert row_count(QuoteVersion) == 1
+
+
+def test_a_request_line_described_at_length_before_the_limit_opens_with_its_name_cut_to_160_characters(
+    clinician, staff
+):
+    quote = ask(clinician, others=(("Cannulas 25G", 4),))
+    # Requests used to keep up to 300 characters per item; such a line is still in the database.
+    described = ("Hyaluronidase 1500 IU powder, 10 vials with diluent and filter needles, cold chain. " * 4)[:300]
+    db.session.add(QuoteRequestLine(quote_id=quote.id, sku="", description=described, quantity=2))
+    db.session.commit()
+
+    draft = quote_builder.open_draft(staff, fresh(quote))
+
+    assert [(line.product_name, line.quantity) for line in draft.lines] == [
+        ("Cannulas 25G", 4),
+        (described[:160], 2),
+    ]
+    assert fresh(quote).status == QuoteStatus.DRAFT
+
+
+def open_at_once(ctx, staff_ids: list[int], number: str) -> list:
+    """Each of `staff_ids` opens the draft of quote `number` at the same moment, in its own
+    thread, app context and database connection; returns each draft's id, or what was raised."""
+    start = threading.Barrier(len(staff_ids))
+
+    def run(staff_id: int):
+        with ctx.app_context():
+            try:
+                staff, quote = db.session.get(User, staff_id), quotes.quote_by_number(number)
+                db.session.rollback()  # no read transaction held open while waiting
+                start.wait(timeout=30)
+                return quote_builder.open_draft(staff, quote).id
+            except Exception as error:  # noqa: BLE001 - the test asserts what was raised
+                db.session.rollback()
+                return error
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=len(staff_ids)) as pool:
+        return list(pool.map(run, staff_ids))
+
+
+def test_two_staff_opening_a_request_at_the_same_moment_make_one_draft_and_the_other_is_told(
+    clinician, staff, booster, ctx
+):
+    colleague = make_staff(full_name="Quinn Byrne")
+    for _ in range(3):
+        quote = ask(clinician, ("VIT-1", 2))
+
+        results = open_at_once(ctx, [staff.id, colleague.id], quote.number)
+
+        [draft] = fresh(quote).versions
+        assert draft.number == 1 and draft.sent_at is None
+        assert [line.sku for line in draft.lines] == ["VIT-1"]
+        for result in results:
+            assert result == draft.id or (
+                isinstance(result, InvalidTransition) and "opened a moment ago" in result.message
+            ), results
+        assert [e.action for e in fresh(quote).events] == ["requested", "drafted"]
 
 
 def test_only_the_quotes_desk_prepares_quotes(clinician, booster):
@@ -422,6 +485,33 @@ def test_a_quote_above_ten_million_is_refused_whichever_way_it_grows(clinician, 
     assert row_count(QuoteLine) == 1
 
 
+def test_one_of_several_lines_priced_beyond_what_a_quote_may_total_is_refused_and_nothing_is_saved(
+    clinician, staff, booster
+):
+    quote_product("HYD-2", name="Hydro Booster", price_cents=8_000)
+    quote = ask(clinician, ("VIT-1", 2), ("HYD-2", 1))
+    draft = quote_builder.open_draft(staff, fresh(quote))
+    before = version_snapshot(draft)
+    first, second = draft.lines
+
+    with pytest.raises(NotEligible, match=r"at most \$10,000,000.00"):
+        quote_builder.save_draft(
+            staff,
+            fresh(quote),
+            edit(
+                draft,
+                lines=[
+                    # 999 at $100,000.00 each: $99,900,000.00 on one line.
+                    LineEdit(line_id=first.id, quantity=999, unit_price_cents=10_000_000, discount_bps=0),
+                    LineEdit(line_id=second.id, quantity=1, unit_price_cents=second.unit_price_cents, discount_bps=0),
+                ],
+            ),
+        )
+
+    db.session.rollback()
+    assert version_snapshot(reload(QuoteVersion, draft.id)) == before
+
+
 def test_a_line_named_twice_or_from_another_draft_is_refused_without_changing_anything(clinician, staff, booster):
     other = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
     quote = ask(clinician, ("VIT-1", 2))
@@ -579,3 +669,35 @@ def test_a_declined_quote_cannot_be_revised(clinician, staff, booster):
         quote_builder.open_draft(staff, fresh(quote))
     db.session.rollback()
     assert len(fresh(quote).versions) == 1
+
+
+@pytest.mark.parametrize("outcome", ["accepted", "declined"])
+def test_a_revision_left_open_cannot_be_edited_or_sent_once_the_quote_is_accepted_or_declined(
+    clinician, staff, booster, outcome
+):
+    quote = issued_quote(clinician, staff, ("VIT-1", 2))
+    revision = quote_builder.open_draft(staff, fresh(quote))
+    if outcome == "accepted":
+        accept_on_account(clinician, quote)
+    else:
+        quotes.decline(clinician, fresh(quote), "Found it cheaper.")
+    before = version_snapshot(reload(QuoteVersion, revision.id))
+    line = revision.lines[0]
+
+    with pytest.raises(InvalidTransition, match=f"is {outcome}"):
+        quote_builder.save_draft(
+            staff,
+            fresh(quote),
+            edit(revision, lines=[LineEdit(line_id=line.id, quantity=9, unit_price_cents=1, discount_bps=0)]),
+        )
+    db.session.rollback()
+    with pytest.raises(InvalidTransition, match=f"is {outcome}"):
+        quote_builder.add_line(staff, fresh(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
+    db.session.rollback()
+    with pytest.raises(InvalidTransition, match=f"is {outcome}"):
+        quote_builder.send_quote(staff, fresh(quote))
+    db.session.rollback()
+
+    assert version_snapshot(reload(QuoteVersion, revision.id)) == before
+    quote = fresh(quote)
+    assert quote.status == QuoteStatus(outcome) and quote.latest_sent.number == 1

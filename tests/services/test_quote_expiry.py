@@ -2,7 +2,8 @@
 its valid-until day in the shop's time zone (Europe/Dublin unless configured, across the
 daylight-saving changes) and not a second later, whether or not `expire-quotes` ran. The run
 marks quotes expired with an event, reminds the clinician two days before the end exactly once
-per version (however often, or however many at once, it runs), and leaves decided quotes alone.
+per version (however often, or however many at once, it runs; never for a version sent with
+less time than that to run), and leaves decided quotes alone.
 An expired quote can be issued again as a new version and accepted."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shop.models.quotes import QuoteStatus
 from shop.services import quote_orders, quotes
 from shop.services.checkout import CheckoutRequest
 from shop.services.quotes import QuoteExpired
+from shop.templating import long_date
 from tests.quote_accept_support import (
     Priced,
     clinician_on_account,
@@ -227,6 +229,42 @@ def test_the_clinician_is_reminded_two_days_before_the_quote_expires_and_only_on
         body = text_of(reminder)
         assert "15 Jul 2027" in body and f"/quotes/{setup.number}" in body
         assert len(quote_events(setup.quote.id, "reminded")) == 1
+
+
+def test_a_version_sent_with_less_than_two_days_to_run_gets_no_reminder_of_what_it_just_said(ctx, cli, mailbox):
+    with time_machine.travel(utc(2027, 7, 14, 9), tick=False) as clock:
+        setup = simple_quote(valid_until=date(2027, 7, 15))  # sent 38 hours before the end
+        mailer.deliver_due()
+        [sent] = [m for m in mailbox.to(setup.clinician.email) if m["Subject"] == f"Your quote ({setup.number})"]
+        assert f"valid until the end of {long_date(date(2027, 7, 15))}" in text_of(sent)
+        mailbox.clear()
+
+        for moment in (utc(2027, 7, 14, 9, 5), utc(2027, 7, 15, 12), utc(2027, 7, 15, 22, 59)):
+            clock.move_to(moment)
+            assert "0 quotes expired, 0 reminders sent" in cli("expire-quotes").output
+
+        assert reminders(mailbox, setup.clinician) == []
+        assert quote_events(setup.quote.id, "reminded") == [] and queued("quote.expiring") == []
+        clock.move_to(utc(2027, 7, 15, 23))
+        assert "1 quote expired, 0 reminders sent" in cli("expire-quotes").output
+
+
+def test_a_revision_sent_in_the_last_two_days_gets_no_reminder_though_the_version_before_had_one(ctx, cli, mailbox):
+    with time_machine.travel(utc(2027, 7, 1, 9), tick=False) as clock:
+        setup = simple_quote(valid_until=date(2027, 7, 15))
+        clock.move_to(utc(2027, 7, 14, 9))
+        assert "1 reminder sent" in cli("expire-quotes").output
+        clock.move_to(utc(2027, 7, 15, 9))
+        send(setup.staff, reload_quote(setup.number), valid_until=date(2027, 7, 16))  # 38 hours to run
+        mailer.deliver_due()
+        mailbox.clear()
+
+        for moment in (utc(2027, 7, 15, 10), utc(2027, 7, 16, 12)):
+            clock.move_to(moment)
+            assert "0 reminders sent" in cli("expire-quotes").output
+
+        assert reminders(mailbox, setup.clinician) == []
+        assert [e.note for e in quote_events(setup.quote.id, "reminded")] == ["v1"]
 
 
 def test_two_runs_at_the_same_moment_send_one_reminder_and_expire_once(ctx, mailbox):

@@ -14,9 +14,9 @@ from shop.models.accounts import Profession
 from shop.models.cart import CartLine
 from shop.models.quotes import Quote, QuoteStatus
 from shop.services import cart as carts
-from shop.services import quotes
+from shop.services import quote_builder, quotes
 from shop.services.quotes import RequestedItem
-from tests.factories import make_clinician, make_product
+from tests.factories import make_clinician, make_product, make_staff
 from tests.helpers import row_count
 from tests.quote_support import as_profession, ask, delivered, desk_address, fresh, quote_product
 from tests.smtp import html_of, text_of
@@ -107,6 +107,29 @@ def test_a_request_that_cannot_be_priced_is_refused_and_nothing_is_stored_or_sen
     db.session.rollback()
     assert row_count(Quote) == 0
     assert delivered(mailbox, desk_address()) == []
+
+
+def described_in(length: int) -> str:
+    """A description of something not in the catalogue, exactly `length` characters long."""
+    words = "Hyaluronidase 1500 IU powder, 10 vials with diluent and filter needles, cold chain. " * 4
+    return words[: length - 1] + "."
+
+
+def test_an_item_not_in_the_catalogue_is_described_in_at_most_160_characters_and_reaches_the_desk_whole(
+    clinician, mailbox
+):
+    with pytest.raises(NotEligible, match="Describe each item in at most 160 characters.") as refusal:
+        ask(clinician, others=((described_in(161), 2),))
+
+    assert refusal.value.field == "items"
+    db.session.rollback()
+    assert row_count(Quote) == 0
+    assert delivered(mailbox, desk_address()) == []
+
+    longest = described_in(160)
+    quote = ask(clinician, others=((longest, 2),))
+    draft = quote_builder.open_draft(make_staff(), fresh(quote))
+    assert [(line.product_name, line.quantity) for line in draft.lines] == [(longest, 2)]
 
 
 def test_a_clinician_whose_licence_has_expired_cannot_ask_for_a_quote():

@@ -1,18 +1,35 @@
 """Orders that come from accepted quotes keep the quote's own terms: its currency, and lines
-that the catalogue does not have, which reorder cannot repeat on its own."""
+that the catalogue does not have, which reorder cannot repeat on its own. A card order that is
+cancelled before it was paid leaves the deal undone, so its quote is open to accept again; an
+order cancelled once it was agreed on account, or paid, leaves its quote accepted."""
 
-from shop.models.orders import PaymentMethod
-from shop.services import checkout
+import pytest
+
+from shop import mailer
+from shop.errors import InvalidTransition
+from shop.models.orders import OrderStatus, PaymentMethod
+from shop.models.quotes import QuoteStatus
+from shop.services import checkout, orders, payments, quotes
 from shop.services import quick_order as bulk
 from shop.services.quote_orders import accept_quote
+from tests.card_support import post_event, reload_order, run_out_the_clock
 from tests.factories import make_product
-from tests.quote_accept_support import Priced, clinician_on_account, desk, reload_quote, sent_quote
+from tests.quote_accept_support import (
+    Priced,
+    clinician_on_account,
+    desk,
+    quote_events,
+    reload_quote,
+    sent_quote,
+    simple_quote,
+)
+from tests.smtp import html_of, text_of
 
 
-def _accept(clinician, quote):
+def _accept(clinician, quote, method: PaymentMethod = PaymentMethod.ACCOUNT):
     version = quote.latest_sent
     address = checkout.delivery_addresses(clinician)[0]
-    request = checkout.CheckoutRequest(address.id, PaymentMethod.ACCOUNT, version.total_cents)
+    request = checkout.CheckoutRequest(address.id, method, version.total_cents)
     return accept_quote(clinician, reload_quote(quote.number), version.number, request)
 
 
@@ -42,3 +59,80 @@ def test_reordering_an_order_with_a_quoted_special_item_skips_it_and_says_why(ap
     skipped = [line for line in report if not line.added]
     assert [line.text for line in added] == ["REO-1 × 2"]
     assert len(skipped) == 1 and "quotes desk" in skipped[0].message
+
+
+# --- an order of the quote is cancelled ------------------------------------------------------
+
+
+def accepted_by_card(stripe):
+    """A sent quote accepted by card, with the Stripe page open for its order."""
+    setup = simple_quote(sku="VIT-CARD", quantity=4)
+    order = _accept(setup.clinician, setup.quote, PaymentMethod.CARD)
+    assert payments.start_card_payment(order, setup.clinician) == stripe.only_session()["url"]
+    return setup, reload_order(order.number)
+
+
+def cancellation_mail(mailbox, clinician, order_number: str):
+    mailer.deliver_due()
+    [mail] = [m for m in mailbox.to(clinician.email) if m["Subject"] == f"Your order was cancelled ({order_number})"]
+    return mail
+
+
+@pytest.mark.parametrize("ending", ["the time to pay ran out", "the Stripe page expired"])
+def test_a_quote_whose_card_order_is_cancelled_unpaid_is_open_again_and_can_be_accepted_again(
+    stripe, client, mailbox, settled, ending
+):
+    setup, order = accepted_by_card(stripe)
+    settled()
+
+    if ending == "the time to pay ran out":
+        run_out_the_clock(order.number)
+        assert orders.cancel_unpaid_orders() == 1
+    else:
+        expired = stripe.expire(order.stripe_session_id)
+        assert post_event(client, stripe, "checkout.session.expired", expired).status_code == 200
+
+    assert reload_order(order.number).status == OrderStatus.CANCELLED
+    quote = reload_quote(setup.number)
+    assert (quote.status, quote.accepted_version_id, quote.order_id) == (QuoteStatus.SENT, None, None)
+    [event] = quote_events(quote.id, "reopened")
+    assert (event.actor_id, event.from_status, event.to_status) == (None, "accepted", "sent")
+    assert order.number in event.note
+    mail = cancellation_mail(mailbox, setup.clinician, order.number)
+    for body in (text_of(mail), html_of(mail)):
+        assert f"Quote {setup.number} is open again" in body
+
+    again = _accept(setup.clinician, reload_quote(setup.number))
+
+    quote = reload_quote(setup.number)
+    assert (quote.status, quote.order_id, quote.accepted_version_id) == (
+        QuoteStatus.ACCEPTED,
+        again.id,
+        quote.latest_sent.id,
+    )
+    assert again.number != order.number and again.total_cents == order.total_cents
+
+
+@pytest.mark.parametrize("agreed", ["on account", "paid by card", "unpaid, cancelled by the desk"])
+def test_a_quote_stays_accepted_when_the_desk_cancels_its_order(stripe, client, mailbox, settled, agreed):
+    if agreed == "on account":
+        setup = simple_quote(sku="VIT-ACCT", quantity=4)
+        order = _accept(setup.clinician, setup.quote)
+    elif agreed.startswith("unpaid"):
+        setup, order = accepted_by_card(stripe)
+    else:
+        setup, order = accepted_by_card(stripe)
+        paid = stripe.pay(order.stripe_session_id)
+        assert post_event(client, stripe, "checkout.session.completed", paid).status_code == 200
+        assert reload_order(order.number).status == OrderStatus.PAID
+    settled()
+
+    orders.cancel(reload_order(order.number), setup.staff, "The batch was recalled by the maker.")
+
+    assert reload_order(order.number).status == OrderStatus.CANCELLED
+    quote = reload_quote(setup.number)
+    assert (quote.status, quote.order_id) == (QuoteStatus.ACCEPTED, order.id)
+    assert quote_events(quote.id, "reopened") == []
+    assert "open again" not in text_of(cancellation_mail(mailbox, setup.clinician, order.number))
+    with pytest.raises(InvalidTransition, match="already accepted"):
+        quotes.acceptable_version(setup.clinician, reload_quote(setup.number), 1)

@@ -230,6 +230,21 @@ def test_a_request_that_cannot_be_taken_shows_why_next_to_the_field_and_keeps_no
     assert delivered(mailbox, desk_address()) == []
 
 
+def test_an_item_not_in_the_catalogue_may_be_described_in_160_characters_and_no_more(doctor, catalogue):
+    longest = ("Hyaluronidase 1500 IU powder, 10 vials with diluent and filter needles, cold chain. " * 2)[:159] + "."
+
+    refused = doctor.post(REQUEST_URL, request_form(others=((longest + "!", 2),)))
+
+    assert refused.status_code == 422
+    assert "longer than 160 characters" in field_error(refused, "others-0-item")
+    assert row_count(Quote) == 0
+
+    taken = doctor.post(REQUEST_URL, request_form(others=((longest, 2),)))
+
+    assert taken.status_code == 303
+    assert [(r.description, r.quantity) for r in db.session.scalar(db.select(Quote)).request_lines] == [(longest, 2)]
+
+
 def test_the_summary_of_a_refused_request_names_each_row_in_words(doctor, catalogue):
     response = doctor.post(REQUEST_URL, request_form(("VIT-1", 0), ("NOPE-1", 1), ("HYD-2", "abc")))
 

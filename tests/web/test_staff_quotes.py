@@ -6,6 +6,8 @@ sent versions that stay as they were while a revision is prepared)."""
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -240,6 +242,38 @@ def test_preparing_a_request_prices_it_from_the_catalogue_and_shows_the_builder(
     page_text = text(page)
     assert "Draft v1" in page_text and "Cannulas 25G" in page_text and "custom item" in page_text
     assert "Total $1,328.40" in page_text  # 1,080.00 + 23% VAT, free shipping
+
+
+def post_at_once(browsers, path: str) -> list:
+    """Each browser posts to `path` at the same moment; returns each status, or what was raised."""
+    forms = [{"csrf_token": browser.csrf_token()} for browser in browsers]
+    start = threading.Barrier(len(browsers))
+
+    def press(browser, form):
+        start.wait(timeout=30)
+        try:
+            return browser.post(path, form).status_code
+        except Exception as error:  # noqa: BLE001 - an error page, as the caller's assertion shows
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+        return list(pool.map(press, browsers, forms))
+
+
+def test_two_clicks_on_prepare_at_the_same_moment_open_one_draft_and_never_an_error_page(
+    signed_in, clinician, staff, booster
+):
+    browsers = [signed_in(staff), signed_in(make_staff(full_name="Quinn Byrne"))]
+    for _ in range(3):
+        quote = ask(clinician, ("VIT-1", 2))
+
+        statuses = post_at_once(browsers, f"/staff/quotes/{quote.number}/draft")
+
+        assert statuses == [303, 303]
+        assert [(v.number, v.sent_at) for v in fresh(quote).versions] == [(1, None)]
+        for browser in browsers:
+            page = browser.get(f"/staff/quotes/{quote.number}")
+            assert page.status_code == 200 and "Draft v1" in text(page)
 
 
 def test_the_desk_adds_lines_by_sku_with_an_optional_price_or_as_custom_items(desk, clinician, booster):
