@@ -50,6 +50,9 @@ def create_app(env: str | None = None, **overrides) -> Flask:
 def _check_settings(config) -> None:
     """Refuse to start with a setting every checkout would trip over, naming it."""
     from shop.pricing import percent_to_bps
+    from shop.stripe_gateway import MAX_SESSION_LIFETIME
+
+    max_minutes = int(MAX_SESSION_LIFETIME.total_seconds() // 60)
 
     problems = []
     try:
@@ -59,8 +62,11 @@ def _check_settings(config) -> None:
     for name in ("SHIPPING_FLAT_CENTS", "FREE_SHIPPING_THRESHOLD_CENTS"):
         if config[name] < 0:
             problems.append(f"{name} cannot be negative")
-    if not 1 <= config["ORDER_PAYMENT_MINUTES"] <= 1440:
-        problems.append("ORDER_PAYMENT_MINUTES must be between 1 and 1440 (a Stripe payment page lives 24 hours)")
+    if not 1 <= config["ORDER_PAYMENT_MINUTES"] <= max_minutes:
+        problems.append(
+            f"ORDER_PAYMENT_MINUTES must be between 1 and {max_minutes} "
+            "(the shop's Stripe payment pages live at most 23 hours)"
+        )
     if problems:
         raise RuntimeError("Invalid settings: " + "; ".join(problems))
 

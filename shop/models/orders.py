@@ -131,6 +131,13 @@ class Order(db.Model):
     def is_awaiting_card_payment(self) -> bool:
         return self.status == OrderStatus.AWAITING_PAYMENT and self.payment_method == PaymentMethod.CARD
 
+    @property
+    def refund_due(self) -> bool:
+        """Cancelled with a card payment kept: paid before the cancellation, or after it."""
+        return self.status == OrderStatus.CANCELLED and (
+            self.paid_at is not None or any(event.action == "paid_after_cancellation" for event in self.events)
+        )
+
 
 class OrderLine(db.Model):
     __tablename__ = "order_lines"

@@ -44,15 +44,15 @@ QUOTE_STATUS_LABELS = {
 Q = QuoteStatus
 # Which status may follow which. Sending a revision keeps a sent quote sent (the new version
 # supersedes the old); a quote that expired or had changes requested is sent again as a new
-# version. Accepted and declined are final.
+# version. Declined is final; accepted is too, unless the order it placed lapses unpaid (then the
+# quote is open again, or expired if its validity ended meanwhile).
 QUOTE_TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
     Q.REQUESTED: frozenset({Q.DRAFT}),
     Q.DRAFT: frozenset({Q.SENT}),
     Q.SENT: frozenset({Q.SENT, Q.ACCEPTED, Q.DECLINED, Q.CHANGES_REQUESTED, Q.EXPIRED}),
     Q.CHANGES_REQUESTED: frozenset({Q.SENT, Q.DECLINED}),
     Q.EXPIRED: frozenset({Q.SENT}),
-    # Back to sent when the order of the acceptance is cancelled before it was paid.
-    Q.ACCEPTED: frozenset({Q.SENT}),
+    Q.ACCEPTED: frozenset({Q.SENT, Q.EXPIRED}),
     Q.DECLINED: frozenset(),
 }
 

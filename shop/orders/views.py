@@ -48,7 +48,7 @@ def checkout_page():
         flash("Your cart is empty. Add products before checking out.", "info")
         return redirect(url_for("cart.show"), code=303)
     if not view.can_check_out:
-        flash("Some lines of your cart need your attention before you can check out.", "error")
+        flash(checkout.blocking_message(view, current_user), "error")
         return redirect(url_for("cart.show"), code=303)
     form = _checkout_form(view)
     if not form.validate_on_submit():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -168,14 +168,18 @@ def _own_line(user: User, line_id: int) -> CartLine:
     return line
 
 
-def take_lines(user: User, line_ids: list[int]) -> None:
-    """Remove the lines being ordered; the caller commits. Raises CartChanged when any of them
-    is already gone: the same cart was ordered a moment ago (a second click, another tab), and
-    the caller rolls back instead of placing it twice."""
+def take_lines(user: User, lines: list[CartLine]) -> None:
+    """Remove the lines being ordered, as they were read; the caller commits. Raises
+    CartChanged when any of them is gone or has another quantity now: the same cart was ordered
+    a moment ago (a second click, another tab) or changed, and the caller rolls back instead of
+    placing it twice or at the old quantity."""
     removed = db.session.execute(
-        delete(CartLine).where(CartLine.user_id == user.id, CartLine.id.in_(line_ids))
+        delete(CartLine).where(
+            CartLine.user_id == user.id,
+            tuple_(CartLine.id, CartLine.quantity).in_([(line.id, line.quantity) for line in lines]),
+        )
     ).rowcount
-    if removed != len(line_ids):
+    if removed != len(lines):
         raise CartChanged(
             "This cart was ordered, or changed, a moment ago in another window. "
             "Check your orders before ordering again."

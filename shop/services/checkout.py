@@ -138,7 +138,7 @@ def _place(user: User, request: CheckoutRequest) -> Order:
     ]
     # Taken first, so a second click or another tab placing the same cart waits here and is
     # refused once this order is in, instead of ordering it twice.
-    carts.take_lines(user, [row.line.id for row in view.rows])
+    carts.take_lines(user, [row.line for row in view.rows])
     try:
         order = create_order(
             user, request, address, lines, view.totals, note=f"Paying {request.payment_method.label.lower()}."
@@ -191,6 +191,15 @@ def _lock_practice(practice_id: int) -> None:
         .values(credit_limit_cents=Practice.credit_limit_cents)
         .execution_options(synchronize_session=False)
     )
+
+
+def blocking_message(view: carts.CartView, user: User) -> str:
+    """Why this cart cannot be checked out as it is: the exact shortage when stock is all that is
+    missing (another clinician took the last boxes), else a pointer to the flagged lines."""
+    blocked = [row for row in view.rows if row.problems]
+    if blocked and all(_only_short_of_stock(row, user) for row in blocked):
+        return _short_message(blocked[0].variant, blocked[0].line.quantity)
+    return "Some lines of your cart need your attention before you can check out."
 
 
 def _only_short_of_stock(row: carts.CartRow, user: User) -> bool:

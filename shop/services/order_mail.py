@@ -84,7 +84,8 @@ def email_order_cancelled(order: Order, reason: str, reopened_quote: str = "") -
         "order.cancelled.desk",
         f"cancelled ({order.practice_name})",
         "order_desk",
-        headline=f"The order was cancelled: {reason}",
+        headline=f"The order was cancelled: {reason}"
+        + (f" Quote {reopened_quote} is open again." if reopened_quote else ""),
     )
 
 

@@ -65,6 +65,17 @@ def note_event(order: Order, actor: User | None, action: str, note: str) -> None
     status.record(OrderEvent, {"order_id": order.id}, actor, action, order.status.value, order.status.value, note)
 
 
+def recorded(order: Order, action: str, mentioning: str) -> bool:
+    """Whether the order already has an `action` event whose note mentions `mentioning` (a
+    Stripe session id, say)."""
+    found = db.session.scalar(
+        select(OrderEvent.id).where(
+            OrderEvent.order_id == order.id, OrderEvent.action == action, OrderEvent.note.contains(mentioning)
+        )
+    )
+    return found is not None
+
+
 def release_stock(order: Order) -> bool:
     """Put the order's quantities back in stock, once: a second call does nothing."""
     now = clock.now()
@@ -95,18 +106,34 @@ def cancel(order: Order, actor: User | None, reason: str) -> Order:
     if not reason:
         raise NotEligible("Give the reason for the cancellation; the clinician will see it.", field="reason")
     if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id:
+        _hold_unpaid(order)
         _close_payment_page(order)
     cancel_in_transaction(order, actor, reason)
     db.session.commit()
     return order
 
 
+def _hold_unpaid(order: Order) -> None:
+    """Lock the unpaid order's row until the commit (a no-op UPDATE), so that Stripe's own
+    "page expired" event for the page closed next waits, and then finds it cancelled here,
+    with this reason and by this person."""
+    held = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == OrderStatus.AWAITING_PAYMENT)
+        .values(status=Order.status)
+        .execution_options(synchronize_session=False)
+    )
+    if held.rowcount != 1:
+        raise InvalidTransition(f"Order {order.number} was changed a moment ago. Reload it to see where it stands.")
+
+
 def _close_payment_page(order: Order) -> None:
     """Close the order's Stripe page first, so nobody can pay for it once it is cancelled.
-    Stripe refuses when the page was already paid: then the order is not cancelled (raises
-    InvalidTransition) and the payment is recorded by the webhook or the clinician's return.
-    When Stripe cannot be reached the cancellation goes ahead; a payment that still arrives
-    is recorded against the cancelled order and the desk is alerted to refund it."""
+    Stripe refuses when the page was already paid, or the bank is still confirming a payment
+    made on it: then the order is not cancelled (raises InvalidTransition) and the verdict is
+    recorded by the webhook or the clinician's return. When Stripe cannot be reached the
+    cancellation goes ahead; a payment that still arrives is recorded against the cancelled
+    order and the desk is alerted to refund it."""
     if stripe_gateway.expire_checkout_session(order.stripe_session_id):
         return
     try:
@@ -117,6 +144,11 @@ def _close_payment_page(order: Order) -> None:
         raise InvalidTransition(
             f"Order {order.number} was paid at Stripe a moment ago, so it was not cancelled; "
             "the payment shows on the order within a minute."
+        )
+    if session.status == "complete" and not recorded(order, "payment_failed", session.id):
+        raise InvalidTransition(
+            f"The bank is still confirming a payment for order {order.number}, so it was not cancelled. "
+            "Its outcome shows on the order as soon as Stripe has it."
         )
 
 

@@ -9,18 +9,17 @@ on hold and alerts the orders desk.
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from shop import clock, stripe_gateway
 from shop.errors import InvalidTransition, PaymentUnavailable
 from shop.extensions import db
 from shop.models.accounts import User
-from shop.models.orders import Order, OrderEvent, OrderStatus
+from shop.models.orders import Order, OrderStatus
 from shop.models.payments import StripeEvent
 from shop.pricing import percent
 from shop.services.order_mail import alert_desk, email_payment_failed, email_payment_received
-from shop.services.orders import cancel_in_transaction, move, note_event, order_by_number
+from shop.services.orders import cancel_in_transaction, move, note_event, order_by_number, recorded
 from shop.stripe_gateway import CheckoutSession, LineItem
 from shop.urls import external_url
 
@@ -74,7 +73,7 @@ def start_card_payment(order: Order, actor: User) -> str | None:
                 apply_session(current, source="the payment page")
                 db.session.commit()
                 return None
-            if current.status == "complete" and not _already_recorded(order, current, "payment_failed"):
+            if current.status == "complete" and not recorded(order, "payment_failed", current.id):
                 raise InvalidTransition(
                     f"Your bank is still confirming the payment for order {order.number}. "
                     "We will email you as soon as it does; there is no need to pay again."
@@ -141,21 +140,10 @@ def apply_session(session: CheckoutSession, *, source: str) -> Order | None:
     elif (
         session.status == "complete"
         and order.status == OrderStatus.AWAITING_PAYMENT
-        and not _already_recorded(order, session, "payment_pending")
+        and not recorded(order, "payment_pending", session.id)
     ):
         note_event(order, None, "payment_pending", f"The bank is confirming the payment (session {session.id}).")
     return order
-
-
-def _already_recorded(order: Order, session: CheckoutSession, action: str) -> bool:
-    return (
-        db.session.scalar(
-            select(OrderEvent.id).where(
-                OrderEvent.order_id == order.id, OrderEvent.action == action, OrderEvent.note.contains(session.id)
-            )
-        )
-        is not None
-    )
 
 
 def _paid(order: Order, session: CheckoutSession, source: str) -> None:
@@ -163,7 +151,7 @@ def _paid(order: Order, session: CheckoutSession, source: str) -> None:
     if order.status in SETTLED or (order.status == OrderStatus.ON_HOLD and order.paid_at is not None):
         return
     if order.status == OrderStatus.CANCELLED:
-        if not _already_recorded(order, session, "paid_after_cancellation"):
+        if not recorded(order, "paid_after_cancellation", session.id):
             note_event(
                 order, None, "paid_after_cancellation", f"Stripe session {session.id} was paid after cancellation."
             )

@@ -291,9 +291,22 @@ def mark_accepted(clinician: User, quote: Quote, version: QuoteVersion, order_id
 def reopen_unpaid(order_id: int, order_number: str) -> Quote | None:
     """The order placed by accepting a quote was cancelled before it was paid (the card payment
     never came): the deal was not completed, so the quote is open again, to be accepted while it
-    is valid or revised by the desk. In the caller's transaction."""
+    is valid or revised by the desk; one past its validity is expired instead. Returns the quote
+    when it is open again. In the caller's transaction."""
     quote = db.session.scalar(select(Quote).where(Quote.order_id == order_id))
     if quote is None or quote.status != QuoteStatus.ACCEPTED:
+        return None
+    version = quote.latest_sent
+    if version is not None and version.expires_at <= clock.now():
+        change_status(
+            quote,
+            QuoteStatus.EXPIRED,
+            None,
+            "expired",
+            f"Order {order_number} was cancelled before it was paid, and v{version.number} is past its validity.",
+            accepted_version_id=None,
+            order_id=None,
+        )
         return None
     change_status(
         quote,

@@ -92,6 +92,6 @@ def order_action(number: str, action: str):
         flash(error.message, "error")
     else:
         flash(f"{number}: {done}", "success")
-        if action == "cancel" and order.paid_at is not None:
+        if action == "cancel" and order.refund_due:
             flash("It was paid by card: refund the payment in the Stripe dashboard, then mark it refunded.", "warning")
     return redirect(url_for("staff.order", number=number), code=303)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shop.errors import NotEligible, NotFound, OutOfStock, PriceChanged
+from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.models.accounts import Profession, User
 from shop.models.cart import CartLine
@@ -209,6 +209,38 @@ def test_tabs_adding_the_same_product_at_the_same_moment_all_count(ctx, clinicia
         assert sorted(results)[-1] == 2 * tabs
     db.session.expire_all()
     assert sorted(line.quantity for line in carts.lines_of(clinician)) == [2 * tabs] * len(variants)
+
+
+def test_lines_changed_in_another_tab_after_checkout_read_them_are_not_taken(ctx, clinician):
+    """What checkout does once the order is priced: take exactly the lines it read."""
+    first, second = variant_with_breaks(), variant_with_breaks()
+    carts.add_to_cart(clinician, first.sku, 2)
+    carts.add_to_cart(clinician, second.sku, 1)
+    read = carts.lines_of(clinician)
+    changed_id = next(line.id for line in read if line.variant_id == first.id)
+
+    def other_tab():
+        with ctx.app_context():
+            try:
+                db.session.get(CartLine, changed_id).quantity = 5
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    tab = threading.Thread(target=other_tab)
+    tab.start()
+    tab.join(timeout=30)
+
+    with pytest.raises(CartChanged, match="ordered, or changed, a moment ago in another window"):
+        carts.take_lines(clinician, read)
+    db.session.rollback()
+    assert sorted((line.variant_id, line.quantity) for line in carts.lines_of(clinician)) == [
+        (first.id, 5),
+        (second.id, 1),
+    ]
+    carts.take_lines(clinician, carts.lines_of(clinician))
+    db.session.commit()
+    assert carts.lines_of(clinician) == []
 
 
 # --- changing and removing --------------------------------------------------------------

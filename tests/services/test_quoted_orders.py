@@ -3,7 +3,10 @@ that the catalogue does not have, which reorder cannot repeat on its own. A card
 cancelled before it was paid leaves the deal undone, so its quote is open to accept again; an
 order cancelled once it was agreed on account, or paid, leaves its quote accepted."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 
 from shop import mailer
 from shop.errors import InvalidTransition
@@ -136,3 +139,20 @@ def test_a_quote_stays_accepted_when_the_desk_cancels_its_order(stripe, client, 
     assert "open again" not in text_of(cancellation_mail(mailbox, setup.clinician, order.number))
     with pytest.raises(InvalidTransition, match="already accepted"):
         quotes.acceptable_version(setup.clinician, reload_quote(setup.number), 1)
+
+
+def test_a_quote_whose_validity_ended_while_its_card_order_waited_is_expired_not_reopened(stripe, mailbox, settled):
+    setup, order = accepted_by_card(stripe)
+    settled()
+    run_out_the_clock(order.number)
+
+    with time_machine.travel(reload_quote(setup.number).latest_sent.expires_at + timedelta(minutes=1)):
+        assert orders.cancel_unpaid_orders() == 1
+        mail = cancellation_mail(mailbox, setup.clinician, order.number)
+
+    quote = reload_quote(setup.number)
+    assert (quote.status, quote.accepted_version_id, quote.order_id) == (QuoteStatus.EXPIRED, None, None)
+    assert quote_events(quote.id, "reopened") == []
+    [event] = quote_events(quote.id, "expired")
+    assert order.number in event.note and "past its validity" in event.note
+    assert "open again" not in text_of(mail)

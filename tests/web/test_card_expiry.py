@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from shop.extensions import db
 from shop.mailer import deliver_due
+from shop.models.accounts import User
 from shop.models.orders import Order, OrderStatus
 from shop.services import orders, payments
 from shop.services.orders import cancel_unpaid_orders
@@ -23,6 +26,8 @@ from tests.card_support import (
     post_event,
     run_out_the_clock,
 )
+from tests.factories import make_staff
+from tests.helpers import text
 from tests.smtp import text_of
 
 
@@ -221,6 +226,9 @@ def test_a_payment_completed_after_the_timer_cancelled_the_order_alerts_the_desk
     alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(alerts) == 1 and placed.number in alerts[0]["Subject"] and "refund" in alerts[0]["Subject"]
     assert not any(m["Subject"].startswith("Payment received") for m in mailbox.to(placed.clinician.email))
+    page = text(signed_in(make_staff()).get(f"/staff/orders/{placed.number}"))
+    assert "Refund due: this order was cancelled and a card payment for it was received." in page
+    assert "Mark refunded" in page
 
 
 def test_a_payment_landing_as_the_order_is_cancelled_elsewhere_is_still_recorded_and_the_desk_alerted(
@@ -257,6 +265,57 @@ def test_a_payment_landing_as_the_order_is_cancelled_elsewhere_is_still_recorded
     deliver_due()
     alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(alerts) == 1 and placed.number in alerts[0]["Subject"]
+
+
+def test_an_order_whose_bank_is_still_confirming_the_payment_is_not_cancelled_until_the_bank_says_no(
+    signed_in, stripe, client, cli, settled
+):
+    placed = place_card_order(signed_in, quantity=2)
+    settled()
+    session = stripe.pay(placed.order.stripe_session_id, pending=True)  # e.g. a bank debit
+    post_event(client, stripe, "checkout.session.completed", session)
+    run_out_the_clock(placed.number)
+
+    assert "0 unpaid orders cancelled" in cli("expire-orders").output
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == STOCK - 2
+
+    post_event(
+        client, stripe, "checkout.session.async_payment_failed", stripe.settle_async(session["id"], succeeded=False)
+    )
+    assert "1 unpaid order cancelled" in cli("expire-orders").output
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
+
+
+def test_the_desk_cancelling_while_stripe_reports_the_page_expired_keeps_the_desks_reason(
+    signed_in, stripe, client, app, settled
+):
+    placed = place_card_order(signed_in, quantity=2)
+    settled()
+    staff_id = make_staff().id
+    session_id = placed.order.stripe_session_id
+    stripe.delay_next(1.0)  # closing the page takes a moment...
+
+    def desk():
+        with app.app_context():
+            try:
+                order = db.session.scalar(select(Order).where(Order.number == placed.number))
+                orders.cancel(order, db.session.get(User, staff_id), "The clinic closed.")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=desk)
+    thread.start()
+    time.sleep(0.4)
+    # ...and Stripe's "expired" event for the page being closed arrives meanwhile.
+    reply = post_event(client, stripe, "checkout.session.expired", {**stripe.session(session_id), "status": "expired"})
+    thread.join(timeout=30)
+
+    assert reply.status_code == 200
+    order = placed.order
+    assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "The clinic closed."
+    [cancelled] = events(placed.number, "cancelled")
+    assert cancelled.actor_id == staff_id
+    assert placed.stock() == STOCK
 
 
 def test_an_order_paid_in_time_is_left_alone_when_its_time_runs_out(signed_in, stripe, client, cli):

@@ -151,8 +151,8 @@ def test_an_unknown_shop_env_is_a_clear_error():
         ({"TAX_RATE_PERCENT": "123"}, "TAX_RATE_PERCENT: a tax rate must be between 0 and 100 percent, not 123"),
         ({"SHIPPING_FLAT_CENTS": -1}, "SHIPPING_FLAT_CENTS cannot be negative"),
         ({"FREE_SHIPPING_THRESHOLD_CENTS": -500}, "FREE_SHIPPING_THRESHOLD_CENTS cannot be negative"),
-        ({"ORDER_PAYMENT_MINUTES": 0}, "ORDER_PAYMENT_MINUTES must be between 1 and 1440"),
-        ({"ORDER_PAYMENT_MINUTES": 2_000}, "ORDER_PAYMENT_MINUTES must be between 1 and 1440"),
+        ({"ORDER_PAYMENT_MINUTES": 0}, "ORDER_PAYMENT_MINUTES must be between 1 and 1380"),
+        ({"ORDER_PAYMENT_MINUTES": 1_381}, "ORDER_PAYMENT_MINUTES must be between 1 and 1380"),
     ],
 )
 def test_the_shop_refuses_to_start_with_a_setting_every_checkout_would_trip_over(shop_logger, setting, problem):

@@ -397,7 +397,7 @@ def test_cancelling_a_paid_card_order_reminds_the_desk_to_refund_it(desk):
         messages
     )
     page = text(browser.get(f"/staff/orders/{paid.number}"))
-    assert "Refund due: this order was paid by card and then cancelled." in page
+    assert "Refund due: this order was cancelled and a card payment for it was received." in page
     assert ("success", f"{paid.number}: Marked refunded.") in _act(
         browser, paid.number, "refund", note="re_1 in Stripe"
     )
