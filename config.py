@@ -125,7 +125,6 @@ class Config:
     TAX_LABEL = _env("TAX_LABEL", "VAT")
     # An unpaid card order is cancelled, and its stock released, after this many minutes.
     ORDER_PAYMENT_MINUTES = _env_int("ORDER_PAYMENT_MINUTES", 60)
-    MAX_LINE_QUANTITY = 999
     STRIPE_TIMEOUT_SECONDS = _env_int("STRIPE_TIMEOUT_SECONDS", 10)
     STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 1)
 

@@ -109,7 +109,7 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from shop import models  # noqa: F401  (registers the tables)
-    from shop.db_types import render_item
+    from shop.core.db import render_item
     from shop.extensions import csrf, db, limiter, login_manager, migrate
     from shop.services.sessions import load_session_user
 

@@ -1,13 +1,17 @@
-"""The base form every blueprint's forms extend, and helpers for showing service errors."""
+"""The base form every blueprint's forms extend, the checks several forms share, and helpers
+for showing service errors."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import FieldList, FormField
+from wtforms.validators import NumberRange, StopValidation
 
+from shop.core.limits import MAX_LINE_QUANTITY
 from shop.errors import ShopError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -30,6 +34,41 @@ class ShopForm(FlaskForm):
             filters.insert(0, clean_text)
             options["filters"] = filters
             return unbound_field.bind(form=form, **options)
+
+
+class EmptyForm(ShopForm):
+    """A form with only the CSRF token, for buttons that post."""
+
+
+def parsed(_form, field) -> None:
+    """Stop at "not a valid integer" (or number), so a word is not also told it is out of range."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+def a_number(message: str):
+    """Stop at the first message: a value that is not a number gets "not a valid number", not
+    also "out of range"; NaN and infinities (which Decimal accepts) get `message`."""
+
+    def check(form, field) -> None:
+        parsed(form, field)
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            raise StopValidation(message)
+
+    return check
+
+
+def line_quantity(message: str = f"Between 1 and {MAX_LINE_QUANTITY}.", *, allow_zero: bool = False) -> NumberRange:
+    """The quantity of one line: whole packs up to MAX_LINE_QUANTITY (0 where it removes the line)."""
+    return NumberRange(0 if allow_zero else 1, MAX_LINE_QUANTITY, message)
+
+
+MONEY = NumberRange(0, 10_000_000, "Between 0 and 10,000,000.")
+
+
+def money_checks(message: str = "Enter an amount such as 12.50."):
+    """An amount in the shop's currency: a finite number, not negative, not absurd."""
+    return [a_number(message), MONEY]
 
 
 def show_error(form: FlaskForm, error: ShopError) -> None:

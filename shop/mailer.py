@@ -25,6 +25,8 @@ from flask import current_app, render_template
 from sqlalchemy import or_, select, update
 
 from shop import clock
+from shop.core.db import unit_of_work
+from shop.errors import TransportUnavailable
 from shop.extensions import db
 from shop.models.mail import OutboxAttachment, OutboxMessage
 
@@ -85,10 +87,6 @@ def shop_details() -> dict[str, str]:
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
-
-
-class TransportUnavailable(Exception):
-    """The relay cannot be reached at all; the rest of the batch waits for the next round."""
 
 
 class FileTransport:
@@ -206,31 +204,31 @@ def due_ids(now: datetime, limit: int) -> list[int]:
 
 def _claim(message_id: int, now: datetime) -> bool:
     """Take the row for this worker; false when another worker got it first."""
-    result = db.session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.sent_at.is_(None),
-            OutboxMessage.gave_up_at.is_(None),
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    with unit_of_work():
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.gave_up_at.is_(None),
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES), attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
-        .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES), attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
     return result.rowcount == 1
 
 
 def _record_failure(row: OutboxMessage, error: str, now: datetime) -> None:
-    row.last_error = error[:2000]
-    row.claimed_until = None
-    if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-        row.gave_up_at = now
-        log.error("giving up on outbox message %s to %s: %s", row.id, row.to_address, error)
-    else:
-        row.due_at = now + backoff(row.attempts)
-        log.warning("outbox message %s failed (attempt %s): %s", row.id, row.attempts, error)
-    db.session.commit()
+    with unit_of_work():
+        row.last_error = error[:2000]
+        row.claimed_until = None
+        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            row.gave_up_at = now
+            log.error("giving up on outbox message %s to %s: %s", row.id, row.to_address, error)
+        else:
+            row.due_at = now + backoff(row.attempts)
+            log.warning("outbox message %s failed (attempt %s): %s", row.id, row.attempts, error)
 
 
 def deliver_due(limit: int = 200) -> DeliveryReport:
@@ -256,21 +254,26 @@ def deliver_due(limit: int = 200) -> DeliveryReport:
                 _record_failure(row, f"{type(exc).__name__}: {exc}", now)
                 report.failed += 1
                 continue
-            row.sent_at = clock.now()
-            row.claimed_until = None
-            row.last_error = ""
-            db.session.commit()
+            with unit_of_work():
+                row.sent_at = clock.now()
+                row.claimed_until = None
+                row.last_error = ""
             report.sent += 1
     return report
 
 
-def retry_now(message: OutboxMessage) -> None:
-    """Put a failed or waiting message back at the head of the queue (staff action)."""
-    message.gave_up_at = None
-    message.due_at = clock.now()
-    message.claimed_until = None
-    if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-        message.attempts = 0
+def retry_now(message: OutboxMessage) -> bool:
+    """Put a failed or waiting message back at the head of the queue (staff action); one
+    already sent stays as it is. Returns whether it was queued again."""
+    if message.sent_at is not None:
+        return False
+    with unit_of_work():
+        message.gave_up_at = None
+        message.due_at = clock.now()
+        message.claimed_until = None
+        if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            message.attempts = 0
+    return True
 
 
 def run_worker(stop: threading.Event, interval: float, jobs: tuple = (), jobs_every: float = 60.0) -> None:

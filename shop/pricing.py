@@ -38,10 +38,6 @@ class Totals:
     tax_cents: int
     total_cents: int
 
-    @property
-    def free_shipping(self) -> bool:
-        return self.subtotal_cents > 0 and self.shipping_cents == 0
-
 
 def percent_to_bps(percent: str | int | float | Decimal) -> int:
     """'23' or '8.875' (percent) to basis points (2300, 888 rounded half up)."""
@@ -102,6 +98,11 @@ def totals_with_shipping(line_totals: list[int], shipping_cents: int, tax_rate_b
         tax_cents=tax,
         total_cents=subtotal + shipping_cents + tax,
     )
+
+
+def cents(amount: Decimal | None) -> int | None:
+    """An amount typed in the currency's units (12.345) as minor units, rounded half up (1235)."""
+    return None if amount is None else int((amount * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def discounted(price_cents: int, discount_bps: int) -> int:

@@ -15,21 +15,12 @@ import stripe
 from flask import current_app
 
 from shop import clock
-from shop.errors import PaymentUnavailable
+from shop.errors import IdempotencyConflict, InvalidWebhook, PaymentUnavailable
 
 # Stripe accepts a Checkout Session lifetime between 30 minutes and 24 hours.
 MIN_SESSION_LIFETIME = timedelta(minutes=31)
 MAX_SESSION_LIFETIME = timedelta(hours=23)
 SIGNATURE_TOLERANCE_SECONDS = 300
-
-
-class InvalidWebhook(Exception):
-    """The body is not a Stripe event signed with our webhook secret."""
-
-
-class IdempotencyConflict(PaymentUnavailable):
-    """Stripe already used this idempotency key with other parameters: an earlier try that timed
-    out here did reach Stripe, and the session lifetime computed now differs from then."""
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,14 @@ from sqlalchemy import func, select
 
 from shop import clock
 from shop.access import is_verified_clinician
+from shop.core import limits
 from shop.extensions import db
 from shop.mailer import shop_details
 from shop.models.cart import CartLine
-from shop.models.orders import ORDER_EVENT_LABELS
-from shop.models.quotes import QUOTE_EVENT_LABELS
+from shop.models.mail import MailStatus
+from shop.models.orders import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
+from shop.models.quotes import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
+from shop.models.verification import ApplicationAction, ApplicationStatus
 from shop.pricing import percent
 
 
@@ -58,6 +61,19 @@ def register(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
     app.jinja_env.globals["event_labels"] = ORDER_EVENT_LABELS
     app.jinja_env.globals["quote_event_labels"] = QUOTE_EVENT_LABELS
+    # Templates compare a record's status and offered actions with these, never with strings.
+    for enum in (
+        ApplicationAction,
+        ApplicationStatus,
+        MailStatus,
+        OrderAction,
+        OrderStatus,
+        PaymentMethod,
+        QuoteAction,
+        QuoteStatus,
+    ):
+        app.jinja_env.globals[enum.__name__] = enum
+    app.jinja_env.globals["limits"] = limits
 
     @app.context_processor
     def shop_context():

@@ -7,6 +7,8 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,10 +92,16 @@ def store_document(upload: FileStorage | None) -> StoredFile:
     )
 
 
-def discard(stored: StoredFile | None) -> None:
-    """Remove a file whose database row was never committed."""
-    if stored is not None:
-        (upload_folder() / stored.stored_name).unlink(missing_ok=True)
+@contextmanager
+def stored_document(upload: FileStorage | None) -> Iterator[StoredFile]:
+    """Store the upload for the block that records it; if the block raises (its row is never
+    committed), the file is removed again."""
+    stored = store_document(upload)
+    try:
+        yield stored
+    except BaseException:
+        path_of(stored.stored_name).unlink(missing_ok=True)
+        raise
 
 
 def path_of(stored_name: str) -> Path:

@@ -10,10 +10,8 @@ from shop import clock
 from shop.access import Policy, allow, protect
 from shop.account.forms import AddressForm, DocumentForm
 from shop.errors import NotFound, ShopError
-from shop.extensions import db
-from shop.forms import show_error
+from shop.forms import EmptyForm, show_error
 from shop.services import addresses, verification
-from shop.staff.forms import EmptyForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 protect(bp, Policy.CLINICIAN)
@@ -22,7 +20,7 @@ protect(bp, Policy.CLINICIAN)
 def _render_status(form=None, address_form=None, status=200):
     application = current_user.application
     today = clock.today()
-    if form is None and application is not None and verification.can_submit_document(application, today):
+    if form is None and verification.can_submit_document(application, today):
         form = DocumentForm(licence_expiry=None)
     verified = current_user.is_verified(today)
     return (
@@ -63,7 +61,6 @@ def add_address():
                 make_default=form.make_default.data,
             )
         except ShopError as error:
-            db.session.rollback()
             show_error(form, error)
         else:
             flash("The address is added; you can ship orders there now.", "success")
@@ -82,7 +79,6 @@ def change_address(address_id: int, action: str):
     except NotFound:
         abort(404)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(
@@ -94,7 +90,7 @@ def change_address(address_id: int, action: str):
 @bp.route("/document", methods=["POST"])
 def submit_document():
     application = current_user.application
-    if application is None or not verification.can_submit_document(application, clock.today()):
+    if not verification.can_submit_document(application, clock.today()):
         flash("Your application is not waiting for a document.", "error")
         return redirect(url_for("account.status"), code=303)
     form = DocumentForm()

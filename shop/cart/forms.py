@@ -2,20 +2,21 @@ import re
 
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from shop.forms import ShopForm
+from shop.core.limits import MAX_LINE_QUANTITY, QUANTITY_RANGE, SKU_LENGTH
+from shop.forms import ShopForm, line_quantity
 from shop.services.quick_order import MAX_QUICK_ORDER_LINES, QuickLine, parse_quick_order
 
-QUANTITY_MESSAGE = "Enter a whole number of packs between 1 and 999."
+QUANTITY_MESSAGE = f"Enter a whole number of packs {QUANTITY_RANGE}."
 MAX_CSV_BYTES = 512 * 1024
 SHOWN_PRICE = re.compile(r"(\d{1,10}):(\d{1,12})")
 
 
 class AddToCartForm(ShopForm):
-    sku = StringField("SKU", validators=[DataRequired("Choose a product option."), Length(max=40)])
+    sku = StringField("SKU", validators=[DataRequired("Choose a product option."), Length(max=SKU_LENGTH)])
     quantity = IntegerField(
-        "Quantity", default=1, validators=[DataRequired(QUANTITY_MESSAGE), NumberRange(1, 999, QUANTITY_MESSAGE)]
+        "Quantity", default=1, validators=[DataRequired(QUANTITY_MESSAGE), line_quantity(QUANTITY_MESSAGE)]
     )
     next = HiddenField()
 
@@ -25,7 +26,7 @@ class UpdateLineForm(ShopForm):
         "Quantity",
         validators=[
             InputRequired("Enter a quantity, or 0 to remove the line."),
-            NumberRange(0, 999, "Enter a whole number between 0 and 999."),
+            line_quantity(f"Enter a whole number between 0 and {MAX_LINE_QUANTITY}.", allow_zero=True),
         ],
     )
 

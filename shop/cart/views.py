@@ -8,7 +8,6 @@ from flask_login import current_user
 from shop.access import Policy, protect
 from shop.cart.forms import AcceptPricesForm, AddToCartForm, QuickOrderForm, UpdateLineForm
 from shop.errors import ShopError
-from shop.extensions import db
 from shop.forms import first_error
 from shop.services import cart as carts
 from shop.services import quick_order as bulk
@@ -48,7 +47,6 @@ def add():
     try:
         line = carts.add_to_cart(current_user, form.sku.data, form.quantity.data)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(back, code=303)
     flash(f"Added {form.quantity.data} × {line.variant.product.name} ({line.variant.sku}) to your cart.", "success")
@@ -64,7 +62,6 @@ def update(line_id: int):
     try:
         carts.set_quantity(current_user, line_id, form.quantity.data)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash("Your cart is updated.", "success")
@@ -76,7 +73,6 @@ def remove(line_id: int):
     try:
         carts.remove_line(current_user, line_id)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash("The line is removed from your cart.", "success")
@@ -111,7 +107,6 @@ def quick_order():
     try:
         report = bulk.quick_order(current_user, form.parsed)
     except ShopError as error:
-        db.session.rollback()
         form.lines.errors = [error.message]
         return _render(quick_form=form, status=422)
     # What was not added goes back in the box, to correct and send again.

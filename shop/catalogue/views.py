@@ -6,10 +6,10 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from shop.access import Policy, protect
+from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.forms import filter_from_args
 from shop.paging import requested_page
 from shop.services import catalogue
-from shop.services.cart import sale_problem
 from shop.services.catalogue import SORTS
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
@@ -20,17 +20,29 @@ protect(bp, Policy.CATALOGUE)
 def index():
     filters = filter_from_args(request.args)
     page = catalogue.search_products(filters, requested_page(), current_app.config["CATALOGUE_PAGE_SIZE"])
+    buyer = _buyer()
     orderable = {}
-    if current_user.is_clinician:
+    if buyer is not None:
         orderable = {
             product.id: [
-                v for v in product.sellable_variants if v.stock_on_hand > 0 and sale_problem(v, current_user) is None
+                v for v in product.sellable_variants if v.stock_on_hand > 0 and variant_refusal(v, buyer) is None
             ]
             for product in page.items
         }
     return render_template(
-        "catalogue/index.html", page=page, filters=filters, facets=catalogue.facets(), sorts=SORTS, orderable=orderable
+        "catalogue/index.html",
+        page=page,
+        filters=filters,
+        facets=catalogue.facets(),
+        sorts=SORTS,
+        orderable=orderable,
+        refusals={product.id: product_refusals(product, buyer) for product in page.items},
     )
+
+
+def _buyer():
+    """The clinician looking, who may buy; staff look without buying."""
+    return current_user if current_user.is_clinician else None
 
 
 @bp.route("/<slug:slug>")
@@ -38,13 +50,12 @@ def product(slug: str):
     item = catalogue.product_by_slug(slug)
     if item is None:
         abort(404)
-    profession = current_user.application.profession if current_user.is_clinician and current_user.application else None
-    buyer = current_user.is_clinician
+    buyer = _buyer()
     return render_template(
         "catalogue/product.html",
         product=item,
         market=current_app.config["SHOP_MARKET"],
-        prescriber=profession is None or profession.is_prescriber,
-        buyer=buyer,
-        buy_problems={v.id: sale_problem(v, current_user) for v in item.variants} if buyer else {},
+        refusals=product_refusals(item, buyer),
+        buyer=buyer is not None,
+        buy_problems={v.id: variant_refusal(v, buyer) for v in item.variants} if buyer else {},
     )

@@ -9,10 +9,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String, false
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime, enum_column
 from shop.extensions import db
 
 if TYPE_CHECKING:
@@ -58,19 +58,6 @@ PRESCRIBERS = frozenset(
         Profession.PHYSICIAN_ASSISTANT,
     }
 )
-
-
-def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
-    """A portable enum column: VARCHAR plus a CHECK constraint, stored by value."""
-    return Enum(
-        enum_cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 # PO boxes in the forms clinicians write them: "PO Box 12", "P.O. Box", "GPO Box" (Australia),
@@ -134,6 +121,11 @@ class Address(db.Model):
         return [line for line in (self.line1, self.line2, locality) if line]
 
 
+# The password of an account created by invitation until its owner chooses one: no password
+# verifies against it.
+UNSET_PASSWORD = "!unset"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -168,6 +160,11 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def is_invited(self) -> bool:
+        """Invited by an administrator, and has not chosen a password yet."""
+        return self.password_hash == UNSET_PASSWORD
 
     @property
     def is_staff(self) -> bool:

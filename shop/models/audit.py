@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime
 
 if TYPE_CHECKING:
     from shop.models.accounts import User

@@ -10,9 +10,10 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime, enum_column
+from shop.core.limits import SKU_LENGTH
 from shop.extensions import db
-from shop.models.accounts import enum_column
+from shop.pricing import unit_price
 
 product_ingredients = Table(
     "product_ingredients",
@@ -125,7 +126,7 @@ class Variant(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
-    sku: Mapped[str] = mapped_column(String(40), unique=True)
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), unique=True)
     label: Mapped[str] = mapped_column(String(120))
     pack_size: Mapped[str] = mapped_column(String(120))
     contains_lidocaine: Mapped[bool] = mapped_column(default=False)
@@ -143,8 +144,6 @@ class Variant(db.Model):
 
     def unit_price_for(self, quantity: int) -> int:
         """The price per pack when buying `quantity`: the volume break reached, if any."""
-        from shop.pricing import unit_price
-
         return unit_price(self.price_cents, ((b.min_quantity, b.unit_price_cents) for b in self.price_breaks), quantity)
 
     @property

@@ -4,12 +4,24 @@ it, delivered later by the mailer with retries."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime
 from shop.extensions import db
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    RETRYING = "retrying"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
 
 
 class OutboxMessage(db.Model):
@@ -38,12 +50,12 @@ class OutboxMessage(db.Model):
     )
 
     @property
-    def status(self) -> str:
+    def status(self) -> MailStatus:
         if self.sent_at:
-            return "sent"
+            return MailStatus.SENT
         if self.gave_up_at:
-            return "failed"
-        return "retrying" if self.attempts else "queued"
+            return MailStatus.FAILED
+        return MailStatus.RETRYING if self.attempts else MailStatus.QUEUED
 
 
 class OutboxAttachment(db.Model):

@@ -10,9 +10,11 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime, enum_column
+from shop.core.limits import ITEM_NAME_LENGTH, PO_NUMBER_LENGTH, SKU_LENGTH
+from shop.errors import InvalidTransition, NotEligible, ShopError
 from shop.extensions import db
-from shop.models.accounts import Practice, User, enum_column
+from shop.models.accounts import Practice, User
 from shop.models.audit import EventColumns
 
 
@@ -60,6 +62,47 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+# The road an order travels, as the clinician's order page draws it.
+PROGRESS = {S.AWAITING_PAYMENT: 0, S.PLACED: 0, S.PAID: 1, S.PROCESSING: 1, S.SHIPPED: 2, S.DELIVERED: 3}
+
+
+class OrderAction(StrEnum):
+    """What the orders desk can do to an order."""
+
+    CONFIRM = "confirm"
+    SHIP = "ship"
+    DELIVER = "deliver"
+    RELEASE = "release"
+    CANCEL = "cancel"
+    REFUND = "refund"
+    SETTLE = "settle"
+
+
+# The status each of the desk's steps leads to; the transition table says from where. Confirming
+# and releasing both lead to processing: confirming from placed or paid, releasing from on hold.
+STEP_TARGETS: dict[OrderAction, OrderStatus] = {
+    OrderAction.CONFIRM: S.PROCESSING,
+    OrderAction.SHIP: S.SHIPPED,
+    OrderAction.DELIVER: S.DELIVERED,
+    OrderAction.RELEASE: S.PROCESSING,
+    OrderAction.CANCEL: S.CANCELLED,
+    OrderAction.REFUND: S.REFUNDED,
+}
+
+
+class CancelCause(StrEnum):
+    """Why an order is cancelled: the orders desk decided, or the shop did because the card
+    payment never came (its time ran out, or Stripe closed the payment page)."""
+
+    STAFF = "staff"
+    PAYMENT_LAPSED = "payment_lapsed"
+    STRIPE_EXPIRED = "stripe_expired"
+
+    @property
+    def lapsed_unpaid(self) -> bool:
+        return self in (CancelCause.PAYMENT_LAPSED, CancelCause.STRIPE_EXPIRED)
+
+
 class PaymentMethod(StrEnum):
     CARD = "card"
     ACCOUNT = "account"
@@ -84,7 +127,7 @@ class Order(db.Model):
     tax_rate_bps: Mapped[int]
     tax_cents: Mapped[int]
     total_cents: Mapped[int]
-    po_number: Mapped[str] = mapped_column(String(40), default="")
+    po_number: Mapped[str] = mapped_column(String(PO_NUMBER_LENGTH), default="")
     note: Mapped[str] = mapped_column(Text, default="")
 
     # Copied when the order is placed, so later edits never change the paperwork.
@@ -123,6 +166,54 @@ class Order(db.Model):
     def can_become(self, target: OrderStatus) -> bool:
         return target in ORDER_TRANSITIONS[self.status]
 
+    def available_actions(self) -> frozenset[OrderAction]:
+        """The steps the orders desk can take now; its pages offer exactly these."""
+        return frozenset(action for action in OrderAction if self.refusal(action) is None)
+
+    def refusal(self, action: OrderAction) -> ShopError | None:
+        """Why the desk cannot take `action` now (the error to raise), or None when it can."""
+        if action == OrderAction.SETTLE:
+            return self._settle_refusal()
+        status = self.status
+        target = STEP_TARGETS[action]
+        if action == OrderAction.CONFIRM and (status == S.ON_HOLD or not self.can_become(target)):
+            return InvalidTransition(
+                f"Order {self.number} is {status.label.lower()}; only a placed or paid order can be confirmed."
+            )
+        if action == OrderAction.RELEASE and status != S.ON_HOLD:
+            return InvalidTransition(f"Order {self.number} is {status.label.lower()}, not on hold.")
+        if action == OrderAction.CANCEL and not self.can_become(target):
+            return InvalidTransition(f"Order {self.number} is {status.label.lower()} and can no longer be cancelled.")
+        if not self.can_become(target) or (action == OrderAction.REFUND and not self.has_money_to_refund):
+            return InvalidTransition(
+                f"Order {self.number} is {status.label.lower()}, so it cannot become “{target.label.lower()}” now."
+            )
+        return None
+
+    def _settle_refusal(self) -> ShopError | None:
+        if self.payment_method != PaymentMethod.ACCOUNT:
+            return NotEligible("Only orders on account have an invoice to settle.")
+        if self.invoice_settled_at is not None:
+            return InvalidTransition(f"The invoice of {self.number} is already settled.")
+        if self.status in (S.CANCELLED, S.REFUNDED):
+            return InvalidTransition(
+                f"Order {self.number} is {self.status.label.lower()}; there is no invoice to settle."
+            )
+        return None
+
+    @property
+    def has_money_to_refund(self) -> bool:
+        """Whether there is something to refund: a card payment taken, or the invoice of goods
+        sent on account, which the transition table already implies, except for a cancelled
+        order, which has something to refund only when a card payment was kept."""
+        return self.status != S.CANCELLED or self.refund_due
+
+    @property
+    def progress_step(self) -> int | None:
+        """How far along placed, paid (or confirmed), shipped, delivered the order is (0 to 3);
+        None for an order that left that road (on hold, cancelled, refunded)."""
+        return PROGRESS.get(self.status)
+
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
@@ -145,8 +236,8 @@ class OrderLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
-    sku: Mapped[str] = mapped_column(String(40))
-    product_name: Mapped[str] = mapped_column(String(160))
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH))
+    product_name: Mapped[str] = mapped_column(String(ITEM_NAME_LENGTH))
     variant_label: Mapped[str] = mapped_column(String(120))
     pack_size: Mapped[str] = mapped_column(String(120))
     quantity: Mapped[int]

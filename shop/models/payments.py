@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime
 from shop.extensions import db
 
 

@@ -10,11 +10,14 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime, enum_column
+from shop.core.limits import ITEM_NAME_LENGTH, SKU_LENGTH
+from shop.errors import InvalidTransition, QuoteExpired, ShopError
 from shop.extensions import db
-from shop.models.accounts import Practice, User, enum_column
+from shop.models.accounts import Practice, User
 from shop.models.audit import EventColumns
 from shop.models.orders import Order
+from shop.pricing import percent
 
 
 class QuoteStatus(StrEnum):
@@ -44,16 +47,38 @@ QUOTE_STATUS_LABELS = {
 Q = QuoteStatus
 # Which status may follow which. Sending a revision keeps a sent quote sent (the new version
 # supersedes the old); a quote that expired or had changes requested is sent again as a new
-# version. Declined is final; accepted is too, unless the order it placed lapses unpaid (then the
-# quote is open again, or expired if its validity ended meanwhile).
+# version. The clinician decides on a sent quote only: one with changes requested waits for the
+# revision. Declined is final; accepted is too, unless the order it placed lapses unpaid (then
+# the quote is open again, or expired if its validity ended meanwhile).
 QUOTE_TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
     Q.REQUESTED: frozenset({Q.DRAFT}),
     Q.DRAFT: frozenset({Q.SENT}),
     Q.SENT: frozenset({Q.SENT, Q.ACCEPTED, Q.DECLINED, Q.CHANGES_REQUESTED, Q.EXPIRED}),
-    Q.CHANGES_REQUESTED: frozenset({Q.SENT, Q.DECLINED}),
+    Q.CHANGES_REQUESTED: frozenset({Q.SENT}),
     Q.EXPIRED: frozenset({Q.SENT}),
     Q.ACCEPTED: frozenset({Q.SENT, Q.EXPIRED}),
     Q.DECLINED: frozenset(),
+}
+
+
+# Closed to the desk: nothing more can be prepared or changed.
+CLOSED = frozenset({Q.ACCEPTED, Q.DECLINED})
+
+
+class QuoteAction(StrEnum):
+    """What can be done with a quote: the clinician's decisions, and the desk's work on it."""
+
+    ACCEPT = "accept"
+    REQUEST_CHANGES = "request_changes"
+    DECLINE = "decline"
+    PREPARE = "prepare"  # open a draft: v1 from the request, or a revision of the last version
+    EDIT = "edit"  # change, price and send the open draft
+
+
+DECISION_TARGETS = {
+    QuoteAction.ACCEPT: Q.ACCEPTED,
+    QuoteAction.REQUEST_CHANGES: Q.CHANGES_REQUESTED,
+    QuoteAction.DECLINE: Q.DECLINED,
 }
 
 
@@ -93,6 +118,40 @@ class Quote(db.Model):
     def can_become(self, target: QuoteStatus) -> bool:
         return target in QUOTE_TRANSITIONS[self.status]
 
+    def available_actions(self, now: datetime) -> frozenset[QuoteAction]:
+        """What can be done now; the clinician's and the desk's pages offer exactly these."""
+        return frozenset(action for action in QuoteAction if self.refusal(action, now) is None)
+
+    def refusal(self, action: QuoteAction, now: datetime) -> ShopError | None:
+        """Why `action` cannot be taken now (the error to raise), or None when it can."""
+        label = self.status.label.lower()
+        if action in (QuoteAction.PREPARE, QuoteAction.EDIT):
+            if self.is_closed:
+                return InvalidTransition(f"Quote {self.number} is {label}; it cannot be revised or changed.")
+            if action == QuoteAction.EDIT and self.draft is None:
+                return InvalidTransition("There is no draft to edit; start a revision first.")
+            if action == QuoteAction.PREPARE and self.draft is not None:
+                return InvalidTransition(f"A draft of quote {self.number} is already open.")
+            return None
+        target = DECISION_TARGETS[action]
+        if action == QuoteAction.ACCEPT and self.status == QuoteStatus.ACCEPTED:
+            return InvalidTransition(f"Quote {self.number} is already accepted.")
+        if self.is_expired(now) and action != QuoteAction.DECLINE:
+            return QuoteExpired(f"Quote {self.number} expired; ask the quotes desk for a new version.")
+        if self.status != QuoteStatus.SENT or self.is_expired(now) or not self.can_become(target):
+            if action == QuoteAction.ACCEPT:
+                return InvalidTransition(f"Quote {self.number} is {label} and cannot be accepted.")
+            shown = self.status_at(now).label.lower()
+            return InvalidTransition(
+                f"Quote {self.number} is {shown}, so it cannot become “{target.label.lower()}” now."
+            )
+        return None
+
+    @property
+    def is_closed(self) -> bool:
+        """Accepted or declined: nothing more is prepared or discussed."""
+        return self.status in CLOSED
+
     @property
     def latest_sent(self) -> QuoteVersion | None:
         sent = [v for v in self.versions if v.sent_at is not None]
@@ -122,7 +181,7 @@ class QuoteRequestLine(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
-    sku: Mapped[str] = mapped_column(String(40), default="")
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), default="")
     description: Mapped[str] = mapped_column(String(300))
     quantity: Mapped[int]
 
@@ -170,11 +229,6 @@ class QuoteVersion(db.Model):
         return self.sent_at is not None
 
 
-# An item that is not in the catalogue is named in at most this many characters: the name
-# travels to the quote's line and, once accepted, to the order's line.
-ITEM_NAME_LENGTH = 160
-
-
 class QuoteLine(db.Model):
     """A priced line of a version: a catalogue variant, or a custom item typed by staff."""
 
@@ -184,7 +238,7 @@ class QuoteLine(db.Model):
     version_id: Mapped[int] = mapped_column(ForeignKey("quote_versions.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id"))
-    sku: Mapped[str] = mapped_column(String(40), default="")
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), default="")
     product_name: Mapped[str] = mapped_column(String(ITEM_NAME_LENGTH))
     description: Mapped[str] = mapped_column(String(300), default="")
     quantity: Mapped[int]
@@ -197,8 +251,6 @@ class QuoteLine(db.Model):
 
     @property
     def discount_percent(self) -> str:
-        from shop.pricing import percent
-
         return percent(self.discount_bps)
 
 

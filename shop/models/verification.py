@@ -9,9 +9,9 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db_types import UTCDateTime
+from shop.core.db import UTCDateTime, enum_column
 from shop.extensions import db
-from shop.models.accounts import Profession, User, enum_column
+from shop.models.accounts import Profession, User
 from shop.models.audit import EventColumns
 
 
@@ -45,8 +45,22 @@ APPLICATION_TRANSITIONS: dict[ApplicationStatus, frozenset[ApplicationStatus]] =
 }
 
 
-def statuses_leading_to(target: ApplicationStatus) -> list[ApplicationStatus]:
-    return [s for s, nexts in APPLICATION_TRANSITIONS.items() if target in nexts]
+class ApplicationAction(StrEnum):
+    """The verification desk's decisions, and the clinician sending a new document."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_INFO = "request_info"
+    SEND_DOCUMENT = "send_document"
+
+
+ACTION_TARGETS = {
+    ApplicationAction.APPROVE: ApplicationStatus.APPROVED,
+    ApplicationAction.REJECT: ApplicationStatus.REJECTED,
+    ApplicationAction.REQUEST_INFO: ApplicationStatus.NEEDS_INFO,
+    ApplicationAction.SEND_DOCUMENT: ApplicationStatus.PENDING,
+}
+DESK_DECISIONS = frozenset({ApplicationAction.APPROVE, ApplicationAction.REJECT, ApplicationAction.REQUEST_INFO})
 
 
 class LicenceApplication(db.Model):
@@ -80,9 +94,17 @@ class LicenceApplication(db.Model):
     def can_become(self, target: ApplicationStatus) -> bool:
         return target in APPLICATION_TRANSITIONS[self.status]
 
-    @property
-    def latest_document(self) -> LicenceDocument | None:
-        return self.documents[-1] if self.documents else None
+    def available_actions(self, today: date) -> frozenset[ApplicationAction]:
+        """What can be done now: the desk's decisions while it is under review (or waiting for
+        more information), and a new document while one was asked for or the approved licence
+        has expired."""
+        actions = {action for action, target in ACTION_TARGETS.items() if self.can_become(target)}
+        if self.status == ApplicationStatus.APPROVED and not self.licence_expired(today):
+            actions.discard(ApplicationAction.SEND_DOCUMENT)
+        return frozenset(actions)
+
+    def awaits_decision(self, today: date) -> bool:
+        return bool(self.available_actions(today) & DESK_DECISIONS)
 
 
 class LicenceDocument(db.Model):

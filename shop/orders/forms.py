@@ -1,10 +1,11 @@
 from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from shop.core.limits import PO_NUMBER_LENGTH
 from shop.forms import ShopForm
 from shop.models.accounts import User
 from shop.models.orders import PaymentMethod
-from shop.services import checkout
+from shop.services import checkout, credit
 from shop.templating import country_name
 
 
@@ -15,7 +16,7 @@ class CheckoutForm(ShopForm):
     payment_method = RadioField("Payment", validators=[InputRequired("Choose how to pay.")])
     po_number = StringField(
         "Purchase-order number (optional)",
-        validators=[Optional(), Length(max=40, message="Use at most 40 characters.")],
+        validators=[Optional(), Length(max=PO_NUMBER_LENGTH, message=f"Use at most {PO_NUMBER_LENGTH} characters.")],
     )
     note = TextAreaField(
         "Note for the orders desk (optional)",
@@ -26,13 +27,14 @@ class CheckoutForm(ShopForm):
     def offer(self, user: User, total_cents: int) -> None:
         """The choices open to `user`, pre-selecting the default address and a lone way to pay."""
         addresses = checkout.delivery_addresses(user)
-        methods = checkout.payment_methods(user)
+        methods = credit.payment_methods(user)
         self.address_id.choices = [
             SelectChoice(a.id, ", ".join([*a.lines(), country_name(a.country)])) for a in addresses
         ]
         self.payment_method.choices = [SelectChoice(m.value, m.label) for m in methods]
         if not self.is_submitted():
-            default = next((a for a in addresses if a.is_default), addresses[0] if addresses else None)
+            default = user.practice.default_address if user.practice else None
+            default = default if default in addresses else (addresses[0] if addresses else None)
             self.address_id.data = default.id if default else None
             self.payment_method.data = methods[0].value if len(methods) == 1 else None
             self.expected_total.data = total_cents

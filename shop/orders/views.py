@@ -8,15 +8,14 @@ from flask_login import current_user
 from shop.access import Policy, protect
 from shop.errors import NotFound, PaymentUnavailable, ShopError
 from shop.extensions import db
-from shop.forms import show_error
+from shop.forms import EmptyForm, show_error
 from shop.models.orders import PaymentMethod
 from shop.orders.forms import CheckoutForm
 from shop.paging import paginate
 from shop.services import cart as carts
-from shop.services import checkout, payments
+from shop.services import checkout, credit, payments
 from shop.services import quick_order as bulk
 from shop.services.orders import practice_order, practice_orders
-from shop.staff.forms import EmptyForm
 
 bp = Blueprint("orders", __name__)
 protect(bp, Policy.VERIFIED)
@@ -34,8 +33,8 @@ def _render_checkout(form, view, status=200):
             "orders/checkout.html",
             form=form,
             view=view,
-            credit=checkout.available_credit(current_user),
-            methods=checkout.payment_methods(current_user),
+            credit=credit.available_credit(current_user),
+            methods=credit.payment_methods(current_user),
         ),
         status,
     )
@@ -74,7 +73,6 @@ def pay_for(order):
         flash(f"Order {order.number} is reserved for you. {error.message}", "error")
         return redirect(url_for("orders.detail", number=order.number), code=303)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("orders.detail", number=order.number), code=303)
     if url is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from shop.access import Policy, protect
+from shop.errors import EventRaced, InvalidWebhook
 from shop.extensions import csrf, limiter
 from shop.services import payments
-from shop.stripe_gateway import InvalidWebhook, parse_webhook
+from shop.stripe_gateway import parse_webhook
 
 bp = Blueprint("payments", __name__)
 protect(bp, Policy.PUBLIC)
@@ -29,7 +30,7 @@ def webhook():
         return jsonify(error="invalid signature"), 400
     try:
         outcome = payments.handle_event(event)
-    except payments.EventRaced as error:
+    except EventRaced as error:
         current_app.logger.warning("%s", error)
         return jsonify(error="busy, retry"), 500
     current_app.logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)

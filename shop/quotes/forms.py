@@ -1,8 +1,8 @@
 from wtforms import DateField, FieldList, FormField, HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, Length, Optional
 
-from shop.forms import ShopForm
-from shop.models.quotes import ITEM_NAME_LENGTH
+from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, SKU_LENGTH
+from shop.forms import ShopForm, line_quantity, parsed
 from shop.orders.forms import CheckoutForm
 from shop.services.quotes import RequestedItem
 
@@ -10,20 +10,14 @@ REQUEST_ROWS = 8
 OTHER_ROWS = 3
 
 
-def parsed(_form, field) -> None:
-    """Stop at "not a valid integer", so a word is not also told it is out of range."""
-    if field.process_errors:
-        raise StopValidation()
-
-
 class RequestRowForm(ShopForm):
     class Meta:
         csrf = False
 
-    sku = StringField("SKU", validators=[Optional(), Length(max=40)])
+    sku = StringField("SKU", validators=[Optional(), Length(max=SKU_LENGTH)])
     quantity = IntegerField(
         "Quantity",
-        validators=[Optional(), parsed, NumberRange(1, 999, "Between 1 and 999.")],
+        validators=[Optional(), parsed, line_quantity()],
     )
 
 
@@ -38,12 +32,12 @@ class OtherRowForm(ShopForm):
     )
     quantity = IntegerField(
         "Quantity",
-        validators=[Optional(), parsed, NumberRange(1, 999, "Between 1 and 999.")],
+        validators=[Optional(), parsed, line_quantity()],
     )
 
 
 class QuoteRequestForm(ShopForm):
-    products = FieldList(FormField(RequestRowForm), min_entries=REQUEST_ROWS, max_entries=100)
+    products = FieldList(FormField(RequestRowForm), min_entries=REQUEST_ROWS, max_entries=MAX_QUOTE_LINES)
     others = FieldList(FormField(OtherRowForm), min_entries=OTHER_ROWS, max_entries=20)
     target_date = DateField("Needed by (optional)", format="%Y-%m-%d", validators=[Optional()])
     message = TextAreaField("Message for the quotes desk (optional)", validators=[Optional(), Length(max=4000)])

@@ -8,15 +8,14 @@ from flask_login import current_user
 
 from shop import clock
 from shop.access import Policy, protect
-from shop.errors import NotFound, ShopError
-from shop.extensions import db
+from shop.errors import InvalidTransition, NotEligible, NotFound, ShopError
 from shop.forms import first_error, show_error
 from shop.models.orders import PaymentMethod
 from shop.paging import paginate
 from shop.quote_pdf import pdf_download, quote_document
 from shop.quotes.forms import REQUEST_ROWS, AcceptForm, CommentForm, DeclineForm, QuoteRequestForm
 from shop.services import cart as carts
-from shop.services import catalogue, checkout, quote_orders, quotes
+from shop.services import catalogue, credit, quote_orders, quotes
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 protect(bp, Policy.VERIFIED)
@@ -47,7 +46,6 @@ def new():
                 current_user, form.requested_items(), target_date=form.target_date.data, message=form.message.data or ""
             )
         except ShopError as error:
-            db.session.rollback()
             if error.field == "items":
                 form.row_error(form.products, 0, "sku", error.message)
             else:
@@ -93,12 +91,14 @@ def _version(quote, number_arg):
 def detail(number: str):
     quote = _own(number)
     version = _version(quote, request.args.get("version"))
+    now = clock.now()
     return render_template(
         "quotes/detail.html",
         quote=quote,
         version=version,
         document=quote_document(quote, version) if version else None,
-        status=quote.status_at(clock.now()),
+        status=quote.status_at(now),
+        actions=quote.available_actions(now),
         comment_form=CommentForm(formdata=None),
         decline_form=DeclineForm(formdata=None),
     )
@@ -115,7 +115,6 @@ def pdf(number: str):
 
 def _after(number: str, error: ShopError | None, done: str):
     if error is not None:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(done, "success")
@@ -179,16 +178,15 @@ def accept(number: str):
     version = quote.latest_sent
     try:
         if version is None:
-            raise quotes.InvalidTransition("This quote has not been sent yet.")
+            raise InvalidTransition("This quote has not been sent yet.")
         quotes.acceptable_version(current_user, quote, int(request.form.get("version") or version.number))
     except (ShopError, ValueError) as error:
-        return _after(number, error if isinstance(error, ShopError) else ShopError("Choose a version to accept."), "")
+        return _after(number, error if isinstance(error, ShopError) else NotEligible("Choose a version to accept."), "")
     form = _accept_form(version)
     if form.validate_on_submit():
         try:
             order = quote_orders.accept_quote(current_user, quote, form.version.data, form.checkout_request())
         except ShopError as error:
-            db.session.rollback()
             if error.field is None:
                 # Not about a field (stock, the quote's state): say so on the quote itself.
                 return _after(number, error, "")
@@ -207,7 +205,7 @@ def accept(number: str):
             version=version,
             document=quote_document(quote, version),
             form=form,
-            credit=checkout.available_credit(current_user),
+            credit=credit.available_credit(current_user),
         ),
         422 if form.errors else 200,
     )

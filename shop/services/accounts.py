@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from shop import clock
-from shop.errors import DuplicateAccount, NotEligible, ShopError
+from shop.core.db import unit_of_work
+from shop.errors import DuplicateAccount, NotEligible, WeakPassword, WrongPassword
 from shop.extensions import db
 from shop.mailer import queue_email
-from shop.models.accounts import Address, Practice, Profession, Role, User, normalise_email
+from shop.models.accounts import UNSET_PASSWORD, Address, Practice, Profession, Role, User, normalise_email
 from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication
 from shop.passwords import hash_password, password_problem, verify_password
 from shop.services.sessions import revoke_all_sessions, start_session
@@ -54,7 +54,7 @@ def new_user(*, email: str, password: str | None, full_name: str, role: Role) ->
         email=email,
         full_name=full_name.strip(),
         role=role,
-        password_hash=hash_password(password) if password else "!unset",
+        password_hash=hash_password(password) if password else UNSET_PASSWORD,
         created_at=now,
         password_changed_at=now,
     )
@@ -94,57 +94,59 @@ def create_user(
     shipping address, so that it can order at once. Raises DuplicateAccount.
     """
     if email_taken(email):
-        raise DuplicateAccount(f"An account with {normalise_email(email)} already exists.")
+        raise duplicate_account(email)
     if verified and role != Role.CLINICIAN:
         raise NotEligible("Only clinicians carry a licence; --verified applies to clinicians.")
     name = full_name or normalise_email(email).split("@")[0].replace(".", " ").title()
-    user = new_user(email=email, password=password, full_name=name, role=role)
-    if role == Role.CLINICIAN and verified:
-        now = clock.now()
-        user.practice = add_practice(
-            PracticeDetails(
-                name=f"{name} Practice",
-                phone="+353 21 555 0100",
-                line1="12 Grand Parade",
-                city="Cork",
-                region="Co. Cork",
-                postcode="T12 AB12",
-                country="IE",
-            )
-        )
-        application = LicenceApplication(
-            applicant=user,
-            profession=Profession.PHYSICIAN,
-            licence_number=f"CLI-{zlib.crc32(user.email.encode()):010d}",
-            licence_region="Medical Council of Ireland",
-            licence_expiry=licence_expiry or (clock.today() + timedelta(days=730)),
-            status=ApplicationStatus.APPROVED,
-            submitted_at=now,
-            queued_at=now,
-            decided_at=now,
-            decision_note="Created as verified by an operator.",
-        )
-        db.session.add(application)
-        db.session.add(
-            ApplicationEvent(
-                application=application,
-                action="approved",
-                from_status=None,
-                to_status=ApplicationStatus.APPROVED.value,
-                note="Created as verified by an operator.",
-                created_at=now,
-            )
-        )
-    commit_new_account(user)
+    with unit_of_work(conflict=duplicate_account(email)):
+        user = new_user(email=email, password=password, full_name=name, role=role)
+        if role == Role.CLINICIAN and verified:
+            _verify_as_operator(user, name, licence_expiry)
     return user
 
 
-def commit_new_account(user: User) -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise DuplicateAccount(f"An account with {user.email} already exists.", field="email") from None
+def duplicate_account(email: str) -> DuplicateAccount:
+    """The refusal of a second account under `email` (any case)."""
+    return DuplicateAccount(f"An account with {normalise_email(email)} already exists.", field="email")
+
+
+def _verify_as_operator(user: User, name: str, licence_expiry: date | None) -> None:
+    """An approved physician's licence and a practice with one address, as an operator vouches."""
+    now = clock.now()
+    user.practice = add_practice(
+        PracticeDetails(
+            name=f"{name} Practice",
+            phone="+353 21 555 0100",
+            line1="12 Grand Parade",
+            city="Cork",
+            region="Co. Cork",
+            postcode="T12 AB12",
+            country="IE",
+        )
+    )
+    application = LicenceApplication(
+        applicant=user,
+        profession=Profession.PHYSICIAN,
+        licence_number=f"CLI-{zlib.crc32(user.email.encode()):010d}",
+        licence_region="Medical Council of Ireland",
+        licence_expiry=licence_expiry or (clock.today() + timedelta(days=730)),
+        status=ApplicationStatus.APPROVED,
+        submitted_at=now,
+        queued_at=now,
+        decided_at=now,
+        decision_note="Created as verified by an operator.",
+    )
+    db.session.add(application)
+    db.session.add(
+        ApplicationEvent(
+            application=application,
+            action="approved",
+            from_status=None,
+            to_status=ApplicationStatus.APPROVED.value,
+            note="Created as verified by an operator.",
+            created_at=now,
+        )
+    )
 
 
 def invite_staff(*, admin: User, email: str, full_name: str, role: Role) -> User:
@@ -155,19 +157,19 @@ def invite_staff(*, admin: User, email: str, full_name: str, role: Role) -> User
         raise NotEligible("Staff accounts are for staff and administrators.")
     if email_taken(email):
         raise DuplicateAccount("An account with this email already exists.", field="email")
-    user = new_user(email=email, password=None, full_name=full_name, role=role)
-    db.session.flush()
-    queue_email(
-        kind="staff.invited",
-        to=user.email,
-        subject=f"Your {current_app.config['SHOP_NAME']} staff account",
-        template="staff_invite",
-        user=user,
-        invited_by=admin,
-        link=external_url("auth.accept_invite", token=_token_for(user, INVITE_SALT)),
-        days=current_app.config["STAFF_INVITE_MAX_AGE"] // 86400,
-    )
-    commit_new_account(user)
+    with unit_of_work(conflict=duplicate_account(email)):
+        user = new_user(email=email, password=None, full_name=full_name, role=role)
+        db.session.flush()
+        queue_email(
+            kind="staff.invited",
+            to=user.email,
+            subject=f"Your {current_app.config['SHOP_NAME']} staff account",
+            template="staff_invite",
+            user=user,
+            invited_by=admin,
+            link=external_url("auth.accept_invite", token=_token_for(user, INVITE_SALT)),
+            days=current_app.config["STAFF_INVITE_MAX_AGE"] // 86400,
+        )
     return user
 
 
@@ -200,24 +202,24 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None or not user.active:
         return
-    queue_email(
-        kind="account.password_reset",
-        to=user.email,
-        subject="Reset your password",
-        template="password_reset",
-        user=user,
-        link=external_url("auth.set_password", token=_token_for(user, RESET_SALT)),
-        hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
-    )
-    db.session.commit()
+    with unit_of_work():
+        queue_email(
+            kind="account.password_reset",
+            to=user.email,
+            subject="Reset your password",
+            template="password_reset",
+            user=user,
+            link=external_url("auth.set_password", token=_token_for(user, RESET_SALT)),
+            hours=current_app.config["PASSWORD_RESET_MAX_AGE"] // 3600,
+        )
 
 
 def set_password_with_token(token: str, salt: str, new_password: str) -> User:
     user = user_for_token(token, salt)
     if user is None:
         raise NotEligible("This link has expired or was already used. Ask for a new one.")
-    _set_password(user, new_password)
-    db.session.commit()
+    with unit_of_work():
+        _set_password(user, new_password)
     return user
 
 
@@ -226,16 +228,16 @@ def change_password(
 ) -> str:
     """Change the password, end every other login, and return a fresh token for this browser."""
     if not verify_password(user.password_hash, current_password):
-        raise ShopError("Your current password is not correct.", field="current_password")
-    _set_password(user, new_password)
-    db.session.commit()
+        raise WrongPassword("Your current password is not correct.", field="current_password")
+    with unit_of_work():
+        _set_password(user, new_password)
     return start_session(user, user_agent=user_agent, ip_address=ip_address)
 
 
 def _set_password(user: User, new_password: str) -> None:
     problem = password_problem(new_password, user_inputs=(user.email, user.full_name))
     if problem:
-        raise ShopError(problem, field="password")
+        raise WeakPassword(problem, field="password")
     user.password_hash = hash_password(new_password)
     user.password_changed_at = clock.now()
     revoke_all_sessions(user)
@@ -247,7 +249,7 @@ def set_active(admin: User, user: User, active: bool) -> None:
         raise NotEligible("Only an administrator can change staff accounts.")
     if user.id == admin.id:
         raise NotEligible("You cannot deactivate your own account.")
-    user.active = active
-    if not active:
-        revoke_all_sessions(user)
-    db.session.commit()
+    with unit_of_work():
+        user.active = active
+        if not active:
+            revoke_all_sessions(user)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shop import clock
+from shop.core.db import unit_of_work
 from shop.errors import NotEligible, NotFound
 from shop.extensions import db
 from shop.models.accounts import Address, User, looks_like_po_box
@@ -45,27 +46,27 @@ def add_address(user: User, details: AddressDetails, *, make_default: bool = Fal
         raise NotEligible("Give a street address: we cannot deliver injectables to a PO box.", field="line1")
     if len(practice.addresses) >= MAX_ADDRESSES:
         raise NotEligible(f"A practice can keep at most {MAX_ADDRESSES} addresses; remove one first.")
-    address = Address(
-        line1=details.line1.strip(),
-        line2=details.line2.strip(),
-        city=details.city.strip(),
-        region=details.region.strip(),
-        postcode=details.postcode.strip(),
-        country=details.country,
-        is_default=False,
-    )
-    practice.addresses.append(address)
-    db.session.flush()
-    if make_default or not any(a.is_default for a in practice.addresses if a is not address):
-        _set_default(practice, address)
-    db.session.commit()
+    with unit_of_work():
+        address = Address(
+            line1=details.line1.strip(),
+            line2=details.line2.strip(),
+            city=details.city.strip(),
+            region=details.region.strip(),
+            postcode=details.postcode.strip(),
+            country=details.country,
+            is_default=False,
+        )
+        practice.addresses.append(address)
+        db.session.flush()
+        if make_default or not any(a.is_default for a in practice.addresses if a is not address):
+            _set_default(practice, address)
     return address
 
 
 def make_default(user: User, address_id: int) -> Address:
     address = _own(user, address_id)
-    _set_default(address.practice, address)
-    db.session.commit()
+    with unit_of_work():
+        _set_default(address.practice, address)
     return address
 
 
@@ -81,8 +82,8 @@ def remove_address(user: User, address_id: int) -> None:
     if len(practice.addresses) <= 1:
         raise NotEligible("This is the practice's only address; add another before removing it.")
     was_default = address.is_default
-    practice.addresses.remove(address)
-    db.session.flush()
-    if was_default:
-        _set_default(practice, practice.addresses[0])
-    db.session.commit()
+    with unit_of_work():
+        practice.addresses.remove(address)
+        db.session.flush()
+        if was_default:
+            _set_default(practice, practice.addresses[0])

@@ -7,23 +7,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock, ShopError
+from shop.catalogue.compliance import variant_refusal
+from shop.core.db import unit_of_work
+from shop.core.limits import QUANTITY_RANGE, SKU_LENGTH, quantity_in_range
+from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.cart import CartLine
 from shop.models.catalogue import Product, Variant
-from shop.pricing import PriceRules, Totals, line_total, totals, unit_price
+from shop.pricing import PriceRules, Totals, line_total, totals
 
 
 def find_variant(sku: str) -> Variant | None:
     sku = (sku or "").strip().upper()
-    if not sku or len(sku) > 40 or not sku.isprintable():
+    if not sku or len(sku) > SKU_LENGTH or not sku.isprintable():
         return None  # no SKU is that long or holds control characters (PostgreSQL refuses NUL)
     return db.session.scalar(
         select(Variant)
@@ -34,31 +36,9 @@ def find_variant(sku: str) -> Variant | None:
     )
 
 
-def price_of(variant: Variant, quantity: int) -> int:
-    """The unit price of `variant` when buying `quantity` packs, volume breaks included."""
-    breaks = ((b.min_quantity, b.unit_price_cents) for b in variant.price_breaks)
-    return unit_price(variant.price_cents, breaks, quantity)
-
-
-def sale_problem(variant: Variant, user: User) -> str | None:
-    """Why `user` cannot buy `variant` at all, in words for them; None when they can."""
-    product = variant.product
-    if not variant.sellable:
-        return "is no longer sold"
-    market = current_app.config["SHOP_MARKET"]
-    if not product.sale_permitted_in(market):
-        return f"is not cleared for sale in our market ({market})"
-    if product.prescription_only:
-        application = user.application
-        if application is None or not application.profession.is_prescriber:
-            return "is prescription-only and can be ordered by prescribers only"
-    return None
-
-
 def _check_quantity(quantity: int) -> None:
-    maximum = current_app.config["MAX_LINE_QUANTITY"]
-    if quantity < 1 or quantity > maximum:
-        raise NotEligible(f"Enter a quantity between 1 and {maximum}.", field="quantity")
+    if not quantity_in_range(quantity):
+        raise NotEligible(f"Enter a quantity {QUANTITY_RANGE}.", field="quantity")
 
 
 def _line(user: User, variant: Variant) -> CartLine | None:
@@ -71,16 +51,16 @@ def require_buyer(user: User) -> None:
 
 
 def _put(user: User, variant: Variant, quantity: int, *, add: bool) -> CartLine:
-    """Add to (or set) the quantity of a variant in the cart, checking everything first; on a
-    refusal the caller rolls back.
+    """Add to (or set) the quantity of a variant in the cart, checking everything first, in the
+    caller's unit of work.
 
     Adding to an existing line is one UPDATE, so two tabs adding at the same moment both count.
     A volume price that the new quantity reaches is taken at once; a price change that the
     clinician has not accepted yet stays flagged (changing the quantity does not accept it)."""
     require_buyer(user)
-    problem = sale_problem(variant, user)
-    if problem:
-        raise NotEligible(f"{variant.product.name} ({variant.sku}) {problem}.", field="sku")
+    refusal = variant_refusal(variant, user)
+    if refusal:
+        raise NotEligible(refusal.about(variant), field="sku")
     _check_quantity(quantity)
     line = _line(user, variant)
     old_quantity = line.quantity if line else 0
@@ -104,26 +84,21 @@ def _put(user: User, variant: Variant, quantity: int, *, add: bool) -> CartLine:
             else f"{variant.sku} is out of stock.",
             field="quantity",
         )
-    price = price_of(variant, new_quantity)
+    price = variant.unit_price_for(new_quantity)
     if line is None:
         line = CartLine(
             user_id=user.id, variant=variant, quantity=new_quantity, seen_unit_price_cents=price, added_at=clock.now()
         )
         db.session.add(line)
     else:
-        pending = line.seen_unit_price_cents != price_of(variant, old_quantity)
+        pending = line.seen_unit_price_cents != variant.unit_price_for(old_quantity)
         line.quantity = new_quantity
         if not pending:
             line.seen_unit_price_cents = price
     return line
 
 
-def _commit() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ShopError("Your cart changed in another window. Please try again.") from None
+CHANGED_ELSEWHERE = "Your cart changed in another window. Please try again."
 
 
 def add_to_cart(user: User, sku: str, quantity: int) -> CartLine:
@@ -135,30 +110,25 @@ def add_to_cart(user: User, sku: str, quantity: int) -> CartLine:
         raise NotFound(f"There is no product with the SKU {shown!r}.", field="sku")
     for _attempt in range(3):
         try:
-            line = _put(user, variant, quantity, add=True)
-            db.session.commit()
-            return line
+            with unit_of_work():
+                return _put(user, variant, quantity, add=True)
         except IntegrityError:
-            # Another tab created the line at the same moment: add to it instead.
-            db.session.rollback()
-        except ShopError:
-            db.session.rollback()
-            raise
-    raise ShopError("Your cart changed in another window. Please try again.")
+            continue  # another tab created the line at the same moment: add to it instead
+    raise CartChanged(CHANGED_ELSEWHERE)
 
 
 def set_quantity(user: User, line_id: int, quantity: int) -> None:
-    line = _own_line(user, line_id)
-    if quantity == 0:
-        db.session.delete(line)
-    else:
-        _put(user, line.variant, quantity, add=False)
-    _commit()
+    with unit_of_work(conflict=CartChanged(CHANGED_ELSEWHERE)):
+        line = _own_line(user, line_id)
+        if quantity == 0:
+            db.session.delete(line)
+        else:
+            _put(user, line.variant, quantity, add=False)
 
 
 def remove_line(user: User, line_id: int) -> None:
-    db.session.delete(_own_line(user, line_id))
-    db.session.commit()
+    with unit_of_work():
+        db.session.delete(_own_line(user, line_id))
 
 
 def _own_line(user: User, line_id: int) -> CartLine:
@@ -192,13 +162,13 @@ def accept_current_prices(user: User, shown: dict[int, int] | None = None) -> in
     `shown` maps line ids to the unit prices the page showed; a line whose price moved again
     since then is not accepted (it stays flagged). Returns how many lines stay flagged."""
     still_changed = 0
-    for line in lines_of(user):
-        price = price_of(line.variant, line.quantity)
-        if shown is not None and shown.get(line.id) != price:
-            still_changed += price != line.seen_unit_price_cents
-            continue
-        line.seen_unit_price_cents = price
-    db.session.commit()
+    with unit_of_work():
+        for line in lines_of(user):
+            price = line.variant.unit_price_for(line.quantity)
+            if shown is not None and shown.get(line.id) != price:
+                still_changed += price != line.seen_unit_price_cents
+                continue
+            line.seen_unit_price_cents = price
     return still_changed
 
 
@@ -206,19 +176,19 @@ def remove_unavailable(user: User) -> int:
     """Remove every line that cannot be ordered as it stands (not sold to this clinician, out
     of stock, or more than is in stock). Returns how many were removed."""
     removed = 0
-    for line in lines_of(user):
-        if _availability_problem(line, user):
-            db.session.delete(line)
-            removed += 1
-    db.session.commit()
+    with unit_of_work():
+        for line in lines_of(user):
+            if _availability_problem(line, user):
+                db.session.delete(line)
+                removed += 1
     return removed
 
 
 def _availability_problem(line: CartLine, user: User) -> str | None:
     variant = line.variant
-    problem = sale_problem(variant, user)
-    if problem:
-        return f"This product {problem}."
+    refusal = variant_refusal(variant, user)
+    if refusal:
+        return f"This product {refusal.phrase}."
     if variant.stock_on_hand <= 0:
         return "Out of stock."
     if line.quantity > variant.stock_on_hand:
@@ -312,7 +282,7 @@ def view_cart(user: User) -> CartView:
     rows = []
     for line in lines_of(user):
         variant = line.variant
-        price = price_of(variant, line.quantity)
+        price = variant.unit_price_for(line.quantity)
         row = CartRow(line=line, unit_price_cents=price, line_total_cents=line_total(price, line.quantity))
         problem = _availability_problem(line, user)
         if problem:

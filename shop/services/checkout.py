@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
-from shop import clock, stripe_gateway
+from shop import clock
+from shop.catalogue.compliance import variant_refusal
+from shop.core.db import unit_of_work
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
-from shop.models.accounts import Address, Practice, User
+from shop.models.accounts import Address, User
 from shop.models.catalogue import Variant
 from shop.models.orders import Order, OrderEvent, OrderLine, OrderStatus, PaymentMethod
 from shop.pricing import Totals
 from shop.services import cart as carts
+from shop.services.credit import available_credit, lock_practice, payment_methods
 from shop.services.order_mail import email_order_placed
 
 NUMBER_OFFSET = 100_000
@@ -32,34 +35,6 @@ NUMBER_OFFSET = 100_000
 def delivery_addresses(user: User) -> list[Address]:
     """The practice's addresses an order can be shipped to (no PO boxes)."""
     return [a for a in user.practice.addresses if not a.is_po_box] if user.practice else []
-
-
-def payment_methods(user: User) -> list[PaymentMethod]:
-    methods = []
-    if stripe_gateway.enabled():
-        methods.append(PaymentMethod.CARD)
-    if user.practice and user.practice.on_account:
-        methods.append(PaymentMethod.ACCOUNT)
-    return methods
-
-
-def open_account_balance(practice_id: int) -> int:
-    """What the practice owes on account: unsettled invoices of orders not cancelled or refunded."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Order.total_cents), 0)).where(
-            Order.practice_id == practice_id,
-            Order.payment_method == PaymentMethod.ACCOUNT,
-            Order.invoice_settled_at.is_(None),
-            Order.status.not_in([OrderStatus.CANCELLED, OrderStatus.REFUNDED]),
-        )
-    )
-
-
-def available_credit(user: User) -> int:
-    practice = user.practice
-    if practice is None or not practice.on_account:
-        return 0
-    return max(practice.credit_limit_cents - open_account_balance(practice.id), 0)
 
 
 @dataclass(frozen=True)
@@ -74,13 +49,8 @@ class CheckoutRequest:
 def place_order(user: User, request: CheckoutRequest) -> Order:
     """Turn the cart into an order. Raises NotEligible, PriceChanged, OutOfStock or
     CreditLimitExceeded; on any of them nothing is reserved and the cart is unchanged."""
-    try:
-        order = _place(user, request)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return order
+    with unit_of_work():
+        return _place(user, request)
 
 
 @dataclass(frozen=True)
@@ -166,7 +136,7 @@ def create_order(
     if request.payment_method == PaymentMethod.ACCOUNT:
         # Two members of a practice ordering at the same moment must not both spend the last of
         # its credit: the practice row is locked before the balance is read.
-        _lock_practice(user.practice_id)
+        lock_practice(user.practice_id)
         if totals.total_cents > available_credit(user):
             raise CreditLimitExceeded(
                 "This order is above your practice's available credit on account. "
@@ -182,17 +152,6 @@ def create_order(
     return order
 
 
-def _lock_practice(practice_id: int) -> None:
-    """Hold the practice's row until the commit: a no-op UPDATE takes the row lock on
-    PostgreSQL and the write lock on SQLite, so the balance read next is the latest."""
-    db.session.execute(
-        update(Practice)
-        .where(Practice.id == practice_id)
-        .values(credit_limit_cents=Practice.credit_limit_cents)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def blocking_message(view: carts.CartView, user: User) -> str:
     """Why this cart cannot be checked out as it is: the exact shortage when stock is all that is
     missing (another clinician took the last boxes), else a pointer to the flagged lines."""
@@ -203,7 +162,7 @@ def blocking_message(view: carts.CartView, user: User) -> str:
 
 
 def _only_short_of_stock(row: carts.CartRow, user: User) -> bool:
-    return row.line.quantity > row.variant.stock_on_hand and carts.sale_problem(row.variant, user) is None
+    return row.line.quantity > row.variant.stock_on_hand and variant_refusal(row.variant, user) is None
 
 
 def _short_message(variant: Variant, quantity: int) -> str:

@@ -11,17 +11,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from shop import clock, stripe_gateway
+from shop.core.db import unit_of_work
 from shop.errors import InvalidTransition, NotEligible, NotFound, PaymentUnavailable
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
-from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
-from shop.services import quotes, status
+from shop.models.orders import CancelCause, Order, OrderAction, OrderEvent, OrderStatus
+from shop.services import status
 from shop.services.order_mail import email_order_cancelled, email_order_shipped
-
-CANCELLABLE_BY_STAFF = frozenset(
-    {OrderStatus.AWAITING_PAYMENT, OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ON_HOLD, OrderStatus.PROCESSING}
-)
+from shop.signals import order_lapsed_unpaid
 
 
 def order_by_number(number: str) -> Order | None:
@@ -100,16 +98,24 @@ def release_stock(order: Order) -> bool:
     return True
 
 
-def cancel(order: Order, actor: User | None, reason: str) -> Order:
-    """Cancel an order, release its stock once, and tell the clinician and the desk."""
+def _require(order: Order, action: OrderAction) -> None:
+    refused = order.refusal(action)
+    if refused is not None:
+        raise refused
+
+
+def cancel(order: Order, actor: User | None, reason: str, cause: CancelCause = CancelCause.STAFF) -> Order:
+    """Cancel an order, release its stock once, and tell the clinician and the desk. Raises
+    NotEligible without a reason, InvalidTransition when the order can no longer be cancelled
+    (or was paid at Stripe a moment ago)."""
     reason = (reason or "").strip()
     if not reason:
         raise NotEligible("Give the reason for the cancellation; the clinician will see it.", field="reason")
-    if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id:
-        _hold_unpaid(order)
-        _close_payment_page(order)
-    cancel_in_transaction(order, actor, reason)
-    db.session.commit()
+    with unit_of_work():
+        if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id:
+            _hold_unpaid(order)
+            _close_payment_page(order)
+        cancel_in_transaction(order, actor, reason, cause)
     return order
 
 
@@ -152,28 +158,24 @@ def _close_payment_page(order: Order) -> None:
         )
 
 
-def cancel_in_transaction(order: Order, actor: User | None, reason: str) -> None:
-    """The cancellation itself, in the caller's transaction."""
-    if order.status not in CANCELLABLE_BY_STAFF:
-        raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()} and can no longer be cancelled.")
-    # Only the shop's own cancellation of an unpaid card order (its time ran out, or Stripe's
-    # page expired) reopens a quote it came from; the desk cancelling means the deal is off.
-    unpaid = order.status == OrderStatus.AWAITING_PAYMENT and actor is None
+def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: CancelCause) -> None:
+    """The cancellation itself, in the caller's transaction. When the shop cancels an unpaid
+    card order because the payment never came, whoever cares (a quote it was accepted from) is
+    told by the `order_lapsed_unpaid` signal; the desk cancelling means the deal is off."""
+    _require(order, OrderAction.CANCEL)
+    lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order)
-    reopened = quotes.reopen_unpaid(order.id, order.number) if unpaid else None
-    email_order_cancelled(order, reason, reopened.number if reopened else "")
+    reopened = [answer for _, answer in order_lapsed_unpaid.send(order)] if lapsed else []
+    email_order_cancelled(order, reason, next((number for number in reopened if number), ""))
 
 
 def confirm(order: Order, staff: User) -> Order:
     """The desk accepts a paid card order or an on-account order and starts picking it. A held
     order is released (with a note of what was checked), not confirmed."""
-    if order.status not in (OrderStatus.PLACED, OrderStatus.PAID):
-        raise InvalidTransition(
-            f"Order {order.number} is {order.status.label.lower()}; only a placed or paid order can be confirmed."
-        )
-    move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
-    db.session.commit()
+    _require(order, OrderAction.CONFIRM)
+    with unit_of_work():
+        move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
     return order
 
 
@@ -183,35 +185,36 @@ def ship(order: Order, staff: User, carrier: str, tracking_number: str) -> Order
         raise NotEligible("Enter the carrier.", field="carrier")
     if not tracking_number:
         raise NotEligible("Enter the tracking number.", field="tracking_number")
-    move(
-        order,
-        OrderStatus.SHIPPED,
-        staff,
-        "shipped",
-        f"{carrier}, tracking {tracking_number}",
-        carrier=carrier,
-        tracking_number=tracking_number,
-    )
-    email_order_shipped(order)
-    db.session.commit()
+    _require(order, OrderAction.SHIP)
+    with unit_of_work():
+        move(
+            order,
+            OrderStatus.SHIPPED,
+            staff,
+            "shipped",
+            f"{carrier}, tracking {tracking_number}",
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
+        email_order_shipped(order)
     return order
 
 
 def deliver(order: Order, staff: User) -> Order:
-    move(order, OrderStatus.DELIVERED, staff, "delivered", "Delivery confirmed.")
-    db.session.commit()
+    _require(order, OrderAction.DELIVER)
+    with unit_of_work():
+        move(order, OrderStatus.DELIVERED, staff, "delivered", "Delivery confirmed.")
     return order
 
 
 def release_hold(order: Order, staff: User, note: str) -> Order:
     """The desk has checked a held order (e.g. an amount mismatch) and lets it go on."""
-    if order.status != OrderStatus.ON_HOLD:
-        raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()}, not on hold.")
+    _require(order, OrderAction.RELEASE)
     note = (note or "").strip()
     if not note:
         raise NotEligible("Say what was checked.", field="note")
-    move(order, OrderStatus.PROCESSING, staff, "hold_released", note, hold_reason="")
-    db.session.commit()
+    with unit_of_work():
+        move(order, OrderStatus.PROCESSING, staff, "hold_released", note, hold_reason="")
     return order
 
 
@@ -219,33 +222,29 @@ def mark_refunded(order: Order, staff: User, note: str) -> Order:
     note = (note or "").strip()
     if not note:
         raise NotEligible("Say how the refund was made (e.g. the Stripe refund id).", field="note")
+    _require(order, OrderAction.REFUND)
     # Goods that never left the warehouse go back into stock; shipped ones do not.
     restock = order.status in (OrderStatus.PAID, OrderStatus.ON_HOLD)
-    move(order, OrderStatus.REFUNDED, staff, "refunded", note)
-    if restock:
-        release_stock(order)
-    db.session.commit()
+    with unit_of_work():
+        move(order, OrderStatus.REFUNDED, staff, "refunded", note)
+        if restock:
+            release_stock(order)
     return order
 
 
 def settle_invoice(order: Order, staff: User) -> Order:
     """An on-account invoice was paid: it no longer counts against the practice's credit."""
-    if order.payment_method != PaymentMethod.ACCOUNT:
-        raise NotEligible("Only orders on account have an invoice to settle.")
-    if order.invoice_settled_at is not None:
-        raise InvalidTransition(f"The invoice of {order.number} is already settled.")
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-        raise InvalidTransition(f"Order {order.number} is {order.status.label.lower()}; there is no invoice to settle.")
-    settled = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.invoice_settled_at.is_(None))
-        .values(invoice_settled_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
-    if settled.rowcount != 1:  # a second click at the same moment
-        raise InvalidTransition(f"The invoice of {order.number} is already settled.")
-    note_event(order, staff, "invoice_settled", "Invoice paid.")
-    db.session.commit()
+    _require(order, OrderAction.SETTLE)
+    with unit_of_work():
+        settled = db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.invoice_settled_at.is_(None))
+            .values(invoice_settled_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        if settled.rowcount != 1:  # a second click at the same moment
+            raise InvalidTransition(f"The invoice of {order.number} is already settled.")
+        note_event(order, staff, "invoice_settled", "Invoice paid.")
     db.session.expire(order)
     return order
 
@@ -260,9 +259,8 @@ def cancel_unpaid_orders(now: datetime | None = None) -> int:
     for order_id in due:
         order = db.session.get(Order, order_id)
         try:
-            cancel(order, None, "Payment was not completed in time.")
+            cancel(order, None, "Payment was not completed in time.", CancelCause.PAYMENT_LAPSED)
         except InvalidTransition:
-            db.session.rollback()  # paid or cancelled by someone else meanwhile
-            continue
+            continue  # paid or cancelled by someone else meanwhile
         cancelled += 1
     return cancelled

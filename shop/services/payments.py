@@ -9,13 +9,16 @@ on hold and alerts the orders desk.
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from sqlalchemy.exc import IntegrityError
 
 from shop import clock, stripe_gateway
-from shop.errors import InvalidTransition, PaymentUnavailable
+from shop.core.db import unit_of_work
+from shop.errors import EventAlreadyReceived, EventRaced, IdempotencyConflict, InvalidTransition, PaymentUnavailable
 from shop.extensions import db
 from shop.models.accounts import User
-from shop.models.orders import Order, OrderStatus
+from shop.models.orders import CancelCause, Order, OrderStatus
 from shop.models.payments import StripeEvent
 from shop.pricing import percent
 from shop.services.order_mail import alert_desk, email_payment_failed, email_payment_received
@@ -64,41 +67,42 @@ def start_card_payment(order: Order, actor: User) -> str | None:
     and the clinician can try again."""
     if not order.is_awaiting_card_payment:
         raise InvalidTransition(f"Order {order.number} is not waiting for a card payment.")
-    try:
-        if order.stripe_session_id:
-            current = stripe_gateway.retrieve_checkout_session(order.stripe_session_id)
-            if current.status == "open" and current.url:
-                return current.url
-            if current.is_paid:
-                apply_session(current, source="the payment page")
-                db.session.commit()
-                return None
-            if current.status == "complete" and not recorded(order, "payment_failed", current.id):
-                raise InvalidTransition(
-                    f"Your bank is still confirming the payment for order {order.number}. "
-                    "We will email you as soon as it does; there is no need to pay again."
-                )
-            # Expired, or its payment failed: the next attempt gets a session of its own.
-            order.payment_attempt += 1
-            order.stripe_session_id = None
+    failure = None
+    with unit_of_work():
         try:
-            session = _new_session(order)
-        except stripe_gateway.IdempotencyConflict:
-            # That attempt's session was never shown to anyone; it expires on its own.
-            order.payment_attempt += 1
-            session = _new_session(order)
-    except PaymentUnavailable as error:
-        attempt, previous = order.payment_attempt, order.stripe_session_id
-        db.session.rollback()
-        # Keep which attempt this is, so that trying again reuses its idempotency key.
-        order.payment_attempt, order.stripe_session_id = attempt, previous
-        order.payment_error = error.message
-        note_event(order, actor, "payment_unavailable", "Stripe could not be reached; the clinician can try again.")
-        db.session.commit()
-        raise
+            return _payment_page(order)
+        except PaymentUnavailable as error:
+            # Kept, with the attempt it was, so that trying again reuses its idempotency key.
+            failure = error
+            order.payment_error = error.message
+            note_event(order, actor, "payment_unavailable", "Stripe could not be reached; the clinician can try again.")
+    raise failure
+
+
+def _payment_page(order: Order) -> str | None:
+    if order.stripe_session_id:
+        current = stripe_gateway.retrieve_checkout_session(order.stripe_session_id)
+        if current.status == "open" and current.url:
+            return current.url
+        if current.is_paid:
+            apply_session(current, source="the payment page")
+            return None
+        if current.status == "complete" and not recorded(order, "payment_failed", current.id):
+            raise InvalidTransition(
+                f"Your bank is still confirming the payment for order {order.number}. "
+                "We will email you as soon as it does; there is no need to pay again."
+            )
+        # Expired, or its payment failed: the next attempt gets a session of its own.
+        order.payment_attempt += 1
+        order.stripe_session_id = None
+    try:
+        session = _new_session(order)
+    except IdempotencyConflict:
+        # That attempt's session was never shown to anyone; it expires on its own.
+        order.payment_attempt += 1
+        session = _new_session(order)
     order.stripe_session_id = session.id
     order.payment_error = ""
-    db.session.commit()
     return session.url
 
 
@@ -120,11 +124,9 @@ def confirm_return(order: Order, session_id: str) -> None:
     if not session_id or session_id != order.stripe_session_id or order.status != OrderStatus.AWAITING_PAYMENT:
         return
     session = stripe_gateway.retrieve_checkout_session(session_id)
-    try:
+    # InvalidTransition: the webhook recorded the verdict at the same moment.
+    with suppress(InvalidTransition), unit_of_work():
         apply_session(session, source="the return from Stripe")
-        db.session.commit()
-    except InvalidTransition:
-        db.session.rollback()  # the webhook recorded the verdict at the same moment
 
 
 def apply_session(session: CheckoutSession, *, source: str) -> Order | None:
@@ -136,7 +138,9 @@ def apply_session(session: CheckoutSession, *, source: str) -> Order | None:
         _paid(order, session, source)
     elif session.status == "expired":
         if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id == session.id:
-            cancel_in_transaction(order, None, "The payment page expired before the payment was made.")
+            cancel_in_transaction(
+                order, None, "The payment page expired before the payment was made.", CancelCause.STRIPE_EXPIRED
+            )
     elif (
         session.status == "complete"
         and order.status == OrderStatus.AWAITING_PAYMENT
@@ -182,10 +186,6 @@ def _payment_failed(session: CheckoutSession) -> Order | None:
     return order
 
 
-class EventRaced(Exception):
-    """An event could not be applied for now; the webhook answers 500 and Stripe retries."""
-
-
 RACE_ATTEMPTS = 3
 
 
@@ -197,32 +197,35 @@ def handle_event(event: dict) -> str:
     now stands, so a payment that lands on a just-cancelled order is still recorded and the
     desk alerted. Raises EventRaced if that keeps happening: Stripe then delivers it again."""
     for _ in range(RACE_ATTEMPTS):
-        try:
+        with suppress(InvalidTransition):
             return _apply_event(event)
-        except InvalidTransition:
-            db.session.rollback()
     raise EventRaced(f"Stripe event {event['id']} kept racing other changes of its order.")
 
 
 def _apply_event(event: dict) -> str:
     if db.session.get(StripeEvent, event["id"]) is not None:
         return "duplicate"
-    row = StripeEvent(id=event["id"][:255], type=event["type"][:80], received_at=clock.now())
-    db.session.add(row)
     try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
+        with unit_of_work():
+            row = StripeEvent(id=event["id"][:255], type=event["type"][:80], received_at=clock.now())
+            db.session.add(row)
+            try:
+                db.session.flush()  # the same event delivered twice at this moment stops here
+            except IntegrityError:
+                raise EventAlreadyReceived(event["id"]) from None
+            row.outcome, row.order_number = _apply(event)
+            return row.outcome
+    except EventAlreadyReceived:
         return "duplicate"
+
+
+def _apply(event: dict) -> tuple[str, str]:
+    """What the event means for its order: (outcome, order number)."""
     session = stripe_gateway.session_in_event(event) if event["type"] in HANDLED_EVENTS else None
     if session is None:
-        row.outcome = "ignored"
+        return "ignored", ""
+    if event["type"] == "checkout.session.async_payment_failed":
+        order = _payment_failed(session)
     else:
-        if event["type"] == "checkout.session.async_payment_failed":
-            order = _payment_failed(session)
-        else:
-            order = apply_session(session, source="the Stripe webhook")
-        row.order_number = order.number if order else ""
-        row.outcome = "applied" if order else "unknown order"
-    db.session.commit()
-    return row.outcome
+        order = apply_session(session, source="the Stripe webhook")
+    return ("applied", order.number) if order else ("unknown order", "")

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shop.errors import NotEligible, ShopError
-from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.orders import Order
 from shop.services.cart import add_to_cart, require_buyer
@@ -95,7 +94,6 @@ def _try_add(user: User, number: int, raw: str, sku: str, quantity: int) -> Repo
     try:
         line = add_to_cart(user, sku, quantity)
     except ShopError as error:
-        db.session.rollback()
         return ReportLine(number, raw, False, error.message)
     return ReportLine(number, raw, True, f"Added {quantity} × {line.variant.product.name} ({line.variant.sku}).")
 

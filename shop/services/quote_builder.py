@@ -14,15 +14,17 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from shop import clock
+from shop.core.db import unit_of_work
+from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import Variant
-from shop.models.quotes import ITEM_NAME_LENGTH, Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
+from shop.models.quotes import Quote, QuoteAction, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.pricing import PriceRules, discounted, line_total, shipping_for, totals_with_shipping
 from shop.services import cart as carts
 from shop.services.quote_mail import email_quote_sent
-from shop.services.quotes import MAX_LINES, change_status, new_quote, record_event, sku_problem
+from shop.services.quotes import change_status, new_quote, record_event, sku_problem
 from shop.templating import long_date, money
 
 
@@ -36,10 +38,10 @@ def start_quote(staff: User, contact: User) -> Quote:
     _require_staff(staff)
     if not contact.is_clinician or contact.practice is None or not contact.is_verified(clock.today()):
         raise NotEligible("Quotes are for verified clinicians of a practice.", field="contact_id")
-    quote = new_quote(contact.practice, contact, staff, QuoteStatus.DRAFT)
-    record_event(quote, staff, "started", None, QuoteStatus.DRAFT.value, f"For {contact.full_name}.")
-    _new_version(quote, staff, lines=[])
-    db.session.commit()
+    with unit_of_work():
+        quote = new_quote(contact.practice, contact, staff, QuoteStatus.DRAFT)
+        record_event(quote, staff, "started", None, QuoteStatus.DRAFT.value, f"For {contact.full_name}.")
+        _new_version(quote, staff, lines=[])
     return quote
 
 
@@ -47,26 +49,24 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
     """The version to edit: the existing draft, or a new one (v1 from the request, or a
     revision that starts as a copy of the latest sent version)."""
     _require_staff(staff)
-    _refuse_if_closed(quote)
-    if quote.draft is not None:
+    if QuoteAction.EDIT in quote.available_actions(clock.now()):
         return quote.draft
+    _require(quote, QuoteAction.PREPARE)
     try:
-        version = _open_version(staff, quote)
-        db.session.commit()
+        with unit_of_work():
+            version = _open_version(staff, quote)
     except IntegrityError:
         # A second click, or a colleague, opened it at the same moment: theirs is the draft.
-        db.session.rollback()
         if quote.draft is None:
             raise
         raise InvalidTransition(f"A draft of quote {quote.number} was opened a moment ago; it is below.") from None
     return version
 
 
-def _refuse_if_closed(quote: Quote) -> None:
-    if quote.status in (QuoteStatus.ACCEPTED, QuoteStatus.DECLINED):
-        raise InvalidTransition(
-            f"Quote {quote.number} is {quote.status.label.lower()}; it cannot be revised or changed."
-        )
+def _require(quote: Quote, action: QuoteAction) -> None:
+    refused = quote.refusal(action, clock.now())
+    if refused is not None:
+        raise refused
 
 
 def _open_version(staff: User, quote: Quote) -> QuoteVersion:
@@ -190,11 +190,8 @@ class DraftEdit:
 
 def _editable(staff: User, quote: Quote) -> QuoteVersion:
     _require_staff(staff)
-    _refuse_if_closed(quote)
-    version = quote.draft
-    if version is None:
-        raise InvalidTransition("There is no draft to edit; start a revision first.")
-    return version
+    _require(quote, QuoteAction.EDIT)
+    return quote.draft
 
 
 MAX_VALIDITY_DAYS = 366
@@ -224,23 +221,22 @@ def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
     catalogue price: the price staff type for it is its list price."""
     version = _editable(staff, quote)
     _check_validity(edit.valid_until)
-    maximum = current_app.config["MAX_LINE_QUANTITY"]
     by_id = {line.id: line for line in version.lines}
-    # No flush half-way: a line priced beyond what a quote may total is refused by recalculate()
-    # below, before anything reaches the database.
-    with db.session.no_autoflush:
-        _apply_lines(version, by_id, edit.lines, maximum)
-    version.shipping_cents = max(edit.shipping_cents, 0)
-    version.valid_until = edit.valid_until
-    version.terms = edit.terms.strip()
-    version.note = edit.note.strip()
-    recalculate(version)
-    quote.updated_at = clock.now()
-    db.session.commit()
+    with unit_of_work():
+        # No flush half-way: a line priced beyond what a quote may total is refused by
+        # recalculate() below, before anything reaches the database.
+        with db.session.no_autoflush:
+            _apply_lines(version, by_id, edit.lines)
+        version.shipping_cents = max(edit.shipping_cents, 0)
+        version.valid_until = edit.valid_until
+        version.terms = edit.terms.strip()
+        version.note = edit.note.strip()
+        recalculate(version)
+        quote.updated_at = clock.now()
     return version
 
 
-def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: list[LineEdit], maximum: int) -> None:
+def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: list[LineEdit]) -> None:
     for change in changes:
         line = by_id.pop(change.line_id, None)
         if line is None:
@@ -248,8 +244,8 @@ def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: li
         if change.remove:
             version.lines.remove(line)
             continue
-        if change.quantity < 1 or change.quantity > maximum:
-            raise NotEligible(f"Quantities are between 1 and {maximum}.")
+        if not quantity_in_range(change.quantity):
+            raise NotEligible(f"Quantities are {QUANTITY_RANGE}.")
         if not 0 <= change.discount_bps <= 10_000:
             raise NotEligible("A discount is between 0 and 100 percent.")
         if change.unit_price_cents is not None and change.unit_price_cents < 0:
@@ -284,11 +280,10 @@ def add_line(
 ) -> QuoteLine:
     """Add a catalogue product (by SKU) or a custom item (description and price) to the draft."""
     version = _editable(staff, quote)
-    maximum = current_app.config["MAX_LINE_QUANTITY"]
-    if quantity < 1 or quantity > maximum:
-        raise NotEligible(f"Quantities are between 1 and {maximum}.", field="quantity")
-    if len(version.lines) >= MAX_LINES:
-        raise NotEligible(f"A quote can have at most {MAX_LINES} lines.")
+    if not quantity_in_range(quantity):
+        raise NotEligible(f"Quantities are {QUANTITY_RANGE}.", field="quantity")
+    if len(version.lines) >= MAX_QUOTE_LINES:
+        raise NotEligible(f"A quote can have at most {MAX_QUOTE_LINES} lines.")
     position = max((line.position for line in version.lines), default=0) + 1
     if sku.strip():
         problem = sku_problem(quote.contact, sku)
@@ -323,10 +318,10 @@ def add_line(
             unit_price_cents=unit_price_cents,
             line_total_cents=line_total(unit_price_cents, quantity),
         )
-    version.lines.append(line)
-    recalculate(version)
-    quote.updated_at = clock.now()
-    db.session.commit()
+    with unit_of_work():
+        version.lines.append(line)
+        recalculate(version)
+        quote.updated_at = clock.now()
     return line
 
 
@@ -345,18 +340,18 @@ def send_quote(staff: User, quote: Quote) -> QuoteVersion:
         raise NotEligible("The validity date has passed; set a new one before sending.", field="valid_until")
     _check_validity(version.valid_until)
     now = clock.now()
-    result = db.session.execute(
-        update(QuoteVersion)
-        .where(QuoteVersion.id == version.id, QuoteVersion.sent_at.is_(None))
-        .values(sent_at=now, sent_by_id=staff.id, expires_at=expires_at(version.valid_until))
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise InvalidTransition("This version was sent a moment ago by someone else.")
-    change_status(
-        quote, QuoteStatus.SENT, staff, "sent", f"v{version.number}, valid until {long_date(version.valid_until)}."
-    )
-    db.session.expire(version)
-    email_quote_sent(quote, version)
-    db.session.commit()
+    with unit_of_work():
+        result = db.session.execute(
+            update(QuoteVersion)
+            .where(QuoteVersion.id == version.id, QuoteVersion.sent_at.is_(None))
+            .values(sent_at=now, sent_by_id=staff.id, expires_at=expires_at(version.valid_until))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise InvalidTransition("This version was sent a moment ago by someone else.")
+        change_status(
+            quote, QuoteStatus.SENT, staff, "sent", f"v{version.number}, valid until {long_date(version.valid_until)}."
+        )
+        db.session.expire(version)
+        email_quote_sent(quote, version)
     return version

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from shop.catalogue.compliance import variant_refusal
+from shop.core.db import unit_of_work
 from shop.errors import NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.models.accounts import User
@@ -16,7 +18,6 @@ from shop.models.orders import Order
 from shop.models.quotes import Quote
 from shop.pricing import Totals
 from shop.services import checkout
-from shop.services.cart import sale_problem
 from shop.services.checkout import CheckoutRequest, OrderLineDraft
 from shop.services.quotes import acceptable_version, mark_accepted
 
@@ -25,13 +26,8 @@ def accept_quote(clinician: User, quote: Quote, version_number: int, request: Ch
     """Accept version `version_number` and place its order. Raises InvalidTransition (already
     accepted, superseded), QuoteExpired, NotEligible, OutOfStock or CreditLimitExceeded;
     on any of them nothing changes."""
-    try:
-        order = _accept(clinician, quote, version_number, request)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return order
+    with unit_of_work():
+        return _accept(clinician, quote, version_number, request)
 
 
 def _hold(quote: Quote) -> None:
@@ -65,9 +61,9 @@ def _accept(clinician: User, quote: Quote, version_number: int, request: Checkou
     for line in version.lines:
         variant = db.session.get(Variant, line.variant_id) if line.variant_id else None
         if variant is not None:
-            problem = sale_problem(variant, clinician)
-            if problem:
-                raise NotEligible(f"{line.product_name} ({line.sku}) {problem}. Call the quotes desk.")
+            refusal = variant_refusal(variant, clinician)
+            if refusal:
+                raise NotEligible(f"{line.product_name} ({line.sku}) {refusal.phrase}. Call the quotes desk.")
             if variant.stock_on_hand < line.quantity:
                 raise _short_of_stock(quote, line.product_name, line.sku, line.quantity, variant.stock_on_hand)
         lines.append(

@@ -7,6 +7,7 @@ taken at most once."""
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -15,12 +16,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from shop import clock
+from shop.catalogue.compliance import variant_refusal
+from shop.core.db import unit_of_work
+from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
 from shop.errors import InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
 from shop.models.accounts import Practice, User
 from shop.models.quotes import (
-    ITEM_NAME_LENGTH,
     Quote,
+    QuoteAction,
     QuoteComment,
     QuoteEvent,
     QuoteRequestLine,
@@ -37,13 +41,9 @@ from shop.services.quote_mail import (
     email_quote_expiring,
     email_quote_requested,
 )
+from shop.signals import order_lapsed_unpaid
 
 NUMBER_OFFSET = 100_000
-MAX_LINES = 100
-
-
-class QuoteExpired(InvalidTransition):
-    """The quote's validity ended; it can no longer be accepted."""
 
 
 @dataclass(frozen=True)
@@ -136,23 +136,23 @@ def request_quote(
     items = [item for item in items if item.sku.strip() or item.description.strip()]
     if not items:
         raise NotEligible("Add at least one product or describe what you need.", field="items")
-    if len(items) > MAX_LINES:
-        raise NotEligible(f"A quote request can have at most {MAX_LINES} lines.", field="items")
+    if len(items) > MAX_QUOTE_LINES:
+        raise NotEligible(f"A quote request can have at most {MAX_QUOTE_LINES} lines.", field="items")
     if target_date is not None and target_date < clock.today():
         raise NotEligible("The target date is in the past.", field="target_date")
-    lines = [_request_line(clinician, item) for item in items]
-    quote = new_quote(
-        clinician.practice,
-        clinician,
-        clinician,
-        QuoteStatus.REQUESTED,
-        target_date=target_date,
-        request_message=(message or "").strip(),
-    )
-    quote.request_lines = lines
-    record_event(quote, clinician, "requested", None, QuoteStatus.REQUESTED.value, quote.request_message)
-    email_quote_requested(quote)
-    db.session.commit()
+    with unit_of_work():
+        lines = [_request_line(clinician, item) for item in items]
+        quote = new_quote(
+            clinician.practice,
+            clinician,
+            clinician,
+            QuoteStatus.REQUESTED,
+            target_date=target_date,
+            request_message=(message or "").strip(),
+        )
+        quote.request_lines = lines
+        record_event(quote, clinician, "requested", None, QuoteStatus.REQUESTED.value, quote.request_message)
+        email_quote_requested(quote)
     return quote
 
 
@@ -163,14 +163,13 @@ def sku_problem(clinician: User, sku: str) -> str | None:
     if variant is None:
         shown = sku.strip() if len(sku.strip()) <= 40 else sku.strip()[:40] + "…"
         return f"There is no product with the SKU {shown!r}. Describe it under the items not in the catalogue."
-    problem = carts.sale_problem(variant, clinician)
-    return f"{variant.product.name} ({variant.sku}) {problem}." if problem else None
+    refusal = variant_refusal(variant, clinician)
+    return refusal.about(variant) if refusal else None
 
 
 def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
-    maximum = current_app.config["MAX_LINE_QUANTITY"]
-    if item.quantity < 1 or item.quantity > maximum:
-        raise NotEligible(f"Quantities are between 1 and {maximum}.", field="items")
+    if not quantity_in_range(item.quantity):
+        raise NotEligible(f"Quantities are {QUANTITY_RANGE}.", field="items")
     if item.sku.strip():
         problem = sku_problem(clinician, item.sku)
         if problem:
@@ -188,15 +187,6 @@ def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
     return QuoteRequestLine(sku="", description=description, quantity=item.quantity)
 
 
-def request_from_cart(clinician: User, *, target_date: date | None = None, message: str = "") -> Quote:
-    """'Ask for a quote instead': the cart's lines become the request; the cart is kept."""
-    lines = carts.lines_of(clinician)
-    if not lines:
-        raise NotEligible("Your cart is empty.")
-    items = [RequestedItem(quantity=line.quantity, sku=line.variant.sku) for line in lines]
-    return request_quote(clinician, items, target_date=target_date, message=message)
-
-
 # --- conversation ------------------------------------------------------------------------
 
 
@@ -212,12 +202,18 @@ def add_comment(actor: User, quote: Quote, body: str) -> QuoteComment:
     body = (body or "").strip()
     if not body:
         raise NotEligible("Write your comment first.", field="body")
-    comment = QuoteComment(quote_id=quote.id, author_id=actor.id, body=body, created_at=clock.now())
-    db.session.add(comment)
-    record_event(quote, actor, "commented", quote.status.value, quote.status.value, body[:200])
-    email_comment(quote, actor, body)
-    db.session.commit()
+    with unit_of_work():
+        comment = QuoteComment(quote_id=quote.id, author_id=actor.id, body=body, created_at=clock.now())
+        db.session.add(comment)
+        record_event(quote, actor, "commented", quote.status.value, quote.status.value, body[:200])
+        email_comment(quote, actor, body)
     return comment
+
+
+def _require(quote: Quote, action: QuoteAction) -> None:
+    refused = quote.refusal(action, clock.now())
+    if refused is not None:
+        raise refused
 
 
 def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
@@ -225,11 +221,11 @@ def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
     message = (message or "").strip()
     if not message:
         raise NotEligible("Say what should change.", field="body")
-    _refuse_if_expired(quote)
-    change_status(quote, QuoteStatus.CHANGES_REQUESTED, clinician, "changes_requested", message)
-    db.session.add(QuoteComment(quote_id=quote.id, author_id=clinician.id, body=message, created_at=clock.now()))
-    email_changes_requested(quote, clinician, message)
-    db.session.commit()
+    _require(quote, QuoteAction.REQUEST_CHANGES)
+    with unit_of_work():
+        change_status(quote, QuoteStatus.CHANGES_REQUESTED, clinician, "changes_requested", message)
+        db.session.add(QuoteComment(quote_id=quote.id, author_id=clinician.id, body=message, created_at=clock.now()))
+        email_changes_requested(quote, clinician, message)
     return quote
 
 
@@ -238,15 +234,11 @@ def decline(clinician: User, quote: Quote, reason: str) -> Quote:
     reason = (reason or "").strip()
     if not reason:
         raise NotEligible("Tell the quotes desk why, so they can do better next time.", field="reason")
-    change_status(quote, QuoteStatus.DECLINED, clinician, "declined", reason, decline_reason=reason)
-    email_quote_declined(quote, clinician, reason)
-    db.session.commit()
+    _require(quote, QuoteAction.DECLINE)
+    with unit_of_work():
+        change_status(quote, QuoteStatus.DECLINED, clinician, "declined", reason, decline_reason=reason)
+        email_quote_declined(quote, clinician, reason)
     return quote
-
-
-def _refuse_if_expired(quote: Quote) -> None:
-    if quote.is_expired(clock.now()):
-        raise QuoteExpired(f"Quote {quote.number} expired; ask the quotes desk for a new version.")
 
 
 def acceptable_version(clinician: User, quote: Quote, version_number: int) -> QuoteVersion:
@@ -254,11 +246,7 @@ def acceptable_version(clinician: User, quote: Quote, version_number: int) -> Qu
     _may_speak(clinician, quote)
     if not clinician.is_verified(clock.today()):
         raise NotEligible("Your account is not verified to order.")
-    if quote.status == QuoteStatus.ACCEPTED:
-        raise InvalidTransition(f"Quote {quote.number} is already accepted.")
-    _refuse_if_expired(quote)
-    if quote.status != QuoteStatus.SENT:
-        raise InvalidTransition(f"Quote {quote.number} is {quote.status.label.lower()} and cannot be accepted.")
+    _require(quote, QuoteAction.ACCEPT)
     latest = quote.latest_sent
     if latest is None:
         raise InvalidTransition(f"Quote {quote.number} has not been sent yet.")
@@ -288,12 +276,14 @@ def mark_accepted(clinician: User, quote: Quote, version: QuoteVersion, order_id
     email_quote_accepted(quote, version, clinician)
 
 
-def reopen_unpaid(order_id: int, order_number: str) -> Quote | None:
+@order_lapsed_unpaid.connect
+def reopen_unpaid(order) -> str | None:
     """The order placed by accepting a quote was cancelled before it was paid (the card payment
     never came): the deal was not completed, so the quote is open again, to be accepted while it
-    is valid or revised by the desk; one past its validity is expired instead. Returns the quote
-    when it is open again. In the caller's transaction."""
-    quote = db.session.scalar(select(Quote).where(Quote.order_id == order_id))
+    is valid or revised by the desk; one past its validity is expired instead. Returns the
+    quote's number when it is open again. In the cancelling transaction."""
+    order_number = order.number
+    quote = db.session.scalar(select(Quote).where(Quote.order_id == order.id))
     if quote is None or quote.status != QuoteStatus.ACCEPTED:
         return None
     version = quote.latest_sent
@@ -317,7 +307,7 @@ def reopen_unpaid(order_id: int, order_number: str) -> Quote | None:
         accepted_version_id=None,
         order_id=None,
     )
-    return quote
+    return quote.number
 
 
 # --- expiry and reminders ----------------------------------------------------------------
@@ -334,18 +324,15 @@ def expire_quotes(now: datetime | None = None) -> tuple[int, int]:
         version = quote.latest_sent
         if version is None:
             continue
-        try:
+        # Each quote on its own: one changed by someone else meanwhile is left for the next run.
+        with suppress(InvalidTransition), unit_of_work():
             if version.expires_at <= now:
                 change_status(quote, QuoteStatus.EXPIRED, None, "expired", f"v{version.number} expired.")
-                db.session.commit()
                 expired += 1
             elif _reminder_due(version, now, window) and _claim_reminder(quote, version):
                 record_event(quote, None, "reminded", quote.status.value, quote.status.value, f"v{version.number}")
                 email_quote_expiring(quote, version)
-                db.session.commit()
                 reminded += 1
-        except InvalidTransition:
-            db.session.rollback()
     return expired, reminded
 
 

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
-from shop.errors import DuplicateAccount, NotEligible
+from shop.core.db import unit_of_work
+from shop.errors import DuplicateAccount, NotEligible, WeakPassword
 from shop.extensions import db
 from shop.mailer import queue_email
 from shop.models.accounts import Profession, Role, User
 from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
 from shop.passwords import password_problem
-from shop.services.accounts import PracticeDetails, add_practice, commit_new_account, email_taken, new_user
-from shop.uploads import StoredFile, discard, store_document
+from shop.services.accounts import PracticeDetails, add_practice, email_taken, new_user
+from shop.uploads import StoredFile, stored_document
 from shop.urls import external_url
 
 DUPLICATE_MESSAGE = "An account with this email already exists. Log in, or reset your password."
@@ -69,23 +69,12 @@ def register_clinician(application: Application, document: FileStorage | None) -
         application.password, user_inputs=(application.email, application.full_name, application.practice.name)
     )
     if problem:
-        raise NotEligible(problem, field="password")
+        raise WeakPassword(problem, field="password")
     check_licence_expiry(application.licence_expiry)
 
-    stored = store_document(document)
-    try:
-        user = _add_applicant(application, stored)
-        commit_new_account(user)
-    except IntegrityError:
-        # The same email raced in between the check above and the flush of the new rows.
-        db.session.rollback()
-        discard(stored)
-        raise DuplicateAccount(DUPLICATE_MESSAGE, field="email") from None
-    except BaseException:
-        db.session.rollback()
-        discard(stored)
-        raise
-    return user
+    # A conflict means the same email raced in between the check above and the new rows.
+    with stored_document(document) as stored, unit_of_work(conflict=DuplicateAccount(DUPLICATE_MESSAGE, field="email")):
+        return _add_applicant(application, stored)
 
 
 def _add_applicant(data: Application, stored: StoredFile) -> User:

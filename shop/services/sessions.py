@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from shop import clock
+from shop.core.db import unit_of_work
 from shop.extensions import db
 from shop.models.accounts import LoginSession, User, normalise_email
 from shop.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
@@ -33,8 +34,8 @@ def authenticate(email: str, password: str) -> User | None:
     if not verify_password(user.password_hash, password) or not user.active:
         return None
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-        db.session.commit()
+        with unit_of_work():
+            user.password_hash = hash_password(password)
     return user
 
 
@@ -42,17 +43,17 @@ def start_session(user: User, *, user_agent: str = "", ip_address: str = "") -> 
     """Open a login session for `user`; returns the token to keep in the cookie."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    db.session.add(
-        LoginSession(
-            user_id=user.id,
-            token_hash=_hash_token(token),
-            created_at=now,
-            expires_at=now + timedelta(hours=current_app.config["LOGIN_SESSION_HOURS"]),
-            user_agent=(user_agent or "")[:255],
-            ip_address=(ip_address or "")[:45],
+    with unit_of_work():
+        db.session.add(
+            LoginSession(
+                user_id=user.id,
+                token_hash=_hash_token(token),
+                created_at=now,
+                expires_at=now + timedelta(hours=current_app.config["LOGIN_SESSION_HOURS"]),
+                user_agent=(user_agent or "")[:255],
+                ip_address=(ip_address or "")[:45],
+            )
         )
-    )
-    db.session.commit()
     user.login_token = token
     return token
 
@@ -71,12 +72,12 @@ def load_session_user(token: str) -> User | None:
 def end_session(token: str | None) -> None:
     if not token:
         return
-    db.session.execute(
-        update(LoginSession)
-        .where(LoginSession.token_hash == _hash_token(token), LoginSession.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
-    db.session.commit()
+    with unit_of_work():
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.token_hash == _hash_token(token), LoginSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
 
 
 def revoke_all_sessions(user: User) -> None:

@@ -11,14 +11,15 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
+from shop.core.db import unit_of_work
 from shop.errors import InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
 from shop.mailer import queue_email
 from shop.models.accounts import User
-from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication
+from shop.models.verification import ApplicationAction, ApplicationEvent, ApplicationStatus, LicenceApplication
 from shop.services import status
 from shop.services.registration import check_licence_expiry, document_row
-from shop.uploads import discard, store_document
+from shop.uploads import stored_document
 from shop.urls import external_url
 
 DECISIONS = {
@@ -69,11 +70,11 @@ def decide(application_id: int, staff: User, target: ApplicationStatus, note: st
             f"The licence on file expired on {application.licence_expiry.isoformat()}; ask for a current one instead."
         )
     action, kind, subject = DECISIONS[target]
-    now = clock.now()
-    _move(application, target, staff, action, note, decided_at=now, decided_by_id=staff.id, decision_note=note)
-    db.session.expire(application)
-    _email_clinician(application, kind, subject, note)
-    db.session.commit()
+    with unit_of_work():
+        now = clock.now()
+        _move(application, target, staff, action, note, decided_at=now, decided_by_id=staff.id, decision_note=note)
+        db.session.expire(application)
+        _email_clinician(application, kind, subject, note)
     return application
 
 
@@ -92,10 +93,8 @@ def _email_clinician(application: LicenceApplication, kind: str, subject: str, n
     )
 
 
-def can_submit_document(application: LicenceApplication, today: date) -> bool:
-    return application.status == ApplicationStatus.NEEDS_INFO or (
-        application.status == ApplicationStatus.APPROVED and application.licence_expired(today)
-    )
+def can_submit_document(application: LicenceApplication | None, today: date) -> bool:
+    return application is not None and ApplicationAction.SEND_DOCUMENT in application.available_actions(today)
 
 
 def submit_document(
@@ -110,8 +109,7 @@ def submit_document(
         raise InvalidTransition("Your application is not waiting for a document.")
     check_licence_expiry(licence_expiry)
     renewal = application.status == ApplicationStatus.APPROVED
-    stored = store_document(document)
-    try:
+    with stored_document(document) as stored, unit_of_work():
         now = clock.now()
         _move(
             application,
@@ -137,11 +135,6 @@ def submit_document(
             message=(message or "").strip(),
             link=external_url("staff.application", application_id=application.id),
         )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        discard(stored)
-        raise
     return application
 
 

@@ -74,7 +74,6 @@ def _decide(application_id: int, form, target: ApplicationStatus, note_field: st
         try:
             verification.decide(application_id, current_user, target, getattr(form, note_field).data or "")
         except ShopError as error:
-            db.session.rollback()
             show_error(form, error)
         else:
             flash(done, "success")

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -10,9 +8,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import ShopForm
+from shop.forms import ShopForm, a_number, money_checks
 
 
 class ApproveForm(ShopForm):
@@ -47,10 +45,6 @@ class StaffUserForm(ShopForm):
     )
 
 
-class EmptyForm(ShopForm):
-    """A form with only the CSRF token, for buttons that post."""
-
-
 class ShipForm(ShopForm):
     carrier = StringField("Carrier", validators=[DataRequired("Enter the carrier."), Length(max=60)])
     tracking_number = StringField(
@@ -69,19 +63,6 @@ class NoteForm(ShopForm):
     note = TextAreaField("Note", validators=[DataRequired("Write a short note for the record."), Length(max=2000)])
 
 
-def a_number(message: str):
-    """Stop at the first message: a value that is not a number gets "not a valid number", not
-    also "out of range"; NaN and infinities (which Decimal accepts) get `message`."""
-
-    def check(_form, field) -> None:
-        if field.process_errors:
-            raise StopValidation()
-        if isinstance(field.data, Decimal) and not field.data.is_finite():
-            raise StopValidation(message)
-
-    return check
-
-
 class PracticeTermsForm(ShopForm):
     on_account = BooleanField("May pay on account (by invoice)")
     payment_terms_days = IntegerField(
@@ -98,7 +79,6 @@ class PracticeTermsForm(ShopForm):
         places=2,
         validators=[
             InputRequired("Enter the credit limit (0 for none)."),
-            a_number("Enter an amount such as 2500 or 2500.50."),
-            NumberRange(0, 10_000_000, "Between 0 and 10,000,000."),
+            *money_checks("Enter an amount such as 2500 or 2500.50."),
         ],
     )

@@ -8,12 +8,12 @@ from sqlalchemy import or_, select
 
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.forms import clean_text, first_error
+from shop.forms import EmptyForm, clean_text, first_error
 from shop.models.orders import Order, OrderStatus
 from shop.paging import paginate
 from shop.services import orders
 from shop.staff import bp
-from shop.staff.forms import EmptyForm, NoteForm, ReasonForm, ShipForm
+from shop.staff.forms import NoteForm, ReasonForm, ShipForm
 
 
 @bp.route("/orders")
@@ -88,7 +88,6 @@ def order_action(number: str, action: str):
     try:
         perform(order, form)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"{number}: {done}", "success")

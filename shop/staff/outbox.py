@@ -6,10 +6,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
 from shop.extensions import db
+from shop.forms import EmptyForm
 from shop.mailer import retry_now
 from shop.models.mail import OutboxMessage
 from shop.staff import bp
-from shop.staff.forms import EmptyForm
 
 
 @bp.route("/mail")
@@ -28,8 +28,6 @@ def retry_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         abort(404)
-    if EmptyForm().validate_on_submit() and message.sent_at is None:
-        retry_now(message)
-        db.session.commit()
+    if EmptyForm().validate_on_submit() and retry_now(message):
         flash("The message is queued to be sent again now.", "success")
     return redirect(url_for("staff.outbox"), code=303)

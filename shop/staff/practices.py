@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from shop.extensions import db
 from shop.forms import clean_text
 from shop.models.accounts import Practice
 from shop.paging import paginate
-from shop.services.checkout import open_account_balance
+from shop.pricing import cents
+from shop.services import credit
 from shop.staff import bp
 from shop.staff.forms import PracticeTermsForm
 
@@ -42,13 +44,18 @@ def practice(practice_id: int):
         },
     )
     if form.validate_on_submit():
-        row.on_account = form.on_account.data
-        row.payment_terms_days = form.payment_terms_days.data
-        row.credit_limit_cents = int((form.credit_limit.data * 100).to_integral_value(ROUND_HALF_UP))
-        db.session.commit()
+        credit.set_terms(
+            current_user,
+            row,
+            credit.Terms(
+                on_account=form.on_account.data,
+                payment_terms_days=form.payment_terms_days.data,
+                credit_limit_cents=cents(form.credit_limit.data),
+            ),
+        )
         flash(f"Terms of {row.name} are saved.", "success")
         return redirect(url_for("staff.practice", practice_id=row.id), code=303)
     return (
-        render_template("staff/practice.html", practice=row, form=form, balance=open_account_balance(row.id)),
+        render_template("staff/practice.html", practice=row, form=form, balance=credit.open_account_balance(row.id)),
         422 if form.errors else 200,
     )

@@ -14,16 +14,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import ShopForm
-from shop.models.quotes import ITEM_NAME_LENGTH
-from shop.staff.forms import a_number
-
-MONEY = NumberRange(0, 10_000_000, "Between 0 and 10,000,000.")
-
-
-def money_checks():
-    """An amount in the shop's currency: a finite number, not negative, not absurd."""
-    return [a_number("Enter an amount such as 12.50."), MONEY]
+from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, SKU_LENGTH
+from shop.forms import ShopForm, a_number, line_quantity, money_checks
 
 
 class LineEditForm(ShopForm):
@@ -31,9 +23,7 @@ class LineEditForm(ShopForm):
         csrf = False
 
     line_id = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
-    quantity = IntegerField(
-        "Quantity", validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")]
-    )
+    quantity = IntegerField("Quantity", validators=[InputRequired("Enter a quantity."), line_quantity()])
     unit_price = DecimalField("Unit price", places=2, validators=[Optional(), *money_checks()])
     discount = DecimalField(
         "Discount %",
@@ -48,7 +38,7 @@ class LineEditForm(ShopForm):
 
 
 class DraftForm(ShopForm):
-    lines = FieldList(FormField(LineEditForm), min_entries=0, max_entries=100)
+    lines = FieldList(FormField(LineEditForm), min_entries=0, max_entries=MAX_QUOTE_LINES)
     shipping = DecimalField(
         "Shipping", places=2, validators=[InputRequired("Enter the shipping (0 for free)."), *money_checks()]
     )
@@ -60,12 +50,12 @@ class DraftForm(ShopForm):
 
 
 class AddLineForm(ShopForm):
-    sku = StringField("Product SKU", validators=[Optional(), Length(max=40)])
+    sku = StringField("Product SKU", validators=[Optional(), Length(max=SKU_LENGTH)])
     description = StringField("Or a custom item", validators=[Optional(), Length(max=ITEM_NAME_LENGTH)])
     quantity = IntegerField(
         "Quantity",
         default=1,
-        validators=[InputRequired("Enter a quantity."), NumberRange(1, 999, "Between 1 and 999.")],
+        validators=[InputRequired("Enter a quantity."), line_quantity()],
     )
     unit_price = DecimalField("Unit price", places=2, validators=[Optional(), *money_checks()])
 

@@ -4,7 +4,7 @@ revisions and the conversation."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -14,15 +14,15 @@ from wtforms import SelectChoice
 from shop import clock
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.forms import clean_text, first_error, show_error
+from shop.forms import EmptyForm, clean_text, first_error, show_error
 from shop.models.accounts import Role, User
 from shop.models.quotes import Quote, QuoteStatus, QuoteVersion
 from shop.paging import paginate
+from shop.pricing import cents
 from shop.quote_pdf import pdf_download, quote_document
 from shop.quotes.forms import CommentForm
 from shop.services import catalogue, quote_builder, quotes
 from shop.staff import bp
-from shop.staff.forms import EmptyForm
 from shop.staff.quote_forms import AddLineForm, DraftForm, StartQuoteForm
 
 QUEUES = {
@@ -32,10 +32,6 @@ QUEUES = {
     "closed": ("Declined or expired", [QuoteStatus.DECLINED, QuoteStatus.EXPIRED]),
     "all": ("All", None),
 }
-
-
-def cents(amount: Decimal | None) -> int | None:
-    return None if amount is None else int((amount * 100).to_integral_value(ROUND_HALF_UP))
 
 
 @bp.route("/quotes")
@@ -96,7 +92,6 @@ def quote_start():
         try:
             quote = quote_builder.start_quote(current_user, contact)
         except ShopError as error:
-            db.session.rollback()
             show_error(form, error)
         else:
             flash(f"Quote {quote.number} started for {contact.full_name}. Add its lines below.", "success")
@@ -131,6 +126,7 @@ def _draft_form(version) -> DraftForm:
 
 
 def _render(quote: Quote, *, draft_form=None, add_form=None, status=200):
+    now = clock.now()
     draft = quote.draft
     shown = quote.latest_sent
     try:
@@ -161,7 +157,8 @@ def _render(quote: Quote, *, draft_form=None, add_form=None, status=200):
             add_form=add_form or AddLineForm(formdata=None),
             comment_form=CommentForm(formdata=None),
             action_form=EmptyForm(formdata=None),
-            status_now=quote.status_at(clock.now()),
+            status_now=quote.status_at(now),
+            actions=quote.available_actions(now),
             skus=[(v.sku, f"{v.product.name}, {v.label}") for v in catalogue.sellable_variants()],
         ),
         status,
@@ -179,7 +176,6 @@ def quote_draft(number: str):
     try:
         version = quote_builder.open_draft(current_user, quote)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"Draft v{version.number} is open. Edit it, then send it.", "success")
@@ -214,7 +210,6 @@ def quote_save(number: str):
         try:
             quote_builder.save_draft(current_user, quote, edit)
         except ShopError as error:
-            db.session.rollback()
             show_error(form, error)
         else:
             if request.form.get("then") == "send":
@@ -228,7 +223,6 @@ def _send(quote: Quote):
     try:
         version = quote_builder.send_quote(current_user, quote)
     except ShopError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("staff.quote", number=quote.number), code=303)
     flash(f"{quote.number} v{version.number} is sent to {quote.contact.email} with its PDF.", "success")
@@ -258,7 +252,6 @@ def quote_add_line(number: str):
                 unit_price_cents=cents(form.unit_price.data),
             )
         except ShopError as error:
-            db.session.rollback()
             show_error(form, error)
         else:
             flash("Line added.", "success")
@@ -276,7 +269,6 @@ def quote_comment(number: str):
         try:
             quotes.add_comment(current_user, quote, form.body.data)
         except ShopError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
             flash("Message sent to the clinician.", "success")

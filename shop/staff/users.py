@@ -9,11 +9,11 @@ from sqlalchemy import select
 from shop.access import Policy, allow
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.forms import show_error
+from shop.forms import EmptyForm, show_error
 from shop.models.accounts import Role, User
 from shop.services import accounts
 from shop.staff import bp
-from shop.staff.forms import EmptyForm, StaffUserForm
+from shop.staff.forms import StaffUserForm
 
 
 def _staff_members():

@@ -11,7 +11,8 @@ import time_machine
 from sqlalchemy import select
 
 from shop import clock
-from shop.errors import DuplicateAccount, NotEligible, ShopError
+from shop.core.db import unit_of_work
+from shop.errors import DuplicateAccount, NotEligible, WeakPassword, WrongPassword
 from shop.extensions import db
 from shop.models.accounts import LoginSession, Role, User
 from shop.models.mail import OutboxMessage
@@ -43,9 +44,8 @@ def test_the_database_itself_refuses_the_same_email_in_another_case():
     """Even when two requests pass the "email taken" check at the same moment."""
     accounts.new_user(email="ana@clinic.example", password=PASSWORD, full_name="Ana", role=Role.STAFF)
     db.session.commit()
-    late = accounts.new_user(email="Ana@CLINIC.example", password=PASSWORD, full_name="Ana", role=Role.STAFF)
-    with pytest.raises(DuplicateAccount):
-        accounts.commit_new_account(late)
+    with pytest.raises(DuplicateAccount), unit_of_work(conflict=accounts.duplicate_account("Ana@CLINIC.example")):
+        accounts.new_user(email="Ana@CLINIC.example", password=PASSWORD, full_name="Ana", role=Role.STAFF)
     assert db.session.scalars(select(User.email)).all() == ["ana@clinic.example"]
 
 
@@ -217,7 +217,7 @@ def test_a_weak_password_from_a_reset_link_is_refused_for_the_password_field():
     user = make_clinician(email="ana@clinic.example")
     accounts.request_password_reset(user.email)
     token = _link_token(db.session.scalar(select(OutboxMessage)), "/password/reset")
-    with pytest.raises(ShopError) as refused:
+    with pytest.raises(WeakPassword) as refused:
         accounts.set_password_with_token(token, RESET_SALT, "password1234")
     assert refused.value.field == "password"
     db.session.rollback()
@@ -226,7 +226,7 @@ def test_a_weak_password_from_a_reset_link_is_refused_for_the_password_field():
 
 def test_change_password_refuses_a_wrong_current_password_for_that_field():
     user = make_clinician(email="ana@clinic.example")
-    with pytest.raises(ShopError) as refused:
+    with pytest.raises(WrongPassword) as refused:
         accounts.change_password(user, "Not-my-password-9", NEW_PASSWORD)
     assert refused.value.field == "current_password"
     assert sessions.authenticate(user.email, PASSWORD) == user

@@ -16,7 +16,7 @@ from shop.models.accounts import Address
 from shop.models.catalogue import Variant
 from shop.models.orders import Order, OrderStatus, PaymentMethod
 from shop.services import cart as carts
-from shop.services import checkout, orders
+from shop.services import checkout, credit, orders
 from tests.factories import make_clinician, make_staff
 from tests.helpers import reload, row_count
 from tests.order_support import add_address, allow_account, clinician_with_cart, fill_cart, place, product
@@ -333,7 +333,7 @@ def test_paying_on_account_is_not_offered_until_staff_enable_it(ctx):
     product("BST-1", stock=5)
     user = clinician_with_cart(("BST-1", 1), account=False)
 
-    assert PaymentMethod.ACCOUNT not in checkout.payment_methods(user)
+    assert PaymentMethod.ACCOUNT not in credit.payment_methods(user)
     with pytest.raises(NotEligible) as refused:
         place(user)
 
@@ -342,7 +342,7 @@ def test_paying_on_account_is_not_offered_until_staff_enable_it(ctx):
     assert _stock("BST-1") == 5
 
     allow_account(user)
-    assert PaymentMethod.ACCOUNT in checkout.payment_methods(user)
+    assert PaymentMethod.ACCOUNT in credit.payment_methods(user)
     assert place(user).status == OrderStatus.PLACED
 
 
@@ -369,7 +369,7 @@ def test_an_order_of_exactly_the_available_credit_is_accepted(ctx):
     allow_account(user, credit_limit_cents=26_445)
 
     assert place(user).total_cents == 26_445
-    assert checkout.available_credit(user) == 0
+    assert credit.available_credit(user) == 0
 
 
 def test_unpaid_orders_on_account_of_the_whole_practice_count_against_the_credit_limit(ctx):
@@ -382,8 +382,8 @@ def test_unpaid_orders_on_account_of_the_whole_practice_count_against_the_credit
     fill_cart(colleague, ("BST-1", 2))
     first = place(colleague)  # 264.45 owed
 
-    assert checkout.open_account_balance(user.practice_id) == first.total_cents
-    assert checkout.available_credit(user) == 60_000 - 26_445
+    assert credit.open_account_balance(user.practice_id) == first.total_cents
+    assert credit.available_credit(user) == 60_000 - 26_445
     fill_cart(user, ("BST-1", 2))
     place(user)  # 528.90 owed
     fill_cart(user, ("BST-1", 1))
@@ -399,7 +399,7 @@ def test_a_card_order_does_not_use_the_credit_on_account(ctx):
 
     place(user, method=PaymentMethod.CARD)
 
-    assert checkout.available_credit(user) == 30_000
+    assert credit.available_credit(user) == 30_000
 
 
 def test_settling_an_invoice_at_the_desk_frees_the_credit_it_used(ctx):
@@ -414,7 +414,7 @@ def test_settling_an_invoice_at_the_desk_frees_the_credit_it_used(ctx):
 
     orders.settle_invoice(first, make_staff())
 
-    assert checkout.available_credit(user) == 30_000
+    assert credit.available_credit(user) == 30_000
     assert place(user).status == OrderStatus.PLACED
 
 
@@ -427,14 +427,14 @@ def test_cancelled_and_refunded_orders_on_account_no_longer_count_against_the_cr
     cancelled = place(user)
     fill_cart(user, ("BST-1", 2))
     refunded = place(user)
-    assert checkout.available_credit(user) == 60_000 - 2 * 26_445
+    assert credit.available_credit(user) == 60_000 - 2 * 26_445
 
     orders.cancel(cancelled, staff, "Duplicate order.")
     orders.confirm(refunded, staff)
     orders.ship(refunded, staff, "DHL", "JD0001")
     orders.mark_refunded(refunded, staff, "Credit note CN-7")
 
-    assert checkout.available_credit(user) == 60_000
+    assert credit.available_credit(user) == 60_000
 
 
 def test_the_available_credit_is_never_negative(ctx):
@@ -444,7 +444,7 @@ def test_the_available_credit_is_never_negative(ctx):
     user.practice.credit_limit_cents = 1_000  # lowered by staff afterwards
     db.session.commit()
 
-    assert checkout.available_credit(user) == 0
+    assert credit.available_credit(user) == 0
 
 
 def test_a_po_box_address_left_in_the_practice_is_kept_out_of_the_delivery_addresses_but_not_deleted(ctx):

@@ -16,7 +16,15 @@ import time_machine
 from sqlalchemy import delete, update
 
 from shop import clock, mailer
-from shop.errors import CreditLimitExceeded, InvalidTransition, NotEligible, NotFound, OutOfStock, PriceChanged
+from shop.errors import (
+    CreditLimitExceeded,
+    InvalidTransition,
+    NotEligible,
+    NotFound,
+    OutOfStock,
+    PriceChanged,
+    QuoteExpired,
+)
 from shop.extensions import db
 from shop.models.accounts import User
 from shop.models.catalogue import PriceBreak, Variant
@@ -24,7 +32,6 @@ from shop.models.orders import OrderStatus, PaymentMethod
 from shop.models.quotes import QuoteStatus
 from shop.services import quote_builder, quote_orders, quotes
 from shop.services.checkout import CheckoutRequest
-from shop.services.quotes import QuoteExpired
 from shop.templating import money
 from tests.factories import make_clinician
 from tests.helpers import reload, stored

@@ -17,13 +17,12 @@ import pytest
 import time_machine
 
 from shop import mailer
-from shop.errors import InvalidTransition
+from shop.errors import InvalidTransition, QuoteExpired
 from shop.extensions import db
 from shop.models.orders import PaymentMethod
 from shop.models.quotes import QuoteStatus
 from shop.services import quote_orders, quotes
 from shop.services.checkout import CheckoutRequest
-from shop.services.quotes import QuoteExpired
 from shop.templating import long_date
 from tests.quote_accept_support import (
     Priced,

@@ -11,9 +11,7 @@ from shop import clock
 from shop.errors import NotEligible
 from shop.extensions import db
 from shop.models.accounts import Profession
-from shop.models.cart import CartLine
 from shop.models.quotes import Quote, QuoteStatus
-from shop.services import cart as carts
 from shop.services import quote_builder, quotes
 from shop.services.quotes import RequestedItem
 from tests.factories import make_clinician, make_product, make_staff
@@ -160,28 +158,6 @@ def test_a_product_not_cleared_in_the_shops_market_cannot_be_asked_for(clinician
 
     with pytest.raises(NotEligible, match="not cleared for sale"):
         ask(clinician, ("US-ONLY", 1))
-
-
-def test_asking_from_the_cart_copies_its_lines_and_leaves_the_cart_as_it_was(clinician):
-    quote_product("VIT-1")
-    quote_product("HYD-2")
-    carts.add_to_cart(clinician, "VIT-1", 4)
-    carts.add_to_cart(clinician, "HYD-2", 9)
-
-    quote = quotes.request_from_cart(clinician, message="Same as every month")
-
-    assert [(r.sku, r.quantity) for r in quote.request_lines] == [("VIT-1", 4), ("HYD-2", 9)]
-    assert quote.request_message == "Same as every month"
-    assert sorted((line.variant.sku, line.quantity) for line in carts.lines_of(clinician)) == [
-        ("HYD-2", 9),
-        ("VIT-1", 4),
-    ]
-    assert row_count(CartLine) == 2
-
-
-def test_asking_from_an_empty_cart_is_refused(clinician):
-    with pytest.raises(NotEligible, match="cart is empty"):
-        quotes.request_from_cart(clinician)
 
 
 def test_the_quotes_desk_is_emailed_every_requested_line_the_practice_clinician_licence_and_a_link(clinician, mailbox):

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from shop import clock
-from shop.errors import DuplicateAccount, InvalidDocument, NotEligible
+from shop.errors import DuplicateAccount, InvalidDocument, NotEligible, WeakPassword
 from shop.extensions import db
 from shop.models.accounts import Profession, Role, User
 from shop.models.mail import OutboxMessage
@@ -166,7 +166,7 @@ def test_an_email_that_already_has_an_account_is_refused(app, existing, applying
     ids=["short", "common", "keyboard", "repeats", "own-name-and-practice", "too-long"],
 )
 def test_a_weak_password_is_refused_before_anything_is_stored(password):
-    with pytest.raises(NotEligible) as refused:
+    with pytest.raises(WeakPassword) as refused:
         make_applicant(
             password=password, email="niamh.walsh@clinic.example", full_name="Dr Niamh Walsh"
         )  # practice: Harbour Skin Clinic

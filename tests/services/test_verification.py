@@ -244,7 +244,7 @@ def test_a_new_document_answering_a_request_returns_the_application_to_the_queue
     assert application.queued_at >= before > first_queued
     assert application.licence_expiry == new_expiry
     assert len(application.documents) == 2
-    latest = application.latest_document
+    latest = application.documents[-1]
     assert latest.content_type == "image/png"
     assert latest.original_filename == "sharper.png"
     assert latest.stored_name in uploaded_files(app_config)
@@ -487,7 +487,7 @@ def test_a_document_sent_twice_at_the_same_moment_is_filed_once_and_leaves_no_st
     assert application.status == PENDING
     assert len(application.documents) == 2
     assert [e.action for e in application.events].count("document_uploaded") == 1
-    assert set(uploaded_files(app_config)) - files == {application.latest_document.stored_name}
+    assert set(uploaded_files(app_config)) - files == {application.documents[-1].stored_name}
     assert (
         db.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "application.document_uploaded")

@@ -11,8 +11,8 @@ import pytest
 
 from config import Config
 from shop import clock, stripe_gateway
-from shop.errors import PaymentUnavailable
-from shop.stripe_gateway import CheckoutSession, InvalidWebhook, LineItem, parse_webhook, session_in_event
+from shop.errors import IdempotencyConflict, InvalidWebhook, PaymentUnavailable
+from shop.stripe_gateway import CheckoutSession, LineItem, parse_webhook, session_in_event
 from tests import stripe_fake
 
 EVENT = json.dumps({"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {}}})
@@ -150,7 +150,7 @@ def test_the_same_idempotency_key_gets_the_same_session(stripe):
 
 def test_an_idempotency_key_reused_with_other_parameters_is_a_conflict(stripe):
     _create(stripe)
-    with pytest.raises(stripe_gateway.IdempotencyConflict):
+    with pytest.raises(IdempotencyConflict):
         _create(stripe, items=[LineItem(name="Other", unit_amount=1, quantity=1)])
 
 

@@ -1,5 +1,5 @@
 """Licence documents: check_document judges a file by its content (PDF, JPEG or PNG, at most
-LICENCE_DOCUMENT_MAX_BYTES), and store_document / discard keep it under a generated name in
+LICENCE_DOCUMENT_MAX_BYTES), and store_document / stored_document keep it under a generated name in
 UPLOAD_FOLDER."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from werkzeug.datastructures import FileStorage
 
 from shop.errors import InvalidDocument
-from shop.uploads import check_document, discard, store_document
+from shop.uploads import check_document, store_document, stored_document
 from tests.factories import ELF_BYTES, EXE_BYTES, JPEG_BYTES, PNG_BYTES, pdf_bytes
 
 MB = 1024 * 1024
@@ -185,14 +185,21 @@ def test_a_refused_document_writes_nothing(ctx):
     assert list(Path(ctx.config["UPLOAD_FOLDER"]).iterdir()) == []
 
 
-def test_discard_removes_the_stored_file_and_tolerates_one_already_gone(ctx):
-    stored = store_document(file(PDF))
-    path = Path(ctx.config["UPLOAD_FOLDER"]) / stored.stored_name
-    assert path.exists()
-    discard(stored)
+def test_a_stored_file_is_removed_again_when_what_records_it_fails_and_kept_when_it_succeeds(ctx):
+    with pytest.raises(RuntimeError), stored_document(file(PDF)) as stored:
+        path = Path(ctx.config["UPLOAD_FOLDER"]) / stored.stored_name
+        assert path.exists()
+        raise RuntimeError("the row was not committed")
     assert not path.exists()
-    discard(stored)
-    discard(None)
+    with stored_document(file(PDF)) as kept:
+        pass
+    assert (Path(ctx.config["UPLOAD_FOLDER"]) / kept.stored_name).exists()
+
+
+def test_a_failure_after_the_file_is_already_gone_still_reports_the_failure(ctx):
+    with pytest.raises(RuntimeError), stored_document(file(PDF)) as stored:
+        (Path(ctx.config["UPLOAD_FOLDER"]) / stored.stored_name).unlink()
+        raise RuntimeError("the row was not committed")
 
 
 def test_the_default_upload_folder_is_outside_static():

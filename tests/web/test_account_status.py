@@ -137,7 +137,7 @@ def test_a_new_document_returns_the_application_to_the_queue_and_tells_customer_
     queue = desk.get("/staff/applications").get_data(as_text=True)
     ids = [int(n) for n in re.findall(r'<td><a href="/staff/applications/(\d+)">#', queue)]
     assert ids == [newer.application.id, application.id]
-    latest = application.latest_document
+    latest = application.documents[-1]
     download = desk.get(f"/staff/applications/{application.id}/documents/{latest.id}")
     assert download.get_data() == PNG_BYTES and download.mimetype == "image/png"
     assert desk.post(f"/staff/applications/{application.id}/approve").status_code == 303

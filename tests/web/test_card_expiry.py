@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.mailer import deliver_due
 from shop.models.accounts import User
-from shop.models.orders import Order, OrderStatus
+from shop.models.orders import CancelCause, Order, OrderStatus
 from shop.services import orders, payments
 from shop.services.orders import cancel_unpaid_orders
 from tests.card_support import (
@@ -246,7 +246,10 @@ def test_a_payment_landing_as_the_order_is_cancelled_elsewhere_is_still_recorded
         with app.app_context():
             try:
                 orders.cancel_in_transaction(
-                    db.session.get(Order, order.id), None, "Payment was not completed in time."
+                    db.session.get(Order, order.id),
+                    None,
+                    "Payment was not completed in time.",
+                    CancelCause.PAYMENT_LAPSED,
                 )
                 db.session.commit()
             finally:

@@ -1,0 +1,87 @@
+"""The database as every domain uses it: one transaction per business verb, and the column
+types the models share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import DateTime, Enum, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
+
+from shop.errors import ShopError
+from shop.extensions import db
+
+
+@contextmanager
+def unit_of_work(*, conflict: ShopError | None = None) -> Iterator[None]:
+    """One business verb, one transaction: what the block changes is committed when it ends,
+    and all of it is rolled back when anything in it raises (a ShopError included), so a
+    refused step never leaves half a change behind and no caller has to clean up.
+
+    `conflict` is raised instead of an IntegrityError, for the verbs where a unique constraint
+    is how a race shows itself (the same email registered twice at the same moment, a second
+    click opening the same draft)."""
+    try:
+        yield
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if conflict is None:
+            raise
+        raise conflict from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def database_answers() -> bool:
+    """Whether the database answers a trivial query now (for the health check)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy", never a 500 page
+        db.session.rollback()
+        return False
+    return True
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC and hands back aware UTC datetimes, the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
+    """A portable enum column: VARCHAR plus a CHECK constraint, stored by value."""
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def render_item(type_: str, obj, _autogen_context):
+    """Alembic autogenerate hook: write UTCDateTime columns as plain DateTime in revisions."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime()"
+    return False
