@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,8 +50,8 @@ def create_app(env: str | None = None, **overrides) -> Flask:
 
 def _check_settings(config) -> None:
     """Refuse to start with a setting every checkout would trip over, naming it."""
-    from shop.pricing import percent_to_bps
-    from shop.stripe_gateway import MAX_SESSION_LIFETIME
+    from shop.core.pricing import percent_to_bps
+    from shop.payments.gateway import MAX_SESSION_LIFETIME
 
     max_minutes = int(MAX_SESSION_LIFETIME.total_seconds() // 60)
 
@@ -107,12 +108,36 @@ def _configure_logging(app: Flask) -> None:
         logger.setLevel(logging.INFO)
 
 
+# Every table, by the part of the business that owns it.
+MODEL_MODULES = (
+    "shop.core.outbox",
+    "shop.accounts.models",
+    "shop.accounts.licences",
+    "shop.catalogue.models",
+    "shop.cart.models",
+    "shop.ordering.models",
+    "shop.payments.models",
+    "shop.quoting.models",
+)
+# The pages of each desk, which add themselves to the back office's `staff` blueprint.
+DESK_VIEWS = (
+    "shop.accounts.staff_views",
+    "shop.accounts.staff_users",
+    "shop.ordering.staff_views",
+    "shop.ordering.staff_practices",
+    "shop.quoting.staff_views",
+    "shop.backoffice.mail_views",
+    "shop.backoffice.views",
+)
+
+
 def _init_extensions(app: Flask) -> None:
-    from shop import models  # noqa: F401  (registers the tables)
+    from shop.accounts.sessions import load_session_user
     from shop.core.db import render_item
     from shop.extensions import csrf, db, limiter, login_manager, migrate
-    from shop.services.sessions import load_session_user
 
+    for module in MODEL_MODULES:
+        import_module(module)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_item)
     csrf.init_app(app)
@@ -142,16 +167,18 @@ def _unicode_lower(value):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from shop.account.views import bp as account_bp
-    from shop.auth.views import bp as auth_bp
+    from shop.accounts.auth_views import bp as auth_bp
+    from shop.accounts.views import bp as account_bp
+    from shop.backoffice import bp as staff_bp
     from shop.cart.views import bp as cart_bp
     from shop.catalogue.views import bp as catalogue_bp
-    from shop.orders.views import bp as orders_bp
+    from shop.ordering.views import bp as orders_bp
     from shop.payments.views import bp as payments_bp
     from shop.public.views import bp as public_bp
-    from shop.quotes.views import bp as quotes_bp
-    from shop.staff import bp as staff_bp
+    from shop.quoting.views import bp as quotes_bp
 
+    for module in DESK_VIEWS:
+        import_module(module)
     blueprints = (public_bp, auth_bp, account_bp, catalogue_bp, cart_bp, orders_bp, quotes_bp, payments_bp, staff_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

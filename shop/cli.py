@@ -8,9 +8,9 @@ import threading
 import click
 from flask import Flask, current_app
 
+from shop.accounts.models import Role
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.models.accounts import Role
 
 
 def register(app: Flask) -> None:
@@ -25,7 +25,7 @@ def register(app: Flask) -> None:
 @click.command("seed-demo")
 def seed_demo():
     """Load the demo catalogue and demo accounts (safe to run again)."""
-    from shop.demo import seed
+    from shop.demo.seed import seed
 
     logins = seed()
     click.echo("Demo data is loaded. Demo logins:")
@@ -41,8 +41,8 @@ def seed_demo():
 @click.option("--verified", is_flag=True, help="Give a clinician an approved licence and a practice.")
 def create_user(email: str, password: str, role: str, full_name: str, verified: bool):
     """Create an account."""
-    from shop.passwords import password_problem
-    from shop.services.accounts import create_user as create
+    from shop.accounts.passwords import password_problem
+    from shop.accounts.users import create_user as create
 
     problem = password_problem(password, user_inputs=(email, full_name))
     if problem:
@@ -57,7 +57,7 @@ def create_user(email: str, password: str, role: str, full_name: str, verified: 
 @click.command("send-mail")
 def send_mail():
     """Deliver every message that is due in the outbox, once."""
-    from shop.mailer import deliver_due
+    from shop.core.mailer import deliver_due
 
     report = deliver_due()
     click.echo(f"{report.sent} sent, {report.failed} failed")
@@ -66,7 +66,7 @@ def send_mail():
 @click.command("expire-orders")
 def expire_orders():
     """Cancel card orders still unpaid after ORDER_PAYMENT_MINUTES, releasing their stock."""
-    from shop.services.orders import cancel_unpaid_orders
+    from shop.ordering.orders import cancel_unpaid_orders
 
     cancelled = cancel_unpaid_orders()
     click.echo(f"{cancelled} unpaid order{'' if cancelled == 1 else 's'} cancelled")
@@ -75,7 +75,7 @@ def expire_orders():
 @click.command("expire-quotes")
 def expire_quotes():
     """Mark sent quotes past their validity as expired, and remind clinicians before that."""
-    from shop.services.quotes import expire_quotes as run
+    from shop.quoting.quotes import expire_quotes as run
 
     expired, reminded = run()
     click.echo(
@@ -88,9 +88,9 @@ def expire_quotes():
 def mail_worker(interval: float | None):
     """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also cancels card orders
     left unpaid past their time, expires quotes and sends their reminders."""
-    from shop.mailer import run_worker
-    from shop.services.orders import cancel_unpaid_orders
-    from shop.services.quotes import expire_quotes as expire_due_quotes
+    from shop.core.mailer import run_worker
+    from shop.ordering.orders import cancel_unpaid_orders
+    from shop.quoting.quotes import expire_quotes as expire_due_quotes
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -12,15 +12,15 @@ from sqlalchemy import func, select
 
 from shop import clock
 from shop.access import is_verified_clinician
+from shop.accounts.licences import ApplicationAction, ApplicationStatus
+from shop.cart.models import CartLine
 from shop.core import limits
+from shop.core.mailer import shop_details
+from shop.core.outbox import MailStatus
+from shop.core.pricing import percent
 from shop.extensions import db
-from shop.mailer import shop_details
-from shop.models.cart import CartLine
-from shop.models.mail import MailStatus
-from shop.models.orders import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
-from shop.models.quotes import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
-from shop.models.verification import ApplicationAction, ApplicationStatus
-from shop.pricing import percent
+from shop.ordering.models import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
+from shop.quoting.models import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
 
 
 def money(cents: int | None, currency: str | None = None) -> str:

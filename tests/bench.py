@@ -17,9 +17,9 @@ import tracemalloc
 from datetime import timedelta
 
 from shop import clock, create_app
-from shop.extensions import db
-from shop.models.accounts import Role
-from shop.models.catalogue import (
+from shop.accounts import users as accounts
+from shop.accounts.models import Role
+from shop.catalogue.models import (
     Brand,
     Category,
     Ingredient,
@@ -29,7 +29,7 @@ from shop.models.catalogue import (
     TreatmentArea,
     Variant,
 )
-from shop.services import accounts
+from shop.extensions import db
 from tests.helpers import WebClient
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "2000"))

@@ -11,11 +11,11 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from shop import clock
+from shop.catalogue.models import Variant
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.catalogue import Variant
-from shop.models.mail import OutboxMessage
-from shop.models.orders import Order, OrderEvent
-from shop.models.payments import StripeEvent
+from shop.ordering.models import Order, OrderEvent
+from shop.payments.models import StripeEvent
 from tests.factories import make_clinician, make_product
 from tests.helpers import WebClient, reload
 

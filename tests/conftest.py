@@ -19,7 +19,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from config import normalise_database_url
-from shop import create_app, mailer
+from shop import create_app
+from shop.core import mailer
 from shop.extensions import db, limiter
 from tests import stripe_fake
 from tests.factories import PASSWORD

@@ -9,12 +9,13 @@ from io import BytesIO
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
-from shop.demo import sample_licence_pdf, seed_catalogue
+from shop.accounts import registration
+from shop.accounts import users as accounts
+from shop.accounts.models import Profession, Role, User
+from shop.accounts.users import PracticeDetails
+from shop.catalogue.models import Brand, Category, Product, RegulatoryCategory, RegulatoryStatus, Variant
+from shop.demo.seed import sample_licence_pdf, seed_catalogue
 from shop.extensions import db
-from shop.models.accounts import Profession, Role, User
-from shop.models.catalogue import Brand, Category, Product, RegulatoryCategory, RegulatoryStatus, Variant
-from shop.services import accounts, registration
-from shop.services.accounts import PracticeDetails
 
 PASSWORD = "Velvet-harbour-lantern-42"
 _counter = itertools.count(1)

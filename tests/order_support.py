@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 
+from shop.accounts.models import Address, User
+from shop.cart import services as carts
 from shop.extensions import db
-from shop.models.accounts import Address, User
-from shop.models.orders import Order, PaymentMethod
-from shop.services import cart as carts
-from shop.services import checkout
+from shop.ordering import checkout
+from shop.ordering.models import Order, PaymentMethod
 from tests.factories import make_clinician, make_product
 
 TOTAL_FIELD = re.compile(r'name="expected_total" type="hidden" value="(-?\d+)"')

@@ -10,14 +10,15 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from shop.accounts.models import User
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.accounts import User
-from shop.models.mail import OutboxMessage
-from shop.models.orders import Order
-from shop.models.quotes import Quote, QuoteEvent
-from shop.services import quote_builder, quotes
-from shop.services.quote_builder import DraftEdit, LineEdit
-from shop.services.quotes import RequestedItem
+from shop.ordering.models import Order
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.builder import DraftEdit, LineEdit
+from shop.quoting.models import Quote, QuoteEvent
+from shop.quoting.quotes import RequestedItem
 from tests.factories import make_clinician, make_product, make_staff
 from tests.helpers import WebClient, text
 from tests.order_support import allow_account

@@ -15,15 +15,16 @@ from email.message import EmailMessage
 from flask import current_app
 from pypdf import PdfReader
 
-from shop import mailer
+from shop.accounts.models import Profession, User
+from shop.catalogue.models import PriceBreak, Variant
+from shop.core import mailer
+from shop.core.pricing import percent
 from shop.extensions import db
-from shop.models.accounts import Profession, User
-from shop.models.catalogue import PriceBreak, Variant
-from shop.models.quotes import Quote, QuoteVersion
-from shop.pricing import percent
-from shop.services import quote_builder, quotes
-from shop.services.quote_builder import DraftEdit, LineEdit
-from shop.services.quotes import RequestedItem
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.builder import DraftEdit, LineEdit
+from shop.quoting.models import Quote, QuoteVersion
+from shop.quoting.quotes import RequestedItem
 from tests.factories import make_clinician, make_product
 from tests.helpers import reload
 
@@ -264,8 +265,9 @@ def version_snapshot(version: QuoteVersion) -> tuple:
 
 def accept_on_account(clinician: User, quote: Quote):
     """The clinician accepts the latest version, paying on account; returns the order."""
-    from shop.models.orders import PaymentMethod
-    from shop.services import checkout, quote_orders
+    from shop.ordering import checkout
+    from shop.ordering.models import PaymentMethod
+    from shop.quoting import acceptance as quote_orders
 
     clinician.practice.on_account = True
     clinician.practice.credit_limit_cents = 100_000_000

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from shop.demo import CLINICIAN, STAFF
+from shop.demo.seed import CLINICIAN, STAFF
 from tests.browser_support import CHROMIUM_ARGS, chromium_path
 
 

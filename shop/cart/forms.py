@@ -4,9 +4,9 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from shop.cart.quick_order import MAX_QUICK_ORDER_LINES, QuickLine, parse_quick_order
 from shop.core.limits import MAX_LINE_QUANTITY, QUANTITY_RANGE, SKU_LENGTH
 from shop.forms import ShopForm, line_quantity
-from shop.services.quick_order import MAX_QUICK_ORDER_LINES, QuickLine, parse_quick_order
 
 QUANTITY_MESSAGE = f"Enter a whole number of packs {QUANTITY_RANGE}."
 MAX_CSV_BYTES = 512 * 1024

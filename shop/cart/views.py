@@ -6,11 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop.access import Policy, protect
+from shop.cart import quick_order as bulk
+from shop.cart import services as carts
 from shop.cart.forms import AcceptPricesForm, AddToCartForm, QuickOrderForm, UpdateLineForm
 from shop.errors import ShopError
 from shop.forms import first_error
-from shop.services import cart as carts
-from shop.services import quick_order as bulk
 from shop.urls import safe_next
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")

@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from flask import current_app
 
-from shop.models.accounts import User
-from shop.models.catalogue import Product, Variant
+from shop.accounts.models import User
+from shop.catalogue.models import Product, Variant
 
 
 class Reason(StrEnum):

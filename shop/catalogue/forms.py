@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MultiDict
 
+from shop.catalogue.search import MAX_QUERY_LENGTH, SORTS, CatalogueFilter
 from shop.forms import clean_text
-from shop.services.catalogue import MAX_QUERY_LENGTH, SORTS, CatalogueFilter
 
 SLUG_MAX = 80
 

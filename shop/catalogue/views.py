@@ -6,11 +6,11 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from shop.access import Policy, protect
+from shop.catalogue import search as catalogue
 from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.forms import filter_from_args
-from shop.paging import requested_page
-from shop.services import catalogue
-from shop.services.catalogue import SORTS
+from shop.catalogue.search import SORTS
+from shop.core.paging import requested_page
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
 protect(bp, Policy.CATALOGUE)

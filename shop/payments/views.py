@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, jsonify, request
 from shop.access import Policy, protect
 from shop.errors import EventRaced, InvalidWebhook
 from shop.extensions import csrf, limiter
-from shop.services import payments
-from shop.stripe_gateway import parse_webhook
+from shop.ordering import card_payments as payments
+from shop.payments.gateway import parse_webhook
 
 bp = Blueprint("payments", __name__)
 protect(bp, Policy.PUBLIC)

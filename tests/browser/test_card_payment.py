@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shop.mailer import deliver_due
-from shop.models.orders import OrderStatus
+from shop.core.mailer import deliver_due
+from shop.ordering.models import OrderStatus
 from tests.card_support import reload_order
 from tests.factories import PASSWORD, make_clinician, make_product
 from tests.smtp import text_of

@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from shop.models.orders import Order, PaymentMethod
-from shop.models.quotes import QuoteStatus
+from shop.ordering.models import Order, PaymentMethod
+from shop.quoting.models import QuoteStatus
 from shop.templating import money
 from tests.factories import PASSWORD
 from tests.quote_accept_support import booster, clinician_on_account, desk, orders_of, reload_quote

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from shop import clock, mailer
+from shop import clock
+from shop.core import mailer
 from shop.extensions import db
 from tests.factories import PASSWORD, make_catalogue, make_staff, pdf_bytes
 

@@ -11,14 +11,15 @@ import time_machine
 from sqlalchemy import select
 
 from shop import clock
+from shop.accounts import registration, sessions
+from shop.accounts import users as accounts
+from shop.accounts.licences import ApplicationStatus
+from shop.accounts.models import LoginSession, Role, User
+from shop.accounts.users import INVITE_SALT, RESET_SALT
 from shop.core.db import unit_of_work
+from shop.core.outbox import OutboxMessage
 from shop.errors import DuplicateAccount, NotEligible, WeakPassword, WrongPassword
 from shop.extensions import db
-from shop.models.accounts import LoginSession, Role, User
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationStatus
-from shop.services import accounts, registration, sessions
-from shop.services.accounts import INVITE_SALT, RESET_SALT
 from tests.factories import PASSWORD, application_data, make_clinician, make_staff, upload
 from tests.helpers import row_count
 

@@ -9,17 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from shop.accounts import verification
+from shop.accounts.licences import ApplicationStatus
+from shop.accounts.models import Profession, User
+from shop.cart import quick_order as bulk
+from shop.cart import services as carts
+from shop.cart.models import CartLine
+from shop.cart.quick_order import QuickLine
+from shop.catalogue.models import PriceBreak, Variant
 from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock, PriceChanged
 from shop.extensions import db
-from shop.models.accounts import Profession, User
-from shop.models.cart import CartLine
-from shop.models.catalogue import PriceBreak, Variant
-from shop.models.orders import Order, PaymentMethod
-from shop.models.verification import ApplicationStatus
-from shop.services import cart as carts
-from shop.services import checkout, verification
-from shop.services import quick_order as bulk
-from shop.services.quick_order import QuickLine
+from shop.ordering import checkout
+from shop.ordering.models import Order, PaymentMethod
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import reload, row_count
 

@@ -1,4 +1,4 @@
-"""shop.services.catalogue: which products a filter finds and in what order, how the query
+"""shop.catalogue.search: which products a filter finds and in what order, how the query
 string becomes a filter, and what the demo catalogue holds."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from werkzeug.datastructures import MultiDict
 
 from shop import clock
 from shop.catalogue.forms import filter_from_args
+from shop.catalogue.models import Brand, Category, Ingredient, Product, RegulatoryCategory, TreatmentArea, Variant
+from shop.catalogue.search import MAX_TERMS, CatalogueFilter, facets, product_by_slug, product_query, search_products
+from shop.core.paging import requested_page
 from shop.extensions import db
-from shop.models.catalogue import Brand, Category, Ingredient, Product, RegulatoryCategory, TreatmentArea, Variant
-from shop.paging import requested_page
-from shop.services.catalogue import MAX_TERMS, CatalogueFilter, facets, product_by_slug, product_query, search_products
 from tests.factories import make_catalogue, make_product
 
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from shop import clock
+from shop.accounts.models import Address
+from shop.cart import services as carts
+from shop.catalogue.models import Variant
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
-from shop.models.accounts import Address
-from shop.models.catalogue import Variant
-from shop.models.orders import Order, OrderStatus, PaymentMethod
-from shop.services import cart as carts
-from shop.services import checkout, credit, orders
+from shop.ordering import checkout, credit, orders
+from shop.ordering.models import Order, OrderStatus, PaymentMethod
 from tests.factories import make_clinician, make_staff
 from tests.helpers import reload, row_count
 from tests.order_support import add_address, allow_account, clinician_with_cart, fill_cart, place, product

@@ -16,11 +16,11 @@ import time_machine
 from sqlalchemy import func, select
 
 from shop import clock, create_app
+from shop.accounts import users as accounts
+from shop.accounts.models import Role, User
+from shop.core.mailer import backoff, deliver_due, queue_email, retry_now, run_worker
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.mailer import backoff, deliver_due, queue_email, retry_now, run_worker
-from shop.models.accounts import Role, User
-from shop.models.mail import OutboxMessage
-from shop.services import accounts
 from tests.factories import PASSWORD, make_applicant, make_staff, registration_form
 from tests.helpers import redirect_path, row_count, text
 from tests.smtp import html_of, text_of
@@ -357,7 +357,7 @@ def test_a_production_shop_without_mail_server_keeps_mail_queued(ctx, monkeypatc
 
 @pytest.fixture
 def worker(ctx):
-    """Runs shop.mailer.run_worker in a thread, as `flask mail-worker` does; stops it afterwards."""
+    """Runs shop.core.mailer.run_worker in a thread, as `flask mail-worker` does; stops it afterwards."""
     stop = threading.Event()
     threads = []
 

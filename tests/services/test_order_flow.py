@@ -12,12 +12,12 @@ import time_machine
 from sqlalchemy import select
 
 from shop import clock
+from shop.catalogue.models import Variant
+from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
-from shop.models.catalogue import Variant
-from shop.models.mail import OutboxMessage
-from shop.models.orders import ORDER_TRANSITIONS, Order, OrderEvent, OrderStatus, PaymentMethod
-from shop.services import orders
+from shop.ordering import orders
+from shop.ordering.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderStatus, PaymentMethod
 from tests.factories import make_staff
 from tests.helpers import reload, row_count
 from tests.order_support import clinician_with_cart, place, product

@@ -10,11 +10,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from shop import clock, mailer
+from shop import clock
+from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.mail import OutboxMessage
-from shop.models.orders import Order, OrderStatus, PaymentMethod
-from shop.services import orders
+from shop.ordering import orders
+from shop.ordering.models import Order, OrderStatus, PaymentMethod
 from tests.factories import make_staff
 from tests.helpers import redirect_path, reload
 from tests.order_support import add_address, clinician_with_cart, place, post_checkout, product

@@ -15,7 +15,10 @@ import pytest
 import time_machine
 from sqlalchemy import delete, update
 
-from shop import clock, mailer
+from shop import clock
+from shop.accounts.models import User
+from shop.catalogue.models import PriceBreak, Variant
+from shop.core import mailer
 from shop.errors import (
     CreditLimitExceeded,
     InvalidTransition,
@@ -26,12 +29,12 @@ from shop.errors import (
     QuoteExpired,
 )
 from shop.extensions import db
-from shop.models.accounts import User
-from shop.models.catalogue import PriceBreak, Variant
-from shop.models.orders import OrderStatus, PaymentMethod
-from shop.models.quotes import QuoteStatus
-from shop.services import quote_builder, quote_orders, quotes
-from shop.services.checkout import CheckoutRequest
+from shop.ordering.checkout import CheckoutRequest
+from shop.ordering.models import OrderStatus, PaymentMethod
+from shop.quoting import acceptance as quote_orders
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.models import QuoteStatus
 from shop.templating import money
 from tests.factories import make_clinician
 from tests.helpers import reload, stored

@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shop import clock
+from shop.accounts.models import Profession, User
+from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
-from shop.models.accounts import Profession, User
-from shop.models.mail import OutboxMessage
-from shop.models.quotes import Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
-from shop.services import quote_builder, quotes
-from shop.services.quote_builder import DraftEdit, LineEdit
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.builder import DraftEdit, LineEdit
+from shop.quoting.models import Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.templating import long_date
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import reload, row_count

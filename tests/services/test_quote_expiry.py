@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from shop import mailer
+from shop.core import mailer
 from shop.errors import InvalidTransition, QuoteExpired
 from shop.extensions import db
-from shop.models.orders import PaymentMethod
-from shop.models.quotes import QuoteStatus
-from shop.services import quote_orders, quotes
-from shop.services.checkout import CheckoutRequest
+from shop.ordering.checkout import CheckoutRequest
+from shop.ordering.models import PaymentMethod
+from shop.quoting import acceptance as quote_orders
+from shop.quoting import quotes
+from shop.quoting.models import QuoteStatus
 from shop.templating import long_date
 from tests.quote_accept_support import (
     Priced,

@@ -1,6 +1,6 @@
 """The quote as a PDF on the supplier's letterhead, read back with pypdf: the number, version,
 validity, every line and every total are the numbers of the quote page (both come from
-shop.quote_pdf.quote_document) and of the database, names with accents print, and SKUs and
+shop.quoting.document.quote_document) and of the database, names with accents print, and SKUs and
 amounts never break across lines."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
+from shop.catalogue.models import Variant
 from shop.extensions import db
-from shop.models.catalogue import Variant
-from shop.models.quotes import QuoteVersion
-from shop.quote_pdf import quote_document, quote_pdf
-from shop.services import quote_builder, quotes
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.document import quote_document, quote_pdf
+from shop.quoting.models import QuoteVersion
 from shop.templating import long_date, money
 from tests.factories import make_catalogue, make_clinician, make_staff
 from tests.helpers import text

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
+from shop.accounts.models import Profession
 from shop.errors import NotEligible
 from shop.extensions import db
-from shop.models.accounts import Profession
-from shop.models.quotes import Quote, QuoteStatus
-from shop.services import quote_builder, quotes
-from shop.services.quotes import RequestedItem
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.models import Quote, QuoteStatus
+from shop.quoting.quotes import RequestedItem
 from tests.factories import make_clinician, make_product, make_staff
 from tests.helpers import row_count
 from tests.quote_support import as_profession, ask, delivered, desk_address, fresh, quote_product

@@ -8,13 +8,15 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from shop import mailer
+from shop.cart import quick_order as bulk
+from shop.core import mailer
 from shop.errors import InvalidTransition
-from shop.models.orders import OrderStatus, PaymentMethod
-from shop.models.quotes import QuoteStatus
-from shop.services import checkout, orders, payments, quotes
-from shop.services import quick_order as bulk
-from shop.services.quote_orders import accept_quote
+from shop.ordering import card_payments as payments
+from shop.ordering import checkout, orders
+from shop.ordering.models import OrderStatus, PaymentMethod
+from shop.quoting import quotes
+from shop.quoting.acceptance import accept_quote
+from shop.quoting.models import QuoteStatus
 from tests.card_support import post_event, reload_order, run_out_the_clock
 from tests.factories import make_product
 from tests.quote_accept_support import (

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import event, select
 
 from shop import clock
+from shop.accounts.licences import ApplicationStatus, LicenceDocument
+from shop.accounts.models import Profession, Role, User
+from shop.accounts.passwords import verify_password
+from shop.accounts.registration import register_clinician
+from shop.core.outbox import OutboxMessage
 from shop.errors import DuplicateAccount, InvalidDocument, NotEligible, WeakPassword
 from shop.extensions import db
-from shop.models.accounts import Profession, Role, User
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationStatus, LicenceDocument
-from shop.passwords import verify_password
-from shop.services.registration import register_clinician
 from tests.factories import (
     EXE_BYTES,
     JPEG_BYTES,

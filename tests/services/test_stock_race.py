@@ -15,14 +15,14 @@ import time_machine
 from sqlalchemy import func, select
 
 from shop import clock
+from shop.accounts.models import User
+from shop.cart import services as carts
+from shop.catalogue.models import Variant
 from shop.errors import CartChanged, CreditLimitExceeded, NotEligible, OutOfStock, ShopError
 from shop.extensions import db
-from shop.models.accounts import User
-from shop.models.catalogue import Variant
-from shop.models.orders import Order, OrderLine, OrderStatus, PaymentMethod
-from shop.services import cart as carts
-from shop.services import orders
-from shop.services.orders import cancel_unpaid_orders
+from shop.ordering import orders
+from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
+from shop.ordering.orders import cancel_unpaid_orders
 from tests.factories import make_clinician, make_staff
 from tests.order_support import allow_account, clinician_with_cart, fill_cart, place, product
 

@@ -11,13 +11,14 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from shop import clock, mailer
+from shop import clock
+from shop.accounts import verification
+from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
+from shop.accounts.models import User
+from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidDocument, InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
-from shop.models.accounts import User
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
-from shop.services import verification
 from tests.factories import PNG_BYTES, make_applicant, make_clinician, make_staff, upload
 from tests.helpers import reload, row_count, uploaded_files
 from tests.smtp import html_of, text_of

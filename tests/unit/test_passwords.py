@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.passwords import hash_password, password_problem, verify_password
+from shop.accounts.passwords import hash_password, password_problem, verify_password
 from tests.factories import PASSWORD
 
 NIAMH = ("niamh.walsh@clinic.example", "Dr Niamh Walsh", "Harbour Skin Clinic")

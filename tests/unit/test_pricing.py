@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from shop.pricing import (
+from shop.core.pricing import (
     PriceRules,
     discounted,
     line_total,

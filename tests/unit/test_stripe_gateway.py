@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 
 from config import Config
-from shop import clock, stripe_gateway
+from shop import clock
 from shop.errors import IdempotencyConflict, InvalidWebhook, PaymentUnavailable
-from shop.stripe_gateway import CheckoutSession, LineItem, parse_webhook, session_in_event
+from shop.payments import gateway as stripe_gateway
+from shop.payments.gateway import CheckoutSession, LineItem, parse_webhook, session_in_event
 from tests import stripe_fake
 
 EVENT = json.dumps({"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {}}})

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import FileStorage
 
+from shop.accounts.documents import check_document, store_document, stored_document
 from shop.errors import InvalidDocument
-from shop.uploads import check_document, store_document, stored_document
 from tests.factories import ELF_BYTES, EXE_BYTES, JPEG_BYTES, PNG_BYTES, pdf_bytes
 
 MB = 1024 * 1024

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from shop.access import Policy, policy_for
+from shop.accounts.models import Role
+from shop.catalogue.models import Product
 from shop.extensions import db
-from shop.models.accounts import Role
-from shop.models.catalogue import Product
 from tests.factories import make_applicant, make_catalogue, make_clinician, make_staff
 from tests.helpers import redirect_path, text
 

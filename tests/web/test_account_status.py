@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from shop import clock, mailer
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationStatus, LicenceApplication
-from shop.services import verification
+from shop import clock
+from shop.accounts import verification
+from shop.accounts.licences import ApplicationStatus, LicenceApplication
+from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from tests.factories import PASSWORD, PNG_BYTES, make_applicant, make_clinician, make_staff, pdf_bytes
 from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text, uploaded_files
 from tests.smtp import text_of

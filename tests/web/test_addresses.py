@@ -3,9 +3,9 @@ default and remove them; checkout offers exactly these; orders keep the address 
 
 import pytest
 
+from shop.accounts.models import Address
 from shop.extensions import db
-from shop.models.accounts import Address
-from shop.services import checkout
+from shop.ordering import checkout
 from tests.factories import make_clinician, make_product
 from tests.helpers import field_error, flashes, reload, text
 from tests.order_support import allow_account, fill_cart, place

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from shop.catalogue.models import PriceBreak, Variant
 from shop.extensions import db
-from shop.models.catalogue import PriceBreak, Variant
-from shop.models.orders import Order, OrderStatus
+from shop.ordering.models import Order, OrderStatus
 from tests.card_support import (
     PRICE,
     STOCK,
@@ -196,7 +196,7 @@ def test_a_timed_out_attempt_retried_once_its_session_lifetime_changed_gets_a_fr
 def test_returning_from_stripe_before_the_webhook_marks_the_order_paid_from_the_session(
     signed_in, stripe, client, mailbox
 ):
-    from shop.mailer import deliver_due
+    from shop.core.mailer import deliver_due
 
     placed = place_card_order(signed_in)
     session = stripe.pay(placed.order.stripe_session_id)
@@ -277,7 +277,7 @@ def test_a_stripe_failure_when_reading_the_session_on_return_shows_a_clear_messa
 def test_a_return_whose_payment_does_not_match_the_order_holds_it_and_alerts_the_desk(
     signed_in, stripe, app, mailbox, amount_change, currency
 ):
-    from shop.mailer import deliver_due
+    from shop.core.mailer import deliver_due
 
     placed = place_card_order(signed_in)
     total = placed.order.total_cents

@@ -3,8 +3,8 @@ Stripe page, the signed webhook marks the order paid, the desk and the clinician
 
 import re
 
-from shop.mailer import deliver_due
-from shop.models.orders import Order, OrderStatus
+from shop.core.mailer import deliver_due
+from shop.ordering.models import Order, OrderStatus
 from tests.factories import make_catalogue, make_clinician
 from tests.helpers import reload, text
 from tests.smtp import text_of

@@ -13,12 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from shop.accounts.models import User
+from shop.core.mailer import deliver_due
 from shop.extensions import db
-from shop.mailer import deliver_due
-from shop.models.accounts import User
-from shop.models.orders import CancelCause, Order, OrderStatus
-from shop.services import orders, payments
-from shop.services.orders import cancel_unpaid_orders
+from shop.ordering import card_payments as payments
+from shop.ordering import orders
+from shop.ordering.models import CancelCause, Order, OrderStatus
+from shop.ordering.orders import cancel_unpaid_orders
 from tests.card_support import (
     STOCK,
     events,

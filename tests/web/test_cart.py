@@ -10,11 +10,11 @@ from html import unescape
 
 import pytest
 
+from shop.accounts.models import User
+from shop.cart.models import CartLine
+from shop.catalogue.models import PriceBreak, Variant
 from shop.extensions import db
-from shop.models.accounts import User
-from shop.models.cart import CartLine
-from shop.models.catalogue import PriceBreak, Variant
-from shop.models.orders import Order
+from shop.ordering.models import Order
 from tests.factories import make_clinician, make_product
 from tests.helpers import flashes, redirect_path, reload, row_count, text
 

@@ -12,12 +12,12 @@ from urllib.parse import quote
 import pytest
 
 from shop import clock
-from shop.demo_catalogue import PRODUCTS
+from shop.accounts import verification
+from shop.accounts.licences import ApplicationStatus
+from shop.accounts.models import Profession
+from shop.catalogue.models import Brand, Product, Variant
+from shop.demo.catalogue import PRODUCTS
 from shop.extensions import db
-from shop.models.accounts import Profession
-from shop.models.catalogue import Brand, Product, Variant
-from shop.models.verification import ApplicationStatus
-from shop.services import verification
 from tests.factories import make_applicant, make_catalogue, make_clinician, make_product, make_staff
 from tests.helpers import text
 

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
+from shop.cart import services as carts
+from shop.cart.models import CartLine
+from shop.catalogue.models import Variant
 from shop.extensions import db
-from shop.models.cart import CartLine
-from shop.models.catalogue import Variant
-from shop.models.orders import Order, OrderStatus, PaymentMethod
-from shop.services import cart as carts
+from shop.ordering.models import Order, OrderStatus, PaymentMethod
 from tests.factories import make_clinician
 from tests.helpers import field_error, flashes, redirect_path, row_count, text
 from tests.order_support import (

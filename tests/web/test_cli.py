@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from shop import clock
+from shop.accounts.licences import ApplicationStatus, LicenceApplication
+from shop.accounts.models import Address, Practice, Role, User
+from shop.accounts.users import request_password_reset
+from shop.catalogue.models import Brand, Category, Product, Variant
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.accounts import Address, Practice, Role, User
-from shop.models.catalogue import Brand, Category, Product, Variant
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationStatus, LicenceApplication
-from shop.services.accounts import request_password_reset
 from tests.factories import PASSWORD, make_staff
 from tests.helpers import redirect_path, row_count
 

@@ -12,9 +12,9 @@ from argon2 import PasswordHasher, extract_parameters
 from sqlalchemy import select
 
 from shop import clock
+from shop.accounts import users as accounts
+from shop.accounts.models import LoginSession, Role, User
 from shop.extensions import db
-from shop.models.accounts import LoginSession, Role, User
-from shop.services import accounts
 from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff
 from tests.helpers import field_error, redirect_path, row_count, text
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from shop.extensions import db
-from shop.models.orders import Order
-from shop.services import orders
+from shop.ordering import orders
+from shop.ordering.models import Order
 from tests.factories import make_clinician, make_staff
 from tests.helpers import reload, text
 from tests.order_support import clinician_with_cart, fill_cart, place, product

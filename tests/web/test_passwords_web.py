@@ -9,10 +9,10 @@ from datetime import timedelta
 import time_machine
 
 from shop import clock
-from shop.mailer import deliver_due
-from shop.models.accounts import Role
-from shop.models.mail import OutboxMessage
-from shop.services import accounts
+from shop.accounts import users as accounts
+from shop.accounts.models import Role
+from shop.core.mailer import deliver_due
+from shop.core.outbox import OutboxMessage
 from tests.factories import PASSWORD, make_clinician, make_staff
 from tests.helpers import field_error, redirect_path, row_count, text
 from tests.smtp import html_of, text_of

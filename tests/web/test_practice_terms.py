@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from shop.models.accounts import Practice
+from shop.accounts.models import Practice
 from tests.factories import make_clinician, make_staff
 from tests.helpers import field_error, flashes, redirect_path, reload, text
 from tests.order_support import clinician_with_cart, place, product

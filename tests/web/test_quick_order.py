@@ -8,11 +8,11 @@ from html import unescape
 
 import pytest
 
+from shop.accounts import verification
+from shop.accounts.licences import ApplicationStatus
+from shop.accounts.models import Profession
+from shop.cart.models import CartLine
 from shop.extensions import db
-from shop.models.accounts import Profession
-from shop.models.cart import CartLine
-from shop.models.verification import ApplicationStatus
-from shop.services import verification
 from tests.factories import make_applicant, make_clinician, make_product, make_staff
 from tests.helpers import field_error, row_count, text
 from tests.web.test_cart import cart_rows, variant_with_breaks

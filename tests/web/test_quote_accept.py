@@ -15,12 +15,12 @@ import pytest
 import time_machine
 from sqlalchemy import update
 
-from shop import mailer
+from shop.catalogue.models import Variant
+from shop.core import mailer
 from shop.extensions import db
-from shop.models.catalogue import Variant
-from shop.models.orders import OrderStatus
-from shop.models.quotes import QuoteStatus
-from shop.services import quotes
+from shop.ordering.models import OrderStatus
+from shop.quoting import quotes
+from shop.quoting.models import QuoteStatus
 from shop.templating import money
 from tests.card_support import post_event, reload_order
 from tests.factories import make_staff

@@ -11,7 +11,7 @@ import pytest
 
 from shop import clock
 from shop.extensions import db
-from shop.models.quotes import Quote, QuoteComment, QuoteStatus, QuoteVersion
+from shop.quoting.models import Quote, QuoteComment, QuoteStatus, QuoteVersion
 from tests.factories import make_clinician, make_staff
 from tests.helpers import flashes, redirect_path, reload, row_count, text
 from tests.quote_support import (

@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime
 
 import time_machine
 
-from shop.models.quotes import QuoteStatus
-from shop.services import quote_builder, quotes
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.models import QuoteStatus
 from shop.templating import money
 from tests.factories import make_product
 from tests.helpers import redirect_path, text

@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
+from shop.accounts.models import Profession
+from shop.cart import services as carts
 from shop.extensions import db
-from shop.models.accounts import Profession
-from shop.models.quotes import Quote, QuoteComment, QuoteRequestLine, QuoteStatus
-from shop.services import cart as carts
-from shop.services import quote_builder, quotes
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.models import Quote, QuoteComment, QuoteRequestLine, QuoteStatus
 from tests.factories import make_clinician, make_product, make_staff
 from tests.helpers import field_error, flashes, redirect_path, row_count, text
 from tests.quote_support import (

@@ -5,10 +5,10 @@ import re
 
 from pypdf import PdfReader
 
+from shop.core.mailer import deliver_due
 from shop.extensions import db
-from shop.mailer import deliver_due
-from shop.models.orders import Order
-from shop.models.quotes import Quote, QuoteStatus
+from shop.ordering.models import Order
+from shop.quoting.models import Quote, QuoteStatus
 from tests.factories import make_catalogue, make_clinician, make_staff
 from tests.helpers import reload, text
 

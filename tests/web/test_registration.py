@@ -15,12 +15,12 @@ from limits import parse_many
 from sqlalchemy import event, select
 
 from shop import clock
+from shop.accounts.licences import ApplicationStatus, LicenceApplication, LicenceDocument
+from shop.accounts.models import Address, Profession, Role, User
+from shop.accounts.passwords import verify_password
+from shop.core.mailer import deliver_due
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.mailer import deliver_due
-from shop.models.accounts import Address, Profession, Role, User
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationStatus, LicenceApplication, LicenceDocument
-from shop.passwords import verify_password
 from tests.factories import (
     APPLICANT_EMAIL,
     ELF_BYTES,

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from shop.cart.models import CartLine
 from shop.extensions import db
-from shop.models.cart import CartLine
-from shop.models.orders import Order
+from shop.ordering.models import Order
 from tests.factories import make_clinician
 from tests.helpers import flashes, redirect_path, row_count, text
 from tests.web.test_cart import add, cart_rows, change, enable_account, place_on_account, variant_with_breaks

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from config import _env_int, config_for, normalise_database_url
 from shop import clock, create_app
+from shop.accounts.licences import ApplicationStatus, LicenceApplication
+from shop.accounts.models import LoginSession, User
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db, limiter
-from shop.models.accounts import LoginSession, User
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationStatus, LicenceApplication
 from tests.conftest import need
 from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff, registration_form
 from tests.helpers import WebClient, field_error, redirect_path, row_count, text

@@ -13,11 +13,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from shop import clock, mailer
+from shop import clock
+from shop.accounts import verification
+from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication
+from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.mail import OutboxMessage
-from shop.models.verification import ApplicationEvent, ApplicationStatus, LicenceApplication
-from shop.services import verification
 from tests.factories import PNG_BYTES, make_applicant, make_clinician, make_staff, pdf_bytes, upload
 from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text
 from tests.smtp import text_of

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from shop import clock, mailer
+from shop import clock
+from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.mail import OutboxMessage
 from tests.factories import make_applicant, make_staff
 from tests.helpers import flashes, redirect_path, text
 

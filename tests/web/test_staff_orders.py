@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from shop import clock, mailer
+from shop import clock
+from shop.catalogue.models import Variant
+from shop.core import mailer
 from shop.extensions import db
-from shop.models.catalogue import Variant
-from shop.models.orders import Order, OrderEvent, OrderStatus, PaymentMethod
-from shop.services import orders
+from shop.ordering import orders
+from shop.ordering.models import Order, OrderEvent, OrderStatus, PaymentMethod
 from tests.card_support import STOCK, place_card_order
 from tests.factories import make_staff
 from tests.helpers import flashes, reload, text

@@ -14,8 +14,9 @@ import pytest
 
 from shop import clock
 from shop.extensions import db
-from shop.models.quotes import Quote, QuoteLine, QuoteStatus, QuoteVersion
-from shop.services import quote_builder, quotes
+from shop.quoting import builder as quote_builder
+from shop.quoting import quotes
+from shop.quoting.models import Quote, QuoteLine, QuoteStatus, QuoteVersion
 from shop.templating import long_date
 from tests.factories import make_applicant, make_clinician, make_staff
 from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from shop import mailer
+from shop.accounts.models import Role, User
+from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
-from shop.models.accounts import Role, User
-from shop.models.mail import OutboxMessage
 from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff
 from tests.helpers import field_error, flashes, redirect_path, row_count, text
 from tests.smtp import html_of, text_of

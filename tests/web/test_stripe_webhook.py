@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from shop.mailer import deliver_due
-from shop.models.orders import OrderStatus
+from shop.core.mailer import deliver_due
+from shop.ordering.models import OrderStatus
 from tests import stripe_fake
 from tests.card_support import (
     STOCK,

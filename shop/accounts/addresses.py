@@ -1,0 +1,89 @@
+"""A practice's delivery addresses, kept by its verified clinicians: add one (never a PO box),
+choose the default, remove one. Orders copy the address they ship to, so removing an address
+never changes an order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shop import clock
+from shop.accounts.models import Address, User, looks_like_po_box
+from shop.core.db import unit_of_work
+from shop.errors import NotEligible, NotFound
+from shop.extensions import db
+
+MAX_ADDRESSES = 20
+
+
+@dataclass(frozen=True)
+class AddressDetails:
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str = ""
+    region: str = ""
+
+
+def _practice_of(user: User):
+    if not user.is_verified(clock.today()) or user.practice is None:
+        raise NotEligible("Only verified clinicians of a practice can change its addresses.")
+    return user.practice
+
+
+def _own(user: User, address_id: int) -> Address:
+    practice = _practice_of(user)
+    address = db.session.get(Address, address_id)
+    if address is None or address.practice_id != practice.id:
+        raise NotFound("There is no such address.")
+    return address
+
+
+def add_address(user: User, details: AddressDetails, *, make_default: bool = False) -> Address:
+    """Raises NotEligible for a PO box or a practice that already has MAX_ADDRESSES."""
+    practice = _practice_of(user)
+    if looks_like_po_box(f"{details.line1} {details.line2}"):
+        raise NotEligible("Give a street address: we cannot deliver injectables to a PO box.", field="line1")
+    if len(practice.addresses) >= MAX_ADDRESSES:
+        raise NotEligible(f"A practice can keep at most {MAX_ADDRESSES} addresses; remove one first.")
+    with unit_of_work():
+        address = Address(
+            line1=details.line1.strip(),
+            line2=details.line2.strip(),
+            city=details.city.strip(),
+            region=details.region.strip(),
+            postcode=details.postcode.strip(),
+            country=details.country,
+            is_default=False,
+        )
+        practice.addresses.append(address)
+        db.session.flush()
+        if make_default or not any(a.is_default for a in practice.addresses if a is not address):
+            _set_default(practice, address)
+    return address
+
+
+def make_default(user: User, address_id: int) -> Address:
+    address = _own(user, address_id)
+    with unit_of_work():
+        _set_default(address.practice, address)
+    return address
+
+
+def _set_default(practice, chosen: Address) -> None:
+    for address in practice.addresses:
+        address.is_default = address.id == chosen.id
+
+
+def remove_address(user: User, address_id: int) -> None:
+    """Remove an address; the last one stays (orders need somewhere to go)."""
+    address = _own(user, address_id)
+    practice = address.practice
+    if len(practice.addresses) <= 1:
+        raise NotEligible("This is the practice's only address; add another before removing it.")
+    was_default = address.is_default
+    with unit_of_work():
+        practice.addresses.remove(address)
+        db.session.flush()
+        if was_default:
+            _set_default(practice, practice.addresses[0])

@@ -1,0 +1,114 @@
+"""Forms for logging in, applying and choosing passwords."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale
+from flask import current_app
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+
+from shop.accounts.models import PROFESSION_LABELS, looks_like_po_box
+from shop.forms import ShopForm
+
+PHONE = Regexp(r"^\+?[0-9 ().\-]{7,25}$", message="Enter a phone number with digits, spaces, +, - or brackets.")
+POSTCODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,14}$", message="Enter a valid postal code.")
+LICENCE = Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9 ./\-]{2,39}$",
+    message="Use letters, digits, spaces, dots, slashes or dashes, as printed on the licence.",
+)
+
+
+@cache
+def country_choices() -> list[SelectChoice]:
+    names = Locale.parse("en_US").territories
+    codes = sorted((code for code in names if len(code) == 2 and code.isalpha() and code != "ZZ"), key=names.get)
+    return [SelectChoice(code, names[code]) for code in codes]
+
+
+def email_field(label: str = "Email address") -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired("Enter your email address."),
+            Length(max=254),
+            Email("Enter a valid email address, like name@clinic.com.", check_deliverability=False),
+        ],
+    )
+
+
+class LoginForm(ShopForm):
+    email = email_field()
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=256)])
+    next = HiddenField()
+
+
+class RegistrationForm(ShopForm):
+    email = email_field()
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Choose a password."), Length(max=128, message="Use at most 128 characters.")],
+    )
+    full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(min=2, max=120)])
+    profession = SelectField(
+        "Profession",
+        choices=[SelectChoice("", "Choose your profession")]
+        + [SelectChoice(p.value, label) for p, label in PROFESSION_LABELS.items()],
+        # DataRequired, not InputRequired: a value that cleans down to "" (control characters
+        # only) must be refused here, not reach Profession("").
+        validators=[DataRequired("Choose your profession.")],
+    )
+    licence_number = StringField(
+        "Licence number", validators=[DataRequired("Enter your licence number."), Length(max=40), LICENCE]
+    )
+    licence_region = StringField(
+        "Issuing state or region",
+        validators=[DataRequired("Enter where the licence was issued."), Length(min=2, max=80)],
+    )
+    licence_expiry = DateField(
+        "Licence expiry date",
+        format="%Y-%m-%d",
+        validators=[DataRequired("Enter the expiry date as YYYY-MM-DD.")],
+    )
+    practice_name = StringField(
+        "Practice name", validators=[DataRequired("Enter the name of your practice."), Length(min=2, max=160)]
+    )
+    phone = StringField("Practice phone", validators=[DataRequired("Enter a phone number."), PHONE])
+    address_line1 = StringField("Address", validators=[DataRequired("Enter the street address."), Length(max=120)])
+    address_line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120)])
+    city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=80)])
+    region = StringField("State or region", validators=[Optional(), Length(max=80)])
+    postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
+    country = SelectField("Country", validators=[DataRequired("Choose a country.")])
+    licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
+
+    def validate_address_line1(self, field):
+        if looks_like_po_box(field.data):
+            raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
+
+    def validate_address_line2(self, field):
+        self.validate_address_line1(field)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        if not self.is_submitted():
+            self.country.data = self.country.data or current_app.config["SHOP_COUNTRY"]
+
+
+class ForgotPasswordForm(ShopForm):
+    email = email_field()
+
+
+class SetPasswordForm(ShopForm):
+    password = PasswordField("New password", validators=[DataRequired("Choose a password."), Length(max=128)])
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired("Repeat the password."), EqualTo("password", "The two passwords differ.")],
+    )
+
+
+class ChangePasswordForm(SetPasswordForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])

@@ -1,0 +1,209 @@
+"""People and practices: users with a role, the practice a clinician orders for, its
+addresses, and the server-side login sessions that make logout final."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from shop.core.db import UTCDateTime, enum_column
+from shop.extensions import db
+
+if TYPE_CHECKING:
+    from shop.accounts.licences import LicenceApplication
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class Profession(StrEnum):
+    PHYSICIAN = "physician"
+    DENTIST = "dentist"
+    NURSE_PRACTITIONER = "nurse_practitioner"
+    PHYSICIAN_ASSISTANT = "physician_assistant"
+    REGISTERED_NURSE = "registered_nurse"
+    PHARMACIST = "pharmacist"
+
+    @property
+    def label(self) -> str:
+        return PROFESSION_LABELS[self]
+
+    @property
+    def is_prescriber(self) -> bool:
+        return self in PRESCRIBERS
+
+
+PROFESSION_LABELS = {
+    Profession.PHYSICIAN: "Physician (MD/DO)",
+    Profession.DENTIST: "Dentist",
+    Profession.NURSE_PRACTITIONER: "Nurse practitioner",
+    Profession.PHYSICIAN_ASSISTANT: "Physician assistant",
+    Profession.REGISTERED_NURSE: "Registered nurse (under a prescriber)",
+    Profession.PHARMACIST: "Pharmacist",
+}
+PRESCRIBERS = frozenset(
+    {
+        Profession.PHYSICIAN,
+        Profession.DENTIST,
+        Profession.NURSE_PRACTITIONER,
+        Profession.PHYSICIAN_ASSISTANT,
+    }
+)
+
+
+# PO boxes in the forms clinicians write them: "PO Box 12", "P.O. Box", "GPO Box" (Australia),
+# "Post Office Box", "Postfach", "Boîte postale", "Apartado (de correos)". Couriers cannot
+# deliver injectables there.
+PO_BOX = re.compile(
+    r"\b(g?p\.?\s*o\.?\s*box|post\s*office\s*box|post\s*box|pobox|apartado|postfach|bo[iî]te\s+postale)\b", re.I
+)
+
+
+def looks_like_po_box(text: str) -> bool:
+    return bool(PO_BOX.search(text or ""))
+
+
+class Practice(db.Model):
+    __tablename__ = "practices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    phone: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Paying on account (by invoice) is off until staff enable it for the practice.
+    on_account: Mapped[bool] = mapped_column(default=False, server_default=false())
+    payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    credit_limit_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="practice", order_by="Address.id", cascade="all, delete-orphan"
+    )
+    members: Mapped[list[User]] = relationship(back_populates="practice")
+
+    @property
+    def default_address(self) -> Address | None:
+        defaults = [a for a in self.addresses if a.is_default]
+        return (defaults or self.addresses or [None])[0]
+
+
+class Address(db.Model):
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"), index=True)
+    line1: Mapped[str] = mapped_column(String(120))
+    line2: Mapped[str] = mapped_column(String(120), default="")
+    city: Mapped[str] = mapped_column(String(80))
+    region: Mapped[str] = mapped_column(String(80), default="")
+    postcode: Mapped[str] = mapped_column(String(20))
+    country: Mapped[str] = mapped_column(String(2))
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+    practice: Mapped[Practice] = relationship(back_populates="addresses")
+
+    @property
+    def is_po_box(self) -> bool:
+        return looks_like_po_box(f"{self.line1} {self.line2}")
+
+    def lines(self) -> list[str]:
+        """The address as printed on a label, without the country (shown by name in templates)."""
+        town = ", ".join(part for part in (self.city, self.region) if part)
+        locality = " ".join(part for part in (town, self.postcode) if part)
+        return [line for line in (self.line1, self.line2, locality) if line]
+
+
+# The password of an account created by invitation until its owner chooses one: no password
+# verifies against it.
+UNSET_PASSWORD = "!unset"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
+    active: Mapped[bool] = mapped_column(default=True)
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    practice: Mapped[Practice | None] = relationship(back_populates="members")
+    application: Mapped[LicenceApplication | None] = relationship(
+        back_populates="applicant", foreign_keys="LicenceApplication.user_id", uselist=False
+    )
+
+    # Set by the auth service when a login session starts or is loaded; Flask-Login keeps this
+    # opaque token in the signed cookie instead of the user id, so ending the server-side
+    # session makes a copied cookie worthless.
+    login_token = None
+
+    @validates("email")
+    def _normalise_email(self, _key: str, value: str) -> str:
+        return normalise_email(value)
+
+    def get_id(self) -> str | None:
+        return self.login_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_invited(self) -> bool:
+        """Invited by an administrator, and has not chosen a password yet."""
+        return self.password_hash == UNSET_PASSWORD
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_clinician(self) -> bool:
+        return self.role == Role.CLINICIAN
+
+    def is_verified(self, today: date) -> bool:
+        """A clinician may see and buy once staff approved a licence that is still valid."""
+        return (
+            self.is_clinician and self.active and self.application is not None and self.application.grants_access(today)
+        )
+
+
+def normalise_email(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+class LoginSession(db.Model):
+    """One browser's login. The cookie holds a random token; only its hash is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship()
+
+    def is_live(self, now: datetime) -> bool:
+        return self.revoked_at is None and self.expires_at > now

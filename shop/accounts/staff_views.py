@@ -1,0 +1,134 @@
+"""The verification desk: the queue of applications, one application with its documents, and
+the three decisions."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from shop import clock
+from shop.accounts import verification
+from shop.accounts.documents import path_of
+from shop.accounts.licences import ApplicationStatus, LicenceDocument
+from shop.accounts.staff_forms import ApproveForm, RejectForm, RequestInfoForm
+from shop.backoffice import bp
+from shop.core.paging import paginate
+from shop.errors import NotFound, ShopError
+from shop.extensions import db
+from shop.forms import show_error
+
+QUEUE_FILTERS = {
+    "open": "Waiting for a decision",
+    "pending": "Under review",
+    "needs_info": "More information needed",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "all": "All",
+}
+
+
+@bp.route("/applications")
+def applications():
+    shown = request.args.get("status", "pending")
+    shown = shown if shown in QUEUE_FILTERS else "pending"
+    if shown == "all":
+        statuses = None
+    elif shown == "open":
+        statuses = [ApplicationStatus.PENDING, ApplicationStatus.NEEDS_INFO]
+    else:
+        statuses = [ApplicationStatus(shown)]
+    query = verification.review_queue(statuses)
+    page = paginate(query)
+    return render_template("staff/applications.html", page=page, shown=shown, filters=QUEUE_FILTERS)
+
+
+def _application_or_404(application_id: int):
+    try:
+        return verification.get_application(application_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/applications/<id:application_id>")
+def application(application_id: int):
+    return _render_application(_application_or_404(application_id))
+
+
+def _render_application(app_row, *, approve=None, reject=None, request_info=None, status=200):
+    return (
+        render_template(
+            "staff/application.html",
+            application=app_row,
+            approve_form=approve or ApproveForm(formdata=None),
+            reject_form=reject or RejectForm(formdata=None),
+            info_form=request_info or RequestInfoForm(formdata=None),
+            today=clock.today(),
+        ),
+        status,
+    )
+
+
+def _decide(application_id: int, form, target: ApplicationStatus, note_field: str, done: str, slot: str):
+    app_row = _application_or_404(application_id)
+    if form.validate_on_submit():
+        try:
+            verification.decide(application_id, current_user, target, getattr(form, note_field).data or "")
+        except ShopError as error:
+            show_error(form, error)
+        else:
+            flash(done, "success")
+            return redirect(url_for("staff.application", application_id=application_id), code=303)
+    return _render_application(app_row, status=422, **{slot: form})
+
+
+@bp.route("/applications/<id:application_id>/approve", methods=["POST"])
+def approve(application_id: int):
+    return _decide(
+        application_id,
+        ApproveForm(),
+        ApplicationStatus.APPROVED,
+        "note",
+        "Approved. The clinician has been emailed and can order now.",
+        slot="approve",
+    )
+
+
+@bp.route("/applications/<id:application_id>/reject", methods=["POST"])
+def reject(application_id: int):
+    return _decide(
+        application_id,
+        RejectForm(),
+        ApplicationStatus.REJECTED,
+        "reason",
+        "Rejected. The clinician has been emailed the reason.",
+        slot="reject",
+    )
+
+
+@bp.route("/applications/<id:application_id>/request-info", methods=["POST"])
+def request_info(application_id: int):
+    return _decide(
+        application_id,
+        RequestInfoForm(),
+        ApplicationStatus.NEEDS_INFO,
+        "message",
+        "Request sent. The application waits for the clinician's answer.",
+        slot="request_info",
+    )
+
+
+@bp.route("/applications/<id:application_id>/documents/<id:document_id>")
+def document(application_id: int, document_id: int):
+    row = db.session.get(LicenceDocument, document_id)
+    if row is None or row.application_id != application_id or not path_of(row.stored_name).is_file():
+        abort(404)
+    response = send_file(
+        path_of(row.stored_name),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=row.download_name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -1,0 +1,146 @@
+"""The verification desk: staff approve, reject or ask for more, and clinicians answer with a
+new document. Every step checks the status table, records an event, emails the clinician, and
+is taken at most once even when two people click at the same moment."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from shop import clock
+from shop.accounts.documents import stored_document
+from shop.accounts.licences import ApplicationAction, ApplicationEvent, ApplicationStatus, LicenceApplication
+from shop.accounts.models import User
+from shop.accounts.registration import check_licence_expiry, document_row
+from shop.core import events as status
+from shop.core.db import unit_of_work
+from shop.core.mailer import queue_email
+from shop.errors import InvalidTransition, NotEligible, NotFound
+from shop.extensions import db
+from shop.urls import external_url
+
+DECISIONS = {
+    ApplicationStatus.APPROVED: ("approved", "application.approved", "Your account is approved"),
+    ApplicationStatus.REJECTED: ("rejected", "application.rejected", "Your application was not approved"),
+    ApplicationStatus.NEEDS_INFO: ("info_requested", "application.info_requested", "We need more information"),
+}
+
+
+def get_application(application_id: int) -> LicenceApplication:
+    application = db.session.get(LicenceApplication, application_id)
+    if application is None:
+        raise NotFound("There is no such application.")
+    return application
+
+
+def _require_staff(actor: User) -> None:
+    if not actor.is_staff:
+        raise NotEligible("Only staff can decide on applications.")
+
+
+def _move(
+    application: LicenceApplication, target: ApplicationStatus, actor: User | None, action: str, note: str, **values
+) -> None:
+    status.advance(
+        application,
+        target,
+        event_class=ApplicationEvent,
+        owner={"application_id": application.id},
+        described_as="This application",
+        actor=actor,
+        action=action,
+        note=note,
+        **values,
+    )
+
+
+def decide(application_id: int, staff: User, target: ApplicationStatus, note: str = "") -> LicenceApplication:
+    """Approve, reject (note = reason, required) or ask for more information (note = what is
+    needed, required). Raises NotEligible, NotFound or InvalidTransition."""
+    _require_staff(staff)
+    application = get_application(application_id)
+    note = (note or "").strip()
+    if target in (ApplicationStatus.REJECTED, ApplicationStatus.NEEDS_INFO) and not note:
+        raise NotEligible("Say why, so the clinician knows what to do.", field="reason")
+    if target == ApplicationStatus.APPROVED and application.licence_expired(clock.today()):
+        raise NotEligible(
+            f"The licence on file expired on {application.licence_expiry.isoformat()}; ask for a current one instead."
+        )
+    action, kind, subject = DECISIONS[target]
+    with unit_of_work():
+        now = clock.now()
+        _move(application, target, staff, action, note, decided_at=now, decided_by_id=staff.id, decision_note=note)
+        db.session.expire(application)
+        _email_clinician(application, kind, subject, note)
+    return application
+
+
+def _email_clinician(application: LicenceApplication, kind: str, subject: str, note: str) -> None:
+    queue_email(
+        kind=kind,
+        to=application.applicant.email,
+        subject=subject,
+        template=kind.replace(".", "_"),
+        user=application.applicant,
+        application=application,
+        note=note,
+        link=external_url("account.status"),
+        catalogue_link=external_url("catalogue.index"),
+        reply_to=current_app.config["CUSTOMER_CARE_EMAIL"],
+    )
+
+
+def can_submit_document(application: LicenceApplication | None, today: date) -> bool:
+    return application is not None and ApplicationAction.SEND_DOCUMENT in application.available_actions(today)
+
+
+def submit_document(
+    clinician: User, document: FileStorage | None, licence_expiry: date, message: str = ""
+) -> LicenceApplication:
+    """The clinician answers a request for information, or sends a renewed licence after the
+    one on file expired. The application goes back to the review queue."""
+    application = clinician.application
+    if application is None:
+        raise NotFound("You have no application on file.")
+    if not can_submit_document(application, clock.today()):
+        raise InvalidTransition("Your application is not waiting for a document.")
+    check_licence_expiry(licence_expiry)
+    renewal = application.status == ApplicationStatus.APPROVED
+    with stored_document(document) as stored, unit_of_work():
+        now = clock.now()
+        _move(
+            application,
+            ApplicationStatus.PENDING,
+            clinician,
+            "renewal_submitted" if renewal else "document_uploaded",
+            (message or "").strip(),
+            licence_expiry=licence_expiry,
+            queued_at=now,
+        )
+        row = document_row(stored)
+        row.application_id = application.id
+        db.session.add(row)
+        db.session.flush()
+        db.session.expire(application)
+        queue_email(
+            kind="application.document_uploaded",
+            to=current_app.config["CUSTOMER_CARE_EMAIL"],
+            subject=f"Application #{application.id}: new licence document from {clinician.full_name}",
+            template="application_document_uploaded",
+            user=clinician,
+            application=application,
+            message=(message or "").strip(),
+            link=external_url("staff.application", application_id=application.id),
+        )
+    return application
+
+
+def review_queue(statuses: list[ApplicationStatus] | None):
+    """Applications for the desk in these statuses (all when None), oldest in the queue first."""
+    query = select(LicenceApplication).order_by(LicenceApplication.queued_at, LicenceApplication.id)
+    if statuses is not None:
+        query = query.where(LicenceApplication.status.in_(statuses))
+    return query

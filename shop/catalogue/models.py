@@ -1,0 +1,213 @@
+"""The catalogue: categories, brands, products with their ingredients and treatment areas,
+the variants that are actually sold (SKU, pack, price in cents, stock), and each product's
+regulatory status per market."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.core.db import UTCDateTime, enum_column
+from shop.core.limits import SKU_LENGTH
+from shop.core.pricing import unit_price
+from shop.extensions import db
+
+product_ingredients = Table(
+    "product_ingredients",
+    db.metadata,
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("ingredient_id", Integer, ForeignKey("ingredients.id", ondelete="CASCADE"), primary_key=True),
+)
+
+product_treatment_areas = Table(
+    "product_treatment_areas",
+    db.metadata,
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("area_id", Integer, ForeignKey("treatment_areas.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Brand(db.Model):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    manufacturer: Mapped[str] = mapped_column(String(120), default="")
+
+
+class Ingredient(db.Model):
+    __tablename__ = "ingredients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class TreatmentArea(db.Model):
+    __tablename__ = "treatment_areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(160), index=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    composition: Mapped[str] = mapped_column(Text, default="")
+    technique: Mapped[str] = mapped_column(Text, default="")
+    contraindications: Mapped[str] = mapped_column(Text, default="")
+    prescription_only: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    brand: Mapped[Brand] = relationship()
+    category: Mapped[Category] = relationship()
+    ingredients: Mapped[list[Ingredient]] = relationship(secondary=product_ingredients, order_by="Ingredient.name")
+    treatment_areas: Mapped[list[TreatmentArea]] = relationship(
+        secondary=product_treatment_areas, order_by="TreatmentArea.position"
+    )
+    variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.position, Variant.id")
+    regulatory_statuses: Mapped[list[RegulatoryStatus]] = relationship(
+        back_populates="product", order_by="RegulatoryStatus.market"
+    )
+
+    @property
+    def sellable_variants(self) -> list[Variant]:
+        return [v for v in self.variants if v.active]
+
+    @property
+    def from_price_cents(self) -> int | None:
+        prices = [v.price_cents for v in self.sellable_variants]
+        return min(prices) if prices else None
+
+    @property
+    def has_lidocaine_option(self) -> bool:
+        return any(v.contains_lidocaine for v in self.sellable_variants)
+
+    @property
+    def in_stock(self) -> bool:
+        return any(v.stock_on_hand > 0 for v in self.sellable_variants)
+
+    def status_in(self, market: str) -> RegulatoryStatus | None:
+        return next((s for s in self.regulatory_statuses if s.market == market), None)
+
+    def sale_permitted_in(self, market: str) -> bool:
+        status = self.status_in(market)
+        return status is not None and status.sale_permitted
+
+
+class Variant(db.Model):
+    """A sellable unit: one SKU with its pack, price and stock."""
+
+    __tablename__ = "variants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(SKU_LENGTH), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    pack_size: Mapped[str] = mapped_column(String(120))
+    contains_lidocaine: Mapped[bool] = mapped_column(default=False)
+    price_cents: Mapped[int]
+    stock_on_hand: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+    price_breaks: Mapped[list[PriceBreak]] = relationship(
+        back_populates="variant", order_by="PriceBreak.min_quantity", cascade="all, delete-orphan"
+    )
+
+    LOW_STOCK = 10
+
+    def unit_price_for(self, quantity: int) -> int:
+        """The price per pack when buying `quantity`: the volume break reached, if any."""
+        return unit_price(self.price_cents, ((b.min_quantity, b.unit_price_cents) for b in self.price_breaks), quantity)
+
+    @property
+    def sellable(self) -> bool:
+        return self.active and self.product.active
+
+    @property
+    def availability(self) -> str:
+        if not self.active:
+            return "Discontinued"
+        if self.stock_on_hand <= 0:
+            return "Out of stock"
+        if self.stock_on_hand < self.LOW_STOCK:
+            return "Low stock"
+        return "In stock"
+
+
+class PriceBreak(db.Model):
+    """A volume price: from `min_quantity` packs on, each costs `unit_price_cents`."""
+
+    __tablename__ = "price_breaks"
+    __table_args__ = (UniqueConstraint("variant_id", "min_quantity", name="uq_price_breaks_variant_quantity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
+    min_quantity: Mapped[int]
+    unit_price_cents: Mapped[int]
+
+    variant: Mapped[Variant] = relationship(back_populates="price_breaks")
+
+
+class RegulatoryCategory(StrEnum):
+    FDA_APPROVED = "fda_approved"
+    CE_MARKED = "ce_marked"
+    NOT_APPROVED = "not_approved"
+    NOT_MARKETED = "not_marketed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "fda_approved": "FDA-approved",
+            "ce_marked": "CE-marked",
+            "not_approved": "Not approved",
+            "not_marketed": "Not marketed",
+        }[self.value]
+
+
+class RegulatoryStatus(db.Model):
+    """What a product is, legally, in one market, and whether the shop may sell it there."""
+
+    __tablename__ = "regulatory_statuses"
+    __table_args__ = (UniqueConstraint("product_id", "market", name="uq_regulatory_statuses_product_market"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    market: Mapped[str] = mapped_column(String(8))
+    category: Mapped[RegulatoryCategory] = mapped_column(enum_column(RegulatoryCategory, "regulatory_category"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    sale_permitted: Mapped[bool] = mapped_column(default=False)
+
+    product: Mapped[Product] = relationship(back_populates="regulatory_statuses")
+
+    MARKET_NAMES = {"US": "United States", "EU": "European Union", "UK": "United Kingdom"}
+
+    @property
+    def market_name(self) -> str:
+        return self.MARKET_NAMES.get(self.market, self.market)

@@ -1,0 +1,72 @@
+"""Status changes for every record that has a status table and an event trail (licence
+applications, orders, quotes): the table is checked, the change is made only if nobody made
+another one first (a conditional UPDATE, so two clicks at the same moment cannot both win),
+and an event row says who did it, when, from which status to which, and why."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import update
+
+from shop import clock
+from shop.accounts.models import User
+from shop.errors import InvalidTransition
+from shop.extensions import db
+
+
+def record(
+    event_class,
+    owner: dict[str, int],
+    actor: User | None,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    note: str = "",
+) -> None:
+    """Add an event row (in the caller's transaction); `owner` names the record, e.g. {"order_id": 7}."""
+    db.session.add(
+        event_class(
+            **owner,
+            actor_id=actor.id if actor else None,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+            created_at=clock.now(),
+        )
+    )
+
+
+def advance(
+    row,
+    target: StrEnum,
+    *,
+    event_class,
+    owner: dict[str, int],
+    described_as: str,
+    actor: User | None,
+    action: str,
+    note: str = "",
+    **values,
+) -> None:
+    """Move `row` to `target` and record it; the caller commits, or rolls back on
+    InvalidTransition. `described_as` names the record in messages ("Order ORD-100001")."""
+    current = row.status
+    if not row.can_become(target):
+        raise InvalidTransition(
+            f"{described_as} is {current.label.lower()}, so it cannot become “{target.label.lower()}” now."
+        )
+    model = type(row)
+    result = db.session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == current)
+        .values(status=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidTransition(
+            f"{described_as} was changed by someone else a moment ago. Reload it to see where it stands."
+        )
+    record(event_class, owner, actor, action, current.value, target.value, note)
+    db.session.expire(row)

@@ -1,0 +1,297 @@
+"""The outbox and its delivery.
+
+`queue_email` renders a message from `templates/email/<name>.txt|.html` and adds it to the
+current database session, so it commits (or rolls back) with the business change that caused
+it. `deliver_due` sends what is due over SMTP (or, in development without MAIL_SERVER, writes
+`.eml` files) and reschedules failures with exponential back-off; it never raises for a
+delivery problem, so nothing a user does waits on or fails because of SMTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from sqlalchemy import or_, select, update
+
+from shop import clock
+from shop.core.db import unit_of_work
+from shop.core.outbox import OutboxAttachment, OutboxMessage
+from shop.errors import TransportUnavailable
+from shop.extensions import db
+
+log = logging.getLogger(__name__)
+
+CLAIM_MINUTES = 5
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def queue_email(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    template: str,
+    reply_to: str = "",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    **context,
+) -> OutboxMessage:
+    """Render `template` and add the message to the session; the caller's commit sends it.
+    `attachments` are (filename, content type, bytes)."""
+    now = clock.now()
+    context.setdefault("shop", shop_details())
+    message = OutboxMessage(
+        kind=kind,
+        to_address=to,
+        reply_to=reply_to,
+        subject=subject,
+        text_body=render_template(f"email/{template}.txt", **context),
+        html_body=render_template(f"email/{template}.html", subject=subject, **context),
+        created_at=now,
+        due_at=now,
+        attachments=[
+            OutboxAttachment(filename=name, content_type=ctype, data=data) for name, ctype, data in attachments
+        ],
+    )
+    db.session.add(message)
+    return message
+
+
+def shop_details() -> dict[str, str]:
+    """The supplier's letterhead, from configuration."""
+    config = current_app.config
+    return {
+        "name": config["SHOP_NAME"],
+        "address": config["SHOP_ADDRESS"],
+        "customer_care_phone": config["CUSTOMER_CARE_PHONE"],
+        "orders_phone": config["ORDERS_PHONE"],
+        "fax": config["FAX_NUMBER"],
+        "customer_care_email": config["CUSTOMER_CARE_EMAIL"],
+        "quotes_email": config["QUOTES_DESK_EMAIL"],
+        "orders_email": config["ORDERS_DESK_EMAIL"],
+        "base_url": config["SHOP_BASE_URL"],
+    }
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+
+
+class FileTransport:
+    """Development delivery: each message becomes a readable `.eml` file."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+
+    def __enter__(self) -> FileTransport:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def send(self, row: OutboxMessage, message: EmailMessage) -> None:
+        name = f"{row.created_at:%Y%m%d-%H%M%S}-{row.id:06d}-{row.kind.replace('.', '-')}.eml"
+        (self.folder / name).write_bytes(bytes(message))
+
+
+class SMTPTransport:
+    """One SMTP connection per batch, opened on the first message."""
+
+    def __init__(self, config):
+        self.config = config
+        self.connection: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SMTPTransport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.connection.quit()
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        try:
+            if c["MAIL_USE_SSL"]:
+                conn = smtplib.SMTP_SSL(
+                    c["MAIL_SERVER"], c["MAIL_PORT"], timeout=c["MAIL_TIMEOUT"], context=ssl.create_default_context()
+                )
+            else:
+                conn = smtplib.SMTP(c["MAIL_SERVER"], c["MAIL_PORT"], timeout=c["MAIL_TIMEOUT"])
+                if c["MAIL_USE_TLS"]:
+                    conn.starttls(context=ssl.create_default_context())
+            if c["MAIL_USERNAME"]:
+                conn.login(c["MAIL_USERNAME"], c["MAIL_PASSWORD"] or "")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransportUnavailable(f"cannot reach {c['MAIL_SERVER']}:{c['MAIL_PORT']}: {exc}") from exc
+        return conn
+
+    def send(self, row: OutboxMessage, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        try:
+            self.connection.send_message(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            self.connection = None
+            raise TransportUnavailable(str(exc)) from exc
+
+
+def make_transport():
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        return SMTPTransport(config)
+    if config["SHOP_ENV"] == "production":
+        return None
+    return FileTransport(config["MAIL_FILE_DIR"])
+
+
+def build_message(row: OutboxMessage) -> EmailMessage:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = row.to_address
+    if row.reply_to:
+        message["Reply-To"] = row.reply_to
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = make_msgid(idstring=f"outbox.{row.id}", domain=_sender_domain(config))
+    message.set_content(row.text_body)
+    if row.html_body:
+        message.add_alternative(row.html_body, subtype="html")
+    for attachment in row.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
+    return message
+
+
+def _sender_domain(config) -> str:
+    sender = config["MAIL_DEFAULT_SENDER"]
+    return sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
+
+
+def backoff(attempts: int) -> timedelta:
+    """One minute after the first failure, doubling, at most six hours."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def due_ids(now: datetime, limit: int) -> list[int]:
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.gave_up_at.is_(None),
+            OutboxMessage.due_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    """Take the row for this worker; false when another worker got it first."""
+    with unit_of_work():
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.gave_up_at.is_(None),
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES), attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount == 1
+
+
+def _record_failure(row: OutboxMessage, error: str, now: datetime) -> None:
+    with unit_of_work():
+        row.last_error = error[:2000]
+        row.claimed_until = None
+        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            row.gave_up_at = now
+            log.error("giving up on outbox message %s to %s: %s", row.id, row.to_address, error)
+        else:
+            row.due_at = now + backoff(row.attempts)
+            log.warning("outbox message %s failed (attempt %s): %s", row.id, row.attempts, error)
+
+
+def deliver_due(limit: int = 200) -> DeliveryReport:
+    """Send every due message once. Failures are rescheduled, never raised."""
+    report = DeliveryReport()
+    transport = make_transport()
+    if transport is None:
+        log.error("MAIL_SERVER is not set; outbox messages stay queued")
+        return report
+    now = clock.now()
+    with transport:
+        for message_id in due_ids(now, limit):
+            if not _claim(message_id, now):
+                continue
+            row = db.session.get(OutboxMessage, message_id)
+            try:
+                transport.send(row, build_message(row))
+            except TransportUnavailable as exc:
+                _record_failure(row, str(exc), now)
+                report.failed += 1
+                break
+            except (smtplib.SMTPException, OSError, ValueError) as exc:
+                _record_failure(row, f"{type(exc).__name__}: {exc}", now)
+                report.failed += 1
+                continue
+            with unit_of_work():
+                row.sent_at = clock.now()
+                row.claimed_until = None
+                row.last_error = ""
+            report.sent += 1
+    return report
+
+
+def retry_now(message: OutboxMessage) -> bool:
+    """Put a failed or waiting message back at the head of the queue (staff action); one
+    already sent stays as it is. Returns whether it was queued again."""
+    if message.sent_at is not None:
+        return False
+    with unit_of_work():
+        message.gave_up_at = None
+        message.due_at = clock.now()
+        message.claimed_until = None
+        if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            message.attempts = 0
+    return True
+
+
+def run_worker(stop: threading.Event, interval: float, jobs: tuple = (), jobs_every: float = 60.0) -> None:
+    """Deliver due mail every `interval` seconds, and run the other periodic `jobs` every
+    `jobs_every` seconds, until `stop` is set. A round that fails (the database restarting,
+    say) is logged and the next round tries again."""
+    jobs_due = time.monotonic()
+    while not stop.is_set():
+        try:
+            report = deliver_due()
+            if report.sent or report.failed:
+                log.info("mail worker: %s sent, %s failed", report.sent, report.failed)
+            if jobs and time.monotonic() >= jobs_due:
+                jobs_due = time.monotonic() + jobs_every
+                for job in jobs:
+                    job()
+        except Exception:  # noqa: BLE001 - a long-running worker must outlive one bad round
+            log.exception("worker round failed; retrying in %ss", interval)
+        finally:
+            db.session.remove()
+        stop.wait(interval)

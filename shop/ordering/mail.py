@@ -1,0 +1,105 @@
+"""The emails of the order flow: to the orders desk and to the clinician, through the outbox.
+Each function queues its messages in the caller's transaction."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from shop.core.mailer import queue_email
+from shop.ordering.models import Order
+from shop.urls import external_url
+
+
+def _links(order: Order) -> dict[str, str]:
+    return {
+        "order_link": external_url("orders.detail", number=order.number),
+        "staff_link": external_url("staff.order", number=order.number),
+    }
+
+
+def _to_desk(order: Order, kind: str, subject: str, template: str, **context) -> None:
+    config = current_app.config
+    queue_email(
+        kind=kind,
+        to=config["ORDERS_DESK_EMAIL"],
+        reply_to=order.clinician_email,
+        subject=f"{order.number} {subject}",
+        template=template,
+        order=order,
+        **_links(order),
+        **context,
+    )
+
+
+def _to_clinician(order: Order, kind: str, subject: str, template: str, **context) -> None:
+    queue_email(
+        kind=kind,
+        to=order.clinician_email,
+        reply_to=current_app.config["ORDERS_DESK_EMAIL"],
+        subject=f"{subject} ({order.number})",
+        template=template,
+        order=order,
+        **_links(order),
+        **context,
+    )
+
+
+def email_order_placed(order: Order) -> None:
+    _to_desk(
+        order,
+        "order.placed.desk",
+        f"new order from {order.practice_name} ({order.payment_method.label}, {order.status.label.lower()})",
+        "order_desk",
+        headline="A new order was placed.",
+    )
+    _to_clinician(order, "order.placed", "Thank you for your order", "order_confirmation")
+
+
+def email_payment_received(order: Order) -> None:
+    _to_clinician(order, "order.paid", "Payment received", "order_paid")
+    _to_desk(
+        order,
+        "order.paid.desk",
+        f"paid by card ({order.practice_name})",
+        "order_desk",
+        headline="Card payment received. The order is ready to be confirmed.",
+    )
+
+
+def email_payment_failed(order: Order) -> None:
+    _to_clinician(order, "order.payment_failed", "Your payment did not go through", "order_payment_failed")
+
+
+def email_order_cancelled(order: Order, reason: str, reopened_quote: str = "") -> None:
+    _to_clinician(
+        order,
+        "order.cancelled",
+        "Your order was cancelled",
+        "order_cancelled",
+        reason=reason,
+        reopened_quote=reopened_quote,
+    )
+    _to_desk(
+        order,
+        "order.cancelled.desk",
+        f"cancelled ({order.practice_name})",
+        "order_desk",
+        headline=f"The order was cancelled: {reason}"
+        + (f" Quote {reopened_quote} is open again." if reopened_quote else ""),
+    )
+
+
+def email_order_shipped(order: Order) -> None:
+    _to_clinician(order, "order.shipped", "Your order is on its way", "order_shipped")
+
+
+def alert_desk(order: Order, problem: str) -> None:
+    """A payment problem the orders desk must look at (amount mismatch, payment after cancellation)."""
+    _to_desk(
+        order,
+        "order.alert",
+        f"NEEDS ATTENTION: {problem}",
+        "order_desk",
+        headline=f"Needs attention: {problem}",
+        alert=True,
+    )

@@ -1,0 +1,267 @@
+"""An order's life after it is placed: every status change goes through `move`, which checks
+the transition table, refuses a step someone else already took, and writes the event row.
+Cancelling releases the stock exactly once; unpaid card orders are cancelled when their time
+runs out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from shop import clock
+from shop.accounts.models import User
+from shop.catalogue.models import Variant
+from shop.core import events as status
+from shop.core.db import unit_of_work
+from shop.errors import InvalidTransition, NotEligible, NotFound, PaymentUnavailable
+from shop.extensions import db
+from shop.ordering.mail import email_order_cancelled, email_order_shipped
+from shop.ordering.models import CancelCause, Order, OrderAction, OrderEvent, OrderStatus
+from shop.ordering.signals import order_lapsed_unpaid
+from shop.payments import gateway as stripe_gateway
+
+
+def order_by_number(number: str) -> Order | None:
+    if not isinstance(number, str) or not number or len(number) > 20:
+        return None
+    return db.session.scalar(
+        select(Order).where(Order.number == number).options(selectinload(Order.lines), selectinload(Order.events))
+    )
+
+
+def practice_order(user: User, number: str) -> Order:
+    """An order of the user's own practice; anything else is NotFound (a 404, not a 403)."""
+    order = order_by_number(number)
+    if order is None or user.practice_id is None or order.practice_id != user.practice_id:
+        raise NotFound("There is no such order.")
+    return order
+
+
+def practice_orders(user: User):
+    return select(Order).where(Order.practice_id == user.practice_id).order_by(Order.placed_at.desc(), Order.id.desc())
+
+
+def move(order: Order, target: OrderStatus, actor: User | None, action: str, note: str = "", **values) -> None:
+    """Change the order's status through the transition table; the caller commits (or rolls
+    back on InvalidTransition)."""
+    status.advance(
+        order,
+        target,
+        event_class=OrderEvent,
+        owner={"order_id": order.id},
+        described_as=f"Order {order.number}",
+        actor=actor,
+        action=action,
+        note=note,
+        **values,
+    )
+
+
+def note_event(order: Order, actor: User | None, action: str, note: str) -> None:
+    """An event that does not change the status (a payment attempt, a late payment...)."""
+    status.record(OrderEvent, {"order_id": order.id}, actor, action, order.status.value, order.status.value, note)
+
+
+def recorded(order: Order, action: str, mentioning: str) -> bool:
+    """Whether the order already has an `action` event whose note mentions `mentioning` (a
+    Stripe session id, say)."""
+    found = db.session.scalar(
+        select(OrderEvent.id).where(
+            OrderEvent.order_id == order.id, OrderEvent.action == action, OrderEvent.note.contains(mentioning)
+        )
+    )
+    return found is not None
+
+
+def release_stock(order: Order) -> bool:
+    """Put the order's quantities back in stock, once: a second call does nothing."""
+    now = clock.now()
+    claimed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.stock_released_at.is_(None))
+        .values(stock_released_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return False
+    # By variant, the order checkout reserves in, so a cancellation and a checkout of the same
+    # products never wait on each other in a circle.
+    for line in sorted(order.lines, key=lambda line: line.variant_id or 0):
+        if line.variant_id is not None:
+            db.session.execute(
+                update(Variant)
+                .where(Variant.id == line.variant_id)
+                .values(stock_on_hand=Variant.stock_on_hand + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+    return True
+
+
+def _require(order: Order, action: OrderAction) -> None:
+    refused = order.refusal(action)
+    if refused is not None:
+        raise refused
+
+
+def cancel(order: Order, actor: User | None, reason: str, cause: CancelCause = CancelCause.STAFF) -> Order:
+    """Cancel an order, release its stock once, and tell the clinician and the desk. Raises
+    NotEligible without a reason, InvalidTransition when the order can no longer be cancelled
+    (or was paid at Stripe a moment ago)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise NotEligible("Give the reason for the cancellation; the clinician will see it.", field="reason")
+    with unit_of_work():
+        if order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id:
+            _hold_unpaid(order)
+            _close_payment_page(order)
+        cancel_in_transaction(order, actor, reason, cause)
+    return order
+
+
+def _hold_unpaid(order: Order) -> None:
+    """Lock the unpaid order's row until the commit (a no-op UPDATE), so that Stripe's own
+    "page expired" event for the page closed next waits, and then finds it cancelled here,
+    with this reason and by this person."""
+    held = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == OrderStatus.AWAITING_PAYMENT)
+        .values(status=Order.status)
+        .execution_options(synchronize_session=False)
+    )
+    if held.rowcount != 1:
+        raise InvalidTransition(f"Order {order.number} was changed a moment ago. Reload it to see where it stands.")
+
+
+def _close_payment_page(order: Order) -> None:
+    """Close the order's Stripe page first, so nobody can pay for it once it is cancelled.
+    Stripe refuses when the page was already paid, or the bank is still confirming a payment
+    made on it: then the order is not cancelled (raises InvalidTransition) and the verdict is
+    recorded by the webhook or the clinician's return. When Stripe cannot be reached the
+    cancellation goes ahead; a payment that still arrives is recorded against the cancelled
+    order and the desk is alerted to refund it."""
+    if stripe_gateway.expire_checkout_session(order.stripe_session_id):
+        return
+    try:
+        session = stripe_gateway.retrieve_checkout_session(order.stripe_session_id)
+    except PaymentUnavailable:
+        return
+    if session.is_paid:
+        raise InvalidTransition(
+            f"Order {order.number} was paid at Stripe a moment ago, so it was not cancelled; "
+            "the payment shows on the order within a minute."
+        )
+    if session.status == "complete" and not recorded(order, "payment_failed", session.id):
+        raise InvalidTransition(
+            f"The bank is still confirming a payment for order {order.number}, so it was not cancelled. "
+            "Its outcome shows on the order as soon as Stripe has it."
+        )
+
+
+def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: CancelCause) -> None:
+    """The cancellation itself, in the caller's transaction. When the shop cancels an unpaid
+    card order because the payment never came, whoever cares (a quote it was accepted from) is
+    told by the `order_lapsed_unpaid` signal; the desk cancelling means the deal is off."""
+    _require(order, OrderAction.CANCEL)
+    lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
+    move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
+    release_stock(order)
+    reopened = [answer for _, answer in order_lapsed_unpaid.send(order)] if lapsed else []
+    email_order_cancelled(order, reason, next((number for number in reopened if number), ""))
+
+
+def confirm(order: Order, staff: User) -> Order:
+    """The desk accepts a paid card order or an on-account order and starts picking it. A held
+    order is released (with a note of what was checked), not confirmed."""
+    _require(order, OrderAction.CONFIRM)
+    with unit_of_work():
+        move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
+    return order
+
+
+def ship(order: Order, staff: User, carrier: str, tracking_number: str) -> Order:
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier:
+        raise NotEligible("Enter the carrier.", field="carrier")
+    if not tracking_number:
+        raise NotEligible("Enter the tracking number.", field="tracking_number")
+    _require(order, OrderAction.SHIP)
+    with unit_of_work():
+        move(
+            order,
+            OrderStatus.SHIPPED,
+            staff,
+            "shipped",
+            f"{carrier}, tracking {tracking_number}",
+            carrier=carrier,
+            tracking_number=tracking_number,
+        )
+        email_order_shipped(order)
+    return order
+
+
+def deliver(order: Order, staff: User) -> Order:
+    _require(order, OrderAction.DELIVER)
+    with unit_of_work():
+        move(order, OrderStatus.DELIVERED, staff, "delivered", "Delivery confirmed.")
+    return order
+
+
+def release_hold(order: Order, staff: User, note: str) -> Order:
+    """The desk has checked a held order (e.g. an amount mismatch) and lets it go on."""
+    _require(order, OrderAction.RELEASE)
+    note = (note or "").strip()
+    if not note:
+        raise NotEligible("Say what was checked.", field="note")
+    with unit_of_work():
+        move(order, OrderStatus.PROCESSING, staff, "hold_released", note, hold_reason="")
+    return order
+
+
+def mark_refunded(order: Order, staff: User, note: str) -> Order:
+    note = (note or "").strip()
+    if not note:
+        raise NotEligible("Say how the refund was made (e.g. the Stripe refund id).", field="note")
+    _require(order, OrderAction.REFUND)
+    # Goods that never left the warehouse go back into stock; shipped ones do not.
+    restock = order.status in (OrderStatus.PAID, OrderStatus.ON_HOLD)
+    with unit_of_work():
+        move(order, OrderStatus.REFUNDED, staff, "refunded", note)
+        if restock:
+            release_stock(order)
+    return order
+
+
+def settle_invoice(order: Order, staff: User) -> Order:
+    """An on-account invoice was paid: it no longer counts against the practice's credit."""
+    _require(order, OrderAction.SETTLE)
+    with unit_of_work():
+        settled = db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.invoice_settled_at.is_(None))
+            .values(invoice_settled_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        if settled.rowcount != 1:  # a second click at the same moment
+            raise InvalidTransition(f"The invoice of {order.number} is already settled.")
+        note_event(order, staff, "invoice_settled", "Invoice paid.")
+    db.session.expire(order)
+    return order
+
+
+def cancel_unpaid_orders(now: datetime | None = None) -> int:
+    """Cancel every card order still unpaid after its time ran out; returns how many."""
+    now = now or clock.now()
+    due = db.session.scalars(
+        select(Order.id).where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.pay_by < now)
+    ).all()
+    cancelled = 0
+    for order_id in due:
+        order = db.session.get(Order, order_id)
+        try:
+            cancel(order, None, "Payment was not completed in time.", CancelCause.PAYMENT_LAPSED)
+        except InvalidTransition:
+            continue  # paid or cancelled by someone else meanwhile
+        cancelled += 1
+    return cancelled

@@ -1,0 +1,96 @@
+"""The orders desk: new orders first, filters and search, and each order's status flow."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from shop.accounts.staff_forms import NoteForm, ReasonForm, ShipForm
+from shop.backoffice import bp
+from shop.core.paging import paginate
+from shop.errors import ShopError
+from shop.extensions import db
+from shop.forms import EmptyForm, clean_text, first_error
+from shop.ordering import orders
+from shop.ordering.models import Order, OrderStatus
+
+
+@bp.route("/orders")
+def orders_list():
+    status = request.args.get("status", "")
+    status = status if status in OrderStatus._value2member_map_ else ""
+    q = clean_text(request.args.get("q", ""))[:80]
+    query = select(Order).order_by(Order.placed_at.desc(), Order.id.desc())
+    if status:
+        query = query.where(Order.status == OrderStatus(status))
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                db.func.lower(Order.number).like(pattern, escape="\\"),
+                db.func.lower(Order.practice_name).like(pattern, escape="\\"),
+                db.func.lower(Order.po_number).like(pattern, escape="\\"),
+            )
+        )
+    page = paginate(query)
+    return render_template("staff/orders/list.html", page=page, status=status, q=q, statuses=list(OrderStatus))
+
+
+def _order_or_404(number: str) -> Order:
+    order = orders.order_by_number(number)
+    if order is None:
+        abort(404)
+    return order
+
+
+@bp.route("/orders/<order_number:number>")
+def order(number: str):
+    return render_template(
+        "staff/orders/detail.html",
+        order=_order_or_404(number),
+        ship_form=ShipForm(formdata=None),
+        cancel_form=ReasonForm(formdata=None),
+        note_form=NoteForm(formdata=None),
+        action_form=EmptyForm(formdata=None),
+    )
+
+
+ACTIONS = {
+    "confirm": (EmptyForm, lambda o, f: orders.confirm(o, current_user), "Confirmed: the order is being prepared."),
+    "ship": (
+        ShipForm,
+        lambda o, f: orders.ship(o, current_user, f.carrier.data, f.tracking_number.data),
+        "Marked shipped; the clinician has been emailed.",
+    ),
+    "deliver": (EmptyForm, lambda o, f: orders.deliver(o, current_user), "Marked delivered."),
+    "cancel": (
+        ReasonForm,
+        lambda o, f: orders.cancel(o, current_user, f.reason.data),
+        "Cancelled; the stock is back and the clinician has been emailed.",
+    ),
+    "release": (NoteForm, lambda o, f: orders.release_hold(o, current_user, f.note.data), "Released from hold."),
+    "refund": (NoteForm, lambda o, f: orders.mark_refunded(o, current_user, f.note.data), "Marked refunded."),
+    "settle": (EmptyForm, lambda o, f: orders.settle_invoice(o, current_user), "Invoice marked paid."),
+}
+
+
+@bp.route(
+    "/orders/<order_number:number>/<any(confirm,ship,deliver,cancel,release,refund,settle):action>", methods=["POST"]
+)
+def order_action(number: str, action: str):
+    form_class, perform, done = ACTIONS[action]
+    order = _order_or_404(number)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return redirect(url_for("staff.order", number=number), code=303)
+    try:
+        perform(order, form)
+    except ShopError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"{number}: {done}", "success")
+        if action == "cancel" and order.refund_due:
+            flash("It was paid by card: refund the payment in the Stripe dashboard, then mark it refunded.", "warning")
+    return redirect(url_for("staff.order", number=number), code=303)

@@ -1,0 +1,138 @@
+"""Checkout, the practice's order history, card payment and reorder, for verified clinicians."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from shop.access import Policy, protect
+from shop.cart import quick_order as bulk
+from shop.cart import services as carts
+from shop.core.paging import paginate
+from shop.errors import NotFound, PaymentUnavailable, ShopError
+from shop.extensions import db
+from shop.forms import EmptyForm, show_error
+from shop.ordering import card_payments as payments
+from shop.ordering import checkout, credit
+from shop.ordering.forms import CheckoutForm
+from shop.ordering.models import PaymentMethod
+from shop.ordering.orders import practice_order, practice_orders
+
+bp = Blueprint("orders", __name__)
+protect(bp, Policy.VERIFIED)
+
+
+def _checkout_form(view) -> CheckoutForm:
+    form = CheckoutForm()
+    form.offer(current_user, view.totals.total_cents)
+    return form
+
+
+def _render_checkout(form, view, status=200):
+    return (
+        render_template(
+            "orders/checkout.html",
+            form=form,
+            view=view,
+            credit=credit.available_credit(current_user),
+            methods=credit.payment_methods(current_user),
+        ),
+        status,
+    )
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout_page():
+    view = carts.view_cart(current_user)
+    if view.is_empty:
+        flash("Your cart is empty. Add products before checking out.", "info")
+        return redirect(url_for("cart.show"), code=303)
+    if not view.can_check_out:
+        flash(checkout.blocking_message(view, current_user), "error")
+        return redirect(url_for("cart.show"), code=303)
+    form = _checkout_form(view)
+    if not form.validate_on_submit():
+        return _render_checkout(form, view, 422 if form.is_submitted() else 200)
+    try:
+        order = checkout.place_order(current_user, form.checkout_request())
+    except ShopError as error:
+        show_error(form, error)
+        if error.field is None:
+            return redirect(url_for("cart.show"), code=303)
+        return _render_checkout(form, carts.view_cart(current_user), 422)
+    if order.payment_method == PaymentMethod.ACCOUNT:
+        flash(f"Thank you. Order {order.number} is placed on account; the orders desk will confirm it.", "success")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    return pay_for(order)
+
+
+def pay_for(order):
+    """Send the clinician to Stripe for `order`, or back to the order page saying why not."""
+    try:
+        url = payments.start_card_payment(order, current_user)
+    except PaymentUnavailable as error:
+        flash(f"Order {order.number} is reserved for you. {error.message}", "error")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    except ShopError as error:
+        flash(error.message, "error")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    if url is None:
+        if order.status.value == "paid":
+            flash("This order is already paid. Thank you.", "success")
+        else:
+            flash("Stripe has your payment; the orders desk is checking it and will be in touch.", "info")
+        return redirect(url_for("orders.detail", number=order.number), code=303)
+    return redirect(url, code=303)
+
+
+def _own(number: str):
+    try:
+        return practice_order(current_user, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/orders")
+def history():
+    page = paginate(practice_orders(current_user))
+    return render_template("orders/history.html", page=page)
+
+
+@bp.route("/orders/<order_number:number>")
+def detail(number: str):
+    return render_template("orders/detail.html", order=_own(number), action_form=EmptyForm())
+
+
+@bp.route("/orders/<order_number:number>/pay", methods=["POST"])
+def pay(number: str):
+    return pay_for(_own(number))
+
+
+@bp.route("/orders/<order_number:number>/return")
+def payment_return(number: str):
+    order = _own(number)
+    try:
+        payments.confirm_return(order, request.args.get("session_id", "")[:255])
+    except PaymentUnavailable:
+        flash(
+            "We could not confirm your payment with Stripe yet; this page will show it as soon as Stripe tells us.",
+            "info",
+        )
+    db.session.refresh(order)
+    if order.status.value == "paid":
+        flash(f"Thank you. Order {order.number} is paid.", "success")
+    return redirect(url_for("orders.detail", number=order.number))
+
+
+@bp.route("/orders/<order_number:number>/reorder", methods=["POST"])
+def reorder(number: str):
+    report = bulk.reorder(current_user, _own(number))
+    added = sum(1 for line in report if line.added)
+    for line in report:
+        if not line.added:
+            flash(f"{line.text}: {line.message}", "error")
+    flash(
+        f"{added} of {len(report)} line{'' if len(report) == 1 else 's'} added to your cart.",
+        "success" if added else "info",
+    )
+    return redirect(url_for("cart.show"), code=303)

@@ -1,0 +1,357 @@
+"""The quotes desk's builder: starting a quote for a practice that called, opening a draft (v1
+from the request, or a revision copied from the last sent version), pricing its lines (catalogue
+prices with volume breaks, typed prices or percentage discounts), shipping, validity to the end
+of a day in the shop's time zone, and sending it: the version becomes immutable and goes to the
+clinician with its PDF."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from shop import clock
+from shop.accounts.models import User
+from shop.cart import services as carts
+from shop.catalogue.models import Variant
+from shop.core.db import unit_of_work
+from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
+from shop.core.pricing import PriceRules, discounted, line_total, shipping_for, totals_with_shipping
+from shop.errors import InvalidTransition, NotEligible
+from shop.extensions import db
+from shop.quoting.mail import email_quote_sent
+from shop.quoting.models import Quote, QuoteAction, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
+from shop.quoting.quotes import change_status, new_quote, record_event, sku_problem
+from shop.templating import long_date, money
+
+
+def _require_staff(actor: User) -> None:
+    if not actor.is_staff:
+        raise NotEligible("Only the quotes desk can prepare quotes.")
+
+
+def start_quote(staff: User, contact: User) -> Quote:
+    """The desk starts a quote for a practice that called or faxed."""
+    _require_staff(staff)
+    if not contact.is_clinician or contact.practice is None or not contact.is_verified(clock.today()):
+        raise NotEligible("Quotes are for verified clinicians of a practice.", field="contact_id")
+    with unit_of_work():
+        quote = new_quote(contact.practice, contact, staff, QuoteStatus.DRAFT)
+        record_event(quote, staff, "started", None, QuoteStatus.DRAFT.value, f"For {contact.full_name}.")
+        _new_version(quote, staff, lines=[])
+    return quote
+
+
+def open_draft(staff: User, quote: Quote) -> QuoteVersion:
+    """The version to edit: the existing draft, or a new one (v1 from the request, or a
+    revision that starts as a copy of the latest sent version)."""
+    _require_staff(staff)
+    if QuoteAction.EDIT in quote.available_actions(clock.now()):
+        return quote.draft
+    _require(quote, QuoteAction.PREPARE)
+    try:
+        with unit_of_work():
+            version = _open_version(staff, quote)
+    except IntegrityError:
+        # A second click, or a colleague, opened it at the same moment: theirs is the draft.
+        if quote.draft is None:
+            raise
+        raise InvalidTransition(f"A draft of quote {quote.number} was opened a moment ago; it is below.") from None
+    return version
+
+
+def _require(quote: Quote, action: QuoteAction) -> None:
+    refused = quote.refusal(action, clock.now())
+    if refused is not None:
+        raise refused
+
+
+def _open_version(staff: User, quote: Quote) -> QuoteVersion:
+    previous = quote.latest_sent
+    if previous is None:
+        lines = [_line_from_request(r) for r in quote.request_lines]
+        version = _new_version(quote, staff, lines=lines)
+        if quote.status == QuoteStatus.REQUESTED:
+            change_status(quote, QuoteStatus.DRAFT, staff, "drafted")
+    else:
+        version = _new_version(quote, staff, lines=[_copy_line(line) for line in previous.lines], previous=previous)
+        record_event(
+            quote, staff, "revision_started", quote.status.value, quote.status.value, f"Preparing v{version.number}."
+        )
+    return version
+
+
+def _new_version(
+    quote: Quote, staff: User, *, lines: list[QuoteLine], previous: QuoteVersion | None = None
+) -> QuoteVersion:
+    config = current_app.config
+    rules = PriceRules.from_config()
+    version = QuoteVersion(
+        quote_id=quote.id,
+        number=len(quote.versions) + 1,
+        created_by_id=staff.id,
+        created_at=clock.now(),
+        valid_until=clock.today() + timedelta(days=config["QUOTE_VALIDITY_DAYS"]),
+        currency=config["SHOP_CURRENCY"],
+        tax_rate_bps=rules.tax_rate_bps,
+        shipping_cents=previous.shipping_cents if previous else 0,
+        terms=previous.terms if previous else config["QUOTE_DEFAULT_TERMS"],
+        note=previous.note if previous else "",
+        lines=lines,
+    )
+    db.session.add(version)
+    db.session.flush()
+    if previous is None:
+        version.shipping_cents = shipping_for(sum(line.line_total_cents for line in lines), rules)
+    recalculate(version)
+    return version
+
+
+def _line_from_request(request: QuoteRequestLine) -> QuoteLine:
+    variant = carts.find_variant(request.sku) if request.sku else None
+    price = variant.unit_price_for(request.quantity) if variant else 0
+    return QuoteLine(
+        variant_id=variant.id if variant else None,
+        sku=variant.sku if variant else "",
+        product_name=variant.product.name if variant else request.description[:ITEM_NAME_LENGTH],
+        description=variant.label if variant else "",
+        quantity=request.quantity,
+        list_price_cents=price,
+        unit_price_cents=price,
+        line_total_cents=line_total(price, request.quantity),
+    )
+
+
+def _copy_line(line: QuoteLine) -> QuoteLine:
+    return QuoteLine(
+        position=line.position,
+        variant_id=line.variant_id,
+        sku=line.sku,
+        product_name=line.product_name,
+        description=line.description,
+        quantity=line.quantity,
+        list_price_cents=line.list_price_cents,
+        discount_bps=line.discount_bps,
+        unit_price_cents=line.unit_price_cents,
+        line_total_cents=line.line_total_cents,
+    )
+
+
+# Larger deals are split into several quotes (and amounts stay within the database's integers).
+MAX_QUOTE_TOTAL_CENTS = 1_000_000_000
+
+
+def recalculate(version: QuoteVersion) -> None:
+    """Totals of a version from its lines, shipping and tax rate (tax on goods and shipping).
+    Raises NotEligible when the total would pass MAX_QUOTE_TOTAL_CENTS."""
+    result = totals_with_shipping(
+        [line.line_total_cents for line in version.lines], version.shipping_cents, version.tax_rate_bps
+    )
+    version.subtotal_cents, version.tax_cents, version.total_cents = (
+        result.subtotal_cents,
+        result.tax_cents,
+        result.total_cents,
+    )
+    if version.total_cents > MAX_QUOTE_TOTAL_CENTS:
+        raise NotEligible(
+            f"A quote can total at most {money(MAX_QUOTE_TOTAL_CENTS, version.currency)}; "
+            "split a larger order into several quotes."
+        )
+
+
+def priced_unit(list_price_cents: int, unit_price_cents: int | None, discount_bps: int) -> int:
+    """A discount applies to the list price and the discounted price is rounded half up to the
+    cent (50% off 9.99 is 5.00); without one, the unit price staff typed stands."""
+    if discount_bps:
+        return discounted(list_price_cents, discount_bps)
+    return list_price_cents if unit_price_cents is None else unit_price_cents
+
+
+@dataclass(frozen=True)
+class LineEdit:
+    line_id: int
+    quantity: int
+    unit_price_cents: int | None
+    discount_bps: int
+    remove: bool = False
+
+
+@dataclass(frozen=True)
+class DraftEdit:
+    lines: list[LineEdit]
+    shipping_cents: int
+    valid_until: date
+    terms: str
+    note: str
+
+
+def _editable(staff: User, quote: Quote) -> QuoteVersion:
+    _require_staff(staff)
+    _require(quote, QuoteAction.EDIT)
+    return quote.draft
+
+
+MAX_VALIDITY_DAYS = 366
+
+
+def validity_problem(valid_until: date) -> str | None:
+    """Why a quote cannot be valid until this day (past, or more than a year ahead)."""
+    today = clock.today()
+    if valid_until < today:
+        return "The quote must be valid until today or later."
+    if valid_until > today + timedelta(days=MAX_VALIDITY_DAYS):
+        return "A quote can be valid for a year at most."
+    return None
+
+
+def _check_validity(valid_until: date) -> None:
+    problem = validity_problem(valid_until)
+    if problem:
+        raise NotEligible(problem, field="valid_until")
+
+
+def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
+    """Apply the builder's changes to the draft. Raises NotEligible for impossible values.
+
+    A catalogue line whose quantity changes takes the list price of the new quantity (volume
+    breaks) and, unless staff typed another price, its unit price follows. A custom line has no
+    catalogue price: the price staff type for it is its list price."""
+    version = _editable(staff, quote)
+    _check_validity(edit.valid_until)
+    by_id = {line.id: line for line in version.lines}
+    with unit_of_work():
+        # No flush half-way: a line priced beyond what a quote may total is refused by
+        # recalculate() below, before anything reaches the database.
+        with db.session.no_autoflush:
+            _apply_lines(version, by_id, edit.lines)
+        version.shipping_cents = max(edit.shipping_cents, 0)
+        version.valid_until = edit.valid_until
+        version.terms = edit.terms.strip()
+        version.note = edit.note.strip()
+        recalculate(version)
+        quote.updated_at = clock.now()
+    return version
+
+
+def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: list[LineEdit]) -> None:
+    for change in changes:
+        line = by_id.pop(change.line_id, None)
+        if line is None:
+            raise NotEligible("A line of this draft changed in another window. Reload the builder.")
+        if change.remove:
+            version.lines.remove(line)
+            continue
+        if not quantity_in_range(change.quantity):
+            raise NotEligible(f"Quantities are {QUANTITY_RANGE}.")
+        if not 0 <= change.discount_bps <= 10_000:
+            raise NotEligible("A discount is between 0 and 100 percent.")
+        if change.unit_price_cents is not None and change.unit_price_cents < 0:
+            raise NotEligible("Prices cannot be negative.")
+        _apply(line, change)
+
+
+def _apply(line: QuoteLine, change: LineEdit) -> None:
+    typed = change.unit_price_cents
+    variant = db.session.get(Variant, line.variant_id) if line.variant_id is not None else None
+    if variant is not None:
+        if change.quantity != line.quantity:
+            untouched = line.unit_price_cents == line.list_price_cents and typed in (None, line.unit_price_cents)
+            line.list_price_cents = variant.unit_price_for(change.quantity)
+            typed = None if untouched else typed
+    elif typed is not None and (not change.discount_bps or line.list_price_cents == 0):
+        line.list_price_cents = typed
+    line.quantity = change.quantity
+    line.discount_bps = change.discount_bps
+    line.unit_price_cents = priced_unit(line.list_price_cents, typed, change.discount_bps)
+    line.line_total_cents = line_total(line.unit_price_cents, line.quantity)
+
+
+def add_line(
+    staff: User,
+    quote: Quote,
+    *,
+    sku: str = "",
+    description: str = "",
+    quantity: int = 1,
+    unit_price_cents: int | None = None,
+) -> QuoteLine:
+    """Add a catalogue product (by SKU) or a custom item (description and price) to the draft."""
+    version = _editable(staff, quote)
+    if not quantity_in_range(quantity):
+        raise NotEligible(f"Quantities are {QUANTITY_RANGE}.", field="quantity")
+    if len(version.lines) >= MAX_QUOTE_LINES:
+        raise NotEligible(f"A quote can have at most {MAX_QUOTE_LINES} lines.")
+    position = max((line.position for line in version.lines), default=0) + 1
+    if sku.strip():
+        problem = sku_problem(quote.contact, sku)
+        if problem:
+            raise NotEligible(problem.replace(" Describe it under the items not in the catalogue.", ""), field="sku")
+        variant = carts.find_variant(sku)
+        price = variant.unit_price_for(quantity)
+        unit = price if unit_price_cents is None else unit_price_cents
+        line = QuoteLine(
+            position=position,
+            variant_id=variant.id,
+            sku=variant.sku,
+            product_name=variant.product.name,
+            description=variant.label,
+            quantity=quantity,
+            list_price_cents=price,
+            unit_price_cents=unit,
+            line_total_cents=line_total(unit, quantity),
+        )
+    else:
+        description = (description or "").strip()
+        if not description:
+            raise NotEligible("Give a SKU, or describe the item.", field="sku")
+        if unit_price_cents is None or unit_price_cents < 0:
+            raise NotEligible("Give the price of the custom item.", field="unit_price")
+        line = QuoteLine(
+            position=position,
+            sku="",
+            product_name=description[:ITEM_NAME_LENGTH],
+            quantity=quantity,
+            list_price_cents=unit_price_cents,
+            unit_price_cents=unit_price_cents,
+            line_total_cents=line_total(unit_price_cents, quantity),
+        )
+    with unit_of_work():
+        version.lines.append(line)
+        recalculate(version)
+        quote.updated_at = clock.now()
+    return line
+
+
+def expires_at(valid_until: date) -> datetime:
+    """The end of the last valid day in the shop's time zone: the moment the next day starts."""
+    return datetime.combine(valid_until + timedelta(days=1), time(0), tzinfo=clock.shop_zone())
+
+
+def send_quote(staff: User, quote: Quote) -> QuoteVersion:
+    """Issue the draft: it becomes immutable, supersedes earlier versions, and goes to the
+    clinician by email with the PDF."""
+    version = _editable(staff, quote)
+    if not version.lines:
+        raise NotEligible("Add at least one line before sending the quote.")
+    if version.valid_until < clock.today():
+        raise NotEligible("The validity date has passed; set a new one before sending.", field="valid_until")
+    _check_validity(version.valid_until)
+    now = clock.now()
+    with unit_of_work():
+        result = db.session.execute(
+            update(QuoteVersion)
+            .where(QuoteVersion.id == version.id, QuoteVersion.sent_at.is_(None))
+            .values(sent_at=now, sent_by_id=staff.id, expires_at=expires_at(version.valid_until))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise InvalidTransition("This version was sent a moment ago by someone else.")
+        change_status(
+            quote, QuoteStatus.SENT, staff, "sent", f"v{version.number}, valid until {long_date(version.valid_until)}."
+        )
+        db.session.expire(version)
+        email_quote_sent(quote, version)
+    return version

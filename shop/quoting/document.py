@@ -1,0 +1,248 @@
+"""A quote as a document: `quote_document` gathers what the quote page and the PDF show, and
+`quote_pdf` lays it out on the supplier's letterhead with fpdf2 (fonts vendored in
+shop/core/fonts, so every character of a product name prints)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from shop import clock
+from shop.core.mailer import shop_details
+from shop.core.pricing import percent
+from shop.quoting.models import Quote, QuoteVersion
+from shop.templating import long_date, money
+
+FONTS = Path(__file__).resolve().parent.parent / "core" / "fonts"
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    sku: str
+    name: str
+    description: str
+    quantity: int
+    list_price: str
+    discount: str
+    unit_price: str
+    total: str
+
+
+@dataclass(frozen=True)
+class QuoteDocument:
+    letterhead: dict[str, str]
+    contacts: list[str]
+    number: str
+    version: str
+    issued: str
+    valid_until: str
+    practice: str
+    contact: str
+    contact_email: str
+    licence: str
+    lines: list[DocumentLine]
+    subtotal: str
+    shipping: str
+    tax_label: str
+    tax: str
+    total: str
+    terms: str
+    note: str
+
+
+def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
+    """Everything a quote version says, formatted once for the page and the PDF alike."""
+    currency = version.currency
+    application = quote.contact.application
+    issued: date = clock.local(version.sent_at).date() if version.sent_at else clock.today()
+    letterhead = shop_details()
+    return QuoteDocument(
+        letterhead=letterhead,
+        contacts=letterhead_lines(letterhead),
+        number=quote.number,
+        version=f"v{version.number}",
+        issued=long_date(issued),
+        valid_until=long_date(version.valid_until),
+        practice=quote.practice.name,
+        contact=quote.contact.full_name,
+        contact_email=quote.contact.email,
+        licence=f"{application.licence_number} ({application.licence_region})" if application else "",
+        lines=[
+            DocumentLine(
+                sku=line.sku or "—",
+                name=line.product_name,
+                description=line.description,
+                quantity=line.quantity,
+                list_price=money(line.list_price_cents, currency),
+                discount=f"{line.discount_percent}%" if line.discount_bps else "",
+                unit_price=money(line.unit_price_cents, currency),
+                total=money(line.line_total_cents, currency),
+            )
+            for line in version.lines
+        ],
+        subtotal=money(version.subtotal_cents, currency),
+        shipping=money(version.shipping_cents, currency),
+        tax_label=f"{current_app.config['TAX_LABEL']} ({percent(version.tax_rate_bps)}%)",
+        tax=money(version.tax_cents, currency),
+        total=money(version.total_cents, currency),
+        terms=version.terms,
+        note=version.note,
+    )
+
+
+def letterhead_lines(head: dict[str, str]) -> list[str]:
+    """The contact lines under the supplier's name and address, as the page prints them too."""
+    return [
+        f"Customer care {head['customer_care_phone']} · Quotes and orders {head['orders_phone']} · Fax {head['fax']}",
+        f"Quotes {head['quotes_email']} · Orders {head['orders_email']}",
+        f"Customer care {head['customer_care_email']}",
+    ]
+
+
+HEADINGS = ("SKU", "Product", "Qty", "List price", "Discount", "Unit price", "Total")
+PRODUCT_MIN_WIDTH = 45.0
+CELL_SLACK = 1.5  # mm beyond the cell margins, so a value never wraps inside its cell
+
+
+class _Letterhead(FPDF):
+    def __init__(self, document: QuoteDocument):
+        super().__init__(format="A4")
+        self.document = document
+        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_auto_page_break(auto=True, margin=22)
+        self.set_margins(16, 16, 16)
+
+    def header(self) -> None:
+        head = self.document.letterhead
+        self.set_font("DejaVu", "B", 15)
+        self.set_text_color(11, 79, 108)
+        self.cell(0, 8, head["name"], new_x="LMARGIN", new_y="NEXT")
+        self.set_font("DejaVu", "", 8.5)
+        self.set_text_color(60, 72, 82)
+        self.multi_cell(0, 4.2, head["address"], new_x="LMARGIN", new_y="NEXT")
+        for line in self.document.contacts:
+            self.multi_cell(0, 4.2, line, new_x="LMARGIN", new_y="NEXT")
+        self.set_draw_color(11, 79, 108)
+        self.line(self.l_margin, self.get_y() + 2, self.w - self.r_margin, self.get_y() + 2)
+        self.ln(6)
+        self.set_text_color(27, 39, 51)
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("DejaVu", "", 8)
+        self.set_text_color(90, 100, 110)
+        self.cell(0, 5, f"{self.document.number} {self.document.version} · page {self.page_no()} of {{nb}}", align="C")
+
+
+def _column_widths(pdf: FPDF, rows: list[tuple[str, ...]]) -> tuple[float, ...]:
+    """Every column but the product's as wide as its widest value (SKUs and amounts never
+    wrap); the product name takes the rest of the page and wraps if it must."""
+    widths = []
+    for index, heading in enumerate(HEADINGS):
+        pdf.set_font("DejaVu", "B", 8.5)
+        widest = pdf.get_string_width(heading)
+        pdf.set_font("DejaVu", "", 8.5)
+        widest = max([widest, *(pdf.get_string_width(row[index]) for row in rows)])
+        widths.append(widest + 2 * pdf.c_margin + CELL_SLACK)
+    others = sum(widths) - widths[1]
+    widths[1] = max(pdf.epw - others, PRODUCT_MIN_WIDTH)
+    return tuple(widths)
+
+
+def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
+    doc = quote_document(quote, version)
+    pdf = _Letterhead(doc)
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 18)
+    pdf.cell(0, 9, f"Quote {doc.number} ({doc.version})", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.cell(0, 6, f"Issued {doc.issued} · Valid until {doc.valid_until} (end of day)", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.multi_cell(
+        0,
+        5.5,
+        f"For: {doc.practice}\nAttn: {doc.contact} <{doc.contact_email}>\nLicence: {doc.licence}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(3)
+    rows = [
+        (
+            line.sku,
+            f"{line.name}\n{line.description}" if line.description and line.description != line.name else line.name,
+            str(line.quantity),
+            line.list_price,
+            line.discount,
+            line.unit_price,
+            line.total,
+        )
+        for line in doc.lines
+    ]
+    heading = FontFace(emphasis="BOLD", fill_color=(227, 239, 245))
+    widths = _column_widths(pdf, rows)
+    pdf.set_font("DejaVu", "", 8.5)
+    with pdf.table(
+        col_widths=widths,
+        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        headings_style=heading,
+        line_height=5,
+    ) as table:
+        table.row(HEADINGS)
+        for row in rows:
+            table.row(row)
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "", 10)
+    for label, value, bold in (
+        ("Subtotal", doc.subtotal, False),
+        ("Shipping", doc.shipping, False),
+        (doc.tax_label, doc.tax, False),
+        ("Total", doc.total, True),
+    ):
+        pdf.set_font("DejaVu", "B" if bold else "", 11 if bold else 10)
+        pdf.cell(pdf.epw - 50, 6, label, align="R")
+        pdf.cell(0, 6, f" {value}", align="R", new_x="LMARGIN", new_y="NEXT")
+    if doc.note:
+        pdf.ln(4)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(0, 6, "Note", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 9.5)
+        pdf.multi_cell(0, 5, doc.note, new_x="LMARGIN", new_y="NEXT")
+    if doc.terms:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(0, 6, "Terms", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 9)
+        pdf.multi_cell(0, 4.8, doc.terms, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("DejaVu", "", 9)
+    pdf.multi_cell(
+        0,
+        4.8,
+        f"To accept, open {doc.letterhead['base_url']}/quotes/{doc.number} and choose Accept before the end of "
+        f"{doc.valid_until}. Questions: {doc.letterhead['quotes_email']}, {doc.letterhead['orders_phone']}.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    return bytes(pdf.output())
+
+
+def pdf_file_name(quote: Quote, version: QuoteVersion) -> str:
+    return f"{quote.number}-v{version.number}.pdf"
+
+
+def pdf_download(quote: Quote, version: QuoteVersion):
+    """The PDF of a version as a download response, as the page links to it."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    return send_file(
+        BytesIO(quote_pdf(quote, version)), mimetype="application/pdf", download_name=pdf_file_name(quote, version)
+    )

@@ -1,0 +1,352 @@
+"""The quote workflow around the desk's builder (shop.quoting.builder): clinicians ask,
+both sides comment, clinicians ask for changes, accept (shop.quoting.acceptance places the
+order) or decline, and quotes past their validity expire, with a reminder before. Every step
+checks the status table, writes an event, emails the other side through the outbox, and is
+taken at most once."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from shop import clock
+from shop.accounts.models import Practice, User
+from shop.cart import services as carts
+from shop.catalogue.compliance import variant_refusal
+from shop.core import events as status
+from shop.core.db import unit_of_work
+from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
+from shop.errors import InvalidTransition, NotEligible, NotFound
+from shop.extensions import db
+from shop.ordering.signals import order_lapsed_unpaid
+from shop.quoting.mail import (
+    email_changes_requested,
+    email_comment,
+    email_quote_accepted,
+    email_quote_declined,
+    email_quote_expiring,
+    email_quote_requested,
+)
+from shop.quoting.models import (
+    Quote,
+    QuoteAction,
+    QuoteComment,
+    QuoteEvent,
+    QuoteRequestLine,
+    QuoteStatus,
+    QuoteVersion,
+)
+
+NUMBER_OFFSET = 100_000
+
+
+@dataclass(frozen=True)
+class RequestedItem:
+    """One line of a request: a catalogue SKU, or a description of something else."""
+
+    quantity: int
+    sku: str = ""
+    description: str = ""
+
+
+# --- finding quotes ----------------------------------------------------------------------
+
+
+def quote_by_number(number: str) -> Quote | None:
+    if not number or len(number) > 20:
+        return None
+    return db.session.scalar(
+        select(Quote)
+        .where(Quote.number == number)
+        .options(selectinload(Quote.versions).selectinload(QuoteVersion.lines), selectinload(Quote.events))
+    )
+
+
+def practice_quote(user: User, number: str) -> Quote:
+    """A quote of the user's own practice; any other is NotFound (a 404)."""
+    quote = quote_by_number(number)
+    if quote is None or user.practice_id is None or quote.practice_id != user.practice_id:
+        raise NotFound("There is no such quote.")
+    return quote
+
+
+def practice_quotes(user: User):
+    return select(Quote).where(Quote.practice_id == user.practice_id).order_by(Quote.created_at.desc(), Quote.id.desc())
+
+
+# --- status changes ----------------------------------------------------------------------
+
+
+def record_event(
+    quote: Quote, actor: User | None, action: str, from_status: str | None, to_status: str, note: str = ""
+) -> None:
+    status.record(QuoteEvent, {"quote_id": quote.id}, actor, action, from_status, to_status, note)
+
+
+def change_status(quote: Quote, target: QuoteStatus, actor: User | None, action: str, note: str = "", **values) -> None:
+    """Change the status through the transition table; the caller commits."""
+    status.advance(
+        quote,
+        target,
+        event_class=QuoteEvent,
+        owner={"quote_id": quote.id},
+        described_as=f"Quote {quote.number}",
+        actor=actor,
+        action=action,
+        note=note,
+        updated_at=clock.now(),
+        **values,
+    )
+
+
+# --- asking for a quote ------------------------------------------------------------------
+
+
+def new_quote(practice: Practice, contact: User, started_by: User, status: QuoteStatus, **values) -> Quote:
+    now = clock.now()
+    quote = Quote(
+        number=f"tmp-{uuid.uuid4().hex[:16]}",
+        practice_id=practice.id,
+        contact_id=contact.id,
+        started_by_id=started_by.id,
+        status=status,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    db.session.add(quote)
+    db.session.flush()
+    quote.number = f"Q-{NUMBER_OFFSET + quote.id}"
+    return quote
+
+
+def request_quote(
+    clinician: User, items: list[RequestedItem], *, target_date: date | None = None, message: str = ""
+) -> Quote:
+    """A verified clinician asks for a quote. Unknown SKUs are refused; anything not in the
+    catalogue belongs in a description line. Raises NotEligible."""
+    if not clinician.is_verified(clock.today()):
+        raise NotEligible("Your account is not verified to ask for quotes.")
+    items = [item for item in items if item.sku.strip() or item.description.strip()]
+    if not items:
+        raise NotEligible("Add at least one product or describe what you need.", field="items")
+    if len(items) > MAX_QUOTE_LINES:
+        raise NotEligible(f"A quote request can have at most {MAX_QUOTE_LINES} lines.", field="items")
+    if target_date is not None and target_date < clock.today():
+        raise NotEligible("The target date is in the past.", field="target_date")
+    with unit_of_work():
+        lines = [_request_line(clinician, item) for item in items]
+        quote = new_quote(
+            clinician.practice,
+            clinician,
+            clinician,
+            QuoteStatus.REQUESTED,
+            target_date=target_date,
+            request_message=(message or "").strip(),
+        )
+        quote.request_lines = lines
+        record_event(quote, clinician, "requested", None, QuoteStatus.REQUESTED.value, quote.request_message)
+        email_quote_requested(quote)
+    return quote
+
+
+def sku_problem(clinician: User, sku: str) -> str | None:
+    """Why `clinician` cannot ask for `sku` (unknown, or a product they could never order: not
+    sold any more, not cleared in the shop's market, prescription-only); None when they can."""
+    variant = carts.find_variant(sku)
+    if variant is None:
+        shown = sku.strip() if len(sku.strip()) <= 40 else sku.strip()[:40] + "…"
+        return f"There is no product with the SKU {shown!r}. Describe it under the items not in the catalogue."
+    refusal = variant_refusal(variant, clinician)
+    return refusal.about(variant) if refusal else None
+
+
+def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
+    if not quantity_in_range(item.quantity):
+        raise NotEligible(f"Quantities are {QUANTITY_RANGE}.", field="items")
+    if item.sku.strip():
+        problem = sku_problem(clinician, item.sku)
+        if problem:
+            raise NotEligible(problem, field="items")
+        variant = carts.find_variant(item.sku)
+        return QuoteRequestLine(
+            variant_id=variant.id,
+            sku=variant.sku,
+            description=f"{variant.product.name}, {variant.label}",
+            quantity=item.quantity,
+        )
+    description = item.description.strip()
+    if len(description) > ITEM_NAME_LENGTH:
+        raise NotEligible(f"Describe each item in at most {ITEM_NAME_LENGTH} characters.", field="items")
+    return QuoteRequestLine(sku="", description=description, quantity=item.quantity)
+
+
+# --- conversation ------------------------------------------------------------------------
+
+
+def _may_speak(actor: User, quote: Quote) -> None:
+    if actor.is_staff:
+        return
+    if actor.practice_id != quote.practice_id:
+        raise NotFound("There is no such quote.")
+
+
+def add_comment(actor: User, quote: Quote, body: str) -> QuoteComment:
+    _may_speak(actor, quote)
+    body = (body or "").strip()
+    if not body:
+        raise NotEligible("Write your comment first.", field="body")
+    with unit_of_work():
+        comment = QuoteComment(quote_id=quote.id, author_id=actor.id, body=body, created_at=clock.now())
+        db.session.add(comment)
+        record_event(quote, actor, "commented", quote.status.value, quote.status.value, body[:200])
+        email_comment(quote, actor, body)
+    return comment
+
+
+def _require(quote: Quote, action: QuoteAction) -> None:
+    refused = quote.refusal(action, clock.now())
+    if refused is not None:
+        raise refused
+
+
+def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
+    _may_speak(clinician, quote)
+    message = (message or "").strip()
+    if not message:
+        raise NotEligible("Say what should change.", field="body")
+    _require(quote, QuoteAction.REQUEST_CHANGES)
+    with unit_of_work():
+        change_status(quote, QuoteStatus.CHANGES_REQUESTED, clinician, "changes_requested", message)
+        db.session.add(QuoteComment(quote_id=quote.id, author_id=clinician.id, body=message, created_at=clock.now()))
+        email_changes_requested(quote, clinician, message)
+    return quote
+
+
+def decline(clinician: User, quote: Quote, reason: str) -> Quote:
+    _may_speak(clinician, quote)
+    reason = (reason or "").strip()
+    if not reason:
+        raise NotEligible("Tell the quotes desk why, so they can do better next time.", field="reason")
+    _require(quote, QuoteAction.DECLINE)
+    with unit_of_work():
+        change_status(quote, QuoteStatus.DECLINED, clinician, "declined", reason, decline_reason=reason)
+        email_quote_declined(quote, clinician, reason)
+    return quote
+
+
+def acceptable_version(clinician: User, quote: Quote, version_number: int) -> QuoteVersion:
+    """The version the clinician may accept, or the reason they may not (typed errors)."""
+    _may_speak(clinician, quote)
+    if not clinician.is_verified(clock.today()):
+        raise NotEligible("Your account is not verified to order.")
+    _require(quote, QuoteAction.ACCEPT)
+    latest = quote.latest_sent
+    if latest is None:
+        raise InvalidTransition(f"Quote {quote.number} has not been sent yet.")
+    if latest.number != version_number:
+        if any(v.is_sent and v.number == version_number for v in quote.versions):
+            raise InvalidTransition(
+                f"A newer version ({latest.label}) of quote {quote.number} was issued; read it and accept that one "
+                "instead."
+            )
+        raise InvalidTransition(
+            f"Quote {quote.number} has no version v{version_number}; its current one is {latest.label}."
+        )
+    return latest
+
+
+def mark_accepted(clinician: User, quote: Quote, version: QuoteVersion, order_id: int) -> None:
+    """Record the acceptance in the caller's transaction (the order is placed in it too)."""
+    change_status(
+        quote,
+        QuoteStatus.ACCEPTED,
+        clinician,
+        "accepted",
+        f"v{version.number} accepted.",
+        accepted_version_id=version.id,
+        order_id=order_id,
+    )
+    email_quote_accepted(quote, version, clinician)
+
+
+@order_lapsed_unpaid.connect
+def reopen_unpaid(order) -> str | None:
+    """The order placed by accepting a quote was cancelled before it was paid (the card payment
+    never came): the deal was not completed, so the quote is open again, to be accepted while it
+    is valid or revised by the desk; one past its validity is expired instead. Returns the
+    quote's number when it is open again. In the cancelling transaction."""
+    order_number = order.number
+    quote = db.session.scalar(select(Quote).where(Quote.order_id == order.id))
+    if quote is None or quote.status != QuoteStatus.ACCEPTED:
+        return None
+    version = quote.latest_sent
+    if version is not None and version.expires_at <= clock.now():
+        change_status(
+            quote,
+            QuoteStatus.EXPIRED,
+            None,
+            "expired",
+            f"Order {order_number} was cancelled before it was paid, and v{version.number} is past its validity.",
+            accepted_version_id=None,
+            order_id=None,
+        )
+        return None
+    change_status(
+        quote,
+        QuoteStatus.SENT,
+        None,
+        "reopened",
+        f"Order {order_number} was cancelled before it was paid; the quote can be accepted again.",
+        accepted_version_id=None,
+        order_id=None,
+    )
+    return quote.number
+
+
+# --- expiry and reminders ----------------------------------------------------------------
+
+
+def expire_quotes(now: datetime | None = None) -> tuple[int, int]:
+    """Mark sent quotes past their validity as expired and remind clinicians two days before;
+    returns (expired, reminded). Safe to run as often as you like."""
+    now = now or clock.now()
+    expired = reminded = 0
+    window = timedelta(days=current_app.config["QUOTE_REMINDER_DAYS"])
+    sent = db.session.scalars(select(Quote).where(Quote.status == QuoteStatus.SENT)).all()
+    for quote in sent:
+        version = quote.latest_sent
+        if version is None:
+            continue
+        # Each quote on its own: one changed by someone else meanwhile is left for the next run.
+        with suppress(InvalidTransition), unit_of_work():
+            if version.expires_at <= now:
+                change_status(quote, QuoteStatus.EXPIRED, None, "expired", f"v{version.number} expired.")
+                expired += 1
+            elif _reminder_due(version, now, window) and _claim_reminder(quote, version):
+                record_event(quote, None, "reminded", quote.status.value, quote.status.value, f"v{version.number}")
+                email_quote_expiring(quote, version)
+                reminded += 1
+    return expired, reminded
+
+
+def _reminder_due(version: QuoteVersion, now: datetime, window: timedelta) -> bool:
+    """Within `window` of the end, for a version sent before that window began (one sent with
+    less time to run was just emailed with its validity; a reminder now would only repeat it)."""
+    return version.expires_at - now <= window and version.sent_at <= version.expires_at - window
+
+
+def _claim_reminder(quote: Quote, version: QuoteVersion) -> bool:
+    result = db.session.execute(
+        update(Quote)
+        .where(Quote.id == quote.id, (Quote.reminded_version_id.is_(None)) | (Quote.reminded_version_id != version.id))
+        .values(reminded_version_id=version.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
