@@ -1,51 +1,22 @@
-"""Template filters and globals: money, dates in the shop's time zone, country names."""
+"""What every template can use: the formatting filters, the enums pages compare with, the
+limits, the supplier's details and the header's cart count."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-
-from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import func, select
 
-from shop import clock
 from shop.access import is_verified_clinician
 from shop.accounts.licences import ApplicationAction, ApplicationStatus
 from shop.cart.models import CartLine
 from shop.core import limits
-from shop.core.mailer import shop_details
+from shop.core.formatting import country_name, local_datetime, long_date, money
+from shop.core.letterhead import shop_details
 from shop.core.outbox import MailStatus
 from shop.core.pricing import percent
 from shop.extensions import db
 from shop.ordering.models import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
 from shop.quoting.models import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
-
-
-def money(cents: int | None, currency: str | None = None) -> str:
-    """Integer minor units to a localised amount, e.g. 12345 -> $123.45."""
-    if cents is None:
-        return "—"
-    currency = currency or current_app.config["SHOP_CURRENCY"]
-    amount = Decimal(cents).scaleb(-get_currency_precision(currency))
-    return format_currency(amount, currency, locale=current_app.config["SHOP_LOCALE"])
-
-
-def local_datetime(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    if moment is None:
-        return ""
-    return clock.local(moment).strftime(fmt)
-
-
-def long_date(day: date | None) -> str:
-    return day.strftime("%d %b %Y") if day else ""
-
-
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    return Locale.parse(current_app.config["SHOP_LOCALE"]).territories.get(code.upper(), code)
 
 
 def cart_count(user) -> int:

@@ -298,7 +298,7 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def browser():
-    from tests.browser_support import CHROMIUM_ARGS, chromium_path
+    from tests.helpers import CHROMIUM_ARGS, chromium_path
 
     executable = chromium_path()
     if executable is None:

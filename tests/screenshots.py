@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from shop.demo.seed import CLINICIAN, STAFF
-from tests.browser_support import CHROMIUM_ARGS, chromium_path
+from tests.helpers import CHROMIUM_ARGS, chromium_path
 
 
 def log_in(page: Page, base: str, who: tuple[str, str, str]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.accounts.models import Profession, User
 from shop.core.db import UTCDateTime, enum_column
-from shop.core.event_columns import EventColumns
+from shop.core.events import EventColumns
 from shop.extensions import db
 
 

@@ -16,7 +16,7 @@ from shop.accounts.models import Profession, Role, User
 from shop.accounts.passwords import password_problem
 from shop.accounts.users import PracticeDetails, add_practice, email_taken, new_user
 from shop.core.db import unit_of_work
-from shop.core.mailer import queue_email
+from shop.core.outbox import queue_email
 from shop.errors import DuplicateAccount, NotEligible, WeakPassword
 from shop.extensions import db
 from shop.urls import external_url

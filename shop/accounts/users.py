@@ -21,7 +21,7 @@ from shop.accounts.models import UNSET_PASSWORD, Address, Practice, Profession, 
 from shop.accounts.passwords import hash_password, password_problem, verify_password
 from shop.accounts.sessions import revoke_all_sessions, start_session
 from shop.core.db import unit_of_work
-from shop.core.mailer import queue_email
+from shop.core.outbox import queue_email
 from shop.errors import DuplicateAccount, NotEligible, WeakPassword, WrongPassword
 from shop.extensions import db
 from shop.urls import external_url

@@ -17,7 +17,7 @@ from shop.accounts.models import User
 from shop.accounts.registration import check_licence_expiry, document_row
 from shop.core import events as status
 from shop.core.db import unit_of_work
-from shop.core.mailer import queue_email
+from shop.core.outbox import queue_email
 from shop.errors import InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
 from shop.urls import external_url

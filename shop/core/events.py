@@ -1,18 +1,42 @@
-"""Status changes for every record that has a status table and an event trail (licence
-applications, orders, quotes): the table is checked, the change is made only if nobody made
-another one first (a conditional UPDATE, so two clicks at the same moment cannot both win),
-and an event row says who did it, when, from which status to which, and why."""
+"""Event rows and status changes, for every record that has a status table and an event trail
+(licence applications, orders, quotes).
+
+Every event row has the same columns: who (the actor, None for the shop itself), what (the
+action), the status before and after, a note, and when; rows are written with every change and
+never edited. A status change checks the table, is made only if nobody made another one first
+(a conditional UPDATE, so two clicks at the same moment cannot both win), and writes its row.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import ForeignKey, String, Text, update
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from shop import clock
-from shop.accounts.models import User
+from shop.core.db import UTCDateTime
 from shop.errors import InvalidTransition
 from shop.extensions import db
+
+if TYPE_CHECKING:  # only for the annotations: the actor is whoever acted, of any role
+    from shop.accounts.models import User
+
+
+class EventColumns:
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @declared_attr
+    def actor(cls) -> Mapped[User | None]:  # noqa: N805 - SQLAlchemy's declared_attr takes the class
+        return relationship("User")
 
 
 def record(

@@ -1,10 +1,9 @@
-"""The outbox and its delivery.
+"""Delivering the outbox.
 
-`queue_email` renders a message from `templates/email/<name>.txt|.html` and adds it to the
-current database session, so it commits (or rolls back) with the business change that caused
-it. `deliver_due` sends what is due over SMTP (or, in development without MAIL_SERVER, writes
+`deliver_due` sends what is due over SMTP (or, in development without MAIL_SERVER, writes
 `.eml` files) and reschedules failures with exponential back-off; it never raises for a
-delivery problem, so nothing a user does waits on or fails because of SMTP.
+delivery problem, so nothing a user does waits on or fails because of SMTP. Messages are
+queued by `shop.core.outbox.queue_email`.
 """
 
 from __future__ import annotations
@@ -21,12 +20,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from shop import clock
 from shop.core.db import unit_of_work
-from shop.core.outbox import OutboxAttachment, OutboxMessage
+from shop.core.outbox import OutboxMessage
 from shop.errors import TransportUnavailable
 from shop.extensions import db
 
@@ -34,53 +33,6 @@ log = logging.getLogger(__name__)
 
 CLAIM_MINUTES = 5
 MAX_BACKOFF = timedelta(hours=6)
-
-
-def queue_email(
-    *,
-    kind: str,
-    to: str,
-    subject: str,
-    template: str,
-    reply_to: str = "",
-    attachments: tuple[tuple[str, str, bytes], ...] = (),
-    **context,
-) -> OutboxMessage:
-    """Render `template` and add the message to the session; the caller's commit sends it.
-    `attachments` are (filename, content type, bytes)."""
-    now = clock.now()
-    context.setdefault("shop", shop_details())
-    message = OutboxMessage(
-        kind=kind,
-        to_address=to,
-        reply_to=reply_to,
-        subject=subject,
-        text_body=render_template(f"email/{template}.txt", **context),
-        html_body=render_template(f"email/{template}.html", subject=subject, **context),
-        created_at=now,
-        due_at=now,
-        attachments=[
-            OutboxAttachment(filename=name, content_type=ctype, data=data) for name, ctype, data in attachments
-        ],
-    )
-    db.session.add(message)
-    return message
-
-
-def shop_details() -> dict[str, str]:
-    """The supplier's letterhead, from configuration."""
-    config = current_app.config
-    return {
-        "name": config["SHOP_NAME"],
-        "address": config["SHOP_ADDRESS"],
-        "customer_care_phone": config["CUSTOMER_CARE_PHONE"],
-        "orders_phone": config["ORDERS_PHONE"],
-        "fax": config["FAX_NUMBER"],
-        "customer_care_email": config["CUSTOMER_CARE_EMAIL"],
-        "quotes_email": config["QUOTES_DESK_EMAIL"],
-        "orders_email": config["ORDERS_DESK_EMAIL"],
-        "base_url": config["SHOP_BASE_URL"],
-    }
 
 
 @dataclass

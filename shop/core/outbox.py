@@ -1,15 +1,22 @@
 """The outbox: every email is a row written in the same transaction as the change that caused
-it, delivered later by the mailer with retries."""
+it, delivered later by the mailer (shop.core.mailer) with retries.
+
+`queue_email` renders a message from `templates/email/<name>.txt|.html` and adds it to the
+current database session, so it commits (or rolls back) with the business change that caused
+it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
+from flask import render_template
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop import clock
 from shop.core.db import UTCDateTime
+from shop.core.letterhead import shop_details
 from shop.extensions import db
 
 
@@ -70,3 +77,34 @@ class OutboxAttachment(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
     message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+
+
+def queue_email(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    template: str,
+    reply_to: str = "",
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
+    **context,
+) -> OutboxMessage:
+    """Render `template` and add the message to the session; the caller's commit sends it.
+    `attachments` are (filename, content type, bytes)."""
+    now = clock.now()
+    context.setdefault("shop", shop_details())
+    message = OutboxMessage(
+        kind=kind,
+        to_address=to,
+        reply_to=reply_to,
+        subject=subject,
+        text_body=render_template(f"email/{template}.txt", **context),
+        html_body=render_template(f"email/{template}.html", subject=subject, **context),
+        created_at=now,
+        due_at=now,
+        attachments=[
+            OutboxAttachment(filename=name, content_type=ctype, data=data) for name, ctype, data in attachments
+        ],
+    )
+    db.session.add(message)
+    return message

@@ -2,11 +2,11 @@ from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, StringF
 from wtforms.validators import InputRequired, Length, Optional
 
 from shop.accounts.models import User
+from shop.core.formatting import country_name
 from shop.core.limits import PO_NUMBER_LENGTH
 from shop.forms import ShopForm
 from shop.ordering import checkout, credit
 from shop.ordering.models import PaymentMethod
-from shop.templating import country_name
 
 
 class CheckoutForm(ShopForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from shop.core.mailer import queue_email
+from shop.core.outbox import queue_email
 from shop.ordering.models import Order
 from shop.urls import external_url
 

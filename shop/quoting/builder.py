@@ -18,6 +18,7 @@ from shop.accounts.models import User
 from shop.cart import services as carts
 from shop.catalogue.models import Variant
 from shop.core.db import unit_of_work
+from shop.core.formatting import long_date, money
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
 from shop.core.pricing import PriceRules, discounted, line_total, shipping_for, totals_with_shipping
 from shop.errors import InvalidTransition, NotEligible
@@ -25,7 +26,6 @@ from shop.extensions import db
 from shop.quoting.mail import email_quote_sent
 from shop.quoting.models import Quote, QuoteAction, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from shop.quoting.quotes import change_status, new_quote, record_event, sku_problem
-from shop.templating import long_date, money
 
 
 def _require_staff(actor: User) -> None:

@@ -1,24 +1,21 @@
 """A quote as a document: `quote_document` gathers what the quote page and the PDF show, and
-`quote_pdf` lays it out on the supplier's letterhead with fpdf2 (fonts vendored in
-shop/core/fonts, so every character of a product name prints)."""
+`quote_pdf` lays it out on the supplier's letterhead (shop.core.pdf)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from flask import current_app
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from shop import clock
-from shop.core.mailer import shop_details
+from shop.core.formatting import long_date, money
+from shop.core.letterhead import letterhead_lines, shop_details
+from shop.core.pdf import LetterheadPDF, pdf_response
 from shop.core.pricing import percent
 from shop.quoting.models import Quote, QuoteVersion
-from shop.templating import long_date, money
-
-FONTS = Path(__file__).resolve().parent.parent / "core" / "fonts"
 
 
 @dataclass(frozen=True)
@@ -95,49 +92,9 @@ def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
     )
 
 
-def letterhead_lines(head: dict[str, str]) -> list[str]:
-    """The contact lines under the supplier's name and address, as the page prints them too."""
-    return [
-        f"Customer care {head['customer_care_phone']} · Quotes and orders {head['orders_phone']} · Fax {head['fax']}",
-        f"Quotes {head['quotes_email']} · Orders {head['orders_email']}",
-        f"Customer care {head['customer_care_email']}",
-    ]
-
-
 HEADINGS = ("SKU", "Product", "Qty", "List price", "Discount", "Unit price", "Total")
 PRODUCT_MIN_WIDTH = 45.0
 CELL_SLACK = 1.5  # mm beyond the cell margins, so a value never wraps inside its cell
-
-
-class _Letterhead(FPDF):
-    def __init__(self, document: QuoteDocument):
-        super().__init__(format="A4")
-        self.document = document
-        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_auto_page_break(auto=True, margin=22)
-        self.set_margins(16, 16, 16)
-
-    def header(self) -> None:
-        head = self.document.letterhead
-        self.set_font("DejaVu", "B", 15)
-        self.set_text_color(11, 79, 108)
-        self.cell(0, 8, head["name"], new_x="LMARGIN", new_y="NEXT")
-        self.set_font("DejaVu", "", 8.5)
-        self.set_text_color(60, 72, 82)
-        self.multi_cell(0, 4.2, head["address"], new_x="LMARGIN", new_y="NEXT")
-        for line in self.document.contacts:
-            self.multi_cell(0, 4.2, line, new_x="LMARGIN", new_y="NEXT")
-        self.set_draw_color(11, 79, 108)
-        self.line(self.l_margin, self.get_y() + 2, self.w - self.r_margin, self.get_y() + 2)
-        self.ln(6)
-        self.set_text_color(27, 39, 51)
-
-    def footer(self) -> None:
-        self.set_y(-15)
-        self.set_font("DejaVu", "", 8)
-        self.set_text_color(90, 100, 110)
-        self.cell(0, 5, f"{self.document.number} {self.document.version} · page {self.page_no()} of {{nb}}", align="C")
 
 
 def _column_widths(pdf: FPDF, rows: list[tuple[str, ...]]) -> tuple[float, ...]:
@@ -157,8 +114,7 @@ def _column_widths(pdf: FPDF, rows: list[tuple[str, ...]]) -> tuple[float, ...]:
 
 def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
     doc = quote_document(quote, version)
-    pdf = _Letterhead(doc)
-    pdf.alias_nb_pages()
+    pdf = LetterheadPDF(doc.letterhead, doc.contacts, f"{doc.number} {doc.version}")
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 18)
     pdf.cell(0, 9, f"Quote {doc.number} ({doc.version})", new_x="LMARGIN", new_y="NEXT")
@@ -239,10 +195,4 @@ def pdf_file_name(quote: Quote, version: QuoteVersion) -> str:
 
 def pdf_download(quote: Quote, version: QuoteVersion):
     """The PDF of a version as a download response, as the page links to it."""
-    from io import BytesIO
-
-    from flask import send_file
-
-    return send_file(
-        BytesIO(quote_pdf(quote, version)), mimetype="application/pdf", download_name=pdf_file_name(quote, version)
-    )
+    return pdf_response(quote_pdf(quote, version), pdf_file_name(quote, version))

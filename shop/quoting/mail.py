@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import current_app
 
 from shop.accounts.models import User
-from shop.core.mailer import queue_email
+from shop.core.outbox import queue_email
+from shop.quoting.document import pdf_file_name, quote_pdf
 from shop.quoting.models import Quote, QuoteVersion
 from shop.urls import external_url
 
@@ -58,8 +59,6 @@ def email_quote_requested(quote: Quote) -> None:
 
 
 def email_quote_sent(quote: Quote, version: QuoteVersion) -> None:
-    from shop.quoting.document import pdf_file_name, quote_pdf
-
     pdf = quote_pdf(quote, version)
     _to_clinician(
         quote,

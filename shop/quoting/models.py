@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.accounts.models import Practice, User
 from shop.core.db import UTCDateTime, enum_column
-from shop.core.event_columns import EventColumns
+from shop.core.events import EventColumns
 from shop.core.limits import ITEM_NAME_LENGTH, SKU_LENGTH
 from shop.core.pricing import percent
 from shop.errors import InvalidTransition, QuoteExpired, ShopError

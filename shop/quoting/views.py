@@ -15,6 +15,7 @@ from shop.errors import InvalidTransition, NotEligible, NotFound, ShopError
 from shop.forms import first_error, show_error
 from shop.ordering import credit
 from shop.ordering.models import PaymentMethod
+from shop.ordering.views import pay_for
 from shop.quoting import acceptance as quote_orders
 from shop.quoting import quotes
 from shop.quoting.document import pdf_download, quote_document
@@ -195,8 +196,6 @@ def accept(number: str):
                 return _after(number, error, "")
             show_error(form, error)
         else:
-            from shop.ordering.views import pay_for
-
             flash(f"Quote {quote.number} accepted: order {order.number} is placed at the quoted prices.", "success")
             if order.payment_method == PaymentMethod.CARD:
                 return pay_for(order)

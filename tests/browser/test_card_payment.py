@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from shop.core.mailer import deliver_due
-from shop.ordering.models import OrderStatus
-from tests.card_support import reload_order
+from shop.ordering.models import Order, OrderStatus
 from tests.factories import PASSWORD, make_clinician, make_product
+from tests.helpers import reload
 from tests.smtp import text_of
 
 pytestmark = pytest.mark.browser
@@ -55,7 +55,7 @@ def test_a_clinician_pays_by_card_and_the_orders_desk_gets_every_line(
     expect(page.get_by_text(re.compile(r"Thank you\. Order ORD-\d+ is paid\."))).to_be_visible()
     number = re.search(r"ORD-\d+", page.url).group(0)
     assert stripe.delivered == [("checkout.session.completed", 200)]
-    order = reload_order(number)
+    order = reload(Order, number)
     assert order.status == OrderStatus.PAID
 
     deliver_due()

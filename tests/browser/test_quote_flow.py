@@ -9,11 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from shop.core.formatting import money
 from shop.ordering.models import Order, PaymentMethod
-from shop.quoting.models import QuoteStatus
-from shop.templating import money
-from tests.factories import PASSWORD
-from tests.quote_accept_support import booster, clinician_on_account, desk, orders_of, reload_quote
+from shop.quoting.models import Quote, QuoteStatus
+from tests.factories import PASSWORD, make_clinician, make_staff, make_variant
+from tests.helpers import orders_of, reload
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +29,9 @@ def log_in(tab, email: str) -> None:
 def test_a_requested_quote_is_discounted_by_the_desk_accepted_on_account_and_ordered_at_its_total(
     page, browser, live_server, ctx
 ):
-    booster("VIT-BRW", price_cents=12_500, stock=100, name="Restylane Vital Booster")
-    clinician = clinician_on_account(full_name="Dr Ana Ruiz")
-    staff = desk()
+    make_variant("VIT-BRW", price_cents=12_500, stock=100, name="Restylane Vital Booster")
+    clinician = make_clinician(on_account=True, full_name="Dr Ana Ruiz")
+    staff = make_staff()
 
     # The clinician asks for twenty boxes.
     log_in(page, clinician.email)
@@ -82,7 +82,7 @@ def test_a_requested_quote_is_discounted_by_the_desk_accepted_on_account_and_ord
     [order] = orders_of(clinician.id)
     assert isinstance(order, Order) and order.number == order_number
     assert order.payment_method == PaymentMethod.ACCOUNT and order.total_cents == 261_375
-    quote = reload_quote(number)
+    quote = reload(Quote, number)
     assert quote.status == QuoteStatus.ACCEPTED and quote.order_id == order.id
 
     # The quote now says it was accepted and links to the order.

@@ -16,32 +16,20 @@ from shop.cart import quick_order as bulk
 from shop.cart import services as carts
 from shop.cart.models import CartLine
 from shop.cart.quick_order import QuickLine
-from shop.catalogue.models import PriceBreak, Variant
+from shop.catalogue.models import Variant
 from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock, PriceChanged
 from shop.extensions import db
-from shop.ordering import checkout
-from shop.ordering.models import Order, PaymentMethod
-from tests.factories import make_applicant, make_clinician, make_product, make_staff
-from tests.helpers import reload, row_count
-
-
-def variant_with_breaks(price_cents: int = 10000, stock: int = 50, **product) -> Variant:
-    """A variant sold at `price_cents` for 1-4 packs, 95% of it for 5-9 and 90% from 10."""
-    variant = make_product(price_cents=price_cents, stock=stock, **product).variants[0]
-    variant.price_breaks = [
-        PriceBreak(min_quantity=5, unit_price_cents=price_cents * 95 // 100),
-        PriceBreak(min_quantity=10, unit_price_cents=price_cents * 90 // 100),
-    ]
-    db.session.commit()
-    return variant
-
-
-def change(variant: Variant, **values) -> None:
-    """What staff do in the back office: change a variant and save it."""
-    fresh = reload(Variant, variant.id)
-    for name, value in values.items():
-        setattr(fresh, name, value)
-    db.session.commit()
+from shop.ordering.models import Order
+from tests.factories import (
+    make_applicant,
+    make_clinician,
+    make_product,
+    make_staff,
+    make_variant,
+    place_order,
+    variant_with_breaks,
+)
+from tests.helpers import change, reload, row_count
 
 
 def verified_nurse():
@@ -57,23 +45,9 @@ def only_row(user):
     return view.rows[0]
 
 
-def on_account(user, limit_cents: int = 10_000_000):
-    user.practice.on_account = True
-    user.practice.credit_limit_cents = limit_cents
-    db.session.commit()
-
-
-def place(user, expected_total: int | None = None) -> Order:
-    total = carts.view_cart(user).totals.total_cents if expected_total is None else expected_total
-    address = checkout.delivery_addresses(user)[0]
-    return checkout.place_order(
-        user, checkout.CheckoutRequest(address.id, PaymentMethod.ACCOUNT, expected_total_cents=total)
-    )
-
-
 @pytest.fixture
 def clinician():
-    return make_clinician()
+    return make_clinician(on_account=True)
 
 
 # --- adding -----------------------------------------------------------------------------
@@ -98,7 +72,7 @@ def test_adding_the_same_sku_again_adds_to_the_line(clinician):
 
 
 def test_a_sku_is_found_whatever_its_case_and_surrounding_spaces(clinician):
-    variant = make_product(sku="RSB-VIT-1L").variants[0]
+    variant = make_variant("RSB-VIT-1L")
     carts.add_to_cart(clinician, "  rsb-vit-1l ", 1)
     assert only_row(clinician).variant.id == variant.id
 
@@ -149,24 +123,19 @@ def test_an_out_of_stock_variant_cannot_be_added(clinician):
 
 
 def test_a_discontinued_variant_cannot_be_added(clinician):
-    variant = variant_with_breaks()
-    variant.active = False
-    db.session.commit()
+    variant = variant_with_breaks(discontinued=True)
     with pytest.raises(NotEligible, match="no longer sold"):
         carts.add_to_cart(clinician, variant.sku, 1)
 
 
 def test_a_product_not_cleared_in_the_shops_market_cannot_be_added(clinician):
-    variant = make_product(market="US").variants[0]
+    variant = make_variant(market="US")
     with pytest.raises(NotEligible, match=r"not cleared for sale in our market \(EU\)"):
         carts.add_to_cart(clinician, variant.sku, 1)
 
 
 def test_a_prescription_only_product_is_sold_to_prescribers_only():
-    product = make_product()
-    product.prescription_only = True
-    db.session.commit()
-    sku = product.variants[0].sku
+    sku = make_variant(prescription_only=True).sku
     with pytest.raises(NotEligible, match="prescription-only"):
         carts.add_to_cart(verified_nurse(), sku, 1)
     physician = make_clinician()
@@ -435,49 +404,45 @@ def test_the_cart_totals_use_the_shops_shipping_and_tax(clinician):
 
 
 def test_an_order_is_refused_while_a_price_change_is_pending(clinician):
-    on_account(clinician)
     variant = variant_with_breaks(price_cents=10000)
     carts.add_to_cart(clinician, variant.sku, 2)
     change(variant, price_cents=15000)
     current_total = carts.view_cart(clinician).totals.total_cents  # even the right new total
     with pytest.raises(PriceChanged):
-        place(clinician, expected_total=current_total)
+        place_order(clinician, expected_total_cents=current_total)
     assert row_count(Order) == 0
     assert reload(Variant, variant.id).stock_on_hand == 50
     assert only_row(clinician).line.quantity == 2
 
     carts.accept_current_prices(clinician)
-    order = place(clinician)
+    order = place_order(clinician)
     assert [(line.unit_price_cents, line.line_total_cents) for line in order.lines] == [(15000, 30000)]
 
 
 def test_an_order_is_refused_when_the_total_differs_from_the_one_shown(clinician):
-    on_account(clinician)
     variant = variant_with_breaks(price_cents=10000)
     carts.add_to_cart(clinician, variant.sku, 2)
     total = carts.view_cart(clinician).totals.total_cents
     with pytest.raises(PriceChanged):
-        place(clinician, expected_total=total - 1)
+        place_order(clinician, expected_total_cents=total - 1)
     assert row_count(Order) == 0
 
 
 @pytest.mark.parametrize(("values", "refusal"), [({"active": False}, NotEligible), ({"stock_on_hand": 4}, OutOfStock)])
 def test_an_order_is_refused_while_a_line_is_unavailable(clinician, values, refusal):
-    on_account(clinician)
     variant = variant_with_breaks(stock=50)
     carts.add_to_cart(clinician, variant.sku, 5)
     change(variant, **values)
     with pytest.raises(refusal):
-        place(clinician)
+        place_order(clinician)
     assert row_count(Order) == 0
     assert only_row(clinician).line.quantity == 5
 
 
 def test_an_order_is_charged_at_the_volume_price_of_its_quantity(clinician):
-    on_account(clinician)
     variant = variant_with_breaks(price_cents=10000, stock=50)
     carts.add_to_cart(clinician, variant.sku, 10)
-    order = place(clinician)
+    order = place_order(clinician)
     assert [(line.quantity, line.unit_price_cents, line.line_total_cents) for line in order.lines] == [
         (10, 9000, 90000)
     ]
@@ -525,11 +490,10 @@ def test_a_quick_order_of_more_than_200_lines_adds_nothing(clinician):
 
 
 def test_reorder_puts_the_lines_back_and_reports_what_is_gone(clinician):
-    on_account(clinician)
     kept, dropped = variant_with_breaks(price_cents=10000), variant_with_breaks(price_cents=5000)
     carts.add_to_cart(clinician, kept.sku, 2)
     carts.add_to_cart(clinician, dropped.sku, 1)
-    order = place(clinician)
+    order = place_order(clinician)
     change(dropped, active=False)
     change(kept, price_cents=11000)
 

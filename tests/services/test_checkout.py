@@ -7,39 +7,33 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from shop import clock
 from shop.accounts.models import Address
 from shop.cart import services as carts
-from shop.catalogue.models import Variant
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering import checkout, credit, orders
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
-from tests.factories import make_clinician, make_staff
-from tests.helpers import reload, row_count
-from tests.order_support import add_address, allow_account, clinician_with_cart, fill_cart, place, product
-
-
-def _cart_lines(user) -> list[tuple[str, int]]:
-    db.session.expire_all()
-    return [(line.variant.sku, line.quantity) for line in carts.lines_of(user)]
-
-
-def _stock(sku: str) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.sku == sku))
-
+from tests.factories import (
+    add_address,
+    clinician_with_cart,
+    fill_cart,
+    make_clinician,
+    make_staff,
+    make_variant,
+    place_order,
+)
+from tests.helpers import allow_account, cart_lines, reload, row_count, stock_of
 
 # --- what the order costs ------------------------------------------------------------------
 
 
 def test_below_the_threshold_the_order_pays_flat_shipping_and_tax_on_goods_and_shipping(ctx):
-    product("BST-1", price_cents=12_000)
+    make_variant("BST-1", price_cents=12_000)
     user = clinician_with_cart(("BST-1", 2))
 
-    order = place(user)
+    order = place_order(user)
 
     assert order.subtotal_cents == 24_000
     assert order.shipping_cents == ctx.config["SHIPPING_FLAT_CENTS"] == 1_500
@@ -49,10 +43,10 @@ def test_below_the_threshold_the_order_pays_flat_shipping_and_tax_on_goods_and_s
 
 
 def test_from_the_free_shipping_threshold_shipping_is_free(ctx):
-    product("BST-1", price_cents=10_000)
+    make_variant("BST-1", price_cents=10_000)
     user = clinician_with_cart(("BST-1", 5))
 
-    order = place(user)
+    order = place_order(user)
 
     assert order.subtotal_cents == ctx.config["FREE_SHIPPING_THRESHOLD_CENTS"] == 50_000
     assert order.shipping_cents == 0
@@ -63,10 +57,10 @@ def test_the_configured_tax_rate_and_shipping_are_what_the_order_charges(ctx, mo
     monkeypatch.setitem(ctx.config, "TAX_RATE_PERCENT", "8.5")
     monkeypatch.setitem(ctx.config, "SHIPPING_FLAT_CENTS", 990)
     monkeypatch.setitem(ctx.config, "FREE_SHIPPING_THRESHOLD_CENTS", 100_000)
-    product("BST-1", price_cents=10_000)
+    make_variant("BST-1", price_cents=10_000)
     user = clinician_with_cart(("BST-1", 5))
 
-    order = place(user)
+    order = place_order(user)
 
     assert (order.shipping_cents, order.tax_rate_bps) == (990, 850)
     assert order.tax_cents == 4_334  # 8.5 % of 509.90 = 43.3415
@@ -74,68 +68,67 @@ def test_the_configured_tax_rate_and_shipping_are_what_the_order_charges(ctx, mo
 
 
 def test_a_total_other_than_the_one_shown_is_refused_and_nothing_changes(ctx):
-    product("BST-1", stock=10)
+    make_variant("BST-1", stock=10)
     user = clinician_with_cart(("BST-1", 2))
     shown = carts.view_cart(user).totals.total_cents
 
     with pytest.raises(PriceChanged) as refused:
-        place(user, expected_total_cents=shown - 1)
+        place_order(user, expected_total_cents=shown - 1)
 
     assert "total changed" in refused.value.message
     assert row_count(Order) == 0
-    assert _stock("BST-1") == 10
-    assert _cart_lines(user) == [("BST-1", 2)]
+    assert stock_of("BST-1") == 10
+    assert cart_lines(user) == [("BST-1", 2)]
 
 
 def test_a_cart_changed_in_another_window_after_the_total_was_shown_is_refused(ctx):
-    product("BST-1")
-    product("BST-2")
+    make_variant("BST-1")
+    make_variant("BST-2")
     user = clinician_with_cart(("BST-1", 1))
     shown = carts.view_cart(user).totals.total_cents
     fill_cart(user, ("BST-2", 1))  # another tab
 
     with pytest.raises(PriceChanged):
-        place(user, expected_total_cents=shown)
+        place_order(user, expected_total_cents=shown)
 
     assert row_count(Order) == 0
-    assert _cart_lines(user) == [("BST-1", 1), ("BST-2", 1)]
+    assert cart_lines(user) == [("BST-1", 1), ("BST-2", 1)]
 
 
 def test_a_price_that_changed_since_it_was_added_to_the_cart_is_never_charged(ctx):
-    variant = product("BST-1", price_cents=10_000)
+    variant = make_variant("BST-1", price_cents=10_000)
     user = clinician_with_cart(("BST-1", 1))
     variant.price_cents = 11_000
     db.session.commit()
 
     with pytest.raises(PriceChanged):
-        place(user)
+        place_order(user)
 
     assert row_count(Order) == 0
-    assert _cart_lines(user) == [("BST-1", 1)]
+    assert cart_lines(user) == [("BST-1", 1)]
 
 
 def test_an_empty_cart_cannot_be_checked_out(ctx):
-    user = make_clinician()
-    allow_account(user)
+    user = make_clinician(on_account=True)
 
     with pytest.raises(NotEligible, match="cart is empty"):
-        place(user, expected_total_cents=0)
+        place_order(user, expected_total_cents=0)
 
 
 def test_a_cart_line_short_of_stock_is_refused_before_anything_is_reserved(ctx):
-    product("BST-1", stock=10)
-    short = product("BST-2", stock=5)
+    make_variant("BST-1", stock=10)
+    short = make_variant("BST-2", stock=5)
     user = clinician_with_cart(("BST-1", 2), ("BST-2", 4))
     short.stock_on_hand = 3  # sold to someone else meanwhile
     db.session.commit()
 
     with pytest.raises(OutOfStock) as refused:
-        place(user)
+        place_order(user)
 
     assert "only 3 are left" in refused.value.message and "BST-2" in refused.value.message
 
-    assert (_stock("BST-1"), _stock("BST-2")) == (10, 3)
-    assert _cart_lines(user) == [("BST-1", 2), ("BST-2", 4)]
+    assert (stock_of("BST-1"), stock_of("BST-2")) == (10, 3)
+    assert cart_lines(user) == [("BST-1", 2), ("BST-2", 4)]
     assert row_count(Order) == 0
 
 
@@ -155,18 +148,18 @@ def test_a_cart_line_short_of_stock_is_refused_before_anything_is_reserved(ctx):
     ],
 )
 def test_a_po_box_is_never_offered_and_never_accepted_as_the_delivery_address(ctx, line1, line2):
-    product("BST-1", stock=10)
+    make_variant("BST-1", stock=10)
     user = clinician_with_cart(("BST-1", 1))
     box = add_address(user, line1, line2)
 
     assert box.id not in [a.id for a in checkout.delivery_addresses(user)]
     with pytest.raises(NotEligible) as refused:
-        place(user, address=box)
+        place_order(user, address=box)
 
     assert refused.value.field == "address_id"
     assert "PO box" in refused.value.message
     assert row_count(Order) == 0
-    assert _stock("BST-1") == 10
+    assert stock_of("BST-1") == 10
 
 
 @pytest.mark.parametrize("line1", ["14 Boxwood Avenue", "3 Post Office Road", "Unit 5, Depot Boxing Hall"])
@@ -178,11 +171,11 @@ def test_a_street_that_merely_sounds_like_a_po_box_is_a_delivery_address(ctx, li
 
 
 def test_the_order_ships_to_the_chosen_address_of_the_practice(ctx):
-    product("BST-1")
+    make_variant("BST-1")
     user = clinician_with_cart(("BST-1", 1))
     warehouse = add_address(user, "Unit 9, Kinsale Road Business Park", "Goods entrance", postcode="T12 K9R0")
 
-    order = place(user, address=warehouse)
+    order = place_order(user, address=warehouse)
 
     assert order.ship_to.splitlines() == [
         user.practice.name,
@@ -194,22 +187,22 @@ def test_the_order_ships_to_the_chosen_address_of_the_practice(ctx):
 
 
 def test_an_address_of_another_practice_is_refused(ctx):
-    product("BST-1")
+    make_variant("BST-1")
     user = clinician_with_cart(("BST-1", 1))
     stranger = make_clinician()
 
     with pytest.raises(NotEligible) as refused:
-        place(user, address=stranger.practice.default_address)
+        place_order(user, address=stranger.practice.default_address)
 
     assert refused.value.field == "address_id"
     assert row_count(Order) == 0
 
 
 def test_the_po_number_and_the_note_reach_the_order_trimmed(ctx):
-    product("BST-1")
+    make_variant("BST-1")
     user = clinician_with_cart(("BST-1", 1))
 
-    order = place(user, po_number="  PO-2026-0042 ", note="  Deliver to reception before 11:00.\nFridge goods. ")
+    order = place_order(user, po_number="  PO-2026-0042 ", note="  Deliver to reception before 11:00.\nFridge goods. ")
 
     order = reload(Order, order.id)
     assert order.po_number == "PO-2026-0042"
@@ -217,10 +210,10 @@ def test_the_po_number_and_the_note_reach_the_order_trimmed(ctx):
 
 
 def test_without_a_po_number_or_note_the_order_is_placed_with_neither(ctx):
-    product("BST-1")
+    make_variant("BST-1")
     user = clinician_with_cart(("BST-1", 1))
 
-    order = reload(Order, place(user).id)
+    order = reload(Order, place_order(user).id)
 
     assert (order.po_number, order.note) == ("", "")
 
@@ -229,10 +222,10 @@ def test_without_a_po_number_or_note_the_order_is_placed_with_neither(ctx):
 
 
 def test_the_order_keeps_names_skus_prices_tax_ship_to_and_licence_whatever_changes_later(ctx, monkeypatch):
-    first = product("BST-1", price_cents=12_000, name="Vital Booster")
-    product("BST-2", price_cents=4_550, name="Hydro Booster")
+    first = make_variant("BST-1", price_cents=12_000, name="Vital Booster")
+    make_variant("BST-2", price_cents=4_550, name="Hydro Booster")
     user = clinician_with_cart(("BST-1", 2), ("BST-2", 3), full_name="Dr Maeve Byrne")
-    order = place(user)
+    order = place_order(user)
     number, licence = order.number, user.application.licence_number
 
     first.product.name = "Vital Booster (new formula)"
@@ -263,14 +256,14 @@ def test_the_order_keeps_names_skus_prices_tax_ship_to_and_licence_whatever_chan
 
 
 def test_placing_the_order_takes_the_stock_empties_the_cart_and_records_who_placed_it(ctx):
-    product("BST-1", stock=7)
-    product("BST-2", stock=3)
+    make_variant("BST-1", stock=7)
+    make_variant("BST-2", stock=3)
     user = clinician_with_cart(("BST-1", 2), ("BST-2", 3))
 
-    order = place(user)
+    order = place_order(user)
 
-    assert (_stock("BST-1"), _stock("BST-2")) == (5, 0)
-    assert _cart_lines(user) == []
+    assert (stock_of("BST-1"), stock_of("BST-2")) == (5, 0)
+    assert cart_lines(user) == []
     order = reload(Order, order.id)
     assert order.placed_by_id == user.id and order.practice_id == user.practice_id
     [event] = order.events
@@ -279,24 +272,24 @@ def test_placing_the_order_takes_the_stock_empties_the_cart_and_records_who_plac
 
 
 def test_order_numbers_are_ord_and_digits_and_unique(ctx):
-    product("BST-1", stock=50)
+    make_variant("BST-1", stock=50)
     numbers = []
     for _ in range(4):
         user = clinician_with_cart(("BST-1", 1))
-        numbers.append(place(user).number)
+        numbers.append(place_order(user).number)
 
     assert all(re.fullmatch(r"ORD-\d+", number) for number in numbers)
     assert len(set(numbers)) == 4
 
 
 def test_an_unverified_clinician_cannot_place_an_order(ctx):
-    product("BST-1")
+    make_variant("BST-1")
     user = clinician_with_cart(("BST-1", 1))
     user.application.licence_expiry = clock.today() - timedelta(days=1)
     db.session.commit()
 
     with pytest.raises(NotEligible):
-        place(user)
+        place_order(user)
     assert row_count(Order) == 0
 
 
@@ -304,10 +297,10 @@ def test_an_unverified_clinician_cannot_place_an_order(ctx):
 
 
 def test_a_card_order_waits_for_payment_until_its_pay_by_time(ctx):
-    product("BST-1")
-    user = clinician_with_cart(("BST-1", 1), account=False)
+    make_variant("BST-1")
+    user = clinician_with_cart(("BST-1", 1), on_account=False)
 
-    order = place(user, method=PaymentMethod.CARD)
+    order = place_order(user, method=PaymentMethod.CARD)
 
     assert order.status == OrderStatus.AWAITING_PAYMENT
     expected = order.placed_at + timedelta(minutes=ctx.config["ORDER_PAYMENT_MINUTES"])
@@ -316,12 +309,10 @@ def test_a_card_order_waits_for_payment_until_its_pay_by_time(ctx):
 
 
 def test_an_order_on_account_is_placed_with_its_invoice_due_after_the_practice_terms(ctx):
-    product("BST-1")
-    user = make_clinician()
-    allow_account(user, terms_days=45)
-    fill_cart(user, ("BST-1", 1))
+    make_variant("BST-1")
+    user = clinician_with_cart(("BST-1", 1), payment_terms_days=45)
 
-    order = place(user)
+    order = place_order(user)
 
     assert order.status == OrderStatus.PLACED
     assert order.payment_method == PaymentMethod.ACCOUNT
@@ -330,103 +321,91 @@ def test_an_order_on_account_is_placed_with_its_invoice_due_after_the_practice_t
 
 
 def test_paying_on_account_is_not_offered_until_staff_enable_it(ctx):
-    product("BST-1", stock=5)
-    user = clinician_with_cart(("BST-1", 1), account=False)
+    make_variant("BST-1", stock=5)
+    user = clinician_with_cart(("BST-1", 1), on_account=False)
 
     assert PaymentMethod.ACCOUNT not in credit.payment_methods(user)
     with pytest.raises(NotEligible) as refused:
-        place(user)
+        place_order(user)
 
     assert refused.value.field == "payment_method"
     assert row_count(Order) == 0
-    assert _stock("BST-1") == 5
+    assert stock_of("BST-1") == 5
 
     allow_account(user)
     assert PaymentMethod.ACCOUNT in credit.payment_methods(user)
-    assert place(user).status == OrderStatus.PLACED
+    assert place_order(user).status == OrderStatus.PLACED
 
 
 def test_an_order_above_the_credit_limit_is_refused_and_the_cart_kept(ctx):
-    product("BST-1", price_cents=10_000, stock=10)
-    user = make_clinician()
-    allow_account(user, credit_limit_cents=25_000)
-    fill_cart(user, ("BST-1", 2))  # 200.00 + 15.00 shipping + 23 % = 264.45
+    make_variant("BST-1", price_cents=10_000, stock=10)
+    user = clinician_with_cart(("BST-1", 2), credit_limit_cents=25_000)  # 200.00 + 15.00 shipping + 23 % = 264.45
 
     with pytest.raises(CreditLimitExceeded) as refused:
-        place(user)
+        place_order(user)
 
     assert refused.value.field == "payment_method"
     assert "credit" in refused.value.message
     assert row_count(Order) == 0
-    assert _stock("BST-1") == 10
-    assert _cart_lines(user) == [("BST-1", 2)]
+    assert stock_of("BST-1") == 10
+    assert cart_lines(user) == [("BST-1", 2)]
 
 
 def test_an_order_of_exactly_the_available_credit_is_accepted(ctx):
-    product("BST-1", price_cents=10_000)
-    user = make_clinician()
-    fill_cart(user, ("BST-1", 2))
-    allow_account(user, credit_limit_cents=26_445)
+    make_variant("BST-1", price_cents=10_000)
+    user = clinician_with_cart(("BST-1", 2), credit_limit_cents=26_445)
 
-    assert place(user).total_cents == 26_445
+    assert place_order(user).total_cents == 26_445
     assert credit.available_credit(user) == 0
 
 
 def test_unpaid_orders_on_account_of_the_whole_practice_count_against_the_credit_limit(ctx):
-    product("BST-1", price_cents=10_000, stock=10)
-    user = make_clinician()
-    allow_account(user, credit_limit_cents=60_000)
-    colleague = make_clinician()
-    colleague.practice = user.practice
-    db.session.commit()
+    make_variant("BST-1", price_cents=10_000, stock=10)
+    user = make_clinician(on_account=True, credit_limit_cents=60_000)
+    colleague = make_clinician(practice_of=user)
     fill_cart(colleague, ("BST-1", 2))
-    first = place(colleague)  # 264.45 owed
+    first = place_order(colleague)  # 264.45 owed
 
     assert credit.open_account_balance(user.practice_id) == first.total_cents
     assert credit.available_credit(user) == 60_000 - 26_445
     fill_cart(user, ("BST-1", 2))
-    place(user)  # 528.90 owed
+    place_order(user)  # 528.90 owed
     fill_cart(user, ("BST-1", 1))
     with pytest.raises(CreditLimitExceeded):
-        place(user)
-    assert _cart_lines(user) == [("BST-1", 1)]
+        place_order(user)
+    assert cart_lines(user) == [("BST-1", 1)]
 
 
 def test_a_card_order_does_not_use_the_credit_on_account(ctx):
-    product("BST-1", price_cents=10_000)
-    user = clinician_with_cart(("BST-1", 2))
-    allow_account(user, credit_limit_cents=30_000)
+    make_variant("BST-1", price_cents=10_000)
+    user = clinician_with_cart(("BST-1", 2), credit_limit_cents=30_000)
 
-    place(user, method=PaymentMethod.CARD)
+    place_order(user, method=PaymentMethod.CARD)
 
     assert credit.available_credit(user) == 30_000
 
 
 def test_settling_an_invoice_at_the_desk_frees_the_credit_it_used(ctx):
-    product("BST-1", price_cents=10_000, stock=10)
-    user = make_clinician()
-    allow_account(user, credit_limit_cents=30_000)
-    fill_cart(user, ("BST-1", 2))
-    first = place(user)
+    make_variant("BST-1", price_cents=10_000, stock=10)
+    user = clinician_with_cart(("BST-1", 2), credit_limit_cents=30_000)
+    first = place_order(user)
     fill_cart(user, ("BST-1", 2))
     with pytest.raises(CreditLimitExceeded):
-        place(user)
+        place_order(user)
 
     orders.settle_invoice(first, make_staff())
 
     assert credit.available_credit(user) == 30_000
-    assert place(user).status == OrderStatus.PLACED
+    assert place_order(user).status == OrderStatus.PLACED
 
 
 def test_cancelled_and_refunded_orders_on_account_no_longer_count_against_the_credit(ctx):
-    product("BST-1", price_cents=10_000, stock=10)
-    user = make_clinician()
-    allow_account(user, credit_limit_cents=60_000)
+    make_variant("BST-1", price_cents=10_000, stock=10)
+    user = clinician_with_cart(("BST-1", 2), credit_limit_cents=60_000)
     staff = make_staff()
+    cancelled = place_order(user)
     fill_cart(user, ("BST-1", 2))
-    cancelled = place(user)
-    fill_cart(user, ("BST-1", 2))
-    refunded = place(user)
+    refunded = place_order(user)
     assert credit.available_credit(user) == 60_000 - 2 * 26_445
 
     orders.cancel(cancelled, staff, "Duplicate order.")
@@ -438,9 +417,9 @@ def test_cancelled_and_refunded_orders_on_account_no_longer_count_against_the_cr
 
 
 def test_the_available_credit_is_never_negative(ctx):
-    product("BST-1", price_cents=10_000)
+    make_variant("BST-1", price_cents=10_000)
     user = clinician_with_cart(("BST-1", 2))
-    place(user)
+    place_order(user)
     user.practice.credit_limit_cents = 1_000  # lowered by staff afterwards
     db.session.commit()
 

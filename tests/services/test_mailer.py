@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from shop import clock, create_app
 from shop.accounts import users as accounts
 from shop.accounts.models import Role, User
-from shop.core.mailer import backoff, deliver_due, queue_email, retry_now, run_worker
-from shop.core.outbox import OutboxMessage
+from shop.core.mailer import backoff, deliver_due, retry_now, run_worker
+from shop.core.outbox import OutboxMessage, queue_email
 from shop.extensions import db
 from tests.factories import PASSWORD, make_applicant, make_staff, registration_form
 from tests.helpers import redirect_path, row_count, text

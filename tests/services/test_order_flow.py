@@ -12,25 +12,18 @@ import time_machine
 from sqlalchemy import select
 
 from shop import clock
-from shop.catalogue.models import Variant
 from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderStatus, PaymentMethod
-from tests.factories import make_staff
-from tests.helpers import reload, row_count
-from tests.order_support import clinician_with_cart, place, product
+from tests.factories import clinician_with_cart, make_staff, make_variant, place_order
+from tests.helpers import reload, row_count, stock_of
 
 
 @pytest.fixture
 def desk(ctx):
     return make_staff(full_name="Siobhan Daly")
-
-
-def _stock(sku: str) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.sku == sku))
 
 
 def _events(order_id: int) -> list[tuple]:
@@ -41,12 +34,12 @@ def _events(order_id: int) -> list[tuple]:
 
 def _order_on_account(sku: str = "VIT-1", quantity: int = 2) -> Order:
     user = clinician_with_cart((sku, quantity))
-    return place(user)
+    return place_order(user)
 
 
 def _card_order(sku: str = "VIT-1", quantity: int = 2) -> Order:
-    user = clinician_with_cart((sku, quantity), account=False)
-    return place(user, method=PaymentMethod.CARD)
+    user = clinician_with_cart((sku, quantity), on_account=False)
+    return place_order(user, method=PaymentMethod.CARD)
 
 
 def _mail_kinds() -> list[str]:
@@ -57,7 +50,7 @@ def _mail_kinds() -> list[str]:
 
 
 def test_the_desk_takes_an_order_from_placed_to_delivered_and_each_step_records_who_and_when(ctx, desk):
-    product("VIT-1")
+    make_variant("VIT-1")
     order = _order_on_account()
     clinician_id = order.placed_by_id
     moments = []
@@ -86,7 +79,7 @@ def test_the_desk_takes_an_order_from_placed_to_delivered_and_each_step_records_
 
 
 def test_shipping_needs_both_the_carrier_and_the_tracking_number(ctx, desk):
-    product("VIT-1")
+    make_variant("VIT-1")
     order = _order_on_account()
     orders.confirm(order, desk)
 
@@ -102,7 +95,7 @@ def test_shipping_needs_both_the_carrier_and_the_tracking_number(ctx, desk):
 
 
 def test_the_clinician_is_emailed_when_the_order_ships(ctx, desk):
-    product("VIT-1")
+    make_variant("VIT-1")
     order = _order_on_account()
     orders.confirm(order, desk)
     before = _mail_kinds()
@@ -148,9 +141,9 @@ ILLEGAL = {
 @pytest.mark.parametrize("case", ILLEGAL, ids=list(ILLEGAL))
 def test_a_step_the_status_flow_does_not_allow_is_refused_and_changes_nothing(ctx, desk, case):
     setup, step = ILLEGAL[case]
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _advance(_order_on_account(), desk, *setup)
-    before = (order.status, _events(order.id), _stock("VIT-1"), _mail_kinds(), order.carrier, order.tracking_number)
+    before = (order.status, _events(order.id), stock_of("VIT-1"), _mail_kinds(), order.carrier, order.tracking_number)
 
     with pytest.raises(InvalidTransition) as refused:
         step(order, desk)
@@ -158,12 +151,12 @@ def test_a_step_the_status_flow_does_not_allow_is_refused_and_changes_nothing(ct
 
     assert order.number in refused.value.message or "settled" in refused.value.message
     order = reload(Order, order.id)
-    after = (order.status, _events(order.id), _stock("VIT-1"), _mail_kinds(), order.carrier, order.tracking_number)
+    after = (order.status, _events(order.id), stock_of("VIT-1"), _mail_kinds(), order.carrier, order.tracking_number)
     assert after == before
 
 
 def test_confirming_a_card_order_before_it_is_paid_is_refused(ctx, desk):
-    product("VIT-1")
+    make_variant("VIT-1")
     order = _card_order()
 
     with pytest.raises(InvalidTransition):
@@ -174,7 +167,7 @@ def test_confirming_a_card_order_before_it_is_paid_is_refused(ctx, desk):
 
 
 def test_settling_is_only_for_orders_on_account_and_only_once(ctx, desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     card = _card_order(quantity=1)
     with pytest.raises(NotEligible):
         orders.settle_invoice(card, desk)
@@ -204,7 +197,7 @@ def test_the_transition_table_never_leads_out_of_refunded_and_never_back_to_plac
 
 
 def test_cancelling_needs_a_reason_the_clinician_will_read(ctx, desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order_on_account()
 
     with pytest.raises(NotEligible) as refused:
@@ -213,18 +206,18 @@ def test_cancelling_needs_a_reason_the_clinician_will_read(ctx, desk):
 
     assert refused.value.field == "reason"
     assert reload(Order, order.id).status == OrderStatus.PLACED
-    assert _stock("VIT-1") == 8
+    assert stock_of("VIT-1") == 8
 
 
 def test_cancelling_puts_the_stock_back_exactly_once(ctx, desk):
-    product("VIT-1", stock=10)
-    product("HYD-1", stock=4)
+    make_variant("VIT-1", stock=10)
+    make_variant("HYD-1", stock=4)
     user = clinician_with_cart(("VIT-1", 3), ("HYD-1", 4))
-    order = place(user)
-    assert (_stock("VIT-1"), _stock("HYD-1")) == (7, 0)
+    order = place_order(user)
+    assert (stock_of("VIT-1"), stock_of("HYD-1")) == (7, 0)
 
     orders.cancel(order, desk, "The clinic closed for renovation.")
-    assert (_stock("VIT-1"), _stock("HYD-1")) == (10, 4)
+    assert (stock_of("VIT-1"), stock_of("HYD-1")) == (10, 4)
 
     with pytest.raises(InvalidTransition):
         orders.cancel(reload(Order, order.id), desk, "Once more.")
@@ -233,7 +226,7 @@ def test_cancelling_puts_the_stock_back_exactly_once(ctx, desk):
     db.session.commit()
 
     order = reload(Order, order.id)
-    assert (_stock("VIT-1"), _stock("HYD-1")) == (10, 4)
+    assert (stock_of("VIT-1"), stock_of("HYD-1")) == (10, 4)
     assert order.status == OrderStatus.CANCELLED
     assert order.cancel_reason == "The clinic closed for renovation."
     assert order.stock_released_at is not None
@@ -247,27 +240,27 @@ def test_cancelling_puts_the_stock_back_exactly_once(ctx, desk):
 
 
 def test_cancelling_an_order_in_processing_restocks_it(ctx, desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _advance(_order_on_account(), desk, "confirm")
 
     orders.cancel(order, desk, "Damaged in the warehouse.")
 
-    assert _stock("VIT-1") == 10
+    assert stock_of("VIT-1") == 10
 
 
 def test_cancelling_an_unpaid_card_order_releases_its_stock(ctx, desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _card_order(quantity=4)
-    assert _stock("VIT-1") == 6
+    assert stock_of("VIT-1") == 6
 
     orders.cancel(order, desk, "The clinician asked us to cancel.")
 
-    assert _stock("VIT-1") == 10
+    assert stock_of("VIT-1") == 10
     assert reload(Order, order.id).status == OrderStatus.CANCELLED
 
 
 def test_a_refund_after_shipping_does_not_put_shipped_goods_back_in_stock(ctx, desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _advance(_card_order(), desk)
     orders.move(order, OrderStatus.PAID, None, "paid", "Paid by card.")
     db.session.commit()
@@ -276,11 +269,11 @@ def test_a_refund_after_shipping_does_not_put_shipped_goods_back_in_stock(ctx, d
     orders.mark_refunded(order, desk, "re_3PXYZ refunded in Stripe")
 
     assert reload(Order, order.id).status == OrderStatus.REFUNDED
-    assert _stock("VIT-1") == 8
+    assert stock_of("VIT-1") == 8
 
 
 def test_a_refund_of_a_paid_order_that_never_left_restocks_it_once(ctx, desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _card_order()
     orders.move(order, OrderStatus.PAID, None, "paid", "Paid by card.")
     db.session.commit()
@@ -290,12 +283,12 @@ def test_a_refund_of_a_paid_order_that_never_left_restocks_it_once(ctx, desk):
     db.session.rollback()
     orders.mark_refunded(reload(Order, order.id), desk, "re_3PXYZ refunded in Stripe")
 
-    assert _stock("VIT-1") == 10
+    assert stock_of("VIT-1") == 10
     assert _events(order.id)[-1] == ("refunded", "paid", "refunded", desk.id)
 
 
 def test_a_held_order_is_released_to_processing_with_a_note_of_what_was_checked(ctx, desk):
-    product("VIT-1")
+    make_variant("VIT-1")
     order = _card_order()
     orders.move(order, OrderStatus.ON_HOLD, None, "payment_mismatch", "Paid 1.00 less.", hold_reason="Paid 1.00 less.")
     db.session.commit()
@@ -317,17 +310,17 @@ def test_a_held_order_is_released_to_processing_with_a_note_of_what_was_checked(
 
 
 def test_expire_orders_cancels_card_orders_unpaid_past_their_time_and_restocks_them_once(ctx, cli):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     late = _card_order(quantity=3)
     on_account = _order_on_account(quantity=2)
-    assert _stock("VIT-1") == 5
+    assert stock_of("VIT-1") == 5
     minutes = ctx.config["ORDER_PAYMENT_MINUTES"]
 
     with time_machine.travel(late.placed_at + timedelta(minutes=minutes - 1), tick=False):
         early = _card_order(quantity=1)  # placed later, so still within its time
         result = cli("expire-orders")
         assert result.exit_code == 0 and "0 unpaid orders cancelled" in result.output
-        assert _stock("VIT-1") == 4
+        assert stock_of("VIT-1") == 4
 
     with time_machine.travel(late.placed_at + timedelta(minutes=minutes, seconds=1), tick=False):
         first = cli("expire-orders")
@@ -335,7 +328,7 @@ def test_expire_orders_cancels_card_orders_unpaid_past_their_time_and_restocks_t
 
     assert "1 unpaid order cancelled" in first.output
     assert "0 unpaid orders cancelled" in second.output
-    assert _stock("VIT-1") == 7
+    assert stock_of("VIT-1") == 7
     assert reload(Order, late.id).status == OrderStatus.CANCELLED
     assert reload(Order, late.id).cancel_reason == "Payment was not completed in time."
     assert reload(Order, early.id).status == OrderStatus.AWAITING_PAYMENT
@@ -346,7 +339,7 @@ def test_expire_orders_cancels_card_orders_unpaid_past_their_time_and_restocks_t
 
 
 def test_an_order_paid_before_expiry_runs_is_not_cancelled(ctx, cli):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _card_order()
     orders.move(order, OrderStatus.PAID, None, "paid", "Paid by card.")
     db.session.commit()
@@ -355,4 +348,4 @@ def test_an_order_paid_before_expiry_runs_is_not_cancelled(ctx, cli):
         assert "0 unpaid orders cancelled" in cli("expire-orders").output
 
     assert reload(Order, order.id).status == OrderStatus.PAID
-    assert _stock("VIT-1") == 8
+    assert stock_of("VIT-1") == 8

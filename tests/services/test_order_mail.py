@@ -16,9 +16,8 @@ from shop.core.outbox import OutboxMessage
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
-from tests.factories import make_staff
-from tests.helpers import redirect_path, reload
-from tests.order_support import add_address, clinician_with_cart, place, post_checkout, product
+from tests.factories import add_address, clinician_with_cart, make_staff, make_variant, place_order
+from tests.helpers import post_checkout, redirect_path, reload
 from tests.smtp import html_of, text_of
 
 
@@ -34,8 +33,8 @@ def _one(mailbox, address: str, subject_part: str = ""):
 
 
 def _two_line_order(signed_in, **fields) -> tuple[Order, object]:
-    product("RSB-VIT-1L", price_cents=12_000, name="Restylane Skinboosters Vital")
-    product("JUV-HYD-1", price_cents=4_550, name="Juvederm Hydrate")
+    make_variant("RSB-VIT-1L", price_cents=12_000, name="Restylane Skinboosters Vital")
+    make_variant("JUV-HYD-1", price_cents=4_550, name="Juvederm Hydrate")
     user = clinician_with_cart(("RSB-VIT-1L", 2), ("JUV-HYD-1", 3), full_name="Dr Maeve Byrne")
     add_address(user, "Unit 9, Kinsale Road Business Park", "Goods entrance", postcode="T12 K9R0")
     browser = signed_in(user)
@@ -88,7 +87,7 @@ def test_the_orders_desk_gets_every_detail_of_a_placed_order(signed_in, mailbox,
 
 
 def test_the_desk_email_shows_the_address_the_clinician_chose(signed_in, mailbox, desk_address):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     warehouse = add_address(user, "Unit 9, Kinsale Road Business Park", postcode="T12 K9R0")
 
@@ -113,9 +112,9 @@ def test_the_clinician_gets_a_confirmation_with_the_lines_and_a_link_to_the_orde
 
 
 def test_a_card_order_tells_the_desk_it_awaits_payment(ctx, mailbox, desk_address):
-    product("VIT-1")
-    user = clinician_with_cart(("VIT-1", 1), account=False)
-    order = place(user, method=PaymentMethod.CARD)
+    make_variant("VIT-1")
+    user = clinician_with_cart(("VIT-1", 1), on_account=False)
+    order = place_order(user, method=PaymentMethod.CARD)
 
     mailer.deliver_due()
 
@@ -126,9 +125,9 @@ def test_a_card_order_tells_the_desk_it_awaits_payment(ctx, mailbox, desk_addres
 
 
 def test_the_clinician_is_emailed_the_carrier_and_tracking_number_when_the_order_ships(ctx, settled, mailbox):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
-    order = place(user)
+    order = place_order(user)
     staff = make_staff()
     orders.confirm(order, staff)
     settled()
@@ -146,9 +145,9 @@ def test_the_clinician_is_emailed_the_carrier_and_tracking_number_when_the_order
 def test_a_cancellation_is_emailed_to_the_clinician_with_the_reason_and_to_the_desk(
     ctx, settled, mailbox, desk_address
 ):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
-    order = place(user)
+    order = place_order(user)
     settled()
 
     orders.cancel(order, make_staff(), "The product line was recalled by the manufacturer.")
@@ -168,7 +167,7 @@ def test_a_cancellation_is_emailed_to_the_clinician_with_the_reason_and_to_the_d
 def test_checkout_succeeds_while_smtp_is_down_and_its_mail_arrives_when_it_returns(
     signed_in, smtp_server, mailbox, desk_address
 ):
-    product("VIT-1", price_cents=12_000)
+    make_variant("VIT-1", price_cents=12_000)
     user = clinician_with_cart(("VIT-1", 2))
     browser = signed_in(user)
     smtp_server.stop()
@@ -198,9 +197,9 @@ def test_checkout_succeeds_while_smtp_is_down_and_its_mail_arrives_when_it_retur
 
 
 def test_shipping_and_cancelling_while_smtp_is_down_lose_no_mail(ctx, smtp_server, mailbox):
-    product("VIT-1", stock=10)
-    shipped = place(clinician_with_cart(("VIT-1", 1)))
-    cancelled = place(clinician_with_cart(("VIT-1", 1)))
+    make_variant("VIT-1", stock=10)
+    shipped = place_order(clinician_with_cart(("VIT-1", 1)))
+    cancelled = place_order(clinician_with_cart(("VIT-1", 1)))
     staff = make_staff()
     orders.confirm(shipped, staff)
     mailer.deliver_due()

@@ -19,6 +19,7 @@ from shop import clock
 from shop.accounts.models import User
 from shop.catalogue.models import PriceBreak, Variant
 from shop.core import mailer
+from shop.core.formatting import money
 from shop.errors import (
     CreditLimitExceeded,
     InvalidTransition,
@@ -34,68 +35,34 @@ from shop.ordering.models import OrderStatus, PaymentMethod
 from shop.quoting import acceptance as quote_orders
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
-from shop.quoting.models import QuoteStatus
-from shop.templating import money
-from tests.factories import make_clinician
-from tests.helpers import reload, stored
-from tests.order_support import allow_account
-from tests.quote_accept_support import (
-    Priced,
-    booster,
-    clinician_on_account,
-    desk,
-    order_count,
-    orders_of,
-    queued,
-    quote_events,
-    reload_quote,
-    send,
-    sent_quote,
-    simple_quote,
-)
-from tests.quote_support import colleague_of
+from shop.quoting.models import Quote, QuoteStatus
+from tests.factories import accept_quote, issue, issued_quote, make_clinician, make_staff, make_variant, simple_quote
+from tests.helpers import allow_account, order_count, orders_of, outbox, quote_events, reload, stored
 from tests.smtp import html_of, text_of
 
 THREADS = 8
 
 
-def accept(clinician, number: str, version_number: int | None = None, *, method=PaymentMethod.ACCOUNT, **request):
-    """The clinician accepts (the latest sent version unless told) at the total it shows."""
-    quote = reload_quote(number)
-    version = quote.latest_sent
-    values = {
-        "address_id": clinician.practice.default_address.id,
-        "payment_method": method,
-        "expected_total_cents": version.total_cents,
-        **request,
-    }
-    return quote_orders.accept_quote(
-        clinician, quote, version_number if version_number is not None else version.number, CheckoutRequest(**values)
-    )
-
-
 def mixed_quote(clinician, staff):
     """Ten boxes at 15 % off, twelve at a price the desk typed (under the volume price) and a
     custom item that is not in the catalogue; shipping 9.00."""
-    vital = booster("VIT-MIX", price_cents=12_500)
-    hydrate = booster("HYD-MIX", price_cents=4_000)
-    db.session.add(PriceBreak(variant_id=hydrate, min_quantity=10, unit_price_cents=3_500))
-    db.session.commit()
-    quote = sent_quote(
+    vital = make_variant("VIT-MIX", price_cents=12_500, stock=100).id
+    hydrate = make_variant("HYD-MIX", price_cents=4_000, stock=100, breaks=((10, 3_500),)).id
+    custom = "Hyaluronidase 1500 IU, 10 vials"
+    quote = issued_quote(
         clinician,
         staff,
-        [
-            Priced(10, sku="VIT-MIX", discount_bps=1_500),
-            Priced(12, sku="HYD-MIX", unit_price_cents=3_200),
-            Priced(2, description="Hyaluronidase 1500 IU, 10 vials", unit_price_cents=8_000),
-        ],
+        ("VIT-MIX", 10),
+        ("HYD-MIX", 12),
+        others=((custom, 2),),
+        prices={"VIT-MIX": (None, 1_500), "HYD-MIX": (3_200, 0), custom: (8_000, 0)},
         shipping_cents=900,
     )
     return quote, vital, hydrate
 
 
 def test_an_accepted_quote_becomes_an_order_at_exactly_the_quoted_prices(ctx):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     quote, vital, hydrate = mixed_quote(clinician, staff)
     version = quote.latest_sent
     # As the desk priced it: 106,250 + 38,400 + 16,000 = 160,650; tax 23 % of 161,550.
@@ -106,7 +73,7 @@ def test_an_accepted_quote_becomes_an_order_at_exactly_the_quoted_prices(ctx):
         198_707,
     )
 
-    order = accept(clinician, quote.number, po_number="PO-7781", note="Deliver before the 14th.")
+    order = accept_quote(clinician, quote.number, po_number="PO-7781", note="Deliver before the 14th.")
 
     order = orders_of(clinician.id)[0]
     assert [(ln.sku, ln.product_name, ln.quantity, ln.unit_price_cents, ln.line_total_cents) for ln in order.lines] == [
@@ -131,9 +98,9 @@ def test_an_accepted_quote_becomes_an_order_at_exactly_the_quoted_prices(ctx):
 
 def test_accepting_marks_the_quote_accepted_with_its_order_and_writes_one_event(ctx):
     setup = simple_quote()
-    order = accept(setup.clinician, setup.number)
+    order = accept_quote(setup.clinician, setup.number)
 
-    quote = reload_quote(setup.number)
+    quote = reload(Quote, setup.number)
     assert quote.status == QuoteStatus.ACCEPTED
     assert quote.order_id == order.id and quote.order.number == order.number
     assert quote.accepted_version_id == quote.latest_sent.id
@@ -143,10 +110,10 @@ def test_accepting_marks_the_quote_accepted_with_its_order_and_writes_one_event(
 
 
 def test_accepting_reserves_the_quoted_stock_like_any_order_and_custom_items_need_none(ctx):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     quote, vital, hydrate = mixed_quote(clinician, staff)
 
-    accept(clinician, quote.number)
+    accept_quote(clinician, quote.number)
 
     assert reload(Variant, vital).stock_on_hand == 90
     assert reload(Variant, hydrate).stock_on_hand == 88
@@ -155,7 +122,7 @@ def test_accepting_reserves_the_quoted_stock_like_any_order_and_custom_items_nee
 def test_catalogue_price_changes_a_new_tax_rate_and_removed_volume_prices_do_not_touch_the_quoted_order(
     ctx, app, monkeypatch
 ):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     quote, vital, hydrate = mixed_quote(clinician, staff)
     quoted = quote.latest_sent.total_cents
     # After the quote was sent: list prices go up, the volume price is withdrawn, the tax
@@ -169,7 +136,7 @@ def test_catalogue_price_changes_a_new_tax_rate_and_removed_volume_prices_do_not
         monkeypatch.setitem(config, "SHIPPING_FLAT_CENTS", 4_000)
         monkeypatch.setitem(config, "FREE_SHIPPING_THRESHOLD_CENTS", 10_000_000)
 
-    order = accept(clinician, quote.number)
+    order = accept_quote(clinician, quote.number)
 
     order = orders_of(clinician.id)[0]
     assert order.total_cents == quoted == 198_707
@@ -179,7 +146,7 @@ def test_catalogue_price_changes_a_new_tax_rate_and_removed_volume_prices_do_not
 
 def test_catalogue_changes_after_acceptance_leave_the_order_and_the_quote_as_agreed(ctx):
     setup = simple_quote(price_cents=12_500, discount_bps=1_000)
-    order = accept(setup.clinician, setup.number)
+    order = accept_quote(setup.clinician, setup.number)
     total = order.total_cents
 
     db.session.execute(update(Variant).values(price_cents=30_000))
@@ -187,7 +154,7 @@ def test_catalogue_changes_after_acceptance_leave_the_order_and_the_quote_as_agr
 
     order = orders_of(setup.clinician.id)[0]
     assert order.total_cents == total and [ln.unit_price_cents for ln in order.lines] == [11_250]
-    version = reload_quote(setup.number).latest_sent
+    version = reload(Quote, setup.number).latest_sent
     assert version.total_cents == total and [ln.unit_price_cents for ln in version.lines] == [11_250]
 
 
@@ -196,10 +163,10 @@ def test_the_quotes_desk_and_the_orders_desk_are_emailed_with_the_order_number(c
     mailer.deliver_due()
     mailbox.clear()
 
-    order = accept(setup.clinician, setup.number, po_number="PO-3310")
+    order = accept_quote(setup.clinician, setup.number, po_number="PO-3310")
     mailer.deliver_due()
 
-    total = money(reload_quote(setup.number).latest_sent.total_cents)
+    total = money(reload(Quote, setup.number).latest_sent.total_cents)
     for desk_address in (app.config["QUOTES_DESK_EMAIL"], app.config["ORDERS_DESK_EMAIL"]):
         accepted = [m for m in mailbox.to(desk_address) if "accepted" in m["Subject"]]
         assert len(accepted) == 1, [m["Subject"] for m in mailbox.to(desk_address)]
@@ -215,11 +182,13 @@ def test_the_quotes_desk_and_the_orders_desk_are_emailed_with_the_order_number(c
 
 def test_when_a_colleague_accepts_the_desks_are_told_who_and_replies_go_to_the_colleague(ctx, mailbox, app):
     setup = simple_quote()
-    colleague = colleague_of(setup.clinician, full_name="Dr Colm Doyle", email="colm.doyle@clinic.example")
+    colleague = make_clinician(
+        practice_of=setup.clinician, full_name="Dr Colm Doyle", email="colm.doyle@clinic.example"
+    )
     mailer.deliver_due()
     mailbox.clear()
 
-    accept(colleague, setup.number, address_id=setup.clinician.practice.default_address.id)
+    accept_quote(colleague, setup.number, address_id=setup.clinician.practice.default_address.id)
     mailer.deliver_due()
 
     practice = setup.clinician.practice.name
@@ -233,11 +202,13 @@ def test_when_a_colleague_accepts_the_desks_are_told_who_and_replies_go_to_the_c
 
 def test_when_a_colleague_declines_the_desk_is_told_who_and_replies_go_to_the_colleague(ctx, mailbox, app):
     setup = simple_quote()
-    colleague = colleague_of(setup.clinician, full_name="Dr Colm Doyle", email="colm.doyle@clinic.example")
+    colleague = make_clinician(
+        practice_of=setup.clinician, full_name="Dr Colm Doyle", email="colm.doyle@clinic.example"
+    )
     mailer.deliver_due()
     mailbox.clear()
 
-    quotes.decline(colleague, reload_quote(setup.number), "We found it cheaper.")
+    quotes.decline(colleague, reload(Quote, setup.number), "We found it cheaper.")
     mailer.deliver_due()
 
     [mail] = [m for m in mailbox.to(app.config["QUOTES_DESK_EMAIL"]) if "declined" in m["Subject"]]
@@ -249,12 +220,12 @@ def test_when_a_colleague_declines_the_desk_is_told_who_and_replies_go_to_the_co
 
 def test_a_card_acceptance_places_an_order_awaiting_payment_at_the_quoted_total(ctx):
     setup = simple_quote()
-    order = accept(setup.clinician, setup.number, method=PaymentMethod.CARD)
+    order = accept_quote(setup.clinician, setup.number, method=PaymentMethod.CARD)
 
     order = orders_of(setup.clinician.id)[0]
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.payment_method == PaymentMethod.CARD
-    assert order.total_cents == reload_quote(setup.number).latest_sent.total_cents
-    assert reload_quote(setup.number).status == QuoteStatus.ACCEPTED
+    assert order.total_cents == reload(Quote, setup.number).latest_sent.total_cents
+    assert reload(Quote, setup.number).status == QuoteStatus.ACCEPTED
 
 
 # --- refusals that change nothing ---------------------------------------------------------
@@ -275,24 +246,24 @@ def assert_refused(app, setup, attempt, error_type, *words: str):
 
 def test_a_quote_cannot_be_accepted_twice(ctx, app):
     setup = simple_quote()
-    accept(setup.clinician, setup.number)
+    accept_quote(setup.clinician, setup.number)
 
-    assert_refused(app, setup, lambda: accept(setup.clinician, setup.number), InvalidTransition, "already accepted")
+    assert_refused(
+        app, setup, lambda: accept_quote(setup.clinician, setup.number), InvalidTransition, "already accepted"
+    )
     assert order_count() == 1
 
 
 def test_a_colleague_in_the_same_practice_cannot_accept_it_again(ctx, app):
     setup = simple_quote()
-    colleague = make_clinician(full_name="Dr Colm Doyle")
-    colleague.practice_id = setup.clinician.practice_id
-    db.session.commit()
-    accept(setup.clinician, setup.number)
+    colleague = make_clinician(full_name="Dr Colm Doyle", practice_of=setup.clinician)
+    accept_quote(setup.clinician, setup.number)
 
     colleague = reload(User, colleague.id)
     assert_refused(
         app,
         setup,
-        lambda: accept(colleague, setup.number, address_id=setup.clinician.practice.default_address.id),
+        lambda: accept_quote(colleague, setup.number, address_id=setup.clinician.practice.default_address.id),
         InvalidTransition,
         "already accepted",
     )
@@ -300,52 +271,56 @@ def test_a_colleague_in_the_same_practice_cannot_accept_it_again(ctx, app):
 
 def test_an_older_version_cannot_be_accepted_once_a_newer_one_is_sent_and_the_refusal_names_it(ctx, app):
     setup = simple_quote(quantity=10, discount_bps=1_000)
-    send(setup.staff, reload_quote(setup.number), [Priced(20, discount_bps=2_000)])
+    issue(setup.staff, setup.quote, quantities={"VIT-Q1": 20}, prices={"VIT-Q1": (None, 2_000)})
 
     refused = assert_refused(
-        app, setup, lambda: accept(setup.clinician, setup.number, 1), InvalidTransition, "newer version", "v2"
+        app, setup, lambda: accept_quote(setup.clinician, setup.number, 1), InvalidTransition, "newer version", "v2"
     )
     assert setup.number in refused.message
-    order = accept(setup.clinician, setup.number, 2)
+    order = accept_quote(setup.clinician, setup.number, 2)
     assert [(ln.quantity, ln.unit_price_cents) for ln in order.lines] == [(20, 10_000)]
 
 
 def test_a_version_that_does_not_exist_is_refused(ctx, app):
     setup = simple_quote()
-    assert_refused(app, setup, lambda: accept(setup.clinician, setup.number, 7), InvalidTransition, "no version v7")
+    assert_refused(
+        app, setup, lambda: accept_quote(setup.clinician, setup.number, 7), InvalidTransition, "no version v7"
+    )
 
 
 def test_a_declined_quote_cannot_be_accepted(ctx, app):
     setup = simple_quote()
-    quotes.decline(setup.clinician, reload_quote(setup.number), "Found a better price elsewhere.")
+    quotes.decline(setup.clinician, reload(Quote, setup.number), "Found a better price elsewhere.")
 
-    assert_refused(app, setup, lambda: accept(setup.clinician, setup.number), InvalidTransition, "declined")
+    assert_refused(app, setup, lambda: accept_quote(setup.clinician, setup.number), InvalidTransition, "declined")
 
 
 def test_a_quote_with_changes_requested_cannot_be_accepted_until_the_revision_arrives(ctx, app):
     setup = simple_quote()
-    quotes.request_changes(setup.clinician, reload_quote(setup.number), "Can you do 15 % on 20 boxes?")
+    quotes.request_changes(setup.clinician, reload(Quote, setup.number), "Can you do 15 % on 20 boxes?")
 
-    assert_refused(app, setup, lambda: accept(setup.clinician, setup.number), InvalidTransition, "changes requested")
+    assert_refused(
+        app, setup, lambda: accept_quote(setup.clinician, setup.number), InvalidTransition, "changes requested"
+    )
 
 
 def test_an_expired_quote_cannot_be_accepted_even_before_the_expiry_run(ctx, app):
     setup = simple_quote(valid_until=clock.today() + timedelta(days=3))
-    expires = reload_quote(setup.number).latest_sent.expires_at
+    expires = reload(Quote, setup.number).latest_sent.expires_at
 
     with time_machine.travel(expires + timedelta(seconds=1), tick=False):
-        assert reload_quote(setup.number).status == QuoteStatus.SENT  # nobody ran expire-quotes
-        assert_refused(app, setup, lambda: accept(setup.clinician, setup.number), QuoteExpired, "expired")
+        assert reload(Quote, setup.number).status == QuoteStatus.SENT  # nobody ran expire-quotes
+        assert_refused(app, setup, lambda: accept_quote(setup.clinician, setup.number), QuoteExpired, "expired")
 
 
 def test_a_clinician_of_another_practice_cannot_accept_it(ctx, app):
     setup = simple_quote()
-    stranger = clinician_on_account()
+    stranger = make_clinician(on_account=True)
 
     assert_refused(
         app,
         setup,
-        lambda: accept(stranger, setup.number, address_id=stranger.practice.default_address.id),
+        lambda: accept_quote(stranger, setup.number, address_id=stranger.practice.default_address.id),
         NotFound,
         "no such quote",
     )
@@ -354,7 +329,7 @@ def test_a_clinician_of_another_practice_cannot_accept_it(ctx, app):
 def test_staff_cannot_accept_a_quote_for_a_practice(ctx, app):
     setup = simple_quote()
     staff = reload(User, setup.staff.id)
-    quote = reload_quote(setup.number)
+    quote = reload(Quote, setup.number)
     request = CheckoutRequest(
         address_id=setup.clinician.practice.default_address.id,
         payment_method=PaymentMethod.ACCOUNT,
@@ -367,7 +342,7 @@ def test_staff_cannot_accept_a_quote_for_a_practice(ctx, app):
 def test_a_total_that_is_not_the_quoted_total_is_refused(ctx, app):
     setup = simple_quote()
     assert_refused(
-        app, setup, lambda: accept(setup.clinician, setup.number, expected_total_cents=100), PriceChanged, "total"
+        app, setup, lambda: accept_quote(setup.clinician, setup.number, expected_total_cents=100), PriceChanged, "total"
     )
 
 
@@ -375,22 +350,22 @@ def test_not_enough_stock_refuses_cleanly_and_the_quote_stays_acceptable(ctx, ap
     setup = simple_quote(sku="VIT-LOW", quantity=10, stock=4)
 
     error = assert_refused(
-        app, setup, lambda: accept(setup.clinician, setup.number), OutOfStock, "VIT-LOW", "only 4", "stays open"
+        app, setup, lambda: accept_quote(setup.clinician, setup.number), OutOfStock, "VIT-LOW", "only 4", "stays open"
     )
     assert "cart" not in error.message
-    assert reload_quote(setup.number).status == QuoteStatus.SENT
+    assert reload(Quote, setup.number).status == QuoteStatus.SENT
     db.session.execute(update(Variant).values(stock_on_hand=50))
     db.session.commit()
-    accept(setup.clinician, setup.number)
+    accept_quote(setup.clinician, setup.number)
     assert reload(Variant, setup.variants["VIT-LOW"]).stock_on_hand == 40
 
 
 def test_the_credit_limit_is_respected_and_card_payment_remains_possible(ctx, app):
-    clinician = clinician_on_account(credit_limit_cents=50_000)
+    clinician = make_clinician(on_account=True, credit_limit_cents=50_000)
     setup = simple_quote(clinician, quantity=10)  # 10 x 112.50 plus shipping and tax: over 500.00
 
-    assert_refused(app, setup, lambda: accept(clinician, setup.number), CreditLimitExceeded, "credit")
-    order = accept(clinician, setup.number, method=PaymentMethod.CARD)
+    assert_refused(app, setup, lambda: accept_quote(clinician, setup.number), CreditLimitExceeded, "credit")
+    order = accept_quote(clinician, setup.number, method=PaymentMethod.CARD)
     assert order.status == OrderStatus.AWAITING_PAYMENT
 
 
@@ -399,17 +374,19 @@ def test_a_product_withdrawn_from_sale_since_the_quote_is_refused_with_a_pointer
     db.session.execute(update(Variant).values(active=False))
     db.session.commit()
 
-    assert_refused(app, setup, lambda: accept(setup.clinician, setup.number), NotEligible, "VIT-GONE", "quotes desk")
-    assert reload_quote(setup.number).status == QuoteStatus.SENT
+    assert_refused(
+        app, setup, lambda: accept_quote(setup.clinician, setup.number), NotEligible, "VIT-GONE", "quotes desk"
+    )
+    assert reload(Quote, setup.number).status == QuoteStatus.SENT
 
 
 def test_paying_on_account_needs_a_practice_allowed_to(ctx, app):
     clinician = make_clinician()
     setup = simple_quote(clinician)
 
-    assert_refused(app, setup, lambda: accept(clinician, setup.number), NotEligible, "payment method")
+    assert_refused(app, setup, lambda: accept_quote(clinician, setup.number), NotEligible, "payment method")
     allow_account(reload(User, clinician.id))
-    accept(reload(User, clinician.id), setup.number)
+    accept_quote(reload(User, clinician.id), setup.number)
 
 
 # --- at the same moment -----------------------------------------------------------------
@@ -466,15 +443,15 @@ def test_acceptances_at_the_same_moment_place_exactly_one_order(ctx, app, mailbo
     assert len(placed) == 1, results
     assert all(isinstance(r, InvalidTransition) and "accepted" in r.message for r in refused), refused
     assert [o.number for o in orders_of(setup.clinician.id)] == placed
-    quote = reload_quote(setup.number)
+    quote = reload(Quote, setup.number)
     assert quote.status == QuoteStatus.ACCEPTED and quote.order.number == placed[0]
     assert len(quote_events(quote.id, "accepted")) == 1
     assert reload(Variant, setup.variants["VIT-RACE"]).stock_on_hand == 95
     mailer.deliver_due()
     for desk_address in (app.config["QUOTES_DESK_EMAIL"], app.config["ORDERS_DESK_EMAIL"]):
         assert len([m for m in mailbox.to(desk_address) if "accepted" in m["Subject"]]) == 1
-    assert len(queued("quote.accepted.quotes")) == len(queued("quote.accepted.orders")) == 1
-    assert len(queued("order.placed")) == 1
+    assert len(outbox("quote.accepted.quotes")) == len(outbox("quote.accepted.orders")) == 1
+    assert len(outbox("order.placed")) == 1
 
 
 def test_an_acceptance_racing_a_decline_ends_in_exactly_one_of_them(ctx):
@@ -487,7 +464,7 @@ def test_an_acceptance_racing_a_decline_ends_in_exactly_one_of_them(ctx):
             return lambda: quotes.decline(clinician, quote, "Budget cut.").number
 
         results = race(ctx, [acceptance(setup.clinician.id, setup.number, PaymentMethod.ACCOUNT), declining])
-        quote = reload_quote(setup.number)
+        quote = reload(Quote, setup.number)
         won = [r for r in results if isinstance(r, str)]
         assert len(won) == 1, results
         if quote.status == QuoteStatus.ACCEPTED:
@@ -500,7 +477,7 @@ def test_an_acceptance_racing_a_newer_version_never_accepts_a_superseded_version
     for round_ in range(3):
         setup = simple_quote(sku=f"VIT-V{round_}", quantity=1)
         # The desk has v2 ready and sends it at the moment the clinician accepts v1.
-        quote = reload_quote(setup.number)
+        quote = reload(Quote, setup.number)
         quote_builder.open_draft(setup.staff, quote)
 
         def sending(number=setup.number, staff_id=setup.staff.id):
@@ -509,7 +486,7 @@ def test_an_acceptance_racing_a_newer_version_never_accepts_a_superseded_version
             return lambda: f"sent v{quote_builder.send_quote(staff, quote).number}"
 
         results = race(ctx, [acceptance(setup.clinician.id, setup.number, PaymentMethod.ACCOUNT), sending])
-        quote = reload_quote(setup.number)
+        quote = reload(Quote, setup.number)
         if quote.status == QuoteStatus.ACCEPTED:
             assert quote.latest_sent.number == 1, "v2 was sent although v1 had been accepted"
             assert isinstance(results[1], InvalidTransition)

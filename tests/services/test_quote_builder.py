@@ -14,6 +14,7 @@ import pytest
 
 from shop import clock
 from shop.accounts.models import Profession, User
+from shop.core.formatting import long_date
 from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
@@ -21,28 +22,26 @@ from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.builder import DraftEdit, LineEdit
 from shop.quoting.models import Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
-from shop.templating import long_date
-from tests.factories import make_applicant, make_clinician, make_product, make_staff
-from tests.helpers import reload, row_count
-from tests.quote_support import (
-    accept_on_account,
-    as_profession,
+from tests.factories import (
+    accept_quote,
     ask,
     edit_draft,
-    fresh,
     issue,
     issued_quote,
-    line_for,
-    quote_product,
-    version_snapshot,
+    make_applicant,
+    make_clinician,
+    make_product,
+    make_staff,
+    make_variant,
 )
+from tests.helpers import line_for, reload, row_count, version_snapshot
 
 BREAKS = ((5, 9_500), (10, 9_000))
 
 
 @pytest.fixture
 def clinician():
-    return make_clinician(full_name="Dr Ana Ruiz")
+    return make_clinician(full_name="Dr Ana Ruiz", on_account=True)
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def staff():
 
 @pytest.fixture
 def booster():
-    return quote_product("VIT-1", name="Vital Booster", price_cents=10_000, breaks=BREAKS)
+    return make_variant("VIT-1", name="Vital Booster", price_cents=10_000, breaks=BREAKS)
 
 
 def next_date(month: int, day: int) -> date:
@@ -74,10 +73,10 @@ def edit(version: QuoteVersion, **changes) -> DraftEdit:
 def test_the_draft_prices_each_requested_product_at_its_volume_price_and_leaves_custom_items_at_zero(
     clinician, staff, booster
 ):
-    quote_product("HYD-2", name="Hydro Booster", price_cents=8_000, breaks=BREAKS)
+    make_variant("HYD-2", name="Hydro Booster", price_cents=8_000, breaks=BREAKS)
     quote = ask(clinician, ("VIT-1", 12), ("HYD-2", 3), others=(("Cannulas 25G", 4),))
 
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
 
     rows = [
         (ln.sku, ln.product_name, ln.quantity, ln.list_price_cents, ln.unit_price_cents, ln.line_total_cents)
@@ -89,9 +88,9 @@ def test_the_draft_prices_each_requested_product_at_its_volume_price_and_leaves_
         ("", "Cannulas 25G", 4, 0, 0, 0),
     ]
     assert (draft.number, draft.sent_at, draft.subtotal_cents) == (1, None, 132_000)
-    assert fresh(quote).status == QuoteStatus.DRAFT
-    assert [e.action for e in fresh(quote).events] == ["requested", "drafted"]
-    assert fresh(quote).events[-1].actor_id == staff.id
+    assert reload(quote).status == QuoteStatus.DRAFT
+    assert [e.action for e in reload(quote).events] == ["requested", "drafted"]
+    assert reload(quote).events[-1].actor_id == staff.id
 
 
 def test_the_draft_is_valid_for_thirty_days_from_today_with_the_default_terms_and_tax(clinician, staff, booster, ctx):
@@ -121,8 +120,8 @@ def test_the_first_draft_charges_the_shops_shipping_below_the_free_shipping_thre
 def test_opening_the_draft_again_returns_the_same_draft(clinician, staff, booster):
     quote = ask(clinician, ("VIT-1", 1))
 
-    first = quote_builder.open_draft(staff, fresh(quote))
-    again = quote_builder.open_draft(staff, fresh(quote))
+    first = quote_builder.open_draft(staff, reload(quote))
+    again = quote_builder.open_draft(staff, reload(quote))
 
     assert first.id == again.id
     assert row_count(QuoteVersion) == 1
@@ -137,13 +136,13 @@ def test_a_request_line_described_at_length_before_the_limit_opens_with_its_name
     db.session.add(QuoteRequestLine(quote_id=quote.id, sku="", description=described, quantity=2))
     db.session.commit()
 
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
 
     assert [(line.product_name, line.quantity) for line in draft.lines] == [
         ("Cannulas 25G", 4),
         (described[:160], 2),
     ]
-    assert fresh(quote).status == QuoteStatus.DRAFT
+    assert reload(quote).status == QuoteStatus.DRAFT
 
 
 def open_at_once(ctx, staff_ids: list[int], number: str) -> list:
@@ -177,30 +176,30 @@ def test_two_staff_opening_a_request_at_the_same_moment_make_one_draft_and_the_o
 
         results = open_at_once(ctx, [staff.id, colleague.id], quote.number)
 
-        [draft] = fresh(quote).versions
+        [draft] = reload(quote).versions
         assert draft.number == 1 and draft.sent_at is None
         assert [line.sku for line in draft.lines] == ["VIT-1"]
         for result in results:
             assert result == draft.id or (
                 isinstance(result, InvalidTransition) and "opened a moment ago" in result.message
             ), results
-        assert [e.action for e in fresh(quote).events] == ["requested", "drafted"]
+        assert [e.action for e in reload(quote).events] == ["requested", "drafted"]
 
 
 def test_only_the_quotes_desk_prepares_quotes(clinician, booster):
     quote = ask(clinician, ("VIT-1", 1))
 
     with pytest.raises(NotEligible):
-        quote_builder.open_draft(clinician, fresh(quote))
+        quote_builder.open_draft(clinician, reload(quote))
     db.session.rollback()
-    assert fresh(quote).status == QuoteStatus.REQUESTED and row_count(QuoteVersion) == 0
+    assert reload(quote).status == QuoteStatus.REQUESTED and row_count(QuoteVersion) == 0
 
 
 # --- a quote the desk starts for a practice that called --------------------------------------
 
 
 def test_the_desk_starts_a_quote_for_a_verified_clinician_with_an_empty_draft(clinician, staff):
-    quote = fresh(quote_builder.start_quote(staff, clinician))
+    quote = reload(quote_builder.start_quote(staff, clinician))
 
     assert quote.number.startswith("Q-")
     assert (quote.status, quote.contact_id, quote.practice_id, quote.started_by_id) == (
@@ -229,8 +228,8 @@ def test_the_desk_adds_a_product_by_sku_in_any_case_at_its_volume_price_or_at_a_
 ):
     quote = quote_builder.start_quote(staff, clinician)
 
-    listed = quote_builder.add_line(staff, fresh(quote), sku=" vit-1 ", quantity=10)
-    special = quote_builder.add_line(staff, fresh(quote), sku="VIT-1", quantity=2, unit_price_cents=7_777)
+    listed = quote_builder.add_line(staff, reload(quote), sku=" vit-1 ", quantity=10)
+    special = quote_builder.add_line(staff, reload(quote), sku="VIT-1", quantity=2, unit_price_cents=7_777)
 
     assert (listed.sku, listed.product_name, listed.list_price_cents, listed.unit_price_cents) == (
         "VIT-1",
@@ -239,7 +238,7 @@ def test_the_desk_adds_a_product_by_sku_in_any_case_at_its_volume_price_or_at_a_
         9_000,
     )
     assert (special.list_price_cents, special.unit_price_cents, special.line_total_cents) == (10_000, 7_777, 15_554)
-    draft = fresh(quote).draft
+    draft = reload(quote).draft
     assert draft.subtotal_cents == 90_000 + 15_554
     assert draft.total_cents == draft.subtotal_cents + draft.shipping_cents + draft.tax_cents
 
@@ -248,7 +247,7 @@ def test_the_desk_adds_a_custom_item_with_its_description_and_price(clinician, s
     quote = quote_builder.start_quote(staff, clinician)
 
     line = quote_builder.add_line(
-        staff, fresh(quote), description="  Hyaluronidase 1500 IU ", quantity=3, unit_price_cents=4_550
+        staff, reload(quote), description="  Hyaluronidase 1500 IU ", quantity=3, unit_price_cents=4_550
     )
 
     assert (line.sku, line.variant_id, line.product_name, line.unit_price_cents, line.line_total_cents) == (
@@ -275,7 +274,7 @@ def test_a_line_the_desk_cannot_add_is_refused_next_to_its_field(clinician, staf
     quote = quote_builder.start_quote(staff, clinician)
 
     with pytest.raises(NotEligible, match=message) as refusal:
-        quote_builder.add_line(staff, fresh(quote), **values)
+        quote_builder.add_line(staff, reload(quote), **values)
 
     assert refusal.value.field == field
     db.session.rollback()
@@ -283,14 +282,12 @@ def test_a_line_the_desk_cannot_add_is_refused_next_to_its_field(clinician, staf
 
 
 def test_the_desk_cannot_quote_a_product_the_clinician_could_never_order(staff):
-    kybella = make_product(sku="KYB-1", name="Kybella")
-    kybella.prescription_only = True
-    db.session.commit()
-    nurse = as_profession(make_clinician(), Profession.REGISTERED_NURSE)
+    make_product(sku="KYB-1", name="Kybella", prescription_only=True)
+    nurse = make_clinician(profession=Profession.REGISTERED_NURSE)
     quote = quote_builder.start_quote(staff, nurse)
 
     with pytest.raises(NotEligible, match="prescription-only") as refusal:
-        quote_builder.add_line(staff, fresh(quote), sku="KYB-1", quantity=1)
+        quote_builder.add_line(staff, reload(quote), sku="KYB-1", quantity=1)
 
     assert refusal.value.field == "sku"
     db.session.rollback()
@@ -336,7 +333,7 @@ def test_a_price_the_desk_typed_stands_when_the_quantity_changes(clinician, staf
 def test_a_percentage_discount_applies_to_the_list_price_and_the_price_is_rounded_half_up(
     clinician, staff, list_price, discount_bps, unit_price
 ):
-    quote_product("DIS-1", price_cents=list_price)
+    make_variant("DIS-1", price_cents=list_price)
     quote = ask(clinician, ("DIS-1", 3))
 
     draft = edit_draft(staff, quote, prices={"DIS-1": (None, discount_bps)})
@@ -381,7 +378,7 @@ def test_a_custom_item_priced_and_discounted_at_once_is_discounted_from_the_type
 
 
 def test_a_removed_line_leaves_the_draft_and_its_totals(clinician, staff, booster):
-    quote_product("HYD-2", price_cents=8_000)
+    make_variant("HYD-2", price_cents=8_000)
     quote = ask(clinician, ("VIT-1", 1), ("HYD-2", 1))
 
     draft = edit_draft(staff, quote, remove=("HYD-2",))
@@ -392,7 +389,7 @@ def test_a_removed_line_leaves_the_draft_and_its_totals(clinician, staff, booste
 
 
 def test_the_totals_add_shipping_and_tax_on_goods_and_shipping_rounded_half_up(clinician, staff):
-    quote_product("ODD-1", price_cents=1_001)
+    make_variant("ODD-1", price_cents=1_001)
     quote = ask(clinician, ("ODD-1", 1))
 
     draft = edit_draft(staff, quote, shipping_cents=1_000)
@@ -435,14 +432,14 @@ def test_shipping_validity_terms_and_note_are_saved_with_the_draft(clinician, st
 )
 def test_an_impossible_line_value_is_refused_and_the_draft_stays_as_it_was(clinician, staff, booster, change, message):
     quote = ask(clinician, ("VIT-1", 2))
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
     before = version_snapshot(draft)
     line = draft.lines[0]
     values = dict(line_id=line.id, quantity=2, unit_price_cents=line.unit_price_cents, discount_bps=0)
     values.update(change)
 
     with pytest.raises(NotEligible, match=message):
-        quote_builder.save_draft(staff, fresh(quote), edit(draft, lines=[LineEdit(**values)]))
+        quote_builder.save_draft(staff, reload(quote), edit(draft, lines=[LineEdit(**values)]))
 
     db.session.rollback()
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
@@ -451,11 +448,11 @@ def test_an_impossible_line_value_is_refused_and_the_draft_stays_as_it_was(clini
 @pytest.mark.parametrize(("days", "message"), [(-1, "today or later"), (367, "a year at most")])
 def test_a_validity_date_in_the_past_or_more_than_a_year_ahead_is_refused(clinician, staff, booster, days, message):
     quote = ask(clinician, ("VIT-1", 2))
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
     before = version_snapshot(draft)
 
     with pytest.raises(NotEligible, match=message) as refusal:
-        quote_builder.save_draft(staff, fresh(quote), edit(draft, valid_until=clock.today() + timedelta(days=days)))
+        quote_builder.save_draft(staff, reload(quote), edit(draft, valid_until=clock.today() + timedelta(days=days)))
 
     assert refusal.value.field == "valid_until"
     db.session.rollback()
@@ -464,22 +461,24 @@ def test_a_validity_date_in_the_past_or_more_than_a_year_ahead_is_refused(clinic
 
 def test_a_quote_above_ten_million_is_refused_whichever_way_it_grows(clinician, staff, booster):
     quote = ask(clinician, ("VIT-1", 999))
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
     before = version_snapshot(draft)
     line = draft.lines[0]
 
     with pytest.raises(NotEligible, match=r"at most \$10,000,000.00"):
         quote_builder.save_draft(
             staff,
-            fresh(quote),
+            reload(quote),
             edit(draft, lines=[LineEdit(line_id=line.id, quantity=999, unit_price_cents=999_999_999, discount_bps=0)]),
         )
     db.session.rollback()
     with pytest.raises(NotEligible, match="at most"):
-        quote_builder.add_line(staff, fresh(quote), description="Machine", quantity=999, unit_price_cents=1_000_000_000)
+        quote_builder.add_line(
+            staff, reload(quote), description="Machine", quantity=999, unit_price_cents=1_000_000_000
+        )
     db.session.rollback()
     with pytest.raises(NotEligible, match="at most"):
-        quote_builder.save_draft(staff, fresh(quote), edit(draft, shipping_cents=1_000_000_000))
+        quote_builder.save_draft(staff, reload(quote), edit(draft, shipping_cents=1_000_000_000))
     db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
@@ -489,16 +488,16 @@ def test_a_quote_above_ten_million_is_refused_whichever_way_it_grows(clinician, 
 def test_one_of_several_lines_priced_beyond_what_a_quote_may_total_is_refused_and_nothing_is_saved(
     clinician, staff, booster
 ):
-    quote_product("HYD-2", name="Hydro Booster", price_cents=8_000)
+    make_variant("HYD-2", name="Hydro Booster", price_cents=8_000)
     quote = ask(clinician, ("VIT-1", 2), ("HYD-2", 1))
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
     before = version_snapshot(draft)
     first, second = draft.lines
 
     with pytest.raises(NotEligible, match=r"at most \$10,000,000.00"):
         quote_builder.save_draft(
             staff,
-            fresh(quote),
+            reload(quote),
             edit(
                 draft,
                 lines=[
@@ -516,7 +515,7 @@ def test_one_of_several_lines_priced_beyond_what_a_quote_may_total_is_refused_an
 def test_a_line_named_twice_or_from_another_draft_is_refused_without_changing_anything(clinician, staff, booster):
     other = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
     quote = ask(clinician, ("VIT-1", 2))
-    draft = quote_builder.open_draft(staff, fresh(quote))
+    draft = quote_builder.open_draft(staff, reload(quote))
     before = version_snapshot(draft)
     mine = draft.lines[0]
 
@@ -525,7 +524,7 @@ def test_a_line_named_twice_or_from_another_draft_is_refused_without_changing_an
         [LineEdit(line_id=other.lines[0].id, quantity=5, unit_price_cents=None, discount_bps=0)],
     ):
         with pytest.raises(NotEligible, match="Reload the builder"):
-            quote_builder.save_draft(staff, fresh(quote), edit(draft, lines=lines))
+            quote_builder.save_draft(staff, reload(quote), edit(draft, lines=lines))
         db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
@@ -540,7 +539,7 @@ def test_sending_fixes_the_version_marks_the_quote_sent_and_queues_the_clinician
 
     version = issue(staff, quote)
 
-    quote = fresh(quote)
+    quote = reload(quote)
     assert quote.status == QuoteStatus.SENT
     assert quote.latest_sent.id == version.id and quote.draft is None
     assert version.sent_by_id == staff.id and version.sent_at is not None
@@ -563,7 +562,7 @@ def test_a_sent_quote_ends_at_the_end_of_its_last_day_in_the_shops_time_zone(cli
         version = issue(staff, quote, valid_until=day)
 
         assert version.expires_at == utc_end == datetime.combine(day + timedelta(days=1), datetime.min.time(), dublin)
-        quote = fresh(quote)
+        quote = reload(quote)
         assert not quote.is_expired(utc_end - timedelta(microseconds=1))
         assert quote.is_expired(utc_end)
 
@@ -582,9 +581,9 @@ def test_a_draft_without_lines_cannot_be_sent(clinician, staff):
     quote = quote_builder.start_quote(staff, clinician)
 
     with pytest.raises(NotEligible, match="at least one line"):
-        quote_builder.send_quote(staff, fresh(quote))
+        quote_builder.send_quote(staff, reload(quote))
     db.session.rollback()
-    assert fresh(quote).status == QuoteStatus.DRAFT and fresh(quote).draft.sent_at is None
+    assert reload(quote).status == QuoteStatus.DRAFT and reload(quote).draft.sent_at is None
 
 
 def test_a_quote_cannot_be_sent_twice_from_the_same_draft(clinician, staff, booster):
@@ -592,9 +591,9 @@ def test_a_quote_cannot_be_sent_twice_from_the_same_draft(clinician, staff, boos
     issue(staff, quote)
 
     with pytest.raises(InvalidTransition, match="no draft"):
-        quote_builder.send_quote(staff, fresh(quote))
+        quote_builder.send_quote(staff, reload(quote))
     db.session.rollback()
-    assert len(fresh(quote).versions) == 1
+    assert len(reload(quote).versions) == 1
 
 
 # --- versions ---------------------------------------------------------------------------------
@@ -609,26 +608,26 @@ def test_a_sent_version_cannot_be_changed_by_the_builder(clinician, staff, boost
     with pytest.raises(InvalidTransition):
         quote_builder.save_draft(
             staff,
-            fresh(quote),
+            reload(quote),
             edit(version, lines=[LineEdit(line_id=line.id, quantity=9, unit_price_cents=1, discount_bps=0)]),
         )
     db.session.rollback()
     with pytest.raises(InvalidTransition):
-        quote_builder.add_line(staff, fresh(quote), sku="VIT-1", quantity=1)
+        quote_builder.add_line(staff, reload(quote), sku="VIT-1", quantity=1)
     db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, version.id)) == before
 
 
 def test_a_revision_starts_as_a_copy_and_leaves_the_sent_version_untouched(clinician, staff, booster):
-    quote_product("HYD-2", price_cents=8_000)
+    make_variant("HYD-2", price_cents=8_000)
     quote = issued_quote(
         clinician, staff, ("VIT-1", 12), ("HYD-2", 2), others=(("Cannulas", 3),), shipping_cents=900, note="v1 note"
     )
     v1 = quote.latest_sent
     before = version_snapshot(v1)
 
-    v2 = quote_builder.open_draft(staff, fresh(quote))
+    v2 = quote_builder.open_draft(staff, reload(quote))
     assert v2.number == 2 and v2.sent_at is None
     assert version_snapshot(v2)[1] == before[1]  # the same lines, prices and totals
     assert (v2.shipping_cents, v2.note, v2.subtotal_cents, v2.total_cents) == (
@@ -640,10 +639,10 @@ def test_a_revision_starts_as_a_copy_and_leaves_the_sent_version_untouched(clini
     assert not {line.id for line in v2.lines} & {line.id for line in v1.lines}
 
     edit_draft(staff, quote, prices={"VIT-1": (None, 2_000)}, remove=("HYD-2",), shipping_cents=0, note="v2 note")
-    quote_builder.add_line(staff, fresh(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
-    quote_builder.send_quote(staff, fresh(quote))
+    quote_builder.add_line(staff, reload(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
+    quote_builder.send_quote(staff, reload(quote))
 
-    quote = fresh(quote)
+    quote = reload(quote)
     assert version_snapshot(reload(QuoteVersion, v1.id)) == before
     assert [v.number for v in quote.versions] == [1, 2]
     assert quote.latest_sent.number == 2
@@ -655,7 +654,7 @@ def test_a_revision_starts_as_a_copy_and_leaves_the_sent_version_untouched(clini
 def test_the_newest_sent_version_supersedes_the_earlier_ones_for_acceptance(clinician, staff, booster):
     quote = issued_quote(clinician, staff, ("VIT-1", 2))
     issue(staff, quote, prices={"VIT-1": (9_000, 0)})
-    quote = fresh(quote)
+    quote = reload(quote)
 
     with pytest.raises(InvalidTransition, match="newer version"):
         quotes.acceptable_version(clinician, quote, 1)
@@ -664,12 +663,12 @@ def test_the_newest_sent_version_supersedes_the_earlier_ones_for_acceptance(clin
 
 def test_a_declined_quote_cannot_be_revised(clinician, staff, booster):
     quote = issued_quote(clinician, staff, ("VIT-1", 2))
-    quotes.decline(clinician, fresh(quote), "Found it cheaper.")
+    quotes.decline(clinician, reload(quote), "Found it cheaper.")
 
     with pytest.raises(InvalidTransition, match="cannot be revised"):
-        quote_builder.open_draft(staff, fresh(quote))
+        quote_builder.open_draft(staff, reload(quote))
     db.session.rollback()
-    assert len(fresh(quote).versions) == 1
+    assert len(reload(quote).versions) == 1
 
 
 @pytest.mark.parametrize("outcome", ["accepted", "declined"])
@@ -677,28 +676,28 @@ def test_a_revision_left_open_cannot_be_edited_or_sent_once_the_quote_is_accepte
     clinician, staff, booster, outcome
 ):
     quote = issued_quote(clinician, staff, ("VIT-1", 2))
-    revision = quote_builder.open_draft(staff, fresh(quote))
+    revision = quote_builder.open_draft(staff, reload(quote))
     if outcome == "accepted":
-        accept_on_account(clinician, quote)
+        accept_quote(clinician, quote)
     else:
-        quotes.decline(clinician, fresh(quote), "Found it cheaper.")
+        quotes.decline(clinician, reload(quote), "Found it cheaper.")
     before = version_snapshot(reload(QuoteVersion, revision.id))
     line = revision.lines[0]
 
     with pytest.raises(InvalidTransition, match=f"is {outcome}"):
         quote_builder.save_draft(
             staff,
-            fresh(quote),
+            reload(quote),
             edit(revision, lines=[LineEdit(line_id=line.id, quantity=9, unit_price_cents=1, discount_bps=0)]),
         )
     db.session.rollback()
     with pytest.raises(InvalidTransition, match=f"is {outcome}"):
-        quote_builder.add_line(staff, fresh(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
+        quote_builder.add_line(staff, reload(quote), description="Needles 30G", quantity=10, unit_price_cents=50)
     db.session.rollback()
     with pytest.raises(InvalidTransition, match=f"is {outcome}"):
-        quote_builder.send_quote(staff, fresh(quote))
+        quote_builder.send_quote(staff, reload(quote))
     db.session.rollback()
 
     assert version_snapshot(reload(QuoteVersion, revision.id)) == before
-    quote = fresh(quote)
+    quote = reload(quote)
     assert quote.status == QuoteStatus(outcome) and quote.latest_sent.number == 1

@@ -17,25 +17,13 @@ import pytest
 import time_machine
 
 from shop.core import mailer
+from shop.core.formatting import long_date
 from shop.errors import InvalidTransition, QuoteExpired
 from shop.extensions import db
-from shop.ordering.checkout import CheckoutRequest
-from shop.ordering.models import PaymentMethod
-from shop.quoting import acceptance as quote_orders
 from shop.quoting import quotes
-from shop.quoting.models import QuoteStatus
-from shop.templating import long_date
-from tests.quote_accept_support import (
-    Priced,
-    clinician_on_account,
-    desk,
-    orders_of,
-    queued,
-    quote_events,
-    reload_quote,
-    send,
-    simple_quote,
-)
+from shop.quoting.models import Quote, QuoteStatus
+from tests.factories import accept_quote, issue, make_clinician, make_staff, simple_quote
+from tests.helpers import orders_of, outbox, quote_events, reload
 from tests.smtp import text_of
 
 DUBLIN = ZoneInfo("Europe/Dublin")
@@ -44,21 +32,6 @@ SECOND = timedelta(seconds=1)
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
-
-
-def accept(clinician, number: str, version_number: int | None = None):
-    quote = reload_quote(number)
-    version = quote.latest_sent
-    return quote_orders.accept_quote(
-        clinician,
-        quote,
-        version_number or version.number,
-        CheckoutRequest(
-            address_id=clinician.practice.default_address.id,
-            payment_method=PaymentMethod.ACCOUNT,
-            expected_total_cents=version.total_cents,
-        ),
-    )
 
 
 # The last valid day, and the moment (in UTC) the next day starts in Dublin.
@@ -86,24 +59,24 @@ def test_a_quote_is_acceptable_to_the_last_second_of_its_day_in_dublin_and_not_a
     with time_machine.travel(
         utc(valid_until.year, valid_until.month, valid_until.day, 9) - timedelta(days=6), tick=False
     ) as clock:
-        clinician, staff = clinician_on_account(), desk()
+        clinician, staff = make_clinician(on_account=True), make_staff()
         on_time = simple_quote(clinician, staff, sku="VIT-ON-TIME", valid_until=valid_until)
         too_late = simple_quote(clinician, staff, sku="VIT-TOO-LATE", valid_until=valid_until)
 
         clock.move_to(last_second)
-        assert reload_quote(too_late.number).status_at(last_second) == QuoteStatus.SENT
-        order = accept(clinician, on_time.number)
-        assert reload_quote(on_time.number).status == QuoteStatus.ACCEPTED and order.number
+        assert reload(Quote, too_late.number).status_at(last_second) == QuoteStatus.SENT
+        order = accept_quote(clinician, on_time.number)
+        assert reload(Quote, on_time.number).status == QuoteStatus.ACCEPTED and order.number
 
         clock.move_to(next_day_starts)
-        quote = reload_quote(too_late.number)
+        quote = reload(Quote, too_late.number)
         assert quote.status == QuoteStatus.SENT  # expire-quotes never ran
         assert quote.status_at(next_day_starts) == QuoteStatus.EXPIRED
         with pytest.raises(QuoteExpired) as refused:
-            accept(clinician, too_late.number)
+            accept_quote(clinician, too_late.number)
         assert too_late.number in refused.value.message and "expired" in refused.value.message
         assert [o.number for o in orders_of(clinician.id)] == [order.number]
-        assert reload_quote(too_late.number).status == QuoteStatus.SENT
+        assert reload(Quote, too_late.number).status == QuoteStatus.SENT
 
 
 def test_the_shop_time_zone_setting_decides_when_the_day_ends(ctx, app, monkeypatch):
@@ -114,13 +87,13 @@ def test_the_shop_time_zone_setting_decides_when_the_day_ends(ctx, app, monkeypa
         setup = simple_quote(valid_until=date(2027, 7, 15))
 
         clock.move_to(utc(2027, 7, 16, 3, 59, 59))
-        accept(setup.clinician, setup.number)
-        assert reload_quote(setup.number).status == QuoteStatus.ACCEPTED
+        accept_quote(setup.clinician, setup.number)
+        assert reload(Quote, setup.number).status == QuoteStatus.ACCEPTED
 
         late = simple_quote(setup.clinician, setup.staff, sku="VIT-NY", valid_until=date(2027, 7, 16))
         clock.move_to(utc(2027, 7, 17, 4, 0, 0))
         with pytest.raises(QuoteExpired):
-            accept(setup.clinician, late.number)
+            accept_quote(setup.clinician, late.number)
 
 
 # --- expire-quotes ------------------------------------------------------------------------
@@ -133,12 +106,12 @@ def test_expire_quotes_marks_a_quote_expired_once_its_day_is_over_with_an_event(
         clock.move_to(utc(2027, 7, 15, 22, 59, 59))  # 23:59:59 in Dublin
         result = cli("expire-quotes")
         assert result.exit_code == 0 and "0 quotes expired" in result.output
-        assert reload_quote(setup.number).status == QuoteStatus.SENT
+        assert reload(Quote, setup.number).status == QuoteStatus.SENT
 
         clock.move_to(utc(2027, 7, 15, 23, 0, 0))
         result = cli("expire-quotes")
         assert result.exit_code == 0 and "1 quote expired" in result.output
-        quote = reload_quote(setup.number)
+        quote = reload(Quote, setup.number)
         assert quote.status == QuoteStatus.EXPIRED
         [event] = quote_events(quote.id, "expired")
         assert (event.actor_id, event.from_status, event.to_status) == (None, "sent", "expired")
@@ -148,26 +121,26 @@ def test_expire_quotes_marks_a_quote_expired_once_its_day_is_over_with_an_event(
         assert "0 quotes expired" in again.output
         assert len(quote_events(quote.id, "expired")) == 1
         with pytest.raises(QuoteExpired):
-            accept(setup.clinician, setup.number)
+            accept_quote(setup.clinician, setup.number)
 
 
 def test_expire_quotes_leaves_accepted_declined_and_questioned_quotes_as_they_are(ctx, cli):
     with time_machine.travel(utc(2027, 7, 10, 9), tick=False) as clock:
-        clinician, staff = clinician_on_account(), desk()
+        clinician, staff = make_clinician(on_account=True), make_staff()
         accepted = simple_quote(clinician, staff, sku="VIT-A", valid_until=date(2027, 7, 15))
         declined = simple_quote(clinician, staff, sku="VIT-D", valid_until=date(2027, 7, 15))
         questioned = simple_quote(clinician, staff, sku="VIT-C", valid_until=date(2027, 7, 15))
-        accept(clinician, accepted.number)
-        quotes.decline(clinician, reload_quote(declined.number), "Ordered elsewhere.")
-        quotes.request_changes(clinician, reload_quote(questioned.number), "Twenty boxes instead?")
+        accept_quote(clinician, accepted.number)
+        quotes.decline(clinician, reload(Quote, declined.number), "Ordered elsewhere.")
+        quotes.request_changes(clinician, reload(Quote, questioned.number), "Twenty boxes instead?")
 
         clock.move_to(utc(2027, 7, 20, 9))
         result = cli("expire-quotes")
 
         assert "0 quotes expired" in result.output
-        assert reload_quote(accepted.number).status == QuoteStatus.ACCEPTED
-        assert reload_quote(declined.number).status == QuoteStatus.DECLINED
-        assert reload_quote(questioned.number).status == QuoteStatus.CHANGES_REQUESTED
+        assert reload(Quote, accepted.number).status == QuoteStatus.ACCEPTED
+        assert reload(Quote, declined.number).status == QuoteStatus.DECLINED
+        assert reload(Quote, questioned.number).status == QuoteStatus.CHANGES_REQUESTED
 
 
 def test_an_expired_quote_can_be_issued_again_as_a_new_version_and_accepted(ctx, cli):
@@ -175,18 +148,19 @@ def test_an_expired_quote_can_be_issued_again_as_a_new_version_and_accepted(ctx,
         setup = simple_quote(valid_until=date(2027, 7, 15), quantity=10, discount_bps=1_000)
         clock.move_to(utc(2027, 7, 18, 9))
         cli("expire-quotes")
-        assert reload_quote(setup.number).status == QuoteStatus.EXPIRED
+        assert reload(Quote, setup.number).status == QuoteStatus.EXPIRED
 
-        quote = send(setup.staff, reload_quote(setup.number), [Priced(10, discount_bps=500)])
+        issue(setup.staff, setup.quote, prices={"VIT-Q1": (None, 500)})
+        quote = reload(Quote, setup.number)
 
         assert quote.status == QuoteStatus.SENT and quote.latest_sent.number == 2
         assert quote.latest_sent.valid_until == date(2027, 8, 17)  # 30 days from the re-issue
         with pytest.raises(InvalidTransition) as refused:
-            accept(setup.clinician, setup.number, 1)
+            accept_quote(setup.clinician, setup.number, 1)
         assert "newer version (v2)" in refused.value.message
-        order = accept(setup.clinician, setup.number, 2)
+        order = accept_quote(setup.clinician, setup.number, 2)
         assert [ln.unit_price_cents for ln in order.lines] == [11_875]
-        assert reload_quote(setup.number).status == QuoteStatus.ACCEPTED
+        assert reload(Quote, setup.number).status == QuoteStatus.ACCEPTED
 
 
 def test_a_quote_past_its_day_can_be_issued_again_even_if_the_run_never_marked_it(ctx):
@@ -194,10 +168,10 @@ def test_a_quote_past_its_day_can_be_issued_again_even_if_the_run_never_marked_i
         setup = simple_quote(valid_until=date(2027, 7, 15))
         clock.move_to(utc(2027, 7, 18, 9))
 
-        send(setup.staff, reload_quote(setup.number))
+        issue(setup.staff, setup.quote)
 
-        order = accept(setup.clinician, setup.number, 2)
-        assert order.total_cents == reload_quote(setup.number).latest_sent.total_cents
+        order = accept_quote(setup.clinician, setup.number, 2)
+        assert order.total_cents == reload(Quote, setup.number).latest_sent.total_cents
 
 
 # --- reminders ------------------------------------------------------------------------------
@@ -244,7 +218,7 @@ def test_a_version_sent_with_less_than_two_days_to_run_gets_no_reminder_of_what_
             assert "0 quotes expired, 0 reminders sent" in cli("expire-quotes").output
 
         assert reminders(mailbox, setup.clinician) == []
-        assert quote_events(setup.quote.id, "reminded") == [] and queued("quote.expiring") == []
+        assert quote_events(setup.quote.id, "reminded") == [] and outbox("quote.expiring") == []
         clock.move_to(utc(2027, 7, 15, 23))
         assert "1 quote expired, 0 reminders sent" in cli("expire-quotes").output
 
@@ -255,7 +229,7 @@ def test_a_revision_sent_in_the_last_two_days_gets_no_reminder_though_the_versio
         clock.move_to(utc(2027, 7, 14, 9))
         assert "1 reminder sent" in cli("expire-quotes").output
         clock.move_to(utc(2027, 7, 15, 9))
-        send(setup.staff, reload_quote(setup.number), valid_until=date(2027, 7, 16))  # 38 hours to run
+        issue(setup.staff, setup.quote, valid_until=date(2027, 7, 16))  # 38 hours to run
         mailer.deliver_due()
         mailbox.clear()
 
@@ -269,7 +243,7 @@ def test_a_revision_sent_in_the_last_two_days_gets_no_reminder_though_the_versio
 
 def test_two_runs_at_the_same_moment_send_one_reminder_and_expire_once(ctx, mailbox):
     with time_machine.travel(utc(2027, 7, 1, 9), tick=False) as clock:
-        clinician, staff = clinician_on_account(), desk()
+        clinician, staff = make_clinician(on_account=True), make_staff()
         soon = [simple_quote(clinician, staff, sku=f"VIT-S{n}", valid_until=date(2027, 7, 15)) for n in range(3)]
         over = [simple_quote(clinician, staff, sku=f"VIT-O{n}", valid_until=date(2027, 7, 13)) for n in range(3)]
         mailer.deliver_due()
@@ -284,7 +258,7 @@ def test_two_runs_at_the_same_moment_send_one_reminder_and_expire_once(ctx, mail
             assert len(quote_events(setup.quote.id, "reminded")) == 1
         for setup in over:
             assert len(quote_events(setup.quote.id, "expired")) == 1
-            assert reload_quote(setup.number).status == QuoteStatus.EXPIRED
+            assert reload(Quote, setup.number).status == QuoteStatus.EXPIRED
         sent = reminders(mailbox, clinician)
         assert sorted(m["Subject"] for m in sent) == sorted(
             f"Your quote expires soon ({setup.number})" for setup in soon
@@ -312,7 +286,7 @@ def test_a_revised_version_gets_its_own_reminder(ctx, cli, mailbox):
         setup = simple_quote(valid_until=date(2027, 7, 15))
         clock.move_to(utc(2027, 7, 14, 9))
         cli("expire-quotes")
-        send(setup.staff, reload_quote(setup.number), valid_until=date(2027, 7, 25))
+        issue(setup.staff, setup.quote, valid_until=date(2027, 7, 25))
         mailer.deliver_due()
         mailbox.clear()
 
@@ -328,11 +302,11 @@ def test_a_revised_version_gets_its_own_reminder(ctx, cli, mailbox):
 
 def test_accepted_and_declined_quotes_get_no_reminder(ctx, cli, mailbox):
     with time_machine.travel(utc(2027, 7, 1, 9), tick=False) as clock:
-        clinician, staff = clinician_on_account(), desk()
+        clinician, staff = make_clinician(on_account=True), make_staff()
         accepted = simple_quote(clinician, staff, sku="VIT-A", valid_until=date(2027, 7, 15))
         declined = simple_quote(clinician, staff, sku="VIT-D", valid_until=date(2027, 7, 15))
-        accept(clinician, accepted.number)
-        quotes.decline(clinician, reload_quote(declined.number), "Not this quarter.")
+        accept_quote(clinician, accepted.number)
+        quotes.decline(clinician, reload(Quote, declined.number), "Not this quarter.")
         mailer.deliver_due()
         mailbox.clear()
 
@@ -340,7 +314,7 @@ def test_accepted_and_declined_quotes_get_no_reminder(ctx, cli, mailbox):
         assert "0 reminders sent" in cli("expire-quotes").output
 
         assert reminders(mailbox, clinician) == []
-        assert queued("quote.expiring") == []
+        assert outbox("quote.expiring") == []
 
 
 def test_a_quote_already_past_its_day_is_expired_not_reminded(ctx, cli, mailbox):

@@ -11,15 +11,14 @@ import pytest
 
 from shop import clock
 from shop.catalogue.models import Variant
+from shop.core.formatting import long_date, money
 from shop.extensions import db
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.document import quote_document, quote_pdf
 from shop.quoting.models import QuoteVersion
-from shop.templating import long_date, money
-from tests.factories import make_catalogue, make_clinician, make_staff
-from tests.helpers import text
-from tests.quote_support import fresh, issue, issued_quote, pdf_page_count, pdf_text, quote_product
+from tests.factories import issue, issued_quote, make_catalogue, make_clinician, make_staff, make_variant
+from tests.helpers import pdf_page_count, pdf_text, reload, text
 
 
 @pytest.fixture
@@ -34,8 +33,8 @@ def staff():
 
 @pytest.fixture
 def quote(clinician, staff):
-    quote_product("VIT-1", name="Vital Booster", price_cents=13_900, breaks=((10, 12_500),))
-    quote_product("HYD-2", name="Hydro Booster", price_cents=999)
+    make_variant("VIT-1", name="Vital Booster", price_cents=13_900, breaks=((10, 12_500),))
+    make_variant("HYD-2", name="Hydro Booster", price_cents=999)
     return issued_quote(
         clinician,
         staff,
@@ -167,7 +166,7 @@ def test_the_quote_page_and_its_pdf_show_the_same_numbers(signed_in, clinician, 
 
 
 def test_product_names_with_accents_and_symbols_print(clinician, staff):
-    quote_product("JUV-HYD-1", name="Juvéderm Hydrate", price_cents=11_500)
+    make_variant("JUV-HYD-1", name="Juvéderm Hydrate", price_cents=11_500)
     quote = issued_quote(clinician, staff, ("JUV-HYD-1", 2), others=(("Crème anesthésiante — 30 g, 5 × tubes", 1),))
 
     content = pdf_text(quote_pdf(quote, quote.latest_sent))
@@ -181,10 +180,10 @@ def test_skus_and_large_amounts_print_whole_without_breaking_across_lines(clinic
     skus = db.session.scalars(db.select(Variant.sku).order_by(Variant.sku)).all()
     quote = quote_builder.start_quote(staff, clinician)
     for sku in [sku for sku in skus if quotes.sku_problem(clinician, sku) is None][:12]:
-        quote_builder.add_line(staff, fresh(quote), sku=sku, quantity=60, unit_price_cents=999_999)
-    version = fresh(quote).draft
+        quote_builder.add_line(staff, reload(quote), sku=sku, quantity=60, unit_price_cents=999_999)
+    version = reload(quote).draft
 
-    content = pdf_text(quote_pdf(fresh(quote), version))
+    content = pdf_text(quote_pdf(reload(quote), version))
 
     assert len(version.lines) == 12
     for line in version.lines:
@@ -195,14 +194,14 @@ def test_skus_and_large_amounts_print_whole_without_breaking_across_lines(clinic
 
 
 def test_a_long_quote_runs_over_numbered_pages_and_keeps_every_line(clinician, staff):
-    quote_product("VIT-1", name="Vital Booster")
+    make_variant("VIT-1", name="Vital Booster")
     quote = quote_builder.start_quote(staff, clinician)
     for n in range(60):
         quote_builder.add_line(
-            staff, fresh(quote), description=f"Custom item number {n:02d}", quantity=1, unit_price_cents=100
+            staff, reload(quote), description=f"Custom item number {n:02d}", quantity=1, unit_price_cents=100
         )
-    quote_builder.add_line(staff, fresh(quote), sku="VIT-1", quantity=1)
-    quote = fresh(quote)
+    quote_builder.add_line(staff, reload(quote), sku="VIT-1", quantity=1)
+    quote = reload(quote)
 
     data = quote_pdf(quote, quote.draft)
 
@@ -216,7 +215,7 @@ def test_a_long_quote_runs_over_numbered_pages_and_keeps_every_line(clinician, s
 
 def test_each_version_has_its_own_pdf_with_its_own_number_and_prices(clinician, staff, quote):
     issue(staff, quote, prices={"VIT-1": (11_000, 0)})
-    quote = fresh(quote)
+    quote = reload(quote)
     v1, v2 = quote.versions
 
     first, second = pdf_text(quote_pdf(quote, v1)), pdf_text(quote_pdf(quote, v2))

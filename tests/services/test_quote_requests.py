@@ -15,9 +15,8 @@ from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.models import Quote, QuoteStatus
 from shop.quoting.quotes import RequestedItem
-from tests.factories import make_clinician, make_product, make_staff
-from tests.helpers import row_count
-from tests.quote_support import as_profession, ask, delivered, desk_address, fresh, quote_product
+from tests.factories import ask, make_clinician, make_product, make_staff, make_variant
+from tests.helpers import delivered, quotes_desk_address, reload, row_count
 from tests.smtp import html_of, text_of
 
 
@@ -27,8 +26,8 @@ def clinician():
 
 
 def test_a_request_keeps_each_product_by_its_catalogue_sku_and_name_whatever_case_was_typed(clinician):
-    quote_product("VIT-1", name="Vital Booster")
-    quote_product("HYD-2", name="Hydro Booster")
+    make_variant("VIT-1", name="Vital Booster")
+    make_variant("HYD-2", name="Hydro Booster")
 
     quote = ask(clinician, ("vit-1", 12), ("  Hyd-2 ", 3))
 
@@ -50,10 +49,10 @@ def test_items_not_in_the_catalogue_are_kept_as_the_clinician_described_them(cli
 
 
 def test_a_request_is_numbered_q_and_starts_as_requested_with_its_message_date_and_an_event(clinician):
-    quote_product("VIT-1")
+    make_variant("VIT-1")
     needed = clock.today() + timedelta(days=10)
 
-    quote = fresh(ask(clinician, ("VIT-1", 5), target_date=needed, message="  For the May clinic days.  "))
+    quote = reload(ask(clinician, ("VIT-1", 5), target_date=needed, message="  For the May clinic days.  "))
 
     assert quote.number == f"Q-{quotes.NUMBER_OFFSET + quote.id}"
     assert quote.status == QuoteStatus.REQUESTED
@@ -68,7 +67,7 @@ def test_a_request_is_numbered_q_and_starts_as_requested_with_its_message_date_a
 
 
 def test_every_request_gets_its_own_number(clinician):
-    quote_product("VIT-1")
+    make_variant("VIT-1")
 
     numbers = {ask(clinician, ("VIT-1", 1)).number for _ in range(3)}
 
@@ -76,7 +75,7 @@ def test_every_request_gets_its_own_number(clinician):
 
 
 def test_today_is_a_possible_target_date(clinician):
-    quote_product("VIT-1")
+    make_variant("VIT-1")
 
     assert ask(clinician, ("VIT-1", 1), target_date=clock.today()).target_date == clock.today()
 
@@ -97,7 +96,7 @@ def test_today_is_a_possible_target_date(clinician):
 def test_a_request_that_cannot_be_priced_is_refused_and_nothing_is_stored_or_sent(
     clinician, mailbox, items, target_days, message
 ):
-    quote_product("VIT-1")
+    make_variant("VIT-1")
     target = clock.today() + timedelta(days=target_days) if target_days is not None else None
 
     with pytest.raises(NotEligible, match=message):
@@ -105,7 +104,7 @@ def test_a_request_that_cannot_be_priced_is_refused_and_nothing_is_stored_or_sen
 
     db.session.rollback()
     assert row_count(Quote) == 0
-    assert delivered(mailbox, desk_address()) == []
+    assert delivered(mailbox, quotes_desk_address()) == []
 
 
 def described_in(length: int) -> str:
@@ -123,16 +122,16 @@ def test_an_item_not_in_the_catalogue_is_described_in_at_most_160_characters_and
     assert refusal.value.field == "items"
     db.session.rollback()
     assert row_count(Quote) == 0
-    assert delivered(mailbox, desk_address()) == []
+    assert delivered(mailbox, quotes_desk_address()) == []
 
     longest = described_in(160)
     quote = ask(clinician, others=((longest, 2),))
-    draft = quote_builder.open_draft(make_staff(), fresh(quote))
+    draft = quote_builder.open_draft(make_staff(), reload(quote))
     assert [(line.product_name, line.quantity) for line in draft.lines] == [(longest, 2)]
 
 
 def test_a_clinician_whose_licence_has_expired_cannot_ask_for_a_quote():
-    quote_product("VIT-1")
+    make_variant("VIT-1")
     lapsed = make_clinician(licence_expiry=clock.today() - timedelta(days=1))
 
     with pytest.raises(NotEligible, match="not verified"):
@@ -142,10 +141,8 @@ def test_a_clinician_whose_licence_has_expired_cannot_ask_for_a_quote():
 
 
 def test_a_nurse_cannot_ask_for_a_prescription_only_product(clinician):
-    product = make_product(sku="KYB-1", name="Kybella")
-    product.prescription_only = True
-    db.session.commit()
-    nurse = as_profession(make_clinician(), Profession.REGISTERED_NURSE)
+    make_product(sku="KYB-1", name="Kybella", prescription_only=True)
+    nurse = make_clinician(profession=Profession.REGISTERED_NURSE)
 
     with pytest.raises(NotEligible, match="prescription-only"):
         ask(nurse, ("KYB-1", 1))
@@ -162,8 +159,8 @@ def test_a_product_not_cleared_in_the_shops_market_cannot_be_asked_for(clinician
 
 
 def test_the_quotes_desk_is_emailed_every_requested_line_the_practice_clinician_licence_and_a_link(clinician, mailbox):
-    quote_product("VIT-1", name="Vital Booster")
-    quote_product("HYD-2", name="Hydro Booster")
+    make_variant("VIT-1", name="Vital Booster")
+    make_variant("HYD-2", name="Hydro Booster")
     quote = ask(
         clinician,
         ("VIT-1", 12),
@@ -173,7 +170,7 @@ def test_the_quotes_desk_is_emailed_every_requested_line_the_practice_clinician_
         message="Monthly volume, delivery to Cork.",
     )
 
-    [message] = delivered(mailbox, desk_address())
+    [message] = delivered(mailbox, quotes_desk_address())
 
     assert quote.number in message["Subject"]
     assert message["Reply-To"] == clinician.email
@@ -202,13 +199,13 @@ def test_the_quotes_desk_is_emailed_every_requested_line_the_practice_clinician_
 
 
 def test_the_clinician_gets_an_acknowledgement_with_the_quote_number_and_a_link(clinician, mailbox):
-    quote_product("VIT-1", name="Vital Booster")
+    make_variant("VIT-1", name="Vital Booster")
     quote = ask(clinician, ("VIT-1", 12))
 
     [message] = delivered(mailbox, clinician.email)
 
     assert quote.number in message["Subject"] and "received" in message["Subject"].lower()
-    assert message["Reply-To"] == desk_address()
+    assert message["Reply-To"] == quotes_desk_address()
     for body in (text_of(message), html_of(message)):
         assert quote.number in body
         assert f"http://shop.test/quotes/{quote.number}" in body
@@ -218,7 +215,7 @@ def test_the_clinician_gets_an_acknowledgement_with_the_quote_number_and_a_link(
 
 def test_the_desks_copy_goes_to_the_configured_quotes_mailbox(clinician, mailbox, ctx, monkeypatch):
     monkeypatch.setitem(ctx.config, "QUOTES_DESK_EMAIL", "pricing@meridian.example")
-    quote_product("VIT-1")
+    make_variant("VIT-1")
 
     quote = ask(clinician, ("VIT-1", 1))
 

@@ -12,51 +12,36 @@ from shop.cart import quick_order as bulk
 from shop.core import mailer
 from shop.errors import InvalidTransition
 from shop.ordering import card_payments as payments
-from shop.ordering import checkout, orders
-from shop.ordering.models import OrderStatus, PaymentMethod
+from shop.ordering import orders
+from shop.ordering.models import Order, OrderStatus, PaymentMethod
 from shop.quoting import quotes
-from shop.quoting.acceptance import accept_quote
-from shop.quoting.models import QuoteStatus
-from tests.card_support import post_event, reload_order, run_out_the_clock
-from tests.factories import make_product
-from tests.quote_accept_support import (
-    Priced,
-    clinician_on_account,
-    desk,
-    quote_events,
-    reload_quote,
-    sent_quote,
-    simple_quote,
-)
+from shop.quoting.models import Quote, QuoteStatus
+from tests.factories import accept_quote, issued_quote, make_clinician, make_product, make_staff, simple_quote
+from tests.helpers import post_event, quote_events, reload, run_out_the_clock
 from tests.smtp import html_of, text_of
 
 
-def _accept(clinician, quote, method: PaymentMethod = PaymentMethod.ACCOUNT):
-    version = quote.latest_sent
-    address = checkout.delivery_addresses(clinician)[0]
-    request = checkout.CheckoutRequest(address.id, method, version.total_cents)
-    return accept_quote(clinician, reload_quote(quote.number), version.number, request)
-
-
 def test_an_order_from_a_quote_is_in_the_quotes_currency_even_if_the_shop_changed_since(app, data_app, monkeypatch):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     make_product(sku="CUR-1", price_cents=10_000)
-    quote = sent_quote(clinician, staff, [Priced(2, sku="CUR-1")])
+    quote = issued_quote(clinician, staff, ("CUR-1", 2))
     for application in (app, data_app):
         monkeypatch.setitem(application.config, "SHOP_CURRENCY", "EUR")
-    order = _accept(clinician, quote)
+    order = accept_quote(clinician, quote)
     assert order.currency == quote.latest_sent.currency == "USD"
 
 
 def test_reordering_an_order_with_a_quoted_special_item_skips_it_and_says_why(app):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     make_product(sku="REO-1", price_cents=10_000, stock=50)
-    quote = sent_quote(
+    quote = issued_quote(
         clinician,
         staff,
-        [Priced(2, sku="REO-1"), Priced(1, description="Hyaluronidase 1500 IU", unit_price_cents=4_000)],
+        ("REO-1", 2),
+        others=(("Hyaluronidase 1500 IU", 1),),
+        prices={"Hyaluronidase 1500 IU": (4_000, 0)},
     )
-    order = _accept(clinician, quote)
+    order = accept_quote(clinician, quote)
 
     report = bulk.reorder(clinician, order)
 
@@ -72,9 +57,9 @@ def test_reordering_an_order_with_a_quoted_special_item_skips_it_and_says_why(ap
 def accepted_by_card(stripe):
     """A sent quote accepted by card, with the Stripe page open for its order."""
     setup = simple_quote(sku="VIT-CARD", quantity=4)
-    order = _accept(setup.clinician, setup.quote, PaymentMethod.CARD)
+    order = accept_quote(setup.clinician, setup.quote, method=PaymentMethod.CARD)
     assert payments.start_card_payment(order, setup.clinician) == stripe.only_session()["url"]
-    return setup, reload_order(order.number)
+    return setup, reload(Order, order.number)
 
 
 def cancellation_mail(mailbox, clinician, order_number: str):
@@ -97,8 +82,8 @@ def test_a_quote_whose_card_order_is_cancelled_unpaid_is_open_again_and_can_be_a
         expired = stripe.expire(order.stripe_session_id)
         assert post_event(client, stripe, "checkout.session.expired", expired).status_code == 200
 
-    assert reload_order(order.number).status == OrderStatus.CANCELLED
-    quote = reload_quote(setup.number)
+    assert reload(Order, order.number).status == OrderStatus.CANCELLED
+    quote = reload(Quote, setup.number)
     assert (quote.status, quote.accepted_version_id, quote.order_id) == (QuoteStatus.SENT, None, None)
     [event] = quote_events(quote.id, "reopened")
     assert (event.actor_id, event.from_status, event.to_status) == (None, "accepted", "sent")
@@ -107,9 +92,9 @@ def test_a_quote_whose_card_order_is_cancelled_unpaid_is_open_again_and_can_be_a
     for body in (text_of(mail), html_of(mail)):
         assert f"Quote {setup.number} is open again" in body
 
-    again = _accept(setup.clinician, reload_quote(setup.number))
+    again = accept_quote(setup.clinician, reload(Quote, setup.number))
 
-    quote = reload_quote(setup.number)
+    quote = reload(Quote, setup.number)
     assert (quote.status, quote.order_id, quote.accepted_version_id) == (
         QuoteStatus.ACCEPTED,
         again.id,
@@ -122,25 +107,25 @@ def test_a_quote_whose_card_order_is_cancelled_unpaid_is_open_again_and_can_be_a
 def test_a_quote_stays_accepted_when_the_desk_cancels_its_order(stripe, client, mailbox, settled, agreed):
     if agreed == "on account":
         setup = simple_quote(sku="VIT-ACCT", quantity=4)
-        order = _accept(setup.clinician, setup.quote)
+        order = accept_quote(setup.clinician, setup.quote)
     elif agreed.startswith("unpaid"):
         setup, order = accepted_by_card(stripe)
     else:
         setup, order = accepted_by_card(stripe)
         paid = stripe.pay(order.stripe_session_id)
         assert post_event(client, stripe, "checkout.session.completed", paid).status_code == 200
-        assert reload_order(order.number).status == OrderStatus.PAID
+        assert reload(Order, order.number).status == OrderStatus.PAID
     settled()
 
-    orders.cancel(reload_order(order.number), setup.staff, "The batch was recalled by the maker.")
+    orders.cancel(reload(Order, order.number), setup.staff, "The batch was recalled by the maker.")
 
-    assert reload_order(order.number).status == OrderStatus.CANCELLED
-    quote = reload_quote(setup.number)
+    assert reload(Order, order.number).status == OrderStatus.CANCELLED
+    quote = reload(Quote, setup.number)
     assert (quote.status, quote.order_id) == (QuoteStatus.ACCEPTED, order.id)
     assert quote_events(quote.id, "reopened") == []
     assert "open again" not in text_of(cancellation_mail(mailbox, setup.clinician, order.number))
     with pytest.raises(InvalidTransition, match="already accepted"):
-        quotes.acceptable_version(setup.clinician, reload_quote(setup.number), 1)
+        quotes.acceptable_version(setup.clinician, reload(Quote, setup.number), 1)
 
 
 def test_a_quote_whose_validity_ended_while_its_card_order_waited_is_expired_not_reopened(stripe, mailbox, settled):
@@ -148,11 +133,11 @@ def test_a_quote_whose_validity_ended_while_its_card_order_waited_is_expired_not
     settled()
     run_out_the_clock(order.number)
 
-    with time_machine.travel(reload_quote(setup.number).latest_sent.expires_at + timedelta(minutes=1)):
+    with time_machine.travel(reload(Quote, setup.number).latest_sent.expires_at + timedelta(minutes=1)):
         assert orders.cancel_unpaid_orders() == 1
         mail = cancellation_mail(mailbox, setup.clinician, order.number)
 
-    quote = reload_quote(setup.number)
+    quote = reload(Quote, setup.number)
     assert (quote.status, quote.accepted_version_id, quote.order_id) == (QuoteStatus.EXPIRED, None, None)
     assert quote_events(quote.id, "reopened") == []
     [event] = quote_events(quote.id, "expired")

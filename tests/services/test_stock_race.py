@@ -17,14 +17,13 @@ from sqlalchemy import func, select
 from shop import clock
 from shop.accounts.models import User
 from shop.cart import services as carts
-from shop.catalogue.models import Variant
 from shop.errors import CartChanged, CreditLimitExceeded, NotEligible, OutOfStock, ShopError
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
 from shop.ordering.orders import cancel_unpaid_orders
-from tests.factories import make_clinician, make_staff
-from tests.order_support import allow_account, clinician_with_cart, fill_cart, place, product
+from tests.factories import clinician_with_cart, fill_cart, make_clinician, make_staff, make_variant, place_order
+from tests.helpers import stock_of
 
 THREADS = 12
 
@@ -59,11 +58,6 @@ def race(ctx, user_ids: list[int], action):
         return [future.result(timeout=120) for future in futures]
 
 
-def _stock(variant_id: int) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.id == variant_id))
-
-
 def _sold(variant_id: int) -> int:
     return db.session.scalar(
         select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(OrderLine.variant_id == variant_id)
@@ -77,11 +71,11 @@ def _cart(user_id: int) -> list[tuple[str, int]]:
 
 
 def _account(user, expected):
-    return place(user, expected_total_cents=expected)
+    return place_order(user, expected_total_cents=expected)
 
 
 def test_twelve_clinicians_racing_for_the_last_boxes_never_get_more_than_there_are(ctx):
-    last = product("VIT-LAST", stock=7)
+    last = make_variant("VIT-LAST", stock=7)
     buyers = [clinician_with_cart(("VIT-LAST", 2)).id for _ in range(THREADS)]
 
     results = race(ctx, buyers, _account)
@@ -90,7 +84,7 @@ def test_twelve_clinicians_racing_for_the_last_boxes_never_get_more_than_there_a
     refused = [r for r in results if not isinstance(r, Placed)]
     assert len(placed) == 3  # 3 x 2 of 7
     assert all(isinstance(r, OutOfStock) for r in refused), refused
-    assert _stock(last.id) == 1
+    assert stock_of(last.sku) == 1
     assert _sold(last.id) == 6
     assert db.session.scalar(select(func.count()).select_from(Order)) == 3
     numbers = db.session.scalars(select(Order.number)).all()
@@ -99,7 +93,7 @@ def test_twelve_clinicians_racing_for_the_last_boxes_never_get_more_than_there_a
 
 
 def test_one_cart_placed_from_several_tabs_at_the_same_moment_becomes_one_order(ctx):
-    plenty = product("HYD-PLENTY", stock=100)
+    plenty = make_variant("HYD-PLENTY", stock=100)
     user = clinician_with_cart(("HYD-PLENTY", 3))
 
     results = race(ctx, [user.id] * THREADS, _account)
@@ -109,12 +103,12 @@ def test_one_cart_placed_from_several_tabs_at_the_same_moment_becomes_one_order(
     assert len(placed) == 1
     assert all(isinstance(r, CartChanged | NotEligible) for r in refused), refused
     assert db.session.scalar(select(func.count()).select_from(Order)) == 1
-    assert _stock(plenty.id) == 100 - 3 and _sold(plenty.id) == 3
+    assert stock_of(plenty.sku) == 100 - 3 and _sold(plenty.id) == 3
     assert _cart(user.id) == []
 
 
 def test_the_clinicians_who_lose_the_race_are_told_why_and_keep_their_carts(ctx):
-    product("VIT-LAST", stock=5)
+    make_variant("VIT-LAST", stock=5)
     buyers = [clinician_with_cart(("VIT-LAST", 1)).id for _ in range(THREADS)]
 
     results = race(ctx, buyers, _account)
@@ -131,21 +125,21 @@ def test_the_clinicians_who_lose_the_race_are_told_why_and_keep_their_carts(ctx)
 
 
 def test_a_lost_race_on_one_line_gives_back_every_other_line_of_that_order(ctx):
-    plenty = product("HYD-PLENTY", stock=100)
-    scarce = product("VIT-SCARCE", stock=3)
+    plenty = make_variant("HYD-PLENTY", stock=100)
+    scarce = make_variant("VIT-SCARCE", stock=3)
     buyers = [clinician_with_cart(("HYD-PLENTY", 4), ("VIT-SCARCE", 1)).id for _ in range(THREADS)]
 
     results = race(ctx, buyers, _account)
 
     assert sum(isinstance(r, Placed) for r in results) == 3
-    assert _stock(scarce.id) == 0
-    assert _stock(plenty.id) == 100 - 3 * 4  # the losers' HYD-PLENTY was never kept
+    assert stock_of(scarce.sku) == 0
+    assert stock_of(plenty.sku) == 100 - 3 * 4  # the losers' HYD-PLENTY was never kept
     assert _sold(plenty.id) == 12
 
 
 def test_carts_holding_the_same_products_in_opposite_orders_all_check_out(ctx):
-    first = product("RSB-A", stock=200)
-    second = product("RSB-B", stock=200)
+    first = make_variant("RSB-A", stock=200)
+    second = make_variant("RSB-B", stock=200)
     buyers = []
     for n in range(THREADS):
         lines = [("RSB-A", 1), ("RSB-B", 1)]
@@ -154,18 +148,15 @@ def test_carts_holding_the_same_products_in_opposite_orders_all_check_out(ctx):
     results = race(ctx, buyers, _account)
 
     assert [type(r).__name__ for r in results] == ["Placed"] * THREADS
-    assert (_stock(first.id), _stock(second.id)) == (200 - THREADS, 200 - THREADS)
+    assert (stock_of(first.sku), stock_of(second.sku)) == (200 - THREADS, 200 - THREADS)
 
 
 def test_members_of_one_practice_ordering_at_once_never_go_over_its_credit_limit(ctx):
-    product("BST-1", price_cents=10_000, stock=100)
-    owner = make_clinician()
-    allow_account(owner, credit_limit_cents=60_000)  # room for two orders of 264.45
+    make_variant("BST-1", price_cents=10_000, stock=100)
+    owner = make_clinician(on_account=True, credit_limit_cents=60_000)  # room for two orders of 264.45
     members = []
     for _ in range(6):
-        member = make_clinician()
-        member.practice = owner.practice
-        db.session.commit()
+        member = make_clinician(practice_of=owner)
         fill_cart(member, ("BST-1", 2))
         members.append(member.id)
 
@@ -179,12 +170,12 @@ def test_members_of_one_practice_ordering_at_once_never_go_over_its_credit_limit
 
 
 def test_two_expiry_runs_at_the_same_moment_release_the_stock_of_an_unpaid_order_once(ctx):
-    variant = product("VIT-1", stock=10)
+    variant = make_variant("VIT-1", stock=10)
     card_orders = []
     for _ in range(3):
-        user = clinician_with_cart(("VIT-1", 2), account=False)
-        card_orders.append(place(user, method=PaymentMethod.CARD).id)
-    assert _stock(variant.id) == 4
+        user = clinician_with_cart(("VIT-1", 2), on_account=False)
+        card_orders.append(place_order(user, method=PaymentMethod.CARD).id)
+    assert stock_of(variant.sku) == 4
 
     later = clock.now() + timedelta(minutes=ctx.config["ORDER_PAYMENT_MINUTES"] + 1)
     with time_machine.travel(later, tick=False):
@@ -202,7 +193,7 @@ def test_two_expiry_runs_at_the_same_moment_release_the_stock_of_an_unpaid_order
             counts = [f.result(timeout=120) for f in [pool.submit(run) for _ in range(4)]]
 
     assert sum(counts) == 3
-    assert _stock(variant.id) == 10
+    assert stock_of(variant.sku) == 10
     db.session.expire_all()
     for order_id in card_orders:
         order = db.session.get(Order, order_id)
@@ -211,11 +202,11 @@ def test_two_expiry_runs_at_the_same_moment_release_the_stock_of_an_unpaid_order
 
 
 def test_cancellations_and_checkouts_of_the_same_products_at_the_same_moment_all_go_through(ctx):
-    first = product("RSB-A", stock=200)
-    second = product("RSB-B", stock=200)
+    first = make_variant("RSB-A", stock=200)
+    second = make_variant("RSB-B", stock=200)
     staff = make_staff()
     # Orders whose lines list the products in the opposite order to the carts checking out.
-    to_cancel = [place(clinician_with_cart(("RSB-B", 1), ("RSB-A", 1))).id for _ in range(THREADS // 2)]
+    to_cancel = [place_order(clinician_with_cart(("RSB-B", 1), ("RSB-A", 1))).id for _ in range(THREADS // 2)]
     buyers = [clinician_with_cart(("RSB-A", 1), ("RSB-B", 1)).id for _ in range(THREADS // 2)]
     start = threading.Barrier(THREADS)
 
@@ -239,7 +230,7 @@ def test_cancellations_and_checkouts_of_the_same_products_at_the_same_moment_all
                 expected = carts.view_cart(user).totals.total_cents
                 db.session.rollback()
                 start.wait(timeout=30)
-                return place(user, expected_total_cents=expected).number
+                return place_order(user, expected_total_cents=expected).number
             finally:
                 db.session.remove()
 
@@ -249,4 +240,4 @@ def test_cancellations_and_checkouts_of_the_same_products_at_the_same_moment_all
 
     assert results[: THREADS // 2] == ["cancelled"] * (THREADS // 2)
     assert all(re.fullmatch(r"ORD-\d+", r) for r in results[THREADS // 2 :])
-    assert (_stock(first.id), _stock(second.id)) == (200 - THREADS // 2, 200 - THREADS // 2)
+    assert (stock_of(first.sku), stock_of(second.sku)) == (200 - THREADS // 2, 200 - THREADS // 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.templating import money
+from shop.core.formatting import money
 
 
 @pytest.mark.parametrize(

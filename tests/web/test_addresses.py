@@ -6,9 +6,8 @@ import pytest
 from shop.accounts.models import Address
 from shop.extensions import db
 from shop.ordering import checkout
-from tests.factories import make_clinician, make_product
+from tests.factories import fill_cart, make_clinician, make_product, place_order
 from tests.helpers import field_error, flashes, reload, text
-from tests.order_support import allow_account, fill_cart, place
 
 NEW_ADDRESS = {
     "line1": "7 Oliver Plunkett Street",
@@ -22,7 +21,7 @@ NEW_ADDRESS = {
 
 @pytest.fixture
 def clinician():
-    return make_clinician()
+    return make_clinician(on_account=True)
 
 
 @pytest.fixture
@@ -93,9 +92,8 @@ def test_another_practices_address_is_a_404_and_stays(browser, clinician):
 
 def test_removing_an_address_leaves_the_orders_that_used_it_unchanged(browser, clinician):
     make_product(sku="ADDR-1", price_cents=10_000, stock=10)
-    allow_account(clinician, 10_000_000)
     fill_cart(clinician, ("ADDR-1", 1))
-    order = place(clinician)
+    order = place_order(clinician)
     shipped_to = order.ship_to
     browser.post("/account/addresses", {**NEW_ADDRESS, "make_default": "y"})
     first = _addresses(clinician.practice_id)[0]

@@ -7,20 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shop.catalogue.models import PriceBreak, Variant
+from shop.catalogue.models import Variant
 from shop.extensions import db
 from shop.ordering.models import Order, OrderStatus
-from tests.card_support import (
-    PRICE,
-    STOCK,
-    checkout,
-    events,
-    place_card_order,
-    post_event,
-    reload_order,
-)
-from tests.factories import make_clinician, make_product
-from tests.helpers import flashes, redirect_path, text
+from tests.factories import CARD_PRICE, CARD_STOCK, make_clinician, make_product, make_variant, place_card_order
+from tests.helpers import flashes, order_events, post_checkout, post_event, redirect_path, reload, text
 from tests.smtp import text_of
 
 SESSIONS = "/v1/checkout/sessions"
@@ -37,17 +28,14 @@ def _created(stripe) -> list[dict]:
 
 
 def test_checkout_by_card_asks_stripe_for_a_session_listing_every_line_shipping_and_tax(signed_in, stripe):
-    booster = make_product(name="Vital Booster", price_cents=12_500, stock=30)
-    boost_variant = booster.variants[0]
-    db.session.add(PriceBreak(variant=boost_variant, min_quantity=3, unit_price_cents=11_990))
-    db.session.commit()
-    meso = make_product(name="Meso Cocktail", price_cents=3_333, stock=30)
+    boost_variant = make_variant(name="Vital Booster", price_cents=12_500, stock=30, breaks=((3, 11_990),))
+    meso = make_variant(name="Meso Cocktail", price_cents=3_333, stock=30)
     clinician = make_clinician()
     browser = signed_in(clinician)
     browser.post("/cart/add", {"sku": boost_variant.sku, "quantity": "3"})
-    browser.post("/cart/add", {"sku": meso.variants[0].sku, "quantity": "1"})
+    browser.post("/cart/add", {"sku": meso.sku, "quantity": "1"})
 
-    response = checkout(browser)
+    response = post_checkout(browser, "card")
 
     order = db.session.scalar(select(Order).where(Order.placed_by_id == clinician.id))
     session = stripe.only_session()
@@ -67,7 +55,7 @@ def test_checkout_by_card_asks_stripe_for_a_session_listing_every_line_shipping_
     assert order.shipping_cents == 1500 and order.tax_cents > 0
     assert len(items) == 4
     assert boost_variant.sku in items[0][0] and items[0][1:] == (11_990, 3)
-    assert meso.variants[0].sku in items[1][0] and items[1][1:] == (3_333, 1)
+    assert meso.sku in items[1][0] and items[1][1:] == (3_333, 1)
     assert items[2] == ("Shipping", 1500, 1)
     assert items[3][0].startswith("Tax") and items[3][1:] == (order.tax_cents, 1)
     assert sum(amount * quantity for _, amount, quantity in items) == order.total_cents
@@ -86,7 +74,7 @@ def test_free_shipping_sends_no_shipping_line_to_stripe(signed_in, stripe):
 
 @pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
 def test_card_is_offered_only_when_both_stripe_keys_are_set(signed_in, stripe, app, monkeypatch, missing):
-    product = make_product(stock=STOCK)
+    product = make_product(stock=CARD_STOCK)
     browser = signed_in(make_clinician())
     browser.post("/cart/add", {"sku": product.variants[0].sku, "quantity": "1"})
     assert 'value="card"' in browser.get("/checkout").get_data(as_text=True)
@@ -94,12 +82,12 @@ def test_card_is_offered_only_when_both_stripe_keys_are_set(signed_in, stripe, a
     monkeypatch.setitem(app.config, missing, None)
     page = browser.get("/checkout").get_data(as_text=True)
     assert 'value="card"' not in page
-    refused = checkout(browser)
+    refused = post_checkout(browser, "card")
 
     assert refused.status_code == 422
     assert db.session.scalar(select(Order.id)) is None
     assert stripe.calls == []
-    assert placed_stock(product) == STOCK
+    assert placed_stock(product) == CARD_STOCK
 
 
 def test_pay_now_on_an_open_session_sends_the_clinician_back_to_the_same_page(signed_in, stripe):
@@ -125,12 +113,12 @@ def test_a_stripe_error_at_checkout_keeps_the_order_reserved_and_pay_now_works_o
     assert redirect_path(placed.response) == f"/orders/{placed.number}"
     order = placed.order
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.stripe_session_id is None
-    assert placed.stock() == STOCK - 2  # still reserved for this clinician
+    assert placed.stock() == CARD_STOCK - 2  # still reserved for this clinician
     assert stripe.sessions == {}
     detail = placed.browser.get(f"/orders/{placed.number}")
     assert any("is reserved for you" in message for _, message in flashes(detail))
     _shows_retry(placed.browser, placed.number)
-    assert len(events(placed.number, "payment_unavailable")) == 1
+    assert len(order_events(placed.number, "payment_unavailable")) == 1
 
     stripe.fail_next(500, times=2)  # still down: the same answer, still no error page
     still_down = placed.browser.post(f"/orders/{placed.number}/pay")
@@ -160,7 +148,7 @@ def test_a_stripe_timeout_at_checkout_keeps_the_order_and_the_retry_gets_the_ses
     assert placed.response.status_code == 303
     assert redirect_path(placed.response) == f"/orders/{placed.number}"
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert placed.stock() == STOCK - 2
+    assert placed.stock() == CARD_STOCK - 2
     _shows_retry(placed.browser, placed.number)
     stripe.wait_idle()
     made_meanwhile = stripe.only_session()
@@ -213,7 +201,7 @@ def test_returning_from_stripe_before_the_webhook_marks_the_order_paid_from_the_
 
     # Stripe's webhook arrives afterwards: nothing more happens.
     assert post_event(client, stripe, "checkout.session.completed", session).status_code == 200
-    assert len(events(placed.number, "paid")) == 1
+    assert len(order_events(placed.number, "paid")) == 1
     deliver_due()
     received = [m for m in mailbox.to(placed.clinician.email) if m["Subject"].startswith("Payment received")]
     assert len(received) == 1 and placed.number in text_of(received[0])
@@ -288,7 +276,7 @@ def test_a_return_whose_payment_does_not_match_the_order_holds_it_and_alerts_the
     order = placed.order
     assert order.status == OrderStatus.ON_HOLD
     assert session["id"] in order.hold_reason and str(total) in order.hold_reason
-    assert events(placed.number, "paid") == []
+    assert order_events(placed.number, "paid") == []
     deliver_due()
     alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(alerts) == 1 and placed.number in alerts[0]["Subject"]
@@ -308,7 +296,7 @@ def test_pay_now_while_the_bank_confirms_the_payment_does_not_start_another(sign
     assert not any("already paid" in message for _, message in flashes(page))
     assert len(stripe.sessions) == 1
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert len(events(placed.number, "payment_pending")) == 1
+    assert len(order_events(placed.number, "payment_pending")) == 1
 
 
 def test_pay_now_after_the_bank_refused_the_payment_starts_a_new_session_that_can_be_paid(signed_in, stripe, client):
@@ -337,15 +325,15 @@ def test_pay_now_on_a_paid_order_starts_no_session(signed_in, stripe, client):
 
     assert again.status_code == 303 and redirect_path(again) == f"/orders/{placed.number}"
     assert len(stripe.calls) == calls
-    assert reload_order(placed.number).status == OrderStatus.PAID
+    assert reload(Order, placed.number).status == OrderStatus.PAID
     assert "Pay now" not in text(placed.browser.get(f"/orders/{placed.number}"))
 
 
 def test_a_new_session_after_the_first_expired_charges_the_order_total_not_todays_catalogue_price(signed_in, stripe):
-    placed = place_card_order(signed_in, quantity=1, price=PRICE)
+    placed = place_card_order(signed_in, quantity=1, price=CARD_PRICE)
     total = placed.order.total_cents
     variant = db.session.get(Variant, placed.variant_id)
-    variant.price_cents = PRICE * 2
+    variant.price_cents = CARD_PRICE * 2
     db.session.commit()
     stripe.expire(placed.order.stripe_session_id)
 

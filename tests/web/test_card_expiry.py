@@ -20,15 +20,8 @@ from shop.ordering import card_payments as payments
 from shop.ordering import orders
 from shop.ordering.models import CancelCause, Order, OrderStatus
 from shop.ordering.orders import cancel_unpaid_orders
-from tests.card_support import (
-    STOCK,
-    events,
-    place_card_order,
-    post_event,
-    run_out_the_clock,
-)
-from tests.factories import make_staff
-from tests.helpers import text
+from tests.factories import CARD_STOCK, make_staff, place_card_order
+from tests.helpers import order_events, post_event, run_out_the_clock, text
 from tests.smtp import text_of
 
 
@@ -41,7 +34,7 @@ def test_stripe_reporting_the_session_expired_cancels_the_order_releases_its_sto
 ):
     placed = place_card_order(signed_in, quantity=3)
     settled()
-    assert placed.stock() == STOCK - 3
+    assert placed.stock() == CARD_STOCK - 3
 
     reply = post_event(client, stripe, "checkout.session.expired", stripe.expire(placed.order.stripe_session_id))
 
@@ -49,7 +42,7 @@ def test_stripe_reporting_the_session_expired_cancels_the_order_releases_its_sto
     order = placed.order
     assert order.status == OrderStatus.CANCELLED and order.stock_released_at is not None
     assert "expired" in order.cancel_reason
-    assert placed.stock() == STOCK
+    assert placed.stock() == CARD_STOCK
     deliver_due()
     mails = _cancellation_mails(mailbox, placed)
     assert len(mails) == 1 and placed.number in mails[0]["Subject"] and "expired" in text_of(mails[0])
@@ -66,7 +59,7 @@ def test_expire_orders_cancels_a_card_order_left_unpaid_past_its_time_once(
 
     early = cli("expire-orders")
     assert early.exit_code == 0 and "0 unpaid orders cancelled" in early.output
-    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == STOCK - 4
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == CARD_STOCK - 4
 
     run_out_the_clock(placed.number)
     first = cli("expire-orders")
@@ -75,8 +68,8 @@ def test_expire_orders_cancels_a_card_order_left_unpaid_past_its_time_once(
     assert first.exit_code == 0 and "1 unpaid order cancelled" in first.output
     assert second.exit_code == 0 and "0 unpaid orders cancelled" in second.output
     assert placed.order.status == OrderStatus.CANCELLED
-    assert placed.stock() == STOCK
-    assert len(events(placed.number, "cancelled")) == 1
+    assert placed.stock() == CARD_STOCK
+    assert len(order_events(placed.number, "cancelled")) == 1
     # The Stripe page is closed too, so nobody can pay for the cancelled order.
     assert stripe.session(order.stripe_session_id)["status"] == "expired"
     deliver_due()
@@ -103,8 +96,8 @@ def test_the_timer_and_the_expired_webhook_together_release_the_stock_once(
         step()
 
     assert placed.order.status == OrderStatus.CANCELLED
-    assert placed.stock() == STOCK
-    assert len(events(placed.number, "cancelled")) == 1
+    assert placed.stock() == CARD_STOCK
+    assert len(order_events(placed.number, "cancelled")) == 1
     deliver_due()
     assert len(_cancellation_mails(mailbox, placed)) == 1
 
@@ -143,10 +136,10 @@ def test_expiry_from_many_threads_at_once_releases_the_stock_once(signed_in, str
     assert all(result.status_code == 200 for kind, result in outcomes if kind == "webhook")
     assert sum(result for kind, result in outcomes if kind == "timer") <= 1
     assert placed.order.status == OrderStatus.CANCELLED
-    assert placed.stock() == STOCK
-    assert len(events(placed.number, "cancelled")) == 1
+    assert placed.stock() == CARD_STOCK
+    assert len(order_events(placed.number, "cancelled")) == 1
     assert still_in_time.order.status == OrderStatus.AWAITING_PAYMENT
-    assert still_in_time.stock() == STOCK - 1
+    assert still_in_time.stock() == CARD_STOCK - 1
     deliver_due()
     assert len(_cancellation_mails(mailbox, placed)) == 1
     assert _cancellation_mails(mailbox, still_in_time) == []
@@ -167,7 +160,7 @@ def test_the_expired_session_of_a_superseded_attempt_does_not_cancel_the_order(
 
     assert reply.status_code == 200
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert placed.stock() == STOCK - 2
+    assert placed.stock() == CARD_STOCK - 2
     post_event(client, stripe, "checkout.session.completed", stripe.pay(new))
     assert placed.order.status == OrderStatus.PAID
     deliver_due()
@@ -185,10 +178,10 @@ def test_a_page_paid_just_as_the_time_runs_out_is_not_cancelled_but_marked_paid(
 
     assert "0 unpaid orders cancelled" in cli("expire-orders").output
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert placed.stock() == STOCK - 2
+    assert placed.stock() == CARD_STOCK - 2
     post_event(client, stripe, "checkout.session.completed", paid)
-    assert placed.order.status == OrderStatus.PAID and placed.stock() == STOCK - 2
-    assert events(placed.number, "cancelled") == []
+    assert placed.order.status == OrderStatus.PAID and placed.stock() == CARD_STOCK - 2
+    assert order_events(placed.number, "cancelled") == []
 
 
 def test_the_timer_closes_the_stripe_page_before_it_cancels(signed_in, stripe, cli, settled):
@@ -199,7 +192,7 @@ def test_the_timer_closes_the_stripe_page_before_it_cancels(signed_in, stripe, c
 
     assert "1 unpaid order cancelled" in cli("expire-orders").output
     assert stripe.session(session_id)["status"] == "expired"
-    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == CARD_STOCK
 
 
 def test_a_payment_completed_after_the_timer_cancelled_the_order_alerts_the_desk_and_it_stays_cancelled(
@@ -221,8 +214,8 @@ def test_a_payment_completed_after_the_timer_cancelled_the_order_alerts_the_desk
     assert late.status_code == 200
     order = placed.order
     assert order.status == OrderStatus.CANCELLED and order.paid_at is None
-    assert placed.stock() == STOCK
-    assert len(events(placed.number, "paid_after_cancellation")) == 1
+    assert placed.stock() == CARD_STOCK
+    assert len(order_events(placed.number, "paid_after_cancellation")) == 1
     deliver_due()
     alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(alerts) == 1 and placed.number in alerts[0]["Subject"] and "refund" in alerts[0]["Subject"]
@@ -264,8 +257,8 @@ def test_a_payment_landing_as_the_order_is_cancelled_elsewhere_is_still_recorded
     outcome = payments.handle_event(json.loads(stripe.event("checkout.session.completed", paid)))
 
     assert outcome == "applied"
-    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
-    assert len(events(placed.number, "paid_after_cancellation")) == 1
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == CARD_STOCK
+    assert len(order_events(placed.number, "paid_after_cancellation")) == 1
     deliver_due()
     alerts = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(alerts) == 1 and placed.number in alerts[0]["Subject"]
@@ -281,13 +274,13 @@ def test_an_order_whose_bank_is_still_confirming_the_payment_is_not_cancelled_un
     run_out_the_clock(placed.number)
 
     assert "0 unpaid orders cancelled" in cli("expire-orders").output
-    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == STOCK - 2
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == CARD_STOCK - 2
 
     post_event(
         client, stripe, "checkout.session.async_payment_failed", stripe.settle_async(session["id"], succeeded=False)
     )
     assert "1 unpaid order cancelled" in cli("expire-orders").output
-    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == CARD_STOCK
 
 
 def test_the_desk_cancelling_while_stripe_reports_the_page_expired_keeps_the_desks_reason(
@@ -317,9 +310,9 @@ def test_the_desk_cancelling_while_stripe_reports_the_page_expired_keeps_the_des
     assert reply.status_code == 200
     order = placed.order
     assert order.status == OrderStatus.CANCELLED and order.cancel_reason == "The clinic closed."
-    [cancelled] = events(placed.number, "cancelled")
+    [cancelled] = order_events(placed.number, "cancelled")
     assert cancelled.actor_id == staff_id
-    assert placed.stock() == STOCK
+    assert placed.stock() == CARD_STOCK
 
 
 def test_an_order_paid_in_time_is_left_alone_when_its_time_runs_out(signed_in, stripe, client, cli):
@@ -331,4 +324,4 @@ def test_an_order_paid_in_time_is_left_alone_when_its_time_runs_out(signed_in, s
 
     assert "0 unpaid orders cancelled" in result.output
     assert placed.order.status == OrderStatus.PAID
-    assert placed.stock() == STOCK - 2
+    assert placed.stock() == CARD_STOCK - 2

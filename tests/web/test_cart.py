@@ -6,70 +6,28 @@ bad input that never breaks the page."""
 from __future__ import annotations
 
 import re
-from html import unescape
 
 import pytest
 
 from shop.accounts.models import User
 from shop.cart.models import CartLine
-from shop.catalogue.models import PriceBreak, Variant
+from shop.catalogue.models import Variant
 from shop.extensions import db
 from shop.ordering.models import Order
-from tests.factories import make_clinician, make_product
-from tests.helpers import flashes, redirect_path, reload, row_count, text
-
-# --- helpers shared with the quick order and reorder tests ------------------------------
-
-
-def variant_with_breaks(price_cents: int = 10000, stock: int = 50, **product) -> Variant:
-    """A variant sold at `price_cents` for 1-4 packs, 95% of it for 5-9 and 90% from 10."""
-    variant = make_product(price_cents=price_cents, stock=stock, **product).variants[0]
-    variant.price_breaks = [
-        PriceBreak(min_quantity=5, unit_price_cents=price_cents * 95 // 100),
-        PriceBreak(min_quantity=10, unit_price_cents=price_cents * 90 // 100),
-    ]
-    db.session.commit()
-    return variant
-
-
-def change(variant: Variant, **values) -> None:
-    """What staff do in the back office: change a variant and save it."""
-    fresh = reload(Variant, variant.id)
-    for name, value in values.items():
-        setattr(fresh, name, value)
-    db.session.commit()
-
-
-def _cell_text(html: str) -> str:
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
-
-
-def cart_rows(response) -> list[dict[str, str]]:
-    """The cart table as the clinician reads it: one dict per line, by column, plus the
-    quantity in the box and whether the line is marked."""
-    html = response.get_data(as_text=True)
-    table = re.search(r'<table class="[^"]*cart-table[^"]*">.*?<tbody>(.*?)</tbody>', html, re.S)
-    if table is None:
-        return []
-    rows = []
-    for attributes, body in re.findall(r"<tr([^>]*)>(.*?)</tr>", table.group(1), re.S):
-        cells = {
-            label: _cell_text(cell)
-            for label, cell in re.findall(r'<td data-label="([^"]+)"[^>]*>(.*?)</td>', body, re.S)
-        }
-        quantity = re.search(r'name="quantity" value="(\d+)"', body)
-        cells["quantity"] = quantity.group(1) if quantity else ""
-        cells["marked"] = "row-problem" in attributes
-        rows.append(cells)
-    return rows
-
-
-def totals_of(response) -> dict[str, str]:
-    html = response.get_data(as_text=True)
-    block = re.search(r'<dl class="totals">(.*?)</dl>', html, re.S)
-    assert block, "the page shows no totals"
-    pairs = re.findall(r"<dt[^>]*>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", block.group(1), re.S)
-    return {_cell_text(term): _cell_text(value) for term, value in pairs}
+from tests.factories import make_clinician, variant_with_breaks
+from tests.helpers import (
+    add_to_cart,
+    cart_rows,
+    change,
+    flashes,
+    placed_order_number,
+    post_checkout,
+    redirect_path,
+    reload,
+    row_count,
+    text,
+    totals_of,
+)
 
 
 def line_id(user: User, variant: Variant) -> int:
@@ -77,10 +35,6 @@ def line_id(user: User, variant: Variant) -> int:
     return db.session.scalar(
         db.select(CartLine.id).where(CartLine.user_id == user.id, CartLine.variant_id == variant.id)
     )
-
-
-def add(browser, sku: str, quantity=1, **extra):
-    return browser.post("/cart/add", {"sku": sku, "quantity": str(quantity), **extra})
 
 
 def checkout_refused(browser, user: User) -> None:
@@ -99,28 +53,9 @@ def checkout_refused(browser, user: User) -> None:
     assert row_count(Order) == 0
 
 
-def enable_account(user: User) -> None:
-    practice = reload(User, user.id).practice
-    practice.on_account = True
-    practice.credit_limit_cents = 10_000_000
-    db.session.commit()
-
-
-def place_on_account(browser) -> str:
-    """Check out the cart on account as the page offers it; the order number."""
-    page = browser.get("/checkout")
-    assert page.status_code == 200, text(page)
-    html = page.get_data(as_text=True)
-    total = re.search(r'name="expected_total" type="hidden" value="(\d+)"', html).group(1)
-    address = re.search(r'name="address_id" required type="radio" value="(\d+)"', html).group(1)
-    response = browser.post("/checkout", {"address_id": address, "payment_method": "account", "expected_total": total})
-    assert response.status_code == 303, text(response)
-    return redirect_path(response).rsplit("/", 1)[-1]
-
-
 @pytest.fixture
 def clinician():
-    return make_clinician()
+    return make_clinician(on_account=True)
 
 
 @pytest.fixture
@@ -138,7 +73,7 @@ def test_a_clinician_adds_a_variant_from_the_product_page_and_finds_it_in_the_ca
     assert form and f'name="sku" value="{variant.sku}"' in form.group(0)
     back = re.search(r'name="next" value="([^"]+)"', form.group(0)).group(1)
 
-    response = add(browser, variant.sku, 2, next=back)
+    response = add_to_cart(browser, variant.sku, 2, next=back)
     assert response.status_code == 303 and redirect_path(response) == f"/catalogue/{variant.product.slug}"
     product_page = browser.get(back)
     assert ("success", f"Added 2 × Hydra Boost ({variant.sku}) to your cart.") in flashes(product_page)
@@ -156,7 +91,7 @@ def test_a_clinician_adds_a_variant_from_the_product_page_and_finds_it_in_the_ca
 def test_adding_from_a_listing_returns_to_the_same_listing(browser):
     variant = variant_with_breaks()
     listing = "/catalogue?category=skin-boosters&page=1"
-    response = add(browser, variant.sku, 3, next=listing)
+    response = add_to_cart(browser, variant.sku, 3, next=listing)
     assert response.status_code == 303 and redirect_path(response) == listing
     assert cart_rows(browser.get("/cart"))[0]["quantity"] == "3"
 
@@ -170,8 +105,8 @@ def test_the_catalogue_listing_offers_add_to_cart_for_a_product_with_one_option(
 
 def test_adding_again_adds_to_the_same_line(browser):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 2)
-    add(browser, variant.sku.lower(), 1)
+    add_to_cart(browser, variant.sku, 2)
+    add_to_cart(browser, variant.sku.lower(), 1)
     [row] = cart_rows(browser.get("/cart"))
     assert row["quantity"] == "3"
 
@@ -179,13 +114,13 @@ def test_adding_again_adds_to_the_same_line(browser):
 def test_without_a_safe_next_page_adding_goes_to_the_cart(browser):
     variant = variant_with_breaks()
     for target in ("https://evil.example/", "//evil.example/cart", "/\\evil.example", "javascript:alert(1)"):
-        response = add(browser, variant.sku, 1, next=target)
+        response = add_to_cart(browser, variant.sku, 1, next=target)
         assert response.status_code == 303 and redirect_path(response) == "/cart"
 
 
 def test_the_cart_shows_subtotal_shipping_tax_and_total(browser):
     variant = variant_with_breaks(price_cents=12900)
-    add(browser, variant.sku, 1)
+    add_to_cart(browser, variant.sku, 1)
     page = browser.get("/cart")
     assert totals_of(page) == {
         "Subtotal": "$129.00",
@@ -195,7 +130,7 @@ def test_the_cart_shows_subtotal_shipping_tax_and_total(browser):
     }
     assert "Free shipping from $500.00" in text(page)
 
-    add(browser, variant.sku, 3)  # 4 x 129.00 = 516.00
+    add_to_cart(browser, variant.sku, 3)  # 4 x 129.00 = 516.00
     page = browser.get("/cart")
     assert totals_of(page) == {"Subtotal": "$516.00", "Shipping": "Free", "VAT (23%)": "$118.68", "Total": "$634.68"}
 
@@ -212,7 +147,7 @@ def test_an_empty_cart_says_so_and_offers_no_checkout(browser):
 
 def test_volume_prices_apply_when_the_quantity_crosses_a_break_and_back(browser, clinician):
     variant = variant_with_breaks(price_cents=10000)
-    add(browser, variant.sku, 4)
+    add_to_cart(browser, variant.sku, 4)
     line = line_id(clinician, variant)
     page = browser.get("/cart")
     assert "5+ packs: $95.00 each" in text(page)
@@ -234,7 +169,7 @@ def test_volume_prices_apply_when_the_quantity_crosses_a_break_and_back(browser,
 
 def test_a_quantity_of_zero_removes_the_line(browser, clinician):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 2)
+    add_to_cart(browser, variant.sku, 2)
     response = browser.post(f"/cart/lines/{line_id(clinician, variant)}", {"quantity": "0"}, follow_redirects=True)
     assert "Your cart is empty" in text(response)
     assert row_count(CartLine) == 0
@@ -242,8 +177,8 @@ def test_a_quantity_of_zero_removes_the_line(browser, clinician):
 
 def test_the_remove_button_removes_only_its_line(browser, clinician):
     first, second = variant_with_breaks(name="First Booster"), variant_with_breaks(name="Second Booster")
-    add(browser, first.sku, 1)
-    add(browser, second.sku, 1)
+    add_to_cart(browser, first.sku, 1)
+    add_to_cart(browser, second.sku, 1)
     response = browser.post(f"/cart/lines/{line_id(clinician, first)}/remove", follow_redirects=True)
     assert ("success", "The line is removed from your cart.") in flashes(response)
     rows = cart_rows(response)
@@ -252,7 +187,7 @@ def test_the_remove_button_removes_only_its_line(browser, clinician):
 
 def test_raising_a_quantity_above_the_stock_is_refused_with_what_is_left(browser, clinician):
     variant = variant_with_breaks(stock=6)
-    add(browser, variant.sku, 2)
+    add_to_cart(browser, variant.sku, 2)
     response = browser.post(f"/cart/lines/{line_id(clinician, variant)}", {"quantity": "7"}, follow_redirects=True)
     assert any("Only 6" in message for kind, message in flashes(response) if kind == "error")
     assert cart_rows(response)[0]["quantity"] == "2"
@@ -260,7 +195,7 @@ def test_raising_a_quantity_above_the_stock_is_refused_with_what_is_left(browser
 
 def test_adding_more_than_is_in_stock_is_refused(browser):
     variant = variant_with_breaks(stock=3)
-    response = add(browser, variant.sku, 4, next=f"/catalogue/{variant.product.slug}")
+    response = add_to_cart(browser, variant.sku, 4, next=f"/catalogue/{variant.product.slug}")
     assert redirect_path(response) == f"/catalogue/{variant.product.slug}"
     assert any(f"Only 3 of {variant.sku}" in message for _, message in flashes(browser.get("/cart")))
     assert row_count(CartLine) == 0
@@ -271,7 +206,7 @@ def test_adding_more_than_is_in_stock_is_refused(browser):
 
 def test_the_cart_survives_logging_out_and_in_again(browser, clinician):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 3)
+    add_to_cart(browser, variant.sku, 3)
     browser.logout()
     assert redirect_path(browser.get("/cart")).startswith("/login")
     browser.login(clinician.email, "Velvet-harbour-lantern-42")
@@ -280,10 +215,10 @@ def test_the_cart_survives_logging_out_and_in_again(browser, clinician):
 
 def test_the_cart_shows_in_another_browser(browser, clinician, signed_in):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 3)
+    add_to_cart(browser, variant.sku, 3)
     other_browser = signed_in(clinician)
     assert cart_rows(other_browser.get("/cart"))[0]["quantity"] == "3"
-    add(other_browser, variant.sku, 1)
+    add_to_cart(other_browser, variant.sku, 1)
     assert cart_rows(browser.get("/cart"))[0]["quantity"] == "4"
 
 
@@ -291,8 +226,8 @@ def test_two_clinicians_have_separate_carts(browser, signed_in):
     variant = variant_with_breaks(name="Shared Booster")
     other = variant_with_breaks(name="Other Booster")
     colleague = signed_in(make_clinician(full_name="Dr Sam Byrne"))
-    add(browser, variant.sku, 2)
-    add(colleague, other.sku, 5)
+    add_to_cart(browser, variant.sku, 2)
+    add_to_cart(colleague, other.sku, 5)
     mine, theirs = cart_rows(browser.get("/cart")), cart_rows(colleague.get("/cart"))
     assert len(mine) == 1 and "Shared Booster" in mine[0]["Product"] and mine[0]["quantity"] == "2"
     assert len(theirs) == 1 and "Other Booster" in theirs[0]["Product"] and theirs[0]["quantity"] == "5"
@@ -312,9 +247,8 @@ def test_two_clinicians_have_separate_carts(browser, signed_in):
 def test_a_variant_that_became_unavailable_is_flagged_and_blocks_checkout(
     browser, clinician, values, message, availability
 ):
-    enable_account(clinician)
     variant = variant_with_breaks(stock=50)
-    add(browser, variant.sku, 3)
+    add_to_cart(browser, variant.sku, 3)
     change(variant, **values)
     page = browser.get("/cart")
     [row] = cart_rows(page)
@@ -327,7 +261,7 @@ def test_a_variant_that_became_unavailable_is_flagged_and_blocks_checkout(
 
 def test_a_deactivated_product_is_flagged(browser, clinician):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 1)
+    add_to_cart(browser, variant.sku, 1)
     variant.product.active = False
     db.session.commit()
     [row] = cart_rows(browser.get("/cart"))
@@ -337,7 +271,7 @@ def test_a_deactivated_product_is_flagged(browser, clinician):
 
 def test_a_product_no_longer_cleared_for_the_market_is_flagged(browser, clinician):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 1)
+    add_to_cart(browser, variant.sku, 1)
     variant.product.status_in("EU").sale_permitted = False
     db.session.commit()
     [row] = cart_rows(browser.get("/cart"))
@@ -346,9 +280,8 @@ def test_a_product_no_longer_cleared_for_the_market_is_flagged(browser, clinicia
 
 
 def test_a_changed_price_is_flagged_with_the_old_one_and_checkout_waits_for_acceptance(browser, clinician):
-    enable_account(clinician)
     variant = variant_with_breaks(price_cents=10000)
-    add(browser, variant.sku, 2)
+    add_to_cart(browser, variant.sku, 2)
     change(variant, price_cents=11500)
 
     page = browser.get("/cart")
@@ -365,14 +298,14 @@ def test_a_changed_price_is_flagged_with_the_old_one_and_checkout_waits_for_acce
     [row] = cart_rows(response)
     assert not row["marked"] and row["Unit price"].startswith("$115.00") and "was" not in row["Unit price"]
 
-    number = place_on_account(browser)
+    number = placed_order_number(post_checkout(browser))
     order = Order.query.filter_by(number=number).one()
     assert [(line.unit_price_cents, line.line_total_cents) for line in order.lines] == [(11500, 23000)]
 
 
 def test_a_changed_volume_price_is_flagged(browser, clinician):
     variant = variant_with_breaks(price_cents=10000)
-    add(browser, variant.sku, 6)
+    add_to_cart(browser, variant.sku, 6)
     fresh = reload(Variant, variant.id)
     fresh.price_breaks[0].unit_price_cents = 9800
     db.session.commit()
@@ -383,7 +316,7 @@ def test_a_changed_volume_price_is_flagged(browser, clinician):
 
 def test_a_price_that_moves_again_after_the_page_was_shown_is_not_accepted(browser, clinician):
     variant = variant_with_breaks(price_cents=10000)
-    add(browser, variant.sku, 2)
+    add_to_cart(browser, variant.sku, 2)
     change(variant, price_cents=11000)
     shown = re.search(r'name="shown" value="([^"]*)"', browser.get("/cart").get_data(as_text=True)).group(1)
     change(variant, price_cents=13000)
@@ -394,12 +327,11 @@ def test_a_price_that_moves_again_after_the_page_was_shown_is_not_accepted(brows
 
 
 def test_removing_the_unavailable_lines_clears_the_way_to_checkout(browser, clinician):
-    enable_account(clinician)
     good = variant_with_breaks(name="Good Booster")
     gone = variant_with_breaks(name="Gone Booster")
     short = variant_with_breaks(name="Short Booster")
     for variant in (good, gone, short):
-        add(browser, variant.sku, 3)
+        add_to_cart(browser, variant.sku, 3)
     change(gone, active=False)
     change(short, stock_on_hand=1)
     response = browser.post("/cart/remove-unavailable", follow_redirects=True)
@@ -407,7 +339,7 @@ def test_removing_the_unavailable_lines_clears_the_way_to_checkout(browser, clin
     rows = cart_rows(response)
     assert len(rows) == 1 and "Good Booster" in rows[0]["Product"] and not rows[0]["marked"]
     assert browser.get("/checkout").status_code == 200
-    place_on_account(browser)
+    placed_order_number(post_checkout(browser))
     assert row_count(Order) == 1
 
 
@@ -417,7 +349,7 @@ def test_removing_the_unavailable_lines_clears_the_way_to_checkout(browser, clin
 @pytest.mark.parametrize("quantity", ["abc", "", " ", "-1", "0", "1.5", "2,5", "1e3", "1000", "9" * 30, "0x10", "½"])
 def test_a_bad_quantity_when_adding_is_refused_with_a_message(browser, quantity):
     variant = variant_with_breaks(stock=5000)
-    response = add(browser, variant.sku, quantity)
+    response = add_to_cart(browser, variant.sku, quantity)
     assert response.status_code == 303
     messages = flashes(browser.get("/cart"))
     assert any(kind == "error" and "Quantity" in message for kind, message in messages), messages
@@ -429,7 +361,7 @@ def test_a_bad_quantity_when_adding_is_refused_with_a_message(browser, quantity)
 )
 def test_an_odd_sku_when_adding_is_refused_with_a_message(browser, sku):
     variant_with_breaks()
-    response = add(browser, sku, 1)
+    response = add_to_cart(browser, sku, 1)
     assert response.status_code == 303
     page = browser.get("/cart")
     assert any(kind == "error" for kind, _ in flashes(page))
@@ -440,7 +372,7 @@ def test_an_odd_sku_when_adding_is_refused_with_a_message(browser, sku):
 @pytest.mark.parametrize("quantity", ["abc", "", "-1", "1000", "2.5", "9" * 30])
 def test_a_bad_quantity_when_changing_a_line_leaves_it_as_it_was(browser, clinician, quantity):
     variant = variant_with_breaks()
-    add(browser, variant.sku, 2)
+    add_to_cart(browser, variant.sku, 2)
     response = browser.post(f"/cart/lines/{line_id(clinician, variant)}", {"quantity": quantity}, follow_redirects=True)
     assert response.status_code == 200
     assert any(kind == "error" for kind, _ in flashes(response))
@@ -450,7 +382,7 @@ def test_a_bad_quantity_when_changing_a_line_leaves_it_as_it_was(browser, clinic
 def test_someone_elses_cart_line_cannot_be_changed_or_removed(browser, signed_in):
     variant = variant_with_breaks()
     other = make_clinician()
-    add(signed_in(other), variant.sku, 2)
+    add_to_cart(signed_in(other), variant.sku, 2)
     theirs = line_id(other, variant)
     for url, data in ((f"/cart/lines/{theirs}", {"quantity": "9"}), (f"/cart/lines/{theirs}/remove", {})):
         response = browser.post(url, data, follow_redirects=True)
@@ -483,8 +415,8 @@ def test_a_line_id_within_range_but_unknown_is_reported(browser):
 )
 def test_a_form_without_its_csrf_token_changes_nothing(browser, clinician, url, data):
     variant, gone = variant_with_breaks(), variant_with_breaks()
-    add(browser, variant.sku, 2)
-    add(browser, gone.sku, 1)
+    add_to_cart(browser, variant.sku, 2)
+    add_to_cart(browser, gone.sku, 1)
     change(variant, price_cents=12000)  # a price to accept
     change(gone, active=False)  # a line to remove as unavailable
     line = line_id(clinician, variant)

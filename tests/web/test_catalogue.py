@@ -15,10 +15,10 @@ from shop import clock
 from shop.accounts import verification
 from shop.accounts.licences import ApplicationStatus
 from shop.accounts.models import Profession
-from shop.catalogue.models import Brand, Product, Variant
+from shop.catalogue.models import Product
 from shop.demo.catalogue import PRODUCTS
 from shop.extensions import db
-from tests.factories import make_applicant, make_catalogue, make_clinician, make_product, make_staff
+from tests.factories import make_applicant, make_catalogue, make_clinician, make_product, make_staff, option
 from tests.helpers import text
 
 ALL_DEMO = {p["slug"] for p in PRODUCTS}
@@ -214,15 +214,11 @@ def test_a_search_without_results_says_so_and_offers_everything(app, catalogue):
 def three_products(clinician, everything):
     """Names, prices and ages in three different orders."""
     now = clock.now()
-    made = [
-        make_product(name="Bravo gel", slug="bravo", price_cents=30000),
-        make_product(name="Alpha gel", slug="alpha", price_cents=20000),
-        make_product(name="Charlie gel", slug="charlie", price_cents=10000),
-    ]
-    for days, product in zip((1, 3, 2), made, strict=True):
-        product.created_at = now - timedelta(days=days)
-    made[0].brand = Brand(slug="zeta", name="Zeta Labs")
-    db.session.commit()
+    make_product(
+        name="Bravo gel", slug="bravo", price_cents=30000, created_at=now - timedelta(days=1), brand="Zeta Labs"
+    )
+    make_product(name="Alpha gel", slug="alpha", price_cents=20000, created_at=now - timedelta(days=3))
+    make_product(name="Charlie gel", slug="charlie", price_cents=10000, created_at=now - timedelta(days=2))
     return clinician
 
 
@@ -247,8 +243,8 @@ def test_the_default_order_is_by_name(three_products):
 
 def test_price_sorting_uses_the_cheapest_option_still_on_sale(three_products):
     bravo = db.session.scalar(db.select(Product).where(Product.slug == "bravo"))
-    bravo.variants.append(Variant(sku="BRV-OLD", label="Old", pack_size="1", price_cents=100, active=False))
-    bravo.variants.append(Variant(sku="BRV-SMALL", label="Small", pack_size="1", price_cents=15000, stock_on_hand=3))
+    bravo.variants.append(option("BRV-OLD", label="Old", price_cents=100, active=False))
+    bravo.variants.append(option("BRV-SMALL", label="Small", price_cents=15000, stock=3))
     db.session.commit()
     assert listed(three_products.get("/catalogue?sort=price_asc")) == ["charlie", "bravo", "alpha"]
 
@@ -307,9 +303,7 @@ def test_a_page_number_that_is_not_a_positive_number_means_the_first_page(small_
 
 def test_an_inactive_product_is_neither_listed_nor_found_nor_shown(clinician, everything):
     make_product(name="Visible gel", slug="visible")
-    hidden = make_product(name="Withdrawn gel", slug="withdrawn", sku="WDR-1")
-    hidden.active = False
-    db.session.commit()
+    make_product(name="Withdrawn gel", slug="withdrawn", sku="WDR-1", active=False)
     assert listed(clinician.get("/catalogue")) == ["visible"]
     assert listed(clinician.get("/catalogue?q=withdrawn")) == []
     assert listed(clinician.get("/catalogue?q=WDR-1")) == []
@@ -317,19 +311,14 @@ def test_an_inactive_product_is_neither_listed_nor_found_nor_shown(clinician, ev
 
 
 def test_an_inactive_variant_counts_for_nothing_in_the_listing(clinician, everything):
-    product = make_product(name="Mixed gel", slug="mixed", sku="MIX-1", price_cents=20000, lidocaine=False)
-    product.variants.append(
-        Variant(
-            sku="MIX-OLD-L",
-            label="Old",
-            pack_size="1",
-            contains_lidocaine=True,
-            price_cents=5000,
-            stock_on_hand=9,
-            active=False,
-        )
+    make_product(
+        name="Mixed gel",
+        slug="mixed",
+        sku="MIX-1",
+        price_cents=20000,
+        lidocaine=False,
+        options=[option("MIX-OLD-L", label="Old", price_cents=5000, stock=9, lidocaine=True, active=False)],
     )
-    db.session.commit()
     page = text(clinician.get("/catalogue"))
     assert "$200.00 · 1 option" in page and "$50.00" not in page
     assert listed(clinician.get("/catalogue?lidocaine=1")) == []
@@ -339,9 +328,7 @@ def test_an_inactive_variant_counts_for_nothing_in_the_listing(clinician, everyt
 
 def test_a_product_with_no_option_left_on_sale_is_not_listed(clinician, everything):
     make_product(name="Current gel", slug="current")
-    gone = make_product(name="Retired gel", slug="retired")
-    gone.variants[0].active = False
-    db.session.commit()
+    make_product(name="Retired gel", slug="retired", discontinued=True)
     assert listed(clinician.get("/catalogue")) == ["current"]
 
 
@@ -366,15 +353,17 @@ def test_prices_are_shown_in_the_shops_currency(app, monkeypatch, catalogue):
 
 
 def test_each_option_shows_whether_it_can_be_had(clinician):
-    product = make_product(name="Stock gel", slug="stock-gel", sku="STK-PLENTY", stock=50)
-    product.variants += [
-        Variant(sku="STK-FEW", label="Few", pack_size="1", price_cents=1000, stock_on_hand=3, position=1),
-        Variant(sku="STK-NONE", label="None", pack_size="1", price_cents=1000, stock_on_hand=0, position=2),
-        Variant(
-            sku="STK-GONE", label="Gone", pack_size="1", price_cents=1000, stock_on_hand=40, active=False, position=3
-        ),
-    ]
-    db.session.commit()
+    make_product(
+        name="Stock gel",
+        slug="stock-gel",
+        sku="STK-PLENTY",
+        stock=50,
+        options=[
+            option("STK-FEW", label="Few", price_cents=1000, stock=3, position=1),
+            option("STK-NONE", label="None", price_cents=1000, stock=0, position=2),
+            option("STK-GONE", label="Gone", price_cents=1000, stock=40, active=False, position=3),
+        ],
+    )
     page = text(clinician.get("/catalogue/stock-gel"))
     assert re.search(r"STK-PLENTY .*? In stock", page)
     assert re.search(r"STK-FEW .*? Low stock", page)

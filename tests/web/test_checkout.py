@@ -11,21 +11,21 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from shop.cart import services as carts
 from shop.cart.models import CartLine
-from shop.catalogue.models import Variant
 from shop.extensions import db
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
-from tests.factories import make_clinician
-from tests.helpers import field_error, flashes, redirect_path, row_count, text
-from tests.order_support import (
-    add_address,
+from tests.factories import add_address, clinician_with_cart, fill_cart, make_clinician, make_variant
+from tests.helpers import (
     allow_account,
+    cart_lines,
     checkout_page_values,
-    clinician_with_cart,
-    fill_cart,
+    field_error,
+    flashes,
     post_checkout,
-    product,
+    redirect_path,
+    row_count,
+    stock_of,
+    text,
 )
 
 
@@ -33,21 +33,11 @@ def _offered(browser) -> list[str]:
     return [label for _, label in checkout_page_values(browser.get("/checkout").get_data(as_text=True))[1]]
 
 
-def _stock(sku: str) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.sku == sku))
-
-
-def _cart(user) -> list[tuple[str, int]]:
-    db.session.expire_all()
-    return [(line.variant.sku, line.quantity) for line in carts.lines_of(user)]
-
-
 # --- where it ships ------------------------------------------------------------------------
 
 
 def test_the_page_offers_every_address_of_the_practice_except_po_boxes(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     add_address(user, "Unit 9, Kinsale Road Business Park", postcode="T12 K9R0")
     add_address(user, "PO Box 12")
@@ -64,7 +54,7 @@ def test_the_page_offers_every_address_of_the_practice_except_po_boxes(signed_in
 
 @pytest.mark.parametrize("line1", ["PO Box 12", "P.O. Box 4410", "Postfach 1234"])
 def test_posting_a_po_box_address_anyway_is_refused_next_to_the_address(signed_in, line1):
-    product("VIT-1", stock=5)
+    make_variant("VIT-1", stock=5)
     user = clinician_with_cart(("VIT-1", 1))
     box = add_address(user, line1)
 
@@ -73,11 +63,11 @@ def test_posting_a_po_box_address_anyway_is_refused_next_to_the_address(signed_i
     assert response.status_code == 422
     assert field_error(response, "address_id")
     assert row_count(Order) == 0
-    assert _cart(user) == [("VIT-1", 1)] and _stock("VIT-1") == 5
+    assert cart_lines(user) == [("VIT-1", 1)] and stock_of("VIT-1") == 5
 
 
 def test_another_practices_address_is_refused(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     other = make_clinician()
 
@@ -88,10 +78,8 @@ def test_another_practices_address_is_refused(signed_in):
 
 
 def test_a_practice_with_only_a_po_box_is_told_to_call_and_cannot_place_the_order(signed_in):
-    product("VIT-1")
-    user = clinician_with_cart(("VIT-1", 1))
-    user.practice.default_address.line1 = "PO Box 77"
-    db.session.commit()
+    make_variant("VIT-1")
+    user = clinician_with_cart(("VIT-1", 1), address_line1="PO Box 77")
     browser = signed_in(user)
 
     page = browser.get("/checkout")
@@ -105,7 +93,7 @@ def test_a_practice_with_only_a_po_box_is_told_to_call_and_cannot_place_the_orde
 
 
 def test_the_order_ships_to_the_address_chosen_on_the_page(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     warehouse = add_address(user, "Unit 9, Kinsale Road Business Park", postcode="T12 K9R0")
 
@@ -120,7 +108,7 @@ def test_the_order_ships_to_the_address_chosen_on_the_page(signed_in):
 
 
 def test_the_page_shows_subtotal_flat_shipping_tax_and_the_total_the_order_charges(signed_in):
-    product("VIT-1", price_cents=12_000)
+    make_variant("VIT-1", price_cents=12_000)
     user = clinician_with_cart(("VIT-1", 2))
     browser = signed_in(user)
 
@@ -137,7 +125,7 @@ def test_the_page_shows_subtotal_flat_shipping_tax_and_the_total_the_order_charg
 
 
 def test_from_the_threshold_the_page_shows_free_shipping(signed_in):
-    product("VIT-1", price_cents=10_000)
+    make_variant("VIT-1", price_cents=10_000)
     user = clinician_with_cart(("VIT-1", 5))
 
     page = text(signed_in(user).get("/checkout"))
@@ -148,8 +136,8 @@ def test_from_the_threshold_the_page_shows_free_shipping(signed_in):
 
 
 def test_a_total_that_changed_after_the_page_was_shown_is_refused_and_the_cart_kept(signed_in):
-    product("VIT-1", stock=10)
-    product("HYD-1", stock=10)
+    make_variant("VIT-1", stock=10)
+    make_variant("HYD-1", stock=10)
     user = clinician_with_cart(("VIT-1", 2))
     browser = signed_in(user)
     total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
@@ -162,15 +150,15 @@ def test_a_total_that_changed_after_the_page_was_shown_is_refused_and_the_cart_k
     assert response.status_code == 303 and redirect_path(response) == "/cart"
     assert any("total changed" in message for _, message in flashes(browser.get("/cart")))
     assert row_count(Order) == 0
-    assert _cart(user) == [("VIT-1", 2), ("HYD-1", 1)]
-    assert (_stock("VIT-1"), _stock("HYD-1")) == (10, 10)
+    assert cart_lines(user) == [("VIT-1", 2), ("HYD-1", 1)]
+    assert (stock_of("VIT-1"), stock_of("HYD-1")) == (10, 10)
     # Shown again, the page asks to confirm the new total, and then the order goes through.
     assert post_checkout(browser).status_code == 303
     assert row_count(Order) == 1
 
 
 def test_a_price_raised_while_in_the_cart_sends_the_clinician_back_to_review_it(signed_in):
-    variant = product("VIT-1", price_cents=10_000)
+    variant = make_variant("VIT-1", price_cents=10_000)
     user = clinician_with_cart(("VIT-1", 1))
     browser = signed_in(user)
     total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
@@ -183,14 +171,14 @@ def test_a_price_raised_while_in_the_cart_sends_the_clinician_back_to_review_it(
 
     assert response.status_code == 303 and redirect_path(response) == "/cart"
     assert row_count(Order) == 0
-    assert _cart(user) == [("VIT-1", 1)]
+    assert cart_lines(user) == [("VIT-1", 1)]
 
 
 # --- PO number, note, and the result --------------------------------------------------------
 
 
 def test_an_order_on_account_opens_on_its_page_with_the_po_number_and_the_note(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     browser = signed_in(user)
 
@@ -210,11 +198,11 @@ def test_an_order_on_account_opens_on_its_page_with_the_po_number_and_the_note(s
         "Deliver to reception before 11:00.",
         OrderStatus.PLACED,
     )
-    assert _cart(user) == []
+    assert cart_lines(user) == []
 
 
 def test_a_po_number_longer_than_forty_characters_is_refused_next_to_the_field(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
 
     response = post_checkout(signed_in(user), po_number="P" * 41)
@@ -238,15 +226,15 @@ def test_an_empty_cart_cannot_reach_checkout(signed_in):
 
 
 def test_on_account_is_not_offered_until_staff_enable_it_for_the_practice(signed_in):
-    product("VIT-1", stock=5)
-    user = clinician_with_cart(("VIT-1", 1), account=False)
+    make_variant("VIT-1", stock=5)
+    user = clinician_with_cart(("VIT-1", 1), on_account=False)
     browser = signed_in(user)
 
     page = browser.get("/checkout").get_data(as_text=True)
     assert 'value="account"' not in page and "On account" not in page
     response = post_checkout(browser, method="account")
     assert response.status_code == 422 and field_error(response, "payment_method")
-    assert row_count(Order) == 0 and _stock("VIT-1") == 5
+    assert row_count(Order) == 0 and stock_of("VIT-1") == 5
 
     allow_account(user, credit_limit_cents=500_000)
     page = text(browser.get("/checkout"))
@@ -254,10 +242,8 @@ def test_on_account_is_not_offered_until_staff_enable_it_for_the_practice(signed
 
 
 def test_an_order_above_the_available_credit_is_refused_next_to_the_payment_choice(signed_in):
-    product("VIT-1", price_cents=10_000, stock=10)
-    user = make_clinician()
-    allow_account(user, credit_limit_cents=25_000)
-    fill_cart(user, ("VIT-1", 2))
+    make_variant("VIT-1", price_cents=10_000, stock=10)
+    user = clinician_with_cart(("VIT-1", 2), credit_limit_cents=25_000)
     browser = signed_in(user)
 
     shown = text(browser.get("/checkout"))
@@ -268,14 +254,12 @@ def test_an_order_above_the_available_credit_is_refused_next_to_the_payment_choi
     assert "above your practice's available credit" in field_error(response, "payment_method")
     assert "Total $264.45" in text(response)
     assert row_count(Order) == 0
-    assert _cart(user) == [("VIT-1", 2)] and _stock("VIT-1") == 10
+    assert cart_lines(user) == [("VIT-1", 2)] and stock_of("VIT-1") == 10
 
 
 def test_the_credit_shown_at_checkout_counts_the_practices_unpaid_orders_on_account(signed_in):
-    product("VIT-1", price_cents=10_000, stock=10)
-    user = make_clinician()
-    allow_account(user, credit_limit_cents=100_000)
-    fill_cart(user, ("VIT-1", 2))
+    make_variant("VIT-1", price_cents=10_000, stock=10)
+    user = clinician_with_cart(("VIT-1", 2), credit_limit_cents=100_000)
     browser = signed_in(user)
     post_checkout(browser)
     fill_cart(user, ("VIT-1", 1))
@@ -287,7 +271,7 @@ def test_the_credit_shown_at_checkout_counts_the_practices_unpaid_orders_on_acco
 
 
 def test_stock_sold_to_someone_else_before_the_click_sends_the_clinician_back_to_the_cart(signed_in):
-    variant = product("VIT-1", stock=5)
+    variant = make_variant("VIT-1", stock=5)
     user = clinician_with_cart(("VIT-1", 3))
     browser = signed_in(user)
     total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
@@ -301,13 +285,13 @@ def test_stock_sold_to_someone_else_before_the_click_sends_the_clinician_back_to
     assert response.status_code == 303 and redirect_path(response) == "/cart"
     cart = browser.get("/cart")
     assert "Only 1 in stock" in text(cart)
-    assert row_count(Order) == 0 and _cart(user) == [("VIT-1", 3)] and _stock("VIT-1") == 1
+    assert row_count(Order) == 0 and cart_lines(user) == [("VIT-1", 3)] and stock_of("VIT-1") == 1
 
 
 def test_clinicians_clicking_place_order_at_once_for_the_last_box_one_wins_and_the_others_keep_their_cart(
     signed_in,
 ):
-    product("VIT-LAST", stock=1)
+    make_variant("VIT-LAST", stock=1)
     buyers = [clinician_with_cart(("VIT-LAST", 1)) for _ in range(6)]
     browsers = [signed_in(user) for user in buyers]
     forms = []
@@ -334,11 +318,11 @@ def test_clinicians_clicking_place_order_at_once_for_the_last_box_one_wins_and_t
     won = [i for i, r in enumerate(responses) if redirect_path(r).startswith("/orders/ORD-")]
     lost = [i for i, r in enumerate(responses) if redirect_path(r) == "/cart"]
     assert len(won) == 1 and len(lost) == 5
-    assert _stock("VIT-LAST") == 0 and row_count(Order) == 1
+    assert stock_of("VIT-LAST") == 0 and row_count(Order) == 1
     for i in lost:
         messages = " ".join(message for kind, message in flashes(browsers[i].get("/cart")) if kind == "error")
         assert "VIT-LAST" in messages and "cart is kept" in messages
-        assert _cart(buyers[i]) == [("VIT-LAST", 1)]
+        assert cart_lines(buyers[i]) == [("VIT-LAST", 1)]
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -367,18 +351,18 @@ BAD_FIELDS = [
 
 @pytest.mark.parametrize("fields", BAD_FIELDS, ids=[repr(f)[:40] for f in BAD_FIELDS])
 def test_bad_checkout_input_is_refused_without_an_error_page_or_an_order(signed_in, fields):
-    product("VIT-1", stock=5)
+    make_variant("VIT-1", stock=5)
     user = clinician_with_cart(("VIT-1", 1))
 
     response = post_checkout(signed_in(user), **fields)
 
     assert response.status_code in (303, 422), response.status_code
     assert row_count(Order) == 0
-    assert _cart(user) == [("VIT-1", 1)] and _stock("VIT-1") == 5
+    assert cart_lines(user) == [("VIT-1", 1)] and stock_of("VIT-1") == 5
 
 
 def test_a_checkout_without_its_csrf_token_is_refused(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     browser = signed_in(user)
     total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
@@ -391,11 +375,11 @@ def test_a_checkout_without_its_csrf_token_is_refused(signed_in):
 
     assert response.status_code == 303
     assert ("error", "Your form expired or came from another page. Please try again.") in flashes(browser.get("/"))
-    assert row_count(Order) == 0 and _cart(user) == [("VIT-1", 1)]
+    assert row_count(Order) == 0 and cart_lines(user) == [("VIT-1", 1)]
 
 
 def test_control_characters_in_the_po_number_and_note_are_dropped_not_stored(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
 
     response = post_checkout(signed_in(user), po_number="PO\x00-77\x07", note="Ring\x00 the bell\x1b.")
@@ -406,7 +390,7 @@ def test_control_characters_in_the_po_number_and_note_are_dropped_not_stored(sig
 
 
 def test_the_order_records_the_payment_method_chosen(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
 
     post_checkout(signed_in(user), method="account")

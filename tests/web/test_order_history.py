@@ -12,9 +12,8 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import Order
-from tests.factories import make_clinician, make_staff
+from tests.factories import clinician_with_cart, fill_cart, make_clinician, make_staff, make_variant, place_order
 from tests.helpers import reload, text
-from tests.order_support import clinician_with_cart, fill_cart, place, product
 
 ORDER_LINK = re.compile(r'<a href="/orders/(ORD-\d+)">')
 
@@ -22,22 +21,20 @@ ORDER_LINK = re.compile(r'<a href="/orders/(ORD-\d+)">')
 def _colleagues():
     """Two clinicians of the same practice, and one of another practice."""
     first = clinician_with_cart(full_name="Dr Maeve Byrne")
-    second = make_clinician(full_name="Dr Conor Healy")
-    second.practice = first.practice
-    db.session.commit()
+    second = make_clinician(full_name="Dr Conor Healy", practice_of=first)
     stranger = clinician_with_cart(full_name="Dr Sara Lind")
     return first, second, stranger
 
 
 def test_the_history_lists_every_order_of_the_practice_newest_first_and_no_other(signed_in):
-    product("VIT-1", price_cents=10_000, stock=50)
+    make_variant("VIT-1", price_cents=10_000, stock=50)
     first, second, stranger = _colleagues()
     fill_cart(first, ("VIT-1", 1))
-    oldest = place(first, po_number="PO-A1")
+    oldest = place_order(first, po_number="PO-A1")
     fill_cart(second, ("VIT-1", 2))
-    newest = place(second)
+    newest = place_order(second)
     fill_cart(stranger, ("VIT-1", 3))
-    theirs = place(stranger)
+    theirs = place_order(stranger)
 
     page = signed_in(first).get("/orders")
 
@@ -59,10 +56,10 @@ def test_a_practice_without_orders_is_shown_how_to_start(signed_in):
 
 
 def test_an_order_placed_by_a_colleague_opens_for_every_member_of_the_practice(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     first, second, _ = _colleagues()
     fill_cart(second, ("VIT-1", 1))
-    order = place(second)
+    order = place_order(second)
 
     page = signed_in(first).get(f"/orders/{order.number}")
 
@@ -71,10 +68,10 @@ def test_an_order_placed_by_a_colleague_opens_for_every_member_of_the_practice(s
 
 
 def test_an_order_page_shows_its_lines_totals_delivery_and_status_timeline(signed_in):
-    product("RSB-VIT-1L", price_cents=12_000, name="Restylane Skinboosters Vital")
-    product("JUV-HYD-1", price_cents=4_550, name="Juvederm Hydrate")
+    make_variant("RSB-VIT-1L", price_cents=12_000, name="Restylane Skinboosters Vital")
+    make_variant("JUV-HYD-1", price_cents=4_550, name="Juvederm Hydrate")
     user = clinician_with_cart(("RSB-VIT-1L", 2), ("JUV-HYD-1", 3))
-    order = place(user, po_number="PO-77", note="Side door.")
+    order = place_order(user, po_number="PO-77", note="Side door.")
     staff = make_staff(full_name="Siobhan Daly")
     orders.confirm(order, staff)
     orders.ship(reload(Order, order.id), staff, "DHL Express", "JD014600003SE")
@@ -107,9 +104,9 @@ def test_an_order_page_shows_its_lines_totals_delivery_and_status_timeline(signe
 
 
 def test_a_cancelled_order_shows_the_reason_to_the_clinician(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
-    order = place(user)
+    order = place_order(user)
     orders.cancel(order, make_staff(), "The product line was recalled.")
 
     page = text(signed_in(user).get(f"/orders/{order.number}"))
@@ -119,10 +116,10 @@ def test_a_cancelled_order_shows_the_reason_to_the_clinician(signed_in):
 
 
 def test_another_practices_order_is_a_404_on_every_order_address(signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     first, _, stranger = _colleagues()
     fill_cart(stranger, ("VIT-1", 1))
-    theirs = place(stranger)
+    theirs = place_order(stranger)
     browser = signed_in(first)
 
     assert browser.get(f"/orders/{theirs.number}").status_code == 404
@@ -148,9 +145,9 @@ def test_another_practices_order_is_a_404_on_every_order_address(signed_in):
     ],
 )
 def test_an_unknown_or_odd_order_number_is_a_404_never_an_error(signed_in, path):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
-    place(user)
+    place_order(user)
 
     response = signed_in(user).get(path)
 
@@ -159,9 +156,9 @@ def test_an_unknown_or_odd_order_number_is_a_404_never_an_error(signed_in, path)
 
 @pytest.mark.parametrize("page", ["abc", "-1", "0", "99999999999999999999", "1e3", ""])
 def test_an_odd_page_number_in_the_history_still_shows_the_page(signed_in, page):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
-    order = place(user)
+    order = place_order(user)
 
     response = signed_in(user).get(f"/orders?page={page}")
 
@@ -173,10 +170,10 @@ def test_an_odd_page_number_in_the_history_still_shows_the_page(signed_in, page)
 
 
 def test_reordering_from_the_history_puts_the_same_lines_back_in_the_cart(signed_in):
-    product("VIT-1", stock=10)
-    product("HYD-1", stock=10)
+    make_variant("VIT-1", stock=10)
+    make_variant("HYD-1", stock=10)
     user = clinician_with_cart(("VIT-1", 2), ("HYD-1", 1))
-    order = place(user)
+    order = place_order(user)
     browser = signed_in(user)
 
     response = browser.post(f"/orders/{order.number}/reorder")

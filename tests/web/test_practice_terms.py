@@ -9,9 +9,8 @@ import re
 import pytest
 
 from shop.accounts.models import Practice
-from tests.factories import make_clinician, make_staff
+from tests.factories import clinician_with_cart, make_clinician, make_staff, make_variant, place_order
 from tests.helpers import field_error, flashes, redirect_path, reload, text
-from tests.order_support import clinician_with_cart, place, product
 
 
 @pytest.fixture
@@ -28,9 +27,9 @@ def _terms(practice_id: int) -> tuple:
 
 
 def test_the_practice_page_shows_its_members_addresses_terms_and_open_invoices(desk):
-    product("VIT-1", price_cents=10_000)
-    user = clinician_with_cart(("VIT-1", 2), full_name="Dr Maeve Byrne")
-    place(user)
+    make_variant("VIT-1", price_cents=10_000)
+    user = clinician_with_cart(("VIT-1", 2), full_name="Dr Maeve Byrne", credit_limit_cents=1_000_000)
+    place_order(user)
 
     page = desk.get(f"/staff/practices/{user.practice_id}")
 
@@ -50,8 +49,8 @@ def test_the_practice_page_shows_its_members_addresses_terms_and_open_invoices(d
 
 
 def test_staff_enable_paying_on_account_and_the_practices_clinicians_are_offered_it(desk, signed_in):
-    product("VIT-1")
-    user = clinician_with_cart(("VIT-1", 1), account=False)
+    make_variant("VIT-1")
+    user = clinician_with_cart(("VIT-1", 1), on_account=False)
     clinician = signed_in(user)
     assert "On account" not in text(clinician.get("/checkout"))
 
@@ -67,7 +66,7 @@ def test_staff_enable_paying_on_account_and_the_practices_clinicians_are_offered
 
 
 def test_turning_on_account_off_withdraws_it_at_checkout(desk, signed_in):
-    product("VIT-1")
+    make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
 
     desk.post(f"/staff/practices/{user.practice_id}", {"payment_terms_days": "30", "credit_limit": "10000"})
@@ -77,7 +76,7 @@ def test_turning_on_account_off_withdraws_it_at_checkout(desk, signed_in):
 
 
 def test_a_lower_credit_limit_refuses_the_next_order_on_account(desk, signed_in):
-    product("VIT-1", price_cents=10_000)
+    make_variant("VIT-1", price_cents=10_000)
     user = clinician_with_cart(("VIT-1", 2))
 
     desk.post(

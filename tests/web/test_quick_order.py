@@ -12,10 +12,8 @@ from shop.accounts import verification
 from shop.accounts.licences import ApplicationStatus
 from shop.accounts.models import Profession
 from shop.cart.models import CartLine
-from shop.extensions import db
-from tests.factories import make_applicant, make_clinician, make_product, make_staff
-from tests.helpers import field_error, row_count, text
-from tests.web.test_cart import cart_rows, variant_with_breaks
+from tests.factories import make_applicant, make_clinician, make_product, make_staff, variant_with_breaks
+from tests.helpers import cart_rows, field_error, row_count, text
 
 
 def report_of(response) -> list[tuple[str, bool, str]]:
@@ -133,14 +131,10 @@ def test_quick_order_quantities_get_volume_prices(browser, skus):
 
 
 def test_every_line_that_is_not_added_says_why_and_the_rest_is_added(browser, skus):
-    nurse_only = make_product(name="Rx Only", sku="RXO-1")
-    nurse_only.prescription_only = True
-    db.session.commit()
+    make_product(name="Rx Only", sku="RXO-1", prescription_only=True)
     make_product(name="Overseas", sku="OVS-1", market="US")
     make_product(name="Sold Out", sku="OUT-1", stock=0)
-    gone = make_product(name="Gone", sku="GON-1")
-    gone.variants[0].active = False
-    db.session.commit()
+    make_product(name="Gone", sku="GON-1", discontinued=True)
 
     response = paste(
         browser,
@@ -187,9 +181,7 @@ def test_every_line_that_is_not_added_says_why_and_the_rest_is_added(browser, sk
 
 
 def test_prescription_only_lines_are_refused_to_a_nurse_who_is_not_a_prescriber(signed_in, skus):
-    product = make_product(name="Rx Only", sku="RXO-1")
-    product.prescription_only = True
-    db.session.commit()
+    make_product(name="Rx Only", sku="RXO-1", prescription_only=True)
     nurse = make_applicant(profession=Profession.REGISTERED_NURSE)
     verification.decide(nurse.application.id, make_staff(), ApplicationStatus.APPROVED)
     browser = signed_in(nurse)

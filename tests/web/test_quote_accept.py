@@ -17,28 +17,25 @@ from sqlalchemy import update
 
 from shop.catalogue.models import Variant
 from shop.core import mailer
+from shop.core.formatting import money
 from shop.extensions import db
-from shop.ordering.models import OrderStatus
+from shop.ordering.models import Order, OrderStatus
 from shop.quoting import quotes
-from shop.quoting.models import QuoteStatus
-from shop.templating import money
-from tests.card_support import post_event, reload_order
-from tests.factories import make_staff
-from tests.helpers import field_error, flashes, redirect_path, reload, stored, text
-from tests.quote_accept_support import (
-    Priced,
+from shop.quoting.models import Quote, QuoteStatus
+from tests.factories import issue, issued_quote, make_clinician, make_staff, make_variant, simple_quote
+from tests.helpers import (
     accept_form,
-    booster,
-    clinician_on_account,
-    desk,
+    field_error,
+    flashes,
     order_count,
     orders_of,
     post_accept,
+    post_event,
     quote_events,
-    reload_quote,
-    send,
-    sent_quote,
-    simple_quote,
+    redirect_path,
+    reload,
+    stored,
+    text,
 )
 from tests.smtp import text_of
 
@@ -47,14 +44,14 @@ ORDER_PATH = re.compile(r"^/orders/(ORD-\d+)$")
 
 def custom_quote(clinician, staff):
     """Ten boxes at 15 % off and a custom item the catalogue does not have; shipping 9.00."""
-    booster("VIT-WEB", price_cents=12_500)
-    return sent_quote(
+    make_variant("VIT-WEB", price_cents=12_500, stock=100)
+    custom = "Hyaluronidase 1500 IU, 10 vials"
+    return issued_quote(
         clinician,
         staff,
-        [
-            Priced(10, sku="VIT-WEB", discount_bps=1_500),
-            Priced(2, description="Hyaluronidase 1500 IU, 10 vials", unit_price_cents=8_000),
-        ],
+        ("VIT-WEB", 10),
+        others=((custom, 2),),
+        prices={"VIT-WEB": (None, 1_500), custom: (8_000, 0)},
         shipping_cents=900,
     )
 
@@ -70,7 +67,7 @@ def followed_flashes(browser, response) -> list[tuple[str, str]]:
 
 
 def test_the_accept_page_is_a_checkout_for_the_quoted_lines_and_total(signed_in):
-    clinician, staff = clinician_on_account(credit_limit_cents=5_000_000), desk()
+    clinician, staff = make_clinician(on_account=True, credit_limit_cents=5_000_000), make_staff()
     quote = custom_quote(clinician, staff)
     version = quote.latest_sent
 
@@ -89,7 +86,7 @@ def test_the_accept_page_is_a_checkout_for_the_quoted_lines_and_total(signed_in)
 
 
 def test_accepting_on_account_places_the_order_and_shows_it_at_the_quoted_prices(signed_in, mailbox, app):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     quote = custom_quote(clinician, staff)
     version = quote.latest_sent
     doctor = signed_in(clinician)
@@ -108,7 +105,7 @@ def test_accepting_on_account_places_the_order_and_shows_it_at_the_quoted_prices
     assert money(10_625) in shown and money(106_250) in shown  # the discounted unit price
     assert "Hyaluronidase 1500 IU, 10 vials" in shown and money(8_000) in shown
     assert money(version.total_cents) in shown and "PO-2207" in shown
-    order = reload_order(order_number)
+    order = reload(Order, order_number)
     assert order.total_cents == version.total_cents and order.status == OrderStatus.PLACED
 
     quote_page = text(doctor.get(f"/quotes/{quote.number}"))
@@ -147,7 +144,7 @@ def test_price_rises_before_and_after_acceptance_change_neither_the_page_nor_the
 def test_accepting_by_card_goes_to_stripe_for_the_quoted_amounts_and_the_webhook_marks_the_order_paid(
     signed_in, client, stripe, mailbox
 ):
-    clinician, staff = clinician_on_account(), desk()
+    clinician, staff = make_clinician(on_account=True), make_staff()
     quote = custom_quote(clinician, staff)
     version = quote.latest_sent
     doctor = signed_in(clinician)
@@ -170,13 +167,13 @@ def test_accepting_by_card_goes_to_stripe_for_the_quoted_amounts_and_the_webhook
     assert session["amount_total"] == version.total_cents
     order = orders_of(clinician.id)[0]
     assert order.status == OrderStatus.AWAITING_PAYMENT
-    assert reload_quote(quote.number).status == QuoteStatus.ACCEPTED
+    assert reload(Quote, quote.number).status == QuoteStatus.ACCEPTED
     mailbox.clear()
 
     reply = post_event(client, stripe, "checkout.session.completed", stripe.pay(session["id"]))
 
     assert reply.status_code == 200
-    order = reload_order(order.number)
+    order = reload(Order, order.number)
     assert order.status == OrderStatus.PAID and order.total_cents == version.total_cents
     assert "Paid" in text(doctor.get(f"/orders/{order.number}"))
     mailer.deliver_due()
@@ -203,7 +200,7 @@ def test_short_stock_is_refused_with_a_message_and_the_quote_can_still_be_accept
 
 
 def test_over_the_credit_limit_the_page_says_so_beside_the_payment_choice_and_nothing_is_placed(signed_in, app):
-    clinician = clinician_on_account(credit_limit_cents=10_000)
+    clinician = make_clinician(on_account=True, credit_limit_cents=10_000)
     setup = simple_quote(clinician)
     doctor = signed_in(clinician)
     form = accept_form(doctor, setup.number)
@@ -214,7 +211,7 @@ def test_over_the_credit_limit_the_page_says_so_beside_the_payment_choice_and_no
     assert response.status_code == 422
     assert "credit" in field_error(response, "payment_method")
     assert stored(app.config) == before
-    assert reload_quote(setup.number).status == QuoteStatus.SENT
+    assert reload(Quote, setup.number).status == QuoteStatus.SENT
 
 
 def test_posting_the_accept_form_twice_places_one_order_and_says_it_is_already_accepted(signed_in, app):
@@ -268,7 +265,7 @@ def test_accepting_v1_after_v2_was_sent_is_refused_and_names_v2(signed_in, app):
     setup = simple_quote(quantity=10, discount_bps=1_000)
     doctor = signed_in(setup.clinician)
     stale = {**accept_form(doctor, setup.number), "payment_method": "account"}
-    send(setup.staff, reload_quote(setup.number), [Priced(12, discount_bps=1_500)])
+    issue(setup.staff, setup.quote, quantities={"VIT-Q1": 12}, prices={"VIT-Q1": (None, 1_500)})
     before = stored(app.config)
 
     response = doctor.post(f"/quotes/{setup.number}/accept", stale)
@@ -283,7 +280,7 @@ def test_accepting_v1_after_v2_was_sent_is_refused_and_names_v2(signed_in, app):
 def test_an_expired_quote_is_refused_on_the_page_at_midnight_in_dublin(signed_in, app):
     # 15 July 2027 ends at 23:00 UTC (midnight, Irish summer time).
     with time_machine.travel(datetime(2027, 7, 10, 9, tzinfo=UTC), tick=False) as clock:
-        clinician, staff = clinician_on_account(), desk()
+        clinician, staff = make_clinician(on_account=True), make_staff()
         in_time = simple_quote(clinician, staff, sku="VIT-IN", valid_until=date(2027, 7, 15))
         late = simple_quote(clinician, staff, sku="VIT-LATE", valid_until=date(2027, 7, 15))
         clock.move_to(datetime(2027, 7, 15, 22, 59, 58, tzinfo=UTC))
@@ -308,7 +305,7 @@ def test_a_clinician_of_another_practice_gets_a_404_on_the_accept_page_and_its_f
     setup = simple_quote()
     mine = signed_in(setup.clinician)
     form = {**accept_form(mine, setup.number), "payment_method": "account"}
-    stranger = signed_in(clinician_on_account())
+    stranger = signed_in(make_clinician(on_account=True))
     before = stored(app.config)
 
     assert stranger.get(f"/quotes/{setup.number}/accept").status_code == 404
@@ -333,7 +330,7 @@ def test_a_declined_quote_cannot_be_accepted_on_the_page(signed_in, app):
     setup = simple_quote()
     doctor = signed_in(setup.clinician)
     form = {**accept_form(doctor, setup.number), "payment_method": "account"}
-    quotes.decline(setup.clinician, reload_quote(setup.number), "Too expensive.")
+    quotes.decline(setup.clinician, reload(Quote, setup.number), "Too expensive.")
     before = stored(app.config)
 
     [(kind, message)] = followed_flashes(doctor, doctor.get(f"/quotes/{setup.number}/accept"))
@@ -354,12 +351,12 @@ def test_a_nonsense_version_in_the_form_is_refused_cleanly(signed_in, app, versi
 
     assert response.status_code in (303, 422), response.status_code
     assert stored(app.config) == before
-    assert reload_quote(setup.number).status == QuoteStatus.SENT
+    assert reload(Quote, setup.number).status == QuoteStatus.SENT
 
 
 def test_the_accept_page_of_a_quote_still_with_the_desk_points_back_to_the_quote(signed_in):
-    clinician = clinician_on_account()
-    booster("VIT-ASK")
+    clinician = make_clinician(on_account=True)
+    make_variant("VIT-ASK", price_cents=12_500, stock=100)
     quote = quotes.request_quote(clinician, [quotes.RequestedItem(quantity=5, sku="VIT-ASK")])
     doctor = signed_in(clinician)
 
@@ -382,7 +379,7 @@ def test_declining_needs_a_reason_and_without_one_nothing_changes(signed_in, app
     [(kind, _message)] = followed_flashes(doctor, response)
     assert kind == "error"
     assert stored(app.config) == before
-    assert reload_quote(setup.number).status == QuoteStatus.SENT
+    assert reload(Quote, setup.number).status == QuoteStatus.SENT
 
 
 def test_declining_with_a_reason_tells_the_quotes_desk_and_closes_the_quote(signed_in, mailbox, app):
@@ -395,7 +392,7 @@ def test_declining_with_a_reason_tells_the_quotes_desk_and_closes_the_quote(sign
 
     [(kind, _message)] = followed_flashes(doctor, response)
     assert kind == "success"
-    quote = reload_quote(setup.number)
+    quote = reload(Quote, setup.number)
     assert quote.status == QuoteStatus.DECLINED and quote.decline_reason == "We found the boxes cheaper locally."
     [event] = quote_events(quote.id, "declined")
     assert event.actor_id == setup.clinician.id and "cheaper locally" in event.note

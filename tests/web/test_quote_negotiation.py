@@ -12,18 +12,18 @@ import pytest
 from shop import clock
 from shop.extensions import db
 from shop.quoting.models import Quote, QuoteComment, QuoteStatus, QuoteVersion
-from tests.factories import make_clinician, make_staff
-from tests.helpers import flashes, redirect_path, reload, row_count, text
-from tests.quote_support import (
-    ask,
+from tests.factories import ask, issued_quote, make_clinician, make_staff, make_variant
+from tests.helpers import (
     builder_form,
     delivered,
-    desk_address,
-    fresh,
-    issued_quote,
+    flashes,
     pdf_attachment,
     pdf_text,
-    quote_product,
+    quotes_desk_address,
+    redirect_path,
+    reload,
+    row_count,
+    text,
     version_snapshot,
 )
 from tests.smtp import html_of, text_of
@@ -51,7 +51,7 @@ def desk(signed_in, staff):
 
 @pytest.fixture
 def quote(clinician, staff, settled):
-    quote_product("VIT-1", name="Vital Booster", price_cents=10_000, breaks=((10, 9_000),))
+    make_variant("VIT-1", name="Vital Booster", price_cents=10_000, breaks=((10, 9_000),))
     made = issued_quote(clinician, staff, ("VIT-1", 12), shipping_cents=0)
     settled()
     return made
@@ -91,7 +91,7 @@ def test_a_clinicians_message_reaches_the_quotes_desk_and_shows_on_both_pages(do
         "Could you hold these prices until June? "
         in section(desk.get(f"/staff/quotes/{quote.number}"), "talk-title") + " "
     )
-    [message] = delivered(mailbox, desk_address(), quote.number)
+    [message] = delivered(mailbox, quotes_desk_address(), quote.number)
     assert "Dr Ana Ruiz" in message["Subject"]
     assert message["Reply-To"] == clinician.email
     for body in (text_of(message), html_of(message)):
@@ -109,7 +109,7 @@ def test_the_desks_message_reaches_the_clinician_signed_by_the_quotes_desk(docto
     body = text_of(message)
     assert "Yes, until the end of June." in body
     assert f"http://shop.test/quotes/{quote.number}" in body and "/staff/" not in body
-    assert delivered(mailbox, desk_address()) == []
+    assert delivered(mailbox, quotes_desk_address()) == []
     talk = section(doctor.get(f"/quotes/{quote.number}"), "talk-title")
     assert "Quotes desk" in talk and "Jordan Lee" not in talk and "Yes, until the end of June." in talk
     assert "Jordan Lee" in section(desk.get(f"/staff/quotes/{quote.number}"), "talk-title")
@@ -121,7 +121,7 @@ def test_an_empty_or_endless_message_is_refused_and_nobody_is_emailed(doctor, de
         page = follow(browser, browser.post(path, {"body": body}))
         assert any(kind == "error" for kind, _ in flashes(page))
     assert row_count(QuoteComment) == 0
-    assert delivered(mailbox, desk_address()) == [] and delivered(mailbox, clinician.email) == []
+    assert delivered(mailbox, quotes_desk_address()) == [] and delivered(mailbox, clinician.email) == []
 
 
 def test_control_characters_in_a_message_are_dropped(doctor, quote):
@@ -138,7 +138,7 @@ def test_asking_for_changes_tells_the_desk_and_puts_the_quote_back_in_its_queue(
 
     page = follow(doctor, response)
     assert any("revised version" in message for kind, message in flashes(page) if kind == "success")
-    quote = fresh(quote)
+    quote = reload(quote)
     assert quote.status == QuoteStatus.CHANGES_REQUESTED
     assert quote.comments[-1].body == "Twenty packs at 85.00, please."
     event = quote.events[-1]
@@ -148,7 +148,7 @@ def test_asking_for_changes_tells_the_desk_and_puts_the_quote_back_in_its_queue(
         "changes_requested",
         "Twenty packs at 85.00, please.",
     )
-    [message] = delivered(mailbox, desk_address(), quote.number)
+    [message] = delivered(mailbox, quotes_desk_address(), quote.number)
     assert "changes requested" in message["Subject"].lower()
     assert "Twenty packs at 85.00, please." in text_of(message)
     assert quote.number in desk.get("/staff/quotes").get_data(as_text=True)
@@ -159,15 +159,15 @@ def test_asking_for_changes_without_saying_what_is_refused(doctor, quote, mailbo
     page = follow(doctor, doctor.post(f"/quotes/{quote.number}/changes", {"body": "  "}))
 
     assert any(kind == "error" for kind, _ in flashes(page))
-    assert fresh(quote).status == QuoteStatus.SENT
-    assert delivered(mailbox, desk_address()) == []
+    assert reload(quote).status == QuoteStatus.SENT
+    assert delivered(mailbox, quotes_desk_address()) == []
 
 
 def test_changes_cannot_be_asked_before_the_quote_is_sent_or_after_it_expired(
     doctor, clinician, quote, mailbox, settled
 ):
     waiting = ask(clinician, ("VIT-1", 1))
-    fresh(quote).latest_sent.expires_at = clock.now() - timedelta(minutes=1)
+    reload(quote).latest_sent.expires_at = clock.now() - timedelta(minutes=1)
     db.session.commit()
     settled()
 
@@ -175,8 +175,8 @@ def test_changes_cannot_be_asked_before_the_quote_is_sent_or_after_it_expired(
         page = follow(doctor, doctor.post(f"/quotes/{number}/changes", {"body": "Cheaper?"}))
         assert any(kind == "error" and message in text_ for kind, text_ in flashes(page)), flashes(page)
 
-    assert fresh(waiting).status == QuoteStatus.REQUESTED and fresh(quote).status == QuoteStatus.SENT
-    assert delivered(mailbox, desk_address()) == []
+    assert reload(waiting).status == QuoteStatus.REQUESTED and reload(quote).status == QuoteStatus.SENT
+    assert delivered(mailbox, quotes_desk_address()) == []
 
 
 # --- the revised version -------------------------------------------------------------------------
@@ -186,18 +186,18 @@ def test_the_desk_answers_changes_with_a_revised_version_and_the_first_stays_rea
     doctor, desk, quote, clinician, mailbox
 ):
     doctor.post(f"/quotes/{quote.number}/changes", {"body": "Twenty packs at 85.00, please."})
-    v1 = fresh(quote).latest_sent
+    v1 = reload(quote).latest_sent
     before = version_snapshot(v1)
 
     assert desk.post(f"/staff/quotes/{quote.number}/draft").status_code == 303
-    v2 = fresh(quote).draft
+    v2 = reload(quote).draft
     response = desk.post(
         f"/staff/quotes/{quote.number}/save",
         builder_form(v2, {0: {"quantity": "20", "unit_price": "85.00"}}, then="send"),
     )
     assert response.status_code == 303
 
-    quote = fresh(quote)
+    quote = reload(quote)
     assert quote.status == QuoteStatus.SENT and quote.latest_sent.number == 2
     assert version_snapshot(reload(QuoteVersion, v1.id)) == before
     [revised] = delivered(mailbox, clinician.email, "v2")
@@ -221,7 +221,7 @@ def test_the_desk_answers_changes_with_a_revised_version_and_the_first_stays_rea
 
 def test_a_revision_in_preparation_is_not_shown_to_the_clinician(doctor, desk, quote):
     desk.post(f"/staff/quotes/{quote.number}/draft")
-    draft = fresh(quote).draft
+    draft = reload(quote).draft
     desk.post(f"/staff/quotes/{quote.number}/save", builder_form(draft, {0: {"unit_price": "1.00"}}))
 
     page = doctor.get(f"/quotes/{quote.number}")
@@ -238,24 +238,24 @@ def test_declining_with_a_reason_closes_the_quote_and_tells_the_desk(doctor, des
     page = follow(doctor, doctor.post(f"/quotes/{quote.number}/decline", {"reason": "Found a local supplier."}))
 
     assert any(kind == "success" for kind, _ in flashes(page))
-    quote = fresh(quote)
+    quote = reload(quote)
     assert (quote.status, quote.decline_reason) == (QuoteStatus.DECLINED, "Found a local supplier.")
-    [message] = delivered(mailbox, desk_address(), quote.number)
+    [message] = delivered(mailbox, quotes_desk_address(), quote.number)
     assert "declined" in message["Subject"] and "Found a local supplier." in text_of(message)
     assert "Declined" in text(doctor.get("/quotes"))
     assert quote.number in desk.get("/staff/quotes?queue=closed").get_data(as_text=True)
 
     again = follow(doctor, doctor.post(f"/quotes/{quote.number}/decline", {"reason": "Still no."}))
     assert any(kind == "error" for kind, _ in flashes(again))
-    assert fresh(quote).decline_reason == "Found a local supplier."
+    assert reload(quote).decline_reason == "Found a local supplier."
 
 
 def test_declining_without_a_reason_is_refused(doctor, quote, mailbox):
     page = follow(doctor, doctor.post(f"/quotes/{quote.number}/decline", {"reason": " "}))
 
     assert any(kind == "error" for kind, _ in flashes(page))
-    assert fresh(quote).status == QuoteStatus.SENT
-    assert delivered(mailbox, desk_address()) == []
+    assert reload(quote).status == QuoteStatus.SENT
+    assert delivered(mailbox, quotes_desk_address()) == []
 
 
 # --- history --------------------------------------------------------------------------------------
@@ -264,8 +264,8 @@ def test_declining_without_a_reason_is_refused(doctor, quote, mailbox):
 def test_the_history_shows_who_did_what_and_when_on_both_sides(doctor, desk, quote):
     doctor.post(f"/quotes/{quote.number}/changes", {"body": "Twenty packs, please."})
     desk.post(f"/staff/quotes/{quote.number}/draft")
-    desk.post(f"/staff/quotes/{quote.number}/save", builder_form(fresh(quote).draft, then="send"))
-    events = fresh(quote).events
+    desk.post(f"/staff/quotes/{quote.number}/save", builder_form(reload(quote).draft, then="send"))
+    events = reload(quote).events
 
     clinician_view = doctor.get(f"/quotes/{quote.number}")
     desk_view = desk.get(f"/staff/quotes/{quote.number}")
@@ -298,7 +298,7 @@ def test_the_history_shows_who_did_what_and_when_on_both_sides(doctor, desk, quo
 def test_every_email_of_a_negotiation_names_the_quote_in_its_subject_and_links_to_it(
     signed_in, clinician, staff, mailbox
 ):
-    quote_product("VIT-1", name="Vital Booster", price_cents=10_000)
+    make_variant("VIT-1", name="Vital Booster", price_cents=10_000)
     doctor, desk = signed_in(clinician), signed_in(staff)
     doctor.post("/quotes/new", {"products-0-sku": "VIT-1", "products-0-quantity": "4"})
     number = only_quote_number()
@@ -311,7 +311,7 @@ def test_every_email_of_a_negotiation_names_the_quote_in_its_subject_and_links_t
     desk.post(f"/staff/quotes/{number}/save", builder_form(draft_of(number), {0: {"unit_price": "90.00"}}, then="send"))
     doctor.post(f"/quotes/{number}/decline", {"reason": "Budget moved to next quarter."})
 
-    to_desk = delivered(mailbox, desk_address())
+    to_desk = delivered(mailbox, quotes_desk_address())
     to_clinician = delivered(mailbox, clinician.email)
 
     assert len(to_desk) == 4  # the request, a message, the changes asked for, the decline

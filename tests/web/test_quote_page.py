@@ -10,22 +10,12 @@ from datetime import UTC, date, datetime
 
 import time_machine
 
+from shop.core.formatting import money
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
-from shop.quoting.models import QuoteStatus
-from shop.templating import money
-from tests.factories import make_product
-from tests.helpers import redirect_path, text
-from tests.quote_accept_support import (
-    Priced,
-    booster,
-    clinician_on_account,
-    desk,
-    post_accept,
-    reload_quote,
-    send,
-    simple_quote,
-)
+from shop.quoting.models import Quote, QuoteStatus
+from tests.factories import issue, make_clinician, make_product, make_staff, make_variant, simple_quote
+from tests.helpers import post_accept, redirect_path, reload, text
 
 ACCEPT_BUTTON = "Accept and order"
 
@@ -94,7 +84,7 @@ def test_a_quote_past_its_validity_shows_as_expired_without_the_expiry_run(signe
 
         html, shown = page_of(doctor, setup.number)
 
-        assert reload_quote(setup.number).status == QuoteStatus.SENT  # nobody ran expire-quotes
+        assert reload(Quote, setup.number).status == QuoteStatus.SENT  # nobody ran expire-quotes
         assert badge(html) == "Expired"
         assert offers(html, setup.number) == {"accept": False, "changes": False, "decline": False}
         assert "expired at the end of 15 Jul 2027" in shown
@@ -122,14 +112,14 @@ def test_a_quote_marked_expired_by_the_run_says_so_too(signed_in, cli):
 
         html, shown = page_of(doctor, setup.number)
 
-        assert reload_quote(setup.number).status == QuoteStatus.EXPIRED
+        assert reload(Quote, setup.number).status == QuoteStatus.EXPIRED
         assert badge(html) == "Expired" and not offers(html, setup.number)["accept"]
         assert "Expired" in shown and "the shop" in shown  # the history says the shop expired it
 
 
 def test_with_two_versions_the_current_one_is_offered_and_the_earlier_one_stays_readable(signed_in):
     setup = simple_quote(quantity=10, discount_bps=1_000)
-    v2 = send(setup.staff, reload_quote(setup.number), [Priced(20, discount_bps=2_000)]).latest_sent
+    v2 = issue(setup.staff, setup.quote, quantities={"VIT-Q1": 20}, prices={"VIT-Q1": (None, 2_000)})
     doctor = signed_in(setup.clinician)
 
     html, shown = page_of(doctor, setup.number)
@@ -149,7 +139,7 @@ def test_with_two_versions_the_current_one_is_offered_and_the_earlier_one_stays_
 
 def test_a_quote_with_changes_requested_waits_for_the_revision(signed_in):
     setup = simple_quote()
-    quotes.request_changes(setup.clinician, reload_quote(setup.number), "Could you quote 20 boxes?")
+    quotes.request_changes(setup.clinician, reload(Quote, setup.number), "Could you quote 20 boxes?")
     doctor = signed_in(setup.clinician)
 
     html, shown = page_of(doctor, setup.number)
@@ -162,7 +152,7 @@ def test_a_quote_with_changes_requested_waits_for_the_revision(signed_in):
 
 def test_a_declined_quote_shows_the_reason_and_no_decisions(signed_in):
     setup = simple_quote()
-    quotes.decline(setup.clinician, reload_quote(setup.number), "Our budget moved to next quarter.")
+    quotes.decline(setup.clinician, reload(Quote, setup.number), "Our budget moved to next quarter.")
     doctor = signed_in(setup.clinician)
 
     html, shown = page_of(doctor, setup.number)
@@ -174,8 +164,8 @@ def test_a_declined_quote_shows_the_reason_and_no_decisions(signed_in):
 
 
 def test_a_request_still_with_the_desk_offers_nothing_to_accept(signed_in):
-    clinician = clinician_on_account()
-    booster("VIT-REQ")
+    clinician = make_clinician(on_account=True)
+    make_variant("VIT-REQ", price_cents=12_500, stock=100)
     quote = quotes.request_quote(clinician, [quotes.RequestedItem(quantity=6, sku="VIT-REQ")])
     doctor = signed_in(clinician)
 
@@ -188,8 +178,8 @@ def test_a_request_still_with_the_desk_offers_nothing_to_accept(signed_in):
 
 def test_another_practices_quote_is_a_404_and_staff_are_refused(signed_in):
     setup = simple_quote()
-    stranger = signed_in(clinician_on_account())
-    staff = signed_in(desk())
+    stranger = signed_in(make_clinician(on_account=True))
+    staff = signed_in(make_staff())
 
     assert stranger.get(f"/quotes/{setup.number}").status_code == 404
     assert stranger.get(f"/quotes/{setup.number}", query_string={"version": 1}).status_code == 404
@@ -198,7 +188,7 @@ def test_another_practices_quote_is_a_404_and_staff_are_refused(signed_in):
 
 
 def test_the_cart_offers_to_ask_for_a_quote_instead(signed_in):
-    clinician = clinician_on_account()
+    clinician = make_clinician(on_account=True)
     product = make_product(sku="ASK-Q1")
     browser = signed_in(clinician)
     browser.post("/cart/add", {"sku": product.variants[0].sku, "quantity": "3"})
@@ -209,8 +199,8 @@ def test_the_cart_offers_to_ask_for_a_quote_instead(signed_in):
 
 
 def test_a_quote_the_desk_started_does_not_claim_the_clinician_asked_for_it(signed_in):
-    clinician = clinician_on_account()
-    quote = quote_builder.start_quote(desk(), clinician)
+    clinician = make_clinician(on_account=True)
+    quote = quote_builder.start_quote(make_staff(), clinician)
     page = signed_in(clinician).get(f"/quotes/{quote.number}")
     assert "The quotes desk started this quote for you" in text(page)
     assert "You asked for this quote" not in text(page)

@@ -16,20 +16,18 @@ from shop.extensions import db
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.models import Quote, QuoteComment, QuoteRequestLine, QuoteStatus
-from tests.factories import make_clinician, make_product, make_staff
-from tests.helpers import field_error, flashes, redirect_path, row_count, text
-from tests.quote_support import (
+from tests.factories import accept_quote, ask, issued_quote, make_clinician, make_product, make_staff, make_variant
+from tests.helpers import (
     REQUEST_URL,
-    accept_on_account,
-    as_profession,
-    ask,
-    colleague_of,
     delivered,
-    desk_address,
-    fresh,
-    issued_quote,
-    quote_product,
+    field_error,
+    flashes,
+    quotes_desk_address,
+    redirect_path,
+    reload,
     request_form,
+    row_count,
+    text,
 )
 
 QUOTE_ROW = re.compile(
@@ -40,7 +38,7 @@ QUOTE_ROW = re.compile(
 
 @pytest.fixture
 def clinician():
-    return make_clinician(full_name="Dr Ana Ruiz")
+    return make_clinician(full_name="Dr Ana Ruiz", on_account=True)
 
 
 @pytest.fixture
@@ -50,8 +48,8 @@ def doctor(signed_in, clinician):
 
 @pytest.fixture
 def catalogue():
-    quote_product("VIT-1", name="Vital Booster", price_cents=10_000, breaks=((10, 9_000),))
-    quote_product("HYD-2", name="Hydro Booster", price_cents=8_000)
+    make_variant("VIT-1", name="Vital Booster", price_cents=10_000, breaks=((10, 9_000),))
+    make_variant("HYD-2", name="Hydro Booster", price_cents=8_000)
 
 
 def input_value(html: str, name: str) -> str | None:
@@ -128,7 +126,7 @@ def test_the_quotes_desk_and_the_clinician_are_emailed_when_the_request_is_sent(
     doctor.post(REQUEST_URL, request_form(("VIT-1", 40), others=(("Hyaluronidase 1500 IU", 2),)))
     quote = db.session.scalar(db.select(Quote))
 
-    [to_desk] = delivered(mailbox, desk_address(), quote.number)
+    [to_desk] = delivered(mailbox, quotes_desk_address(), quote.number)
     [to_clinician] = delivered(mailbox, clinician.email, quote.number)
 
     desk_text = to_desk.get_body(("plain",)).get_content()
@@ -175,7 +173,7 @@ def test_the_request_page_offers_to_start_from_the_cart_when_it_holds_something(
 def test_a_cart_longer_than_the_form_gets_a_row_for_every_line(doctor, clinician):
     skus = [f"BIG-{n}" for n in range(11)]
     for sku in skus:
-        quote_product(sku)
+        make_variant(sku)
         carts.add_to_cart(clinician, sku, 2)
 
     html = doctor.get(f"{REQUEST_URL}?from=cart").get_data(as_text=True)
@@ -228,7 +226,7 @@ def test_a_request_that_cannot_be_taken_shows_why_next_to_the_field_and_keeps_no
     assert message in field_error(response, field)
     assert f'id="{field}"' in response.get_data(as_text=True)
     assert row_count(Quote) == 0
-    assert delivered(mailbox, desk_address()) == []
+    assert delivered(mailbox, quotes_desk_address()) == []
 
 
 def test_an_item_not_in_the_catalogue_may_be_described_in_160_characters_and_no_more(doctor, catalogue):
@@ -282,10 +280,8 @@ def test_control_characters_in_a_request_are_dropped_not_stored(doctor, catalogu
 
 
 def test_a_nurse_is_told_next_to_the_sku_that_a_prescription_only_product_is_not_for_them(signed_in, catalogue):
-    kybella = make_product(sku="KYB-1", name="Kybella")
-    kybella.prescription_only = True
-    db.session.commit()
-    nurse = signed_in(as_profession(make_clinician(), Profession.REGISTERED_NURSE))
+    make_product(sku="KYB-1", name="Kybella", prescription_only=True)
+    nurse = signed_in(make_clinician(profession=Profession.REGISTERED_NURSE))
 
     response = nurse.post(REQUEST_URL, request_form(("KYB-1", 1)))
 
@@ -302,23 +298,23 @@ def listed(response) -> list[tuple[str, str]]:
 
 
 def test_the_quotes_page_lists_every_quote_of_the_practice_with_its_status_newest_first(signed_in, clinician):
-    quote_product("VIT-1")
+    make_variant("VIT-1")
     staff = make_staff()
-    colleague = colleague_of(clinician, full_name="Dr Conor Healy")
+    colleague = make_clinician(practice_of=clinician, full_name="Dr Conor Healy")
     stranger = make_clinician(full_name="Dr Sara Lind")
 
     requested = ask(clinician, ("VIT-1", 1))
     drafted = ask(colleague, ("VIT-1", 1))
-    quote_builder.open_draft(staff, fresh(drafted))
+    quote_builder.open_draft(staff, reload(drafted))
     sent = issued_quote(clinician, staff, ("VIT-1", 1))
     changes = issued_quote(clinician, staff, ("VIT-1", 1))
-    quotes.request_changes(clinician, fresh(changes), "Ten more, please.")
+    quotes.request_changes(clinician, reload(changes), "Ten more, please.")
     accepted = issued_quote(colleague, staff, ("VIT-1", 1))
-    accept_on_account(colleague, accepted)
+    accept_quote(colleague, accepted)
     declined = issued_quote(clinician, staff, ("VIT-1", 1))
-    quotes.decline(clinician, fresh(declined), "Too dear.")
+    quotes.decline(clinician, reload(declined), "Too dear.")
     expired = issued_quote(clinician, staff, ("VIT-1", 1))
-    fresh(expired).latest_sent.expires_at = clock.now() - timedelta(minutes=1)
+    reload(expired).latest_sent.expires_at = clock.now() - timedelta(minutes=1)
     db.session.commit()
     theirs = ask(stranger, ("VIT-1", 1))
 
@@ -339,7 +335,7 @@ def test_the_quotes_page_lists_every_quote_of_the_practice_with_its_status_newes
 
 
 def test_the_quotes_page_shows_the_latest_version_its_validity_and_total(doctor, clinician):
-    quote_product("VIT-1", price_cents=10_000)
+    make_variant("VIT-1", price_cents=10_000)
     staff = make_staff()
     quote = issued_quote(clinician, staff, ("VIT-1", 2), shipping_cents=0)
 
@@ -377,7 +373,7 @@ def test_a_practice_without_quotes_is_invited_to_ask_for_one(doctor):
     ],
 )
 def test_another_practices_quote_is_a_404_on_every_page_and_action(signed_in, clinician, method, path, form):
-    quote_product("VIT-1")
+    make_variant("VIT-1")
     quote = issued_quote(clinician, make_staff(), ("VIT-1", 1))
     stranger = signed_in(make_clinician(full_name="Dr Sara Lind"))
     owner = signed_in(clinician)
@@ -390,7 +386,7 @@ def test_another_practices_quote_is_a_404_on_every_page_and_action(signed_in, cl
 
     assert response.status_code == 404
     assert quote.number not in response.get_data(as_text=True)
-    assert fresh(quote).status == QuoteStatus.SENT
+    assert reload(quote).status == QuoteStatus.SENT
     assert row_count(QuoteComment) == 0
 
 

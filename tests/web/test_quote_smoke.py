@@ -6,7 +6,6 @@ import re
 from pypdf import PdfReader
 
 from shop.core.mailer import deliver_due
-from shop.extensions import db
 from shop.ordering.models import Order
 from shop.quoting.models import Quote, QuoteStatus
 from tests.factories import make_catalogue, make_clinician, make_staff
@@ -15,10 +14,7 @@ from tests.helpers import reload, text
 
 def test_a_requested_quote_is_issued_accepted_and_becomes_an_order_at_the_quoted_prices(signed_in, mailbox, app):
     make_catalogue()
-    clinician = make_clinician()
-    clinician.practice.on_account = True
-    clinician.practice.credit_limit_cents = 10_000_000
-    db.session.commit()
+    clinician = make_clinician(on_account=True)
     staff = make_staff()
     doctor, desk = signed_in(clinician), signed_in(staff)
 

@@ -10,16 +10,23 @@ import pytest
 from shop.cart.models import CartLine
 from shop.extensions import db
 from shop.ordering.models import Order
-from tests.factories import make_clinician
-from tests.helpers import flashes, redirect_path, row_count, text
-from tests.web.test_cart import add, cart_rows, change, enable_account, place_on_account, variant_with_breaks
+from tests.factories import make_clinician, variant_with_breaks
+from tests.helpers import (
+    add_to_cart,
+    cart_rows,
+    change,
+    flashes,
+    placed_order_number,
+    post_checkout,
+    redirect_path,
+    row_count,
+    text,
+)
 
 
 @pytest.fixture
 def clinician():
-    user = make_clinician()
-    enable_account(user)
-    return user
+    return make_clinician(on_account=True)
 
 
 @pytest.fixture
@@ -38,8 +45,8 @@ def products():
 
 def order_of(browser, lines: dict[str, int]) -> str:
     for sku, quantity in lines.items():
-        assert add(browser, sku, quantity).status_code == 303
-    return place_on_account(browser)
+        assert add_to_cart(browser, sku, quantity).status_code == 303
+    return placed_order_number(post_checkout(browser))
 
 
 def reorder(browser, number: str, **kwargs):
@@ -85,8 +92,8 @@ def test_reorder_uses_todays_prices_without_flagging_them(browser, products):
 
 def test_reorder_adds_to_what_is_already_in_the_cart(browser, products):
     number = order_of(browser, {"VIT-1": 2})
-    add(browser, "VIT-1", 1)
-    add(browser, "FIL-2", 1)
+    add_to_cart(browser, "VIT-1", 1)
+    add_to_cart(browser, "FIL-2", 1)
     reorder(browser, number)
     assert quantities(browser) == {"VIT-1": "3", "FIL-2": "1"}
 

@@ -12,15 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from shop import clock
-from shop.catalogue.models import Variant
 from shop.core import mailer
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import Order, OrderEvent, OrderStatus, PaymentMethod
-from tests.card_support import STOCK, place_card_order
-from tests.factories import make_staff
-from tests.helpers import flashes, reload, text
-from tests.order_support import clinician_with_cart, fill_cart, place, post_checkout, product
+from tests.factories import (
+    CARD_STOCK,
+    clinician_with_cart,
+    fill_cart,
+    make_staff,
+    make_variant,
+    place_card_order,
+    place_order,
+)
+from tests.helpers import flashes, post_checkout, reload, stock_of, text
 from tests.smtp import text_of
 
 ROW = re.compile(r'<a href="/staff/orders/(ORD-\d+)">')
@@ -36,11 +41,6 @@ def _listed(response) -> list[str]:
     return ROW.findall(response.get_data(as_text=True))
 
 
-def _stock(sku: str) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Variant.stock_on_hand).where(Variant.sku == sku))
-
-
 def _state(order_id: int) -> tuple:
     order = reload(Order, order_id)
     events = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
@@ -51,7 +51,7 @@ def _state(order_id: int) -> tuple:
         order.cancel_reason,
         order.invoice_settled_at,
         [(e.action, e.actor_id) for e in events],
-        _stock("VIT-1"),
+        stock_of("VIT-1"),
     )
 
 
@@ -62,18 +62,17 @@ def _act(browser, number: str, action: str, **fields):
 
 
 def _order(practice_name: str | None = None, po_number: str = "", method=PaymentMethod.ACCOUNT, quantity=2):
-    user = clinician_with_cart(("VIT-1", quantity), account=method == PaymentMethod.ACCOUNT)
-    if practice_name:
-        user.practice.name = practice_name
-        db.session.commit()
-    return place(user, method=method, po_number=po_number)
+    user = clinician_with_cart(
+        ("VIT-1", quantity), on_account=method == PaymentMethod.ACCOUNT, practice_name=practice_name
+    )
+    return place_order(user, method=method, po_number=po_number)
 
 
 # --- the list ---------------------------------------------------------------------------------
 
 
 def test_the_list_shows_every_order_newest_first_with_practice_payment_total_and_status(desk):
-    product("VIT-1", stock=50)
+    make_variant("VIT-1", stock=50)
     first = _order("Harbour Skin Clinic", po_number="PO-H1")
     second = _order("Bayview Aesthetics", method=PaymentMethod.CARD)
     browser, _ = desk
@@ -88,7 +87,7 @@ def test_the_list_shows_every_order_newest_first_with_practice_payment_total_and
 
 
 def test_the_status_filter_shows_only_orders_in_that_status(desk):
-    product("VIT-1", stock=50)
+    make_variant("VIT-1", stock=50)
     placed = _order()
     confirmed = _order()
     card = _order(method=PaymentMethod.CARD)
@@ -115,7 +114,7 @@ def test_the_status_filter_shows_only_orders_in_that_status(desk):
     ],
 )
 def test_search_finds_orders_by_practice_or_po_number(desk, query, expected):
-    product("VIT-1", stock=50)
+    make_variant("VIT-1", stock=50)
     made = {
         "harbour": _order("Harbour Skin Clinic"),
         "bayview": _order("Bayview Aesthetics", po_number="PO-2026-77"),
@@ -128,7 +127,7 @@ def test_search_finds_orders_by_practice_or_po_number(desk, query, expected):
 
 
 def test_a_page_past_the_last_says_so_instead_of_claiming_there_are_no_orders(desk):
-    product("VIT-1", stock=50)
+    make_variant("VIT-1", stock=50)
     _order()
     browser, _ = desk
 
@@ -138,7 +137,7 @@ def test_a_page_past_the_last_says_so_instead_of_claiming_there_are_no_orders(de
 
 
 def test_search_finds_an_order_by_its_number_and_combines_with_the_status_filter(desk):
-    product("VIT-1", stock=50)
+    make_variant("VIT-1", stock=50)
     wanted = _order()
     _order()
     browser, _ = desk
@@ -162,7 +161,7 @@ def test_search_finds_an_order_by_its_number_and_combines_with_the_status_filter
     ],
 )
 def test_odd_filters_never_break_the_list(desk, query):
-    product("VIT-1", stock=50)
+    make_variant("VIT-1", stock=50)
     _order()
     browser, _ = desk
 
@@ -173,7 +172,7 @@ def test_odd_filters_never_break_the_list(desk, query):
 
 
 def test_the_order_page_shows_everything_needed_to_pick_and_invoice_it(desk, signed_in):
-    product("VIT-1", price_cents=12_000, stock=10)
+    make_variant("VIT-1", price_cents=12_000, stock=10)
     user = clinician_with_cart(("VIT-1", 2), full_name="Dr Maeve Byrne")
     post_checkout(signed_in(user), po_number="PO-2026-0042", note="Fridge goods.")
     order = db.session.scalar(select(Order))
@@ -202,7 +201,7 @@ def test_the_order_page_shows_everything_needed_to_pick_and_invoice_it(desk, sig
 
 
 def test_an_unknown_order_or_action_is_a_404(desk):
-    product("VIT-1")
+    make_variant("VIT-1")
     order = _order()
     browser, _ = desk
 
@@ -217,7 +216,7 @@ def test_an_unknown_order_or_action_is_a_404(desk):
 
 
 def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_event_with_who(desk, mailbox):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order()
     browser, staff = desk
     mailer.deliver_due()
@@ -251,7 +250,7 @@ def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_even
     ],
 )
 def test_shipping_without_carrier_or_tracking_number_is_refused_and_changes_nothing(desk, fields, message):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order()
     browser, staff = desk
     orders.confirm(order, staff)
@@ -276,7 +275,7 @@ ILLEGAL = {
 @pytest.mark.parametrize("case", ILLEGAL, ids=list(ILLEGAL))
 def test_a_step_the_order_cannot_take_is_refused_with_a_message_and_changes_nothing(desk, case, mailbox):
     setup, action, fields = ILLEGAL[case]
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order()
     browser, _ = desk
     steps = {
@@ -301,22 +300,22 @@ def test_a_step_the_order_cannot_take_is_refused_with_a_message_and_changes_noth
 
 
 def test_cancelling_needs_a_reason_and_then_restocks_exactly_once_and_tells_the_clinician(desk, mailbox):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order(quantity=4)
     browser, staff = desk
     mailer.deliver_due()
     mailbox.clear()
-    assert _stock("VIT-1") == 6
+    assert stock_of("VIT-1") == 6
 
     assert ("error", "Reason (the clinician sees it): Give the reason; the clinician will see it.") in _act(
         browser, order.number, "cancel", reason="  "
     )
-    assert reload(Order, order.id).status == OrderStatus.PLACED and _stock("VIT-1") == 6
+    assert reload(Order, order.id).status == OrderStatus.PLACED and stock_of("VIT-1") == 6
 
     _act(browser, order.number, "cancel", reason="The clinic asked us to cancel.")
     _act(browser, order.number, "cancel", reason="Clicked again.")
 
-    assert _stock("VIT-1") == 10
+    assert stock_of("VIT-1") == 10
     status, *_, events, _ = _state(order.id)
     assert status == OrderStatus.CANCELLED
     assert events.count(("cancelled", staff.id)) == 1
@@ -326,7 +325,7 @@ def test_cancelling_needs_a_reason_and_then_restocks_exactly_once_and_tells_the_
 
 
 def test_two_people_cancelling_at_the_same_moment_restock_once(desk, signed_in):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order(quantity=4)
     first, _ = desk
     second = signed_in(make_staff(full_name="Robin Desk"))
@@ -343,19 +342,19 @@ def test_two_people_cancelling_at_the_same_moment_restock_once(desk, signed_in):
         responses = list(pool.map(click, range(2)))
 
     assert [r.status_code for r in responses] == [303, 303]
-    assert _stock("VIT-1") == 10
+    assert stock_of("VIT-1") == 10
     assert [a for a, _ in _state(order.id)[5]].count("cancelled") == 1
 
 
 def test_cancelling_an_unpaid_card_order_releases_its_stock(desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order(method=PaymentMethod.CARD, quantity=3)
     browser, _ = desk
 
     _act(browser, order.number, "cancel", reason="Payment will not follow.")
 
     assert reload(Order, order.id).status == OrderStatus.CANCELLED
-    assert _stock("VIT-1") == 10
+    assert stock_of("VIT-1") == 10
 
 
 def test_cancelling_an_unpaid_card_order_closes_its_stripe_page_first(desk, signed_in, stripe, settled):
@@ -369,7 +368,7 @@ def test_cancelling_an_unpaid_card_order_closes_its_stripe_page_first(desk, sign
     )
 
     assert stripe.session(session_id)["status"] == "expired"
-    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == STOCK
+    assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == CARD_STOCK
 
 
 def test_an_order_whose_stripe_page_was_just_paid_is_not_cancelled(desk, signed_in, stripe, settled):
@@ -382,11 +381,11 @@ def test_an_order_whose_stripe_page_was_just_paid_is_not_cancelled(desk, signed_
 
     assert ("error", f"Order {placed.number} was paid at Stripe a moment ago, so it was not cancelled; "
             "the payment shows on the order within a minute.") in messages  # fmt: skip
-    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == STOCK - 3
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT and placed.stock() == CARD_STOCK - 3
 
 
 def test_cancelling_a_paid_card_order_reminds_the_desk_to_refund_it(desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     paid = _order(method=PaymentMethod.CARD, quantity=1)
     orders.move(paid, OrderStatus.PAID, None, "paid", "Paid by card.", paid_at=clock.now())
     db.session.commit()
@@ -406,7 +405,7 @@ def test_cancelling_a_paid_card_order_reminds_the_desk_to_refund_it(desk):
 
 
 def test_a_refunded_order_on_account_has_no_invoice_left_to_settle(desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order(quantity=1)
     orders.move(order, OrderStatus.PROCESSING, None, "confirmed", "Confirmed.")
     orders.move(order, OrderStatus.SHIPPED, None, "shipped", "Shipped.")
@@ -422,7 +421,7 @@ def test_a_refunded_order_on_account_has_no_invoice_left_to_settle(desk):
 
 
 def test_a_held_order_is_released_with_a_note_and_a_paid_one_refunded(desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     held = _order(method=PaymentMethod.CARD, quantity=1)
     paid = _order(method=PaymentMethod.CARD, quantity=1)
     orders.move(held, OrderStatus.ON_HOLD, None, "payment_mismatch", "Paid 1.00 less.", hold_reason="Paid 1.00 less.")
@@ -441,14 +440,12 @@ def test_a_held_order_is_released_with_a_note_and_a_paid_one_refunded(desk):
 
     assert reload(Order, held.id).status == OrderStatus.PROCESSING
     assert reload(Order, paid.id).status == OrderStatus.REFUNDED
-    assert _stock("VIT-1") == 9  # the refunded order never left the warehouse
+    assert stock_of("VIT-1") == 9  # the refunded order never left the warehouse
 
 
 def test_settling_an_invoice_at_the_desk_lets_the_practice_order_on_account_again(desk, signed_in):
-    product("VIT-1", price_cents=10_000, stock=20)
-    user = clinician_with_cart(("VIT-1", 2))
-    user.practice.credit_limit_cents = 30_000
-    db.session.commit()
+    make_variant("VIT-1", price_cents=10_000, stock=20)
+    user = clinician_with_cart(("VIT-1", 2), credit_limit_cents=30_000)
     clinician = signed_in(user)
     assert post_checkout(clinician).status_code == 303
     first = db.session.scalar(select(Order))
@@ -482,7 +479,7 @@ def test_settling_an_invoice_at_the_desk_lets_the_practice_order_on_account_agai
     ],
 )
 def test_bad_input_on_every_order_action_is_refused_without_an_error_page(desk, action, fields):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order()
     browser, staff = desk
     orders.confirm(order, staff)
@@ -497,7 +494,7 @@ def test_bad_input_on_every_order_action_is_refused_without_an_error_page(desk, 
 
 
 def test_an_action_without_its_csrf_token_changes_nothing(desk):
-    product("VIT-1", stock=10)
+    make_variant("VIT-1", stock=10)
     order = _order()
     browser, _ = desk
     before = _state(order.id)

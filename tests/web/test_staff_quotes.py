@@ -13,26 +13,34 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
+from shop.core.formatting import long_date
 from shop.extensions import db
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.models import Quote, QuoteLine, QuoteStatus, QuoteVersion
-from shop.templating import long_date
-from tests.factories import make_applicant, make_clinician, make_staff
-from tests.helpers import field_error, flashes, redirect_path, reload, row_count, text
-from tests.quote_support import (
-    accept_on_account,
-    amount,
+from tests.factories import (
+    accept_quote,
     ask,
-    builder_form,
-    delivered,
-    fresh,
     issue,
     issued_quote,
+    make_applicant,
+    make_clinician,
+    make_staff,
+    make_variant,
+)
+from tests.helpers import (
+    amount,
+    builder_form,
+    delivered,
+    field_error,
+    flashes,
     line_for,
     pdf_attachment,
     pdf_text,
-    quote_product,
+    redirect_path,
+    reload,
+    row_count,
+    text,
     version_snapshot,
 )
 
@@ -41,7 +49,7 @@ STAFF_ROW = re.compile(r'<td data-label="Quote"><a href="/staff/quotes/(Q-\d+)">
 
 @pytest.fixture
 def clinician():
-    return make_clinician(full_name="Dr Ana Ruiz")
+    return make_clinician(full_name="Dr Ana Ruiz", on_account=True)
 
 
 @pytest.fixture
@@ -56,7 +64,7 @@ def desk(signed_in, staff):
 
 @pytest.fixture
 def booster():
-    return quote_product("VIT-1", name="Vital Booster", price_cents=10_000, breaks=((5, 9_500), (10, 9_000)))
+    return make_variant("VIT-1", name="Vital Booster", price_cents=10_000, breaks=((5, 9_500), (10, 9_000)))
 
 
 def listed(response) -> list[str]:
@@ -67,7 +75,7 @@ def open_builder(desk, quote: Quote) -> QuoteVersion:
     """The desk presses "Prepare the quote" (or "Start a revision")."""
     response = desk.post(f"/staff/quotes/{quote.number}/draft")
     assert response.status_code == 303
-    return fresh(quote).draft
+    return reload(quote).draft
 
 
 # --- queues and search ---------------------------------------------------------------------------
@@ -79,17 +87,17 @@ def one_of_each(clinician, staff, booster):
     made = {}
     made["requested"] = ask(clinician, ("VIT-1", 1))
     made["draft"] = ask(clinician, ("VIT-1", 1))
-    quote_builder.open_draft(staff, fresh(made["draft"]))
+    quote_builder.open_draft(staff, reload(made["draft"]))
     made["started"] = quote_builder.start_quote(staff, clinician)
     made["changes"] = issued_quote(clinician, staff, ("VIT-1", 1))
-    quotes.request_changes(clinician, fresh(made["changes"]), "Ten more, please.")
+    quotes.request_changes(clinician, reload(made["changes"]), "Ten more, please.")
     made["sent"] = issued_quote(clinician, staff, ("VIT-1", 1))
     made["accepted"] = issued_quote(clinician, staff, ("VIT-1", 1))
-    accept_on_account(clinician, made["accepted"])
+    accept_quote(clinician, made["accepted"])
     made["declined"] = issued_quote(clinician, staff, ("VIT-1", 1))
-    quotes.decline(clinician, fresh(made["declined"]), "Too dear.")
+    quotes.decline(clinician, reload(made["declined"]), "Too dear.")
     made["expired"] = issued_quote(clinician, staff, ("VIT-1", 1), valid_until=clock.today())
-    quotes.expire_quotes(now=fresh(made["expired"]).latest_sent.expires_at)
+    quotes.expire_quotes(now=reload(made["expired"]).latest_sent.expires_at)
     return {key: quote.number for key, quote in made.items()}
 
 
@@ -126,19 +134,19 @@ def test_the_all_queue_holds_every_quote_with_its_status(desk, one_of_each):
 def test_a_quote_that_ran_out_of_time_is_with_the_expired_ones_even_before_the_sweep(desk, clinician, staff, booster):
     running = issued_quote(clinician, staff, ("VIT-1", 1))
     lapsed = issued_quote(clinician, staff, ("VIT-1", 1))
-    fresh(lapsed).latest_sent.expires_at = clock.now() - timedelta(seconds=1)
+    reload(lapsed).latest_sent.expires_at = clock.now() - timedelta(seconds=1)
     db.session.commit()
 
     assert listed(desk.get("/staff/quotes?queue=sent")) == [running.number]
     closed = desk.get("/staff/quotes?queue=closed")
     assert listed(closed) == [lapsed.number]
     assert "badge-quote-expired" in closed.get_data(as_text=True)
-    assert fresh(lapsed).status == QuoteStatus.SENT  # nothing was written by looking
+    assert reload(lapsed).status == QuoteStatus.SENT  # nothing was written by looking
 
 
 def test_a_revision_that_extends_an_expired_quote_puts_it_back_with_the_sent_ones(desk, clinician, staff, booster):
     quote = issued_quote(clinician, staff, ("VIT-1", 1))
-    fresh(quote).latest_sent.expires_at = clock.now() - timedelta(seconds=1)
+    reload(quote).latest_sent.expires_at = clock.now() - timedelta(seconds=1)
     db.session.commit()
 
     issue(staff, quote, valid_until=clock.today() + timedelta(days=10))
@@ -189,9 +197,7 @@ def test_the_desk_can_start_a_quote_only_for_verified_clinicians(desk, clinician
 
 def test_the_clinicians_to_start_a_quote_for_are_listed_by_practice(desk):
     for practice, name in (("Zest Skin", "Dr Able"), ("Avalon Clinic", "Dr Zed"), ("Meadow Dermatology", "Dr Mid")):
-        user = make_clinician(full_name=name)
-        user.practice.name = practice
-    db.session.commit()
+        make_clinician(full_name=name, practice_name=practice)
 
     html = desk.get("/staff/quotes/new").get_data(as_text=True)
 
@@ -271,7 +277,7 @@ def test_two_clicks_on_prepare_at_the_same_moment_open_one_draft_and_never_an_er
         statuses = post_at_once(browsers, f"/staff/quotes/{quote.number}/draft")
 
         assert statuses == [303, 303]
-        assert [(v.number, v.sent_at) for v in fresh(quote).versions] == [(1, None)]
+        assert [(v.number, v.sent_at) for v in reload(quote).versions] == [(1, None)]
         for browser in browsers:
             page = browser.get(f"/staff/quotes/{quote.number}")
             assert page.status_code == 200 and "Draft v1" in text(page)
@@ -288,7 +294,7 @@ def test_the_desk_adds_lines_by_sku_with_an_optional_price_or_as_custom_items(de
         response = desk.post(f"/staff/quotes/{quote.number}/lines", form)
         assert response.status_code == 303, text(response)[:500]
 
-    lines = fresh(quote).draft.lines
+    lines = reload(quote).draft.lines
     assert [(ln.sku, ln.product_name, ln.quantity, ln.unit_price_cents) for ln in lines] == [
         ("VIT-1", "Vital Booster", 10, 9_000),
         ("VIT-1", "Vital Booster", 2, 7_770),
@@ -335,8 +341,8 @@ def test_a_line_the_desk_cannot_add_is_explained_next_to_its_field(desk, clinici
 
 
 def test_the_desk_changes_quantities_prices_discounts_shipping_validity_terms_and_note(desk, clinician, booster):
-    quote_product("HYD-2", name="Hydro Booster", price_cents=8_000)
-    quote_product("BAL-3", name="Balance Booster", price_cents=999)
+    make_variant("HYD-2", name="Hydro Booster", price_cents=8_000)
+    make_variant("BAL-3", name="Balance Booster", price_cents=999)
     quote = ask(clinician, ("VIT-1", 3), ("HYD-2", 2), ("BAL-3", 1), others=(("Cannulas 25G", 4),))
     draft = open_builder(desk, quote)
     until = clock.today() + timedelta(days=45)
@@ -359,7 +365,7 @@ def test_the_desk_changes_quantities_prices_discounts_shipping_validity_terms_an
     )
 
     assert response.status_code == 303, text(response)[:800]
-    draft = fresh(quote).draft
+    draft = reload(quote).draft
     assert [(ln.sku or ln.product_name, ln.quantity, ln.discount_bps, ln.unit_price_cents) for ln in draft.lines] == [
         ("VIT-1", 12, 0, 9_000),
         ("BAL-3", 1, 5_000, 500),
@@ -385,10 +391,10 @@ def test_a_discount_typed_on_the_page_applies_to_the_list_price_not_to_the_price
     draft = open_builder(desk, quote)
 
     desk.post(f"/staff/quotes/{quote.number}/save", builder_form(draft, {0: {"unit_price": "50.00", "discount": "10"}}))
-    draft = fresh(quote).draft
+    draft = reload(quote).draft
     desk.post(f"/staff/quotes/{quote.number}/save", builder_form(draft))
 
-    line = fresh(quote).draft.lines[0]
+    line = reload(quote).draft.lines[0]
     assert (line.list_price_cents, line.discount_bps, line.unit_price_cents) == (10_000, 1_000, 9_000)
 
 
@@ -441,7 +447,7 @@ def test_an_impossible_value_in_the_builder_is_explained_next_to_its_field_and_n
         assert message in field_error(response, field), text(response)[:600]
         assert "{'" not in text(response)
         assert version_snapshot(reload(QuoteVersion, draft.id)) == before
-        assert fresh(quote).status == QuoteStatus.DRAFT
+        assert reload(quote).status == QuoteStatus.DRAFT
 
 
 def test_amounts_beyond_what_a_quote_may_total_are_refused_with_a_message_not_an_error(desk, clinician, booster):
@@ -459,13 +465,13 @@ def test_amounts_beyond_what_a_quote_may_total_are_refused_with_a_message_not_an
         assert any("at most $10,000,000.00" in message for kind, message in flashes(response) if kind == "error")
 
     assert version_snapshot(reload(QuoteVersion, draft.id)) == before
-    assert row_count(QuoteLine) == 1 and fresh(quote).status == QuoteStatus.DRAFT
+    assert row_count(QuoteLine) == 1 and reload(quote).status == QuoteStatus.DRAFT
 
 
 def test_the_builders_summary_names_each_faulty_line_by_its_product_with_every_mistake_at_once(
     desk, clinician, booster
 ):
-    quote_product("HYD-2", name="Hydro Booster", price_cents=8_000)
+    make_variant("HYD-2", name="Hydro Booster", price_cents=8_000)
     quote = ask(clinician, ("VIT-1", 2), ("HYD-2", 1))
     draft = open_builder(desk, quote)
 
@@ -515,7 +521,7 @@ def test_saving_and_sending_emails_the_clinician_a_link_and_the_pdf(desk, clinic
     )
 
     assert response.status_code == 303
-    quote = fresh(quote)
+    quote = reload(quote)
     version = quote.latest_sent
     assert quote.status == QuoteStatus.SENT and version.number == 1
     assert version.lines[0].unit_price_cents == 7_650
@@ -533,13 +539,13 @@ def test_saving_and_sending_emails_the_clinician_a_link_and_the_pdf(desk, clinic
 
 def test_a_draft_without_lines_is_not_sent(desk, clinician, mailbox):
     quote = quote_builder.start_quote(make_staff(), clinician)
-    draft = fresh(quote).draft
+    draft = reload(quote).draft
 
     response = desk.post(f"/staff/quotes/{quote.number}/save", builder_form(draft, then="send"))
 
     assert response.status_code == 303
     assert ("error", "Add at least one line before sending the quote.") in flashes(desk.get(redirect_path(response)))
-    assert fresh(quote).status == QuoteStatus.DRAFT
+    assert reload(quote).status == QuoteStatus.DRAFT
     assert delivered(mailbox, clinician.email) == []
 
 
@@ -558,7 +564,7 @@ def test_a_sent_version_cannot_be_changed_through_the_builder(desk, clinician, s
     assert save.status_code == 422 and add.status_code == 422 and send.status_code == 303
     assert "There is no draft to edit; start a revision first." in text(save)
     assert version_snapshot(reload(QuoteVersion, version.id)) == before
-    assert len(fresh(quote).versions) == 1
+    assert len(reload(quote).versions) == 1
 
 
 def test_a_revision_starts_as_a_copy_and_the_sent_version_stays_readable_with_its_own_pdf(
@@ -575,7 +581,7 @@ def test_a_revision_starts_as_a_copy_and_the_sent_version_stays_readable_with_it
     )
     assert response.status_code == 303
 
-    quote = fresh(quote)
+    quote = reload(quote)
     assert version_snapshot(reload(QuoteVersion, v1.id)) == before
     assert quote.latest_sent.number == 2 and line_for(quote.latest_sent, "VIT-1").unit_price_cents == 8_000
     current = text(desk.get(f"/staff/quotes/{quote.number}"))
@@ -623,7 +629,7 @@ def test_a_clinician_cannot_reach_the_desk(signed_in, clinician, booster):
     for path in ("/staff/quotes", "/staff/quotes/new", f"/staff/quotes/{quote.number}"):
         assert doctor.get(path).status_code in (403, 404)
     assert doctor.post(f"/staff/quotes/{quote.number}/draft").status_code in (403, 404)
-    assert fresh(quote).status == QuoteStatus.REQUESTED
+    assert reload(quote).status == QuoteStatus.REQUESTED
 
 
 def test_the_pdf_preview_of_a_draft_carries_its_prices(desk, clinician, booster):

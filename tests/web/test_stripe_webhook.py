@@ -14,15 +14,8 @@ import pytest
 from shop.core.mailer import deliver_due
 from shop.ordering.models import OrderStatus
 from tests import stripe_fake
-from tests.card_support import (
-    STOCK,
-    events,
-    outbox,
-    place_card_order,
-    post_event,
-    stripe_event_rows,
-)
-from tests.helpers import text
+from tests.factories import CARD_STOCK, place_card_order
+from tests.helpers import order_events, outbox, post_event, stripe_event_rows, text
 from tests.smtp import text_of
 
 WEBHOOK = "/stripe/webhook"
@@ -45,7 +38,7 @@ def test_a_signed_completed_event_marks_the_order_paid_and_emails_the_clinician_
     order = placed.order
     assert order.status == OrderStatus.PAID and order.paid_at is not None
     assert order.stripe_payment_intent == session["payment_intent"]
-    assert len(events(placed.number, "paid")) == 1
+    assert len(order_events(placed.number, "paid")) == 1
     assert "Paid" in text(placed.browser.get(f"/orders/{placed.number}"))
     deliver_due()
     to_clinician = [m for m in mailbox.to(placed.clinician.email) if m["Subject"].startswith("Payment received")]
@@ -102,7 +95,7 @@ def test_an_event_without_a_valid_signature_over_the_raw_body_is_refused_with_no
 
     assert reply.status_code == 400
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert stripe_event_rows() == 0 and events(placed.number, "paid") == []
+    assert stripe_event_rows() == 0 and order_events(placed.number, "paid") == []
     assert len(outbox("order.paid")) == queued
 
 
@@ -152,7 +145,7 @@ def test_an_event_delivered_twice_is_applied_once(signed_in, stripe, client, mai
 
     assert first.status_code == second.status_code == 200
     assert second.get_json()["outcome"] == "duplicate"
-    assert len(events(placed.number, "paid")) == 1 and stripe_event_rows() == 1
+    assert len(order_events(placed.number, "paid")) == 1 and stripe_event_rows() == 1
     deliver_due()
     assert [s for s in _subjects(mailbox, placed.clinician.email) if s.startswith("Payment received")] == [
         f"Payment received ({placed.number})"
@@ -194,7 +187,7 @@ def test_an_event_delivered_by_many_threads_at_the_same_moment_is_applied_once(
 
     assert statuses == [200] * 8
     assert placed.order.status == OrderStatus.PAID
-    assert len(events(placed.number, "paid")) == 1 and stripe_event_rows() == 1
+    assert len(order_events(placed.number, "paid")) == 1 and stripe_event_rows() == 1
     deliver_due()
     received = [s for s in _subjects(mailbox, placed.clinician.email) if s.startswith("Payment received")]
     assert received == [f"Payment received ({placed.number})"]
@@ -216,7 +209,7 @@ def test_different_events_for_the_same_payment_at_the_same_moment_mark_it_paid_o
 
     assert statuses == [200] * 6
     assert placed.order.status == OrderStatus.PAID
-    assert len(events(placed.number, "paid")) == 1
+    assert len(order_events(placed.number, "paid")) == 1
     deliver_due()
     assert len([s for s in _subjects(mailbox, placed.clinician.email) if s.startswith("Payment received")]) == 1
 
@@ -228,7 +221,7 @@ def test_a_pending_payment_is_marked_paid_when_the_bank_confirms_it(signed_in, s
 
     post_event(client, stripe, "checkout.session.completed", stripe.pay(session_id, pending=True))
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert len(events(placed.number, "payment_pending")) == 1
+    assert len(order_events(placed.number, "payment_pending")) == 1
     deliver_due()
     assert not any(s.startswith("Payment received") for s in _subjects(mailbox, placed.clinician.email))
 
@@ -251,8 +244,8 @@ def test_the_banks_confirmation_arriving_before_the_unpaid_completed_event_leave
     assert post_event(client, stripe, "checkout.session.completed", completed_unpaid).status_code == 200
 
     assert placed.order.status == OrderStatus.PAID
-    assert len(events(placed.number, "paid")) == 1
-    assert events(placed.number, "payment_pending") == []
+    assert len(order_events(placed.number, "paid")) == 1
+    assert order_events(placed.number, "payment_pending") == []
 
 
 def test_a_failed_async_payment_emails_the_clinician_and_the_order_can_still_be_paid(
@@ -270,8 +263,8 @@ def test_a_failed_async_payment_emails_the_clinician_and_the_order_can_still_be_
     assert reply.status_code == 200
     order = placed.order
     assert order.status == OrderStatus.AWAITING_PAYMENT and order.paid_at is None
-    assert placed.stock() == STOCK - 2
-    assert len(events(placed.number, "payment_failed")) == 1
+    assert placed.stock() == CARD_STOCK - 2
+    assert len(order_events(placed.number, "payment_failed")) == 1
     page = text(placed.browser.get(f"/orders/{placed.number}"))
     assert "Your bank did not confirm the payment" in page and "Pay now" in page
     deliver_due()
@@ -290,7 +283,7 @@ def test_a_payment_failure_for_a_superseded_session_changes_nothing(signed_in, s
     post_event(client, stripe, "checkout.session.async_payment_failed", stripe.session(old))
 
     assert placed.order.payment_error == ""
-    assert events(placed.number, "payment_failed") == []
+    assert order_events(placed.number, "payment_failed") == []
 
 
 @pytest.mark.parametrize(
@@ -312,7 +305,7 @@ def test_a_payment_that_does_not_match_the_order_holds_it_and_alerts_the_desk(
     assert order.status == OrderStatus.ON_HOLD
     assert f"{session['amount_total']} {session['currency']}" in order.hold_reason
     assert f"{total} usd" in order.hold_reason
-    assert events(placed.number, "paid") == [] and len(events(placed.number, "payment_mismatch")) == 1
+    assert order_events(placed.number, "paid") == [] and len(order_events(placed.number, "payment_mismatch")) == 1
     deliver_due()
     desk = [m for m in mailbox.to(app.config["ORDERS_DESK_EMAIL"]) if "NEEDS ATTENTION" in m["Subject"]]
     assert len(desk) == 1
@@ -332,7 +325,7 @@ def test_event_types_the_shop_does_not_handle_are_acknowledged_and_ignored(signe
 
     assert reply.status_code == 200 and reply.get_json()["outcome"] == "ignored"
     assert placed.order.status == OrderStatus.AWAITING_PAYMENT
-    assert events(placed.number, "paid") == []
+    assert order_events(placed.number, "paid") == []
 
 
 def test_a_handled_event_type_carrying_something_else_than_a_session_is_ignored(stripe, client):
@@ -389,8 +382,8 @@ def test_a_stale_event_arriving_after_the_payment_changes_nothing(signed_in, str
 
     order = placed.order
     assert order.status == OrderStatus.PAID and order.payment_error == ""
-    assert placed.stock() == STOCK - 2
-    assert events(placed.number, "cancelled") == [] and events(placed.number, "payment_failed") == []
+    assert placed.stock() == CARD_STOCK - 2
+    assert order_events(placed.number, "cancelled") == [] and order_events(placed.number, "payment_failed") == []
     deliver_due()
     subjects = _subjects(mailbox, placed.clinician.email)
     assert subjects == [f"Payment received ({placed.number})"]

@@ -1,0 +1,37 @@
+"""How amounts, dates and countries read for people, in pages, emails and documents alike."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision
+from flask import current_app
+
+from shop import clock
+
+
+def money(cents: int | None, currency: str | None = None) -> str:
+    """Integer minor units to a localised amount, e.g. 12345 -> $123.45."""
+    if cents is None:
+        return "—"
+    currency = currency or current_app.config["SHOP_CURRENCY"]
+    amount = Decimal(cents).scaleb(-get_currency_precision(currency))
+    return format_currency(amount, currency, locale=current_app.config["SHOP_LOCALE"])
+
+
+def local_datetime(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    if moment is None:
+        return ""
+    return clock.local(moment).strftime(fmt)
+
+
+def long_date(day: date | None) -> str:
+    return day.strftime("%d %b %Y") if day else ""
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    return Locale.parse(current_app.config["SHOP_LOCALE"]).territories.get(code.upper(), code)

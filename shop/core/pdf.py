@@ -1,0 +1,54 @@
+"""Documents on the supplier's letterhead: an A4 page in the vendored DejaVu fonts (shop/core/fonts,
+so every character of a product or practice name prints), the supplier's name, address and
+contact lines at the top of every page, and the document's reference and page number at the
+foot. Quotes use it today; invoices and delivery notes will too."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+from flask import send_file
+from fpdf import FPDF
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+
+
+class LetterheadPDF(FPDF):
+    def __init__(self, letterhead: dict[str, str], contacts: list[str], reference: str):
+        """`letterhead` is `shop_details()`, `contacts` its `letterhead_lines()`; `reference`
+        names the document in the footer ("Q-100001 v2")."""
+        super().__init__(format="A4")
+        self.letterhead = letterhead
+        self.contacts = contacts
+        self.reference = reference
+        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_auto_page_break(auto=True, margin=22)
+        self.set_margins(16, 16, 16)
+        self.alias_nb_pages()
+
+    def header(self) -> None:
+        self.set_font("DejaVu", "B", 15)
+        self.set_text_color(11, 79, 108)
+        self.cell(0, 8, self.letterhead["name"], new_x="LMARGIN", new_y="NEXT")
+        self.set_font("DejaVu", "", 8.5)
+        self.set_text_color(60, 72, 82)
+        self.multi_cell(0, 4.2, self.letterhead["address"], new_x="LMARGIN", new_y="NEXT")
+        for line in self.contacts:
+            self.multi_cell(0, 4.2, line, new_x="LMARGIN", new_y="NEXT")
+        self.set_draw_color(11, 79, 108)
+        self.line(self.l_margin, self.get_y() + 2, self.w - self.r_margin, self.get_y() + 2)
+        self.ln(6)
+        self.set_text_color(27, 39, 51)
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("DejaVu", "", 8)
+        self.set_text_color(90, 100, 110)
+        self.cell(0, 5, f"{self.reference} · page {self.page_no()} of {{nb}}", align="C")
+
+
+def pdf_response(data: bytes, filename: str):
+    """A PDF as a download response."""
+    return send_file(BytesIO(data), mimetype="application/pdf", download_name=filename)
