@@ -75,7 +75,7 @@ def expire_orders():
 @click.command("expire-quotes")
 def expire_quotes():
     """Mark sent quotes past their validity as expired, and remind clinicians before that."""
-    from shop.quoting.quotes import expire_quotes as run
+    from shop.quoting.expiry import expire_quotes as run
 
     expired, reminded = run()
     click.echo(
@@ -90,7 +90,7 @@ def mail_worker(interval: float | None):
     left unpaid past their time, expires quotes and sends their reminders."""
     from shop.core.mailer import run_worker
     from shop.ordering.orders import cancel_unpaid_orders
-    from shop.quoting.quotes import expire_quotes as expire_due_quotes
+    from shop.quoting.expiry import expire_quotes as expire_due_quotes
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

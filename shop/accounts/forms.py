@@ -1,4 +1,5 @@
-"""Forms for logging in, applying and choosing passwords."""
+"""Forms of the clinician's side of accounts: logging in, applying, choosing passwords, sending a
+new licence document, and the practice's delivery addresses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from functools import cache
 from babel import Locale
 from flask import current_app
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
 from shop.accounts.models import PROFESSION_LABELS, looks_like_po_box
@@ -112,3 +123,34 @@ class SetPasswordForm(ShopForm):
 
 class ChangePasswordForm(SetPasswordForm):
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+
+
+class DocumentForm(ShopForm):
+    licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
+    licence_expiry = DateField(
+        "Licence expiry date", format="%Y-%m-%d", validators=[DataRequired("Enter the expiry date as YYYY-MM-DD.")]
+    )
+    message = TextAreaField("Message for the verification desk (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class AddressForm(ShopForm):
+    line1 = StringField("Street address", validators=[DataRequired("Enter the street address."), Length(max=120)])
+    line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120)])
+    city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=80)])
+    region = StringField("State or region (optional)", validators=[Optional(), Length(max=80)])
+    postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
+    country = SelectField("Country", validators=[DataRequired("Choose a country.")])
+    make_default = BooleanField("Deliver here by default")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        if not self.is_submitted():
+            self.country.data = self.country.data or current_app.config["SHOP_COUNTRY"]
+
+    def validate_line1(self, field):
+        if looks_like_po_box(field.data):
+            raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
+
+    def validate_line2(self, field):
+        self.validate_line1(field)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from shop import clock
 from shop.accounts import verification
 from shop.accounts.documents import path_of
-from shop.accounts.licences import ApplicationStatus, LicenceDocument
+from shop.accounts.licences import ApplicationStatus, LicenceApplication, LicenceDocument
 from shop.accounts.staff_forms import ApproveForm, RejectForm, RequestInfoForm
 from shop.backoffice import bp
+from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.paging import paginate
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
@@ -25,6 +27,28 @@ QUEUE_FILTERS = {
     "rejected": "Rejected",
     "all": "All",
 }
+
+
+@queue(position=10)
+def _verification_queue() -> list[QueueCount]:
+    counts = dict(
+        db.session.execute(select(LicenceApplication.status, func.count()).group_by(LicenceApplication.status)).all()
+    )
+    pending, needs_info = counts.get(ApplicationStatus.PENDING, 0), counts.get(ApplicationStatus.NEEDS_INFO, 0)
+    return [
+        QueueCount(
+            pending,
+            "application to review",
+            "applications to review",
+            url_for("staff.applications", status=ApplicationStatus.PENDING.value),
+        ),
+        QueueCount(
+            needs_info,
+            "waiting for the clinician",
+            "waiting for the clinician",
+            url_for("staff.applications", status=ApplicationStatus.NEEDS_INFO.value),
+        ),
+    ]
 
 
 @bp.route("/applications")

@@ -9,7 +9,7 @@ from flask_login import current_user
 from shop import clock
 from shop.access import Policy, allow, protect
 from shop.accounts import addresses, verification
-from shop.accounts.account_forms import AddressForm, DocumentForm
+from shop.accounts.forms import AddressForm, DocumentForm
 from shop.errors import NotFound, ShopError
 from shop.forms import EmptyForm, show_error
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shop.backoffice import bp
+from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.mailer import retry_now
 from shop.core.outbox import OutboxMessage
 from shop.extensions import db
@@ -31,3 +32,11 @@ def retry_message(message_id: int):
     if EmptyForm().validate_on_submit() and retry_now(message):
         flash("The message is queued to be sent again now.", "success")
     return redirect(url_for("staff.outbox"), code=303)
+
+
+@queue(position=90)
+def _undelivered_mail() -> list[QueueCount]:
+    undelivered = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    )
+    return [QueueCount(undelivered, "email not yet delivered", "emails not yet delivered", url_for("staff.outbox"))]

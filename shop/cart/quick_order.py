@@ -5,13 +5,13 @@ a report says what was added and why anything was not."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from shop.accounts.models import User
 from shop.cart.services import add_to_cart, require_buyer
 from shop.errors import NotEligible, ShopError
-from shop.ordering.models import Order
 
 MAX_QUICK_ORDER_LINES = 200
 SKU = re.compile(r"[A-Z0-9][A-Z0-9._\-/]{0,39}")
@@ -98,10 +98,19 @@ def _try_add(user: User, number: int, raw: str, sku: str, quantity: int) -> Repo
     return ReportLine(number, raw, True, f"Added {quantity} × {line.variant.product.name} ({line.variant.sku}).")
 
 
-def reorder(user: User, order: Order) -> list[ReportLine]:
+class PastLine(Protocol):
+    """A line of an earlier order, as much of it as ordering it again needs."""
+
+    sku: str
+    quantity: int
+    product_name: str
+    variant_id: int | None
+
+
+def reorder(user: User, lines: Iterable[PastLine]) -> list[ReportLine]:
     """Put the lines of a past order back in the cart, reporting what is no longer available."""
     report = []
-    for index, line in enumerate(order.lines, start=1):
+    for index, line in enumerate(lines, start=1):
         text = f"{line.sku} × {line.quantity}"
         if line.variant_id is None:
             report.append(

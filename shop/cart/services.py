@@ -16,24 +16,12 @@ from shop.accounts.models import User
 from shop.cart.models import CartLine
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Product, Variant
+from shop.catalogue.search import find_variant, no_such_sku
 from shop.core.db import unit_of_work
-from shop.core.limits import QUANTITY_RANGE, SKU_LENGTH, quantity_in_range
+from shop.core.limits import QUANTITY_RANGE, quantity_in_range
 from shop.core.pricing import PriceRules, Totals, line_total, totals
 from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock
 from shop.extensions import db
-
-
-def find_variant(sku: str) -> Variant | None:
-    sku = (sku or "").strip().upper()
-    if not sku or len(sku) > SKU_LENGTH or not sku.isprintable():
-        return None  # no SKU is that long or holds control characters (PostgreSQL refuses NUL)
-    return db.session.scalar(
-        select(Variant)
-        .where(Variant.sku == sku)
-        .options(
-            selectinload(Variant.product).selectinload(Product.regulatory_statuses), selectinload(Variant.price_breaks)
-        )
-    )
 
 
 def _check_quantity(quantity: int) -> None:
@@ -106,8 +94,7 @@ def add_to_cart(user: User, sku: str, quantity: int) -> CartLine:
     leaves the cart as it was)."""
     variant = find_variant(sku)
     if variant is None:
-        shown = sku if len(sku) <= 40 else sku[:40] + "…"
-        raise NotFound(f"There is no product with the SKU {shown!r}.", field="sku")
+        raise NotFound(no_such_sku(sku), field="sku")
     for _attempt in range(3):
         try:
             with unit_of_work():

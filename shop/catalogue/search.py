@@ -18,6 +18,7 @@ from shop.catalogue.models import (
     product_ingredients,
     product_treatment_areas,
 )
+from shop.core.limits import SKU_LENGTH
 from shop.extensions import db
 
 SORTS = {
@@ -188,3 +189,24 @@ def sellable_variants() -> list[Variant]:
             .options(selectinload(Variant.product))
         )
     )
+
+
+def find_variant(sku: str) -> Variant | None:
+    """The variant with this SKU (any case), active or not; None for no such SKU."""
+    sku = (sku or "").strip().upper()
+    if not sku or len(sku) > SKU_LENGTH or not sku.isprintable():
+        return None  # no SKU is that long or holds control characters (PostgreSQL refuses NUL)
+    return db.session.scalar(
+        select(Variant)
+        .where(Variant.sku == sku)
+        .options(
+            selectinload(Variant.product).selectinload(Product.regulatory_statuses), selectinload(Variant.price_breaks)
+        )
+    )
+
+
+def no_such_sku(sku: str) -> str:
+    """The message for an SKU the catalogue does not have, quoting what was typed (shortened)."""
+    sku = (sku or "").strip()
+    shown = sku if len(sku) <= SKU_LENGTH else sku[:SKU_LENGTH] + "…"
+    return f"There is no product with the SKU {shown!r}."

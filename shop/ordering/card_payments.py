@@ -1,7 +1,8 @@
 """Card payment through Stripe Checkout.
 
-An order is marked paid only on Stripe's verdict: a signed webhook, or the Checkout Session
-read back from Stripe when the clinician returns first. Both go through `apply_session`,
+An order is marked paid only on Stripe's verdict: a signed webhook (shop.payments.webhook,
+which sends each Checkout Session event here), or the Checkout Session read back from Stripe
+when the clinician returns first. Both go through `apply_session`,
 which is idempotent and state-based, so duplicate, simultaneous and out-of-order deliveries
 all end in the same place. A payment whose amount or currency differs from the order puts it
 on hold and alerts the orders desk.
@@ -11,30 +12,19 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from sqlalchemy.exc import IntegrityError
-
 from shop import clock
 from shop.accounts.models import User
 from shop.core.db import unit_of_work
 from shop.core.pricing import percent
-from shop.errors import EventAlreadyReceived, EventRaced, IdempotencyConflict, InvalidTransition, PaymentUnavailable
-from shop.extensions import db
+from shop.errors import IdempotencyConflict, InvalidTransition, PaymentUnavailable
 from shop.ordering.mail import alert_desk, email_payment_failed, email_payment_received
 from shop.ordering.models import CancelCause, Order, OrderStatus
 from shop.ordering.orders import cancel_in_transaction, move, note_event, order_by_number, recorded
 from shop.payments import gateway as stripe_gateway
 from shop.payments.gateway import CheckoutSession, LineItem
-from shop.payments.models import StripeEvent
+from shop.payments.webhook import checkout_session_event
 from shop.urls import external_url
 
-HANDLED_EVENTS = frozenset(
-    {
-        "checkout.session.completed",
-        "checkout.session.async_payment_succeeded",
-        "checkout.session.async_payment_failed",
-        "checkout.session.expired",
-    }
-)
 SETTLED = frozenset(
     {OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.REFUNDED}
 )
@@ -187,46 +177,12 @@ def _payment_failed(session: CheckoutSession) -> Order | None:
     return order
 
 
-RACE_ATTEMPTS = 3
-
-
-def handle_event(event: dict) -> str:
-    """Apply one verified webhook event exactly once; returns what happened, for the log.
-
-    When someone else changes the order at the same moment (the clinician's return, the desk
-    or the timer cancelling it), the event is rolled back and applied again to the order as it
-    now stands, so a payment that lands on a just-cancelled order is still recorded and the
-    desk alerted. Raises EventRaced if that keeps happening: Stripe then delivers it again."""
-    for _ in range(RACE_ATTEMPTS):
-        with suppress(InvalidTransition):
-            return _apply_event(event)
-    raise EventRaced(f"Stripe event {event['id']} kept racing other changes of its order.")
-
-
-def _apply_event(event: dict) -> str:
-    if db.session.get(StripeEvent, event["id"]) is not None:
-        return "duplicate"
-    try:
-        with unit_of_work():
-            row = StripeEvent(id=event["id"][:255], type=event["type"][:80], received_at=clock.now())
-            db.session.add(row)
-            try:
-                db.session.flush()  # the same event delivered twice at this moment stops here
-            except IntegrityError:
-                raise EventAlreadyReceived(event["id"]) from None
-            row.outcome, row.order_number = _apply(event)
-            return row.outcome
-    except EventAlreadyReceived:
-        return "duplicate"
-
-
-def _apply(event: dict) -> tuple[str, str]:
-    """What the event means for its order: (outcome, order number)."""
-    session = stripe_gateway.session_in_event(event) if event["type"] in HANDLED_EVENTS else None
-    if session is None:
-        return "ignored", ""
-    if event["type"] == "checkout.session.async_payment_failed":
+@checkout_session_event.connect
+def _stripe_says(event_type: str, *, session: CheckoutSession) -> str | None:
+    """A webhook event about a Checkout Session, applied to its order in the webhook's unit of
+    work; returns the order's number, or None when the session is not one of the shop's."""
+    if event_type == "checkout.session.async_payment_failed":
         order = _payment_failed(session)
     else:
         order = apply_session(session, source="the Stripe webhook")
-    return ("applied", order.number) if order else ("unknown order", "")
+    return order.number if order else None

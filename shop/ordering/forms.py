@@ -1,10 +1,22 @@
-from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+"""Forms of ordering: checkout (of a cart, or of an accepted quote), and the orders desk's steps
+and a practice's terms."""
+
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.accounts.models import User
 from shop.core.formatting import country_name
 from shop.core.limits import PO_NUMBER_LENGTH
-from shop.forms import ShopForm
+from shop.forms import ShopForm, a_number, money_checks
 from shop.ordering import checkout, credit
 from shop.ordering.models import PaymentMethod
 
@@ -47,3 +59,45 @@ class CheckoutForm(ShopForm):
             po_number=self.po_number.data or "",
             note=self.note.data or "",
         )
+
+
+# --- the orders desk ---------------------------------------------------------------------
+
+
+class ShipForm(ShopForm):
+    carrier = StringField("Carrier", validators=[DataRequired("Enter the carrier."), Length(max=60)])
+    tracking_number = StringField(
+        "Tracking number", validators=[DataRequired("Enter the tracking number."), Length(max=80)]
+    )
+
+
+class ReasonForm(ShopForm):
+    reason = TextAreaField(
+        "Reason (the clinician sees it)",
+        validators=[DataRequired("Give the reason; the clinician will see it."), Length(max=2000)],
+    )
+
+
+class NoteForm(ShopForm):
+    note = TextAreaField("Note", validators=[DataRequired("Write a short note for the record."), Length(max=2000)])
+
+
+class PracticeTermsForm(ShopForm):
+    on_account = BooleanField("May pay on account (by invoice)")
+    payment_terms_days = IntegerField(
+        "Payment terms (days)",
+        default=30,
+        validators=[
+            InputRequired("Enter the payment terms in days."),
+            a_number("Enter a whole number of days."),
+            NumberRange(0, 180, "Between 0 and 180 days."),
+        ],
+    )
+    credit_limit = DecimalField(
+        "Credit limit",
+        places=2,
+        validators=[
+            InputRequired("Enter the credit limit (0 for none)."),
+            *money_checks("Enter an amount such as 2500 or 2500.50."),
+        ],
+    )

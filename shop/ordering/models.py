@@ -170,6 +170,12 @@ class Order(db.Model):
         """The steps the orders desk can take now; its pages offer exactly these."""
         return frozenset(action for action in OrderAction if self.refusal(action) is None)
 
+    def require(self, action: OrderAction) -> None:
+        """Raise the refusal of `action`, if there is one (services guard with this)."""
+        refused = self.refusal(action)
+        if refused is not None:
+            raise refused
+
     def refusal(self, action: OrderAction) -> ShopError | None:
         """Why the desk cannot take `action` now (the error to raise), or None when it can."""
         if action == OrderAction.SETTLE:

@@ -99,12 +99,6 @@ def release_stock(order: Order) -> bool:
     return True
 
 
-def _require(order: Order, action: OrderAction) -> None:
-    refused = order.refusal(action)
-    if refused is not None:
-        raise refused
-
-
 def cancel(order: Order, actor: User | None, reason: str, cause: CancelCause = CancelCause.STAFF) -> Order:
     """Cancel an order, release its stock once, and tell the clinician and the desk. Raises
     NotEligible without a reason, InvalidTransition when the order can no longer be cancelled
@@ -163,7 +157,7 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: 
     """The cancellation itself, in the caller's transaction. When the shop cancels an unpaid
     card order because the payment never came, whoever cares (a quote it was accepted from) is
     told by the `order_lapsed_unpaid` signal; the desk cancelling means the deal is off."""
-    _require(order, OrderAction.CANCEL)
+    order.require(OrderAction.CANCEL)
     lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order)
@@ -174,7 +168,7 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: 
 def confirm(order: Order, staff: User) -> Order:
     """The desk accepts a paid card order or an on-account order and starts picking it. A held
     order is released (with a note of what was checked), not confirmed."""
-    _require(order, OrderAction.CONFIRM)
+    order.require(OrderAction.CONFIRM)
     with unit_of_work():
         move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
     return order
@@ -186,7 +180,7 @@ def ship(order: Order, staff: User, carrier: str, tracking_number: str) -> Order
         raise NotEligible("Enter the carrier.", field="carrier")
     if not tracking_number:
         raise NotEligible("Enter the tracking number.", field="tracking_number")
-    _require(order, OrderAction.SHIP)
+    order.require(OrderAction.SHIP)
     with unit_of_work():
         move(
             order,
@@ -202,7 +196,7 @@ def ship(order: Order, staff: User, carrier: str, tracking_number: str) -> Order
 
 
 def deliver(order: Order, staff: User) -> Order:
-    _require(order, OrderAction.DELIVER)
+    order.require(OrderAction.DELIVER)
     with unit_of_work():
         move(order, OrderStatus.DELIVERED, staff, "delivered", "Delivery confirmed.")
     return order
@@ -210,7 +204,7 @@ def deliver(order: Order, staff: User) -> Order:
 
 def release_hold(order: Order, staff: User, note: str) -> Order:
     """The desk has checked a held order (e.g. an amount mismatch) and lets it go on."""
-    _require(order, OrderAction.RELEASE)
+    order.require(OrderAction.RELEASE)
     note = (note or "").strip()
     if not note:
         raise NotEligible("Say what was checked.", field="note")
@@ -223,7 +217,7 @@ def mark_refunded(order: Order, staff: User, note: str) -> Order:
     note = (note or "").strip()
     if not note:
         raise NotEligible("Say how the refund was made (e.g. the Stripe refund id).", field="note")
-    _require(order, OrderAction.REFUND)
+    order.require(OrderAction.REFUND)
     # Goods that never left the warehouse go back into stock; shipped ones do not.
     restock = order.status in (OrderStatus.PAID, OrderStatus.ON_HOLD)
     with unit_of_work():
@@ -235,7 +229,7 @@ def mark_refunded(order: Order, staff: User, note: str) -> Order:
 
 def settle_invoice(order: Order, staff: User) -> Order:
     """An on-account invoice was paid: it no longer counts against the practice's credit."""
-    _require(order, OrderAction.SETTLE)
+    order.require(OrderAction.SETTLE)
     with unit_of_work():
         settled = db.session.execute(
             update(Order)

@@ -9,13 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from shop.accounts.models import Practice
-from shop.accounts.staff_forms import PracticeTermsForm
 from shop.backoffice import bp
 from shop.core.paging import paginate
 from shop.core.pricing import cents
 from shop.extensions import db
 from shop.forms import clean_text
 from shop.ordering import credit
+from shop.ordering.forms import PracticeTermsForm
 
 
 @bp.route("/practices")

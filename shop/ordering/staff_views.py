@@ -6,13 +6,13 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from shop.accounts.staff_forms import NoteForm, ReasonForm, ShipForm
 from shop.backoffice import bp
 from shop.core.paging import paginate
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.forms import EmptyForm, clean_text, first_error
 from shop.ordering import orders
+from shop.ordering.forms import NoteForm, ReasonForm, ShipForm
 from shop.ordering.models import Order, OrderStatus
 
 

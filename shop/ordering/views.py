@@ -126,7 +126,7 @@ def payment_return(number: str):
 
 @bp.route("/orders/<order_number:number>/reorder", methods=["POST"])
 def reorder(number: str):
-    report = bulk.reorder(current_user, _own(number))
+    report = bulk.reorder(current_user, _own(number).lines)
     added = sum(1 for line in report if line.added)
     for line in report:
         if not line.added:

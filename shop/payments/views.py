@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, jsonify, request
 from shop.access import Policy, protect
 from shop.errors import EventRaced, InvalidWebhook
 from shop.extensions import csrf, limiter
-from shop.ordering import card_payments as payments
 from shop.payments.gateway import parse_webhook
+from shop.payments.webhook import handle_event
 
 bp = Blueprint("payments", __name__)
 protect(bp, Policy.PUBLIC)
@@ -29,7 +29,7 @@ def webhook():
         current_app.logger.warning("refused a Stripe webhook: %s", error)
         return jsonify(error="invalid signature"), 400
     try:
-        outcome = payments.handle_event(event)
+        outcome = handle_event(event)
     except EventRaced as error:
         current_app.logger.warning("%s", error)
         return jsonify(error="busy, retry"), 500

@@ -6,20 +6,23 @@ the other and the second sees what the first did."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from shop import clock
 from shop.accounts.models import User
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
 from shop.core.db import unit_of_work
 from shop.core.pricing import Totals
-from shop.errors import NotEligible, OutOfStock, PriceChanged
+from shop.errors import InvalidTransition, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering import checkout
 from shop.ordering.checkout import CheckoutRequest, OrderLineDraft
 from shop.ordering.models import Order
-from shop.quoting.models import Quote
-from shop.quoting.quotes import acceptable_version, mark_accepted
+from shop.ordering.signals import order_lapsed_unpaid
+from shop.quoting.mail import email_quote_accepted
+from shop.quoting.models import Quote, QuoteAction, QuoteStatus, QuoteVersion
+from shop.quoting.quotes import change_status, may_speak
 
 
 def accept_quote(clinician: User, quote: Quote, version_number: int, request: CheckoutRequest) -> Order:
@@ -103,3 +106,72 @@ def _accept(clinician: User, quote: Quote, version_number: int, request: Checkou
         ) from None
     mark_accepted(clinician, quote, version, order.id)
     return order
+
+
+def acceptable_version(clinician: User, quote: Quote, version_number: int) -> QuoteVersion:
+    """The version the clinician may accept, or the reason they may not (typed errors)."""
+    may_speak(clinician, quote)
+    if not clinician.is_verified(clock.today()):
+        raise NotEligible("Your account is not verified to order.")
+    quote.require(QuoteAction.ACCEPT, clock.now())
+    latest = quote.latest_sent
+    if latest is None:
+        raise InvalidTransition(f"Quote {quote.number} has not been sent yet.")
+    if latest.number != version_number:
+        if any(v.is_sent and v.number == version_number for v in quote.versions):
+            raise InvalidTransition(
+                f"A newer version ({latest.label}) of quote {quote.number} was issued; read it and accept that one "
+                "instead."
+            )
+        raise InvalidTransition(
+            f"Quote {quote.number} has no version v{version_number}; its current one is {latest.label}."
+        )
+    return latest
+
+
+def mark_accepted(clinician: User, quote: Quote, version: QuoteVersion, order_id: int) -> None:
+    """Record the acceptance in the caller's transaction (the order is placed in it too)."""
+    change_status(
+        quote,
+        QuoteStatus.ACCEPTED,
+        clinician,
+        "accepted",
+        f"v{version.number} accepted.",
+        accepted_version_id=version.id,
+        order_id=order_id,
+    )
+    email_quote_accepted(quote, version, clinician)
+
+
+@order_lapsed_unpaid.connect
+def reopen_unpaid(order) -> str | None:
+    """The order placed by accepting a quote was cancelled before it was paid (the card payment
+    never came): the deal was not completed, so the quote is open again, to be accepted while it
+    is valid or revised by the desk; one past its validity is expired instead. Returns the
+    quote's number when it is open again. In the cancelling transaction."""
+    order_number = order.number
+    quote = db.session.scalar(select(Quote).where(Quote.order_id == order.id))
+    if quote is None or quote.status != QuoteStatus.ACCEPTED:
+        return None
+    version = quote.latest_sent
+    if version is not None and version.expires_at <= clock.now():
+        change_status(
+            quote,
+            QuoteStatus.EXPIRED,
+            None,
+            "expired",
+            f"Order {order_number} was cancelled before it was paid, and v{version.number} is past its validity.",
+            accepted_version_id=None,
+            order_id=None,
+        )
+        return None
+    change_status(
+        quote,
+        QuoteStatus.SENT,
+        None,
+        "reopened",
+        f"Order {order_number} was cancelled before it was paid; the quote can be accepted again.",
+        accepted_version_id=None,
+        order_id=None,
+    )
+    return quote.number

@@ -15,16 +15,16 @@ from sqlalchemy.exc import IntegrityError
 
 from shop import clock
 from shop.accounts.models import User
-from shop.cart import services as carts
-from shop.catalogue.models import Variant
+from shop.catalogue.search import find_variant
 from shop.core.db import unit_of_work
-from shop.core.formatting import long_date, money
-from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
-from shop.core.pricing import PriceRules, discounted, line_total, shipping_for, totals_with_shipping
+from shop.core.formatting import long_date
+from shop.core.limits import MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
+from shop.core.pricing import PriceRules, shipping_for
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
+from shop.quoting.lines import catalogue_line, copy_line, custom_line, line_from_request, recalculate, reprice
 from shop.quoting.mail import email_quote_sent
-from shop.quoting.models import Quote, QuoteAction, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
+from shop.quoting.models import Quote, QuoteAction, QuoteLine, QuoteStatus, QuoteVersion
 from shop.quoting.quotes import change_status, new_quote, record_event, sku_problem
 
 
@@ -51,7 +51,7 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
     _require_staff(staff)
     if QuoteAction.EDIT in quote.available_actions(clock.now()):
         return quote.draft
-    _require(quote, QuoteAction.PREPARE)
+    quote.require(QuoteAction.PREPARE, clock.now())
     try:
         with unit_of_work():
             version = _open_version(staff, quote)
@@ -63,21 +63,15 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
     return version
 
 
-def _require(quote: Quote, action: QuoteAction) -> None:
-    refused = quote.refusal(action, clock.now())
-    if refused is not None:
-        raise refused
-
-
 def _open_version(staff: User, quote: Quote) -> QuoteVersion:
     previous = quote.latest_sent
     if previous is None:
-        lines = [_line_from_request(r) for r in quote.request_lines]
+        lines = [line_from_request(r) for r in quote.request_lines]
         version = _new_version(quote, staff, lines=lines)
         if quote.status == QuoteStatus.REQUESTED:
             change_status(quote, QuoteStatus.DRAFT, staff, "drafted")
     else:
-        version = _new_version(quote, staff, lines=[_copy_line(line) for line in previous.lines], previous=previous)
+        version = _new_version(quote, staff, lines=[copy_line(line) for line in previous.lines], previous=previous)
         record_event(
             quote, staff, "revision_started", quote.status.value, quote.status.value, f"Preparing v{version.number}."
         )
@@ -110,66 +104,6 @@ def _new_version(
     return version
 
 
-def _line_from_request(request: QuoteRequestLine) -> QuoteLine:
-    variant = carts.find_variant(request.sku) if request.sku else None
-    price = variant.unit_price_for(request.quantity) if variant else 0
-    return QuoteLine(
-        variant_id=variant.id if variant else None,
-        sku=variant.sku if variant else "",
-        product_name=variant.product.name if variant else request.description[:ITEM_NAME_LENGTH],
-        description=variant.label if variant else "",
-        quantity=request.quantity,
-        list_price_cents=price,
-        unit_price_cents=price,
-        line_total_cents=line_total(price, request.quantity),
-    )
-
-
-def _copy_line(line: QuoteLine) -> QuoteLine:
-    return QuoteLine(
-        position=line.position,
-        variant_id=line.variant_id,
-        sku=line.sku,
-        product_name=line.product_name,
-        description=line.description,
-        quantity=line.quantity,
-        list_price_cents=line.list_price_cents,
-        discount_bps=line.discount_bps,
-        unit_price_cents=line.unit_price_cents,
-        line_total_cents=line.line_total_cents,
-    )
-
-
-# Larger deals are split into several quotes (and amounts stay within the database's integers).
-MAX_QUOTE_TOTAL_CENTS = 1_000_000_000
-
-
-def recalculate(version: QuoteVersion) -> None:
-    """Totals of a version from its lines, shipping and tax rate (tax on goods and shipping).
-    Raises NotEligible when the total would pass MAX_QUOTE_TOTAL_CENTS."""
-    result = totals_with_shipping(
-        [line.line_total_cents for line in version.lines], version.shipping_cents, version.tax_rate_bps
-    )
-    version.subtotal_cents, version.tax_cents, version.total_cents = (
-        result.subtotal_cents,
-        result.tax_cents,
-        result.total_cents,
-    )
-    if version.total_cents > MAX_QUOTE_TOTAL_CENTS:
-        raise NotEligible(
-            f"A quote can total at most {money(MAX_QUOTE_TOTAL_CENTS, version.currency)}; "
-            "split a larger order into several quotes."
-        )
-
-
-def priced_unit(list_price_cents: int, unit_price_cents: int | None, discount_bps: int) -> int:
-    """A discount applies to the list price and the discounted price is rounded half up to the
-    cent (50% off 9.99 is 5.00); without one, the unit price staff typed stands."""
-    if discount_bps:
-        return discounted(list_price_cents, discount_bps)
-    return list_price_cents if unit_price_cents is None else unit_price_cents
-
-
 @dataclass(frozen=True)
 class LineEdit:
     line_id: int
@@ -190,7 +124,7 @@ class DraftEdit:
 
 def _editable(staff: User, quote: Quote) -> QuoteVersion:
     _require_staff(staff)
-    _require(quote, QuoteAction.EDIT)
+    quote.require(QuoteAction.EDIT, clock.now())
     return quote.draft
 
 
@@ -250,23 +184,7 @@ def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: li
             raise NotEligible("A discount is between 0 and 100 percent.")
         if change.unit_price_cents is not None and change.unit_price_cents < 0:
             raise NotEligible("Prices cannot be negative.")
-        _apply(line, change)
-
-
-def _apply(line: QuoteLine, change: LineEdit) -> None:
-    typed = change.unit_price_cents
-    variant = db.session.get(Variant, line.variant_id) if line.variant_id is not None else None
-    if variant is not None:
-        if change.quantity != line.quantity:
-            untouched = line.unit_price_cents == line.list_price_cents and typed in (None, line.unit_price_cents)
-            line.list_price_cents = variant.unit_price_for(change.quantity)
-            typed = None if untouched else typed
-    elif typed is not None and (not change.discount_bps or line.list_price_cents == 0):
-        line.list_price_cents = typed
-    line.quantity = change.quantity
-    line.discount_bps = change.discount_bps
-    line.unit_price_cents = priced_unit(line.list_price_cents, typed, change.discount_bps)
-    line.line_total_cents = line_total(line.unit_price_cents, line.quantity)
+        reprice(line, change.quantity, change.unit_price_cents, change.discount_bps)
 
 
 def add_line(
@@ -289,35 +207,14 @@ def add_line(
         problem = sku_problem(quote.contact, sku)
         if problem:
             raise NotEligible(problem.replace(" Describe it under the items not in the catalogue.", ""), field="sku")
-        variant = carts.find_variant(sku)
-        price = variant.unit_price_for(quantity)
-        unit = price if unit_price_cents is None else unit_price_cents
-        line = QuoteLine(
-            position=position,
-            variant_id=variant.id,
-            sku=variant.sku,
-            product_name=variant.product.name,
-            description=variant.label,
-            quantity=quantity,
-            list_price_cents=price,
-            unit_price_cents=unit,
-            line_total_cents=line_total(unit, quantity),
-        )
+        line = catalogue_line(find_variant(sku), quantity, unit_price_cents, position)
     else:
         description = (description or "").strip()
         if not description:
             raise NotEligible("Give a SKU, or describe the item.", field="sku")
         if unit_price_cents is None or unit_price_cents < 0:
             raise NotEligible("Give the price of the custom item.", field="unit_price")
-        line = QuoteLine(
-            position=position,
-            sku="",
-            product_name=description[:ITEM_NAME_LENGTH],
-            quantity=quantity,
-            list_price_cents=unit_price_cents,
-            unit_price_cents=unit_price_cents,
-            line_total_cents=line_total(unit_price_cents, quantity),
-        )
+        line = custom_line(description, quantity, unit_price_cents, position)
     with unit_of_work():
         version.lines.append(line)
         recalculate(version)

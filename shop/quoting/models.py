@@ -122,6 +122,12 @@ class Quote(db.Model):
         """What can be done now; the clinician's and the desk's pages offer exactly these."""
         return frozenset(action for action in QuoteAction if self.refusal(action, now) is None)
 
+    def require(self, action: QuoteAction, now: datetime) -> None:
+        """Raise the refusal of `action`, if there is one (services guard with this)."""
+        refused = self.refusal(action, now)
+        if refused is not None:
+            raise refused
+
     def refusal(self, action: QuoteAction, now: datetime) -> ShopError | None:
         """Why `action` cannot be taken now (the error to raise), or None when it can."""
         label = self.status.label.lower()

@@ -7,30 +7,25 @@ taken at most once."""
 from __future__ import annotations
 
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
-from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shop import clock
 from shop.accounts.models import Practice, User
-from shop.cart import services as carts
 from shop.catalogue.compliance import variant_refusal
+from shop.catalogue.search import find_variant, no_such_sku
 from shop.core import events as status
 from shop.core.db import unit_of_work
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
-from shop.errors import InvalidTransition, NotEligible, NotFound
+from shop.errors import NotEligible, NotFound
 from shop.extensions import db
-from shop.ordering.signals import order_lapsed_unpaid
 from shop.quoting.mail import (
     email_changes_requested,
     email_comment,
-    email_quote_accepted,
     email_quote_declined,
-    email_quote_expiring,
     email_quote_requested,
 )
 from shop.quoting.models import (
@@ -159,10 +154,9 @@ def request_quote(
 def sku_problem(clinician: User, sku: str) -> str | None:
     """Why `clinician` cannot ask for `sku` (unknown, or a product they could never order: not
     sold any more, not cleared in the shop's market, prescription-only); None when they can."""
-    variant = carts.find_variant(sku)
+    variant = find_variant(sku)
     if variant is None:
-        shown = sku.strip() if len(sku.strip()) <= 40 else sku.strip()[:40] + "…"
-        return f"There is no product with the SKU {shown!r}. Describe it under the items not in the catalogue."
+        return f"{no_such_sku(sku)} Describe it under the items not in the catalogue."
     refusal = variant_refusal(variant, clinician)
     return refusal.about(variant) if refusal else None
 
@@ -174,7 +168,7 @@ def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
         problem = sku_problem(clinician, item.sku)
         if problem:
             raise NotEligible(problem, field="items")
-        variant = carts.find_variant(item.sku)
+        variant = find_variant(item.sku)
         return QuoteRequestLine(
             variant_id=variant.id,
             sku=variant.sku,
@@ -190,7 +184,8 @@ def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
 # --- conversation ------------------------------------------------------------------------
 
 
-def _may_speak(actor: User, quote: Quote) -> None:
+def may_speak(actor: User, quote: Quote) -> None:
+    """Staff, and members of the quote's practice, take part in it; anyone else gets NotFound."""
     if actor.is_staff:
         return
     if actor.practice_id != quote.practice_id:
@@ -198,7 +193,7 @@ def _may_speak(actor: User, quote: Quote) -> None:
 
 
 def add_comment(actor: User, quote: Quote, body: str) -> QuoteComment:
-    _may_speak(actor, quote)
+    may_speak(actor, quote)
     body = (body or "").strip()
     if not body:
         raise NotEligible("Write your comment first.", field="body")
@@ -210,18 +205,12 @@ def add_comment(actor: User, quote: Quote, body: str) -> QuoteComment:
     return comment
 
 
-def _require(quote: Quote, action: QuoteAction) -> None:
-    refused = quote.refusal(action, clock.now())
-    if refused is not None:
-        raise refused
-
-
 def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
-    _may_speak(clinician, quote)
+    may_speak(clinician, quote)
     message = (message or "").strip()
     if not message:
         raise NotEligible("Say what should change.", field="body")
-    _require(quote, QuoteAction.REQUEST_CHANGES)
+    quote.require(QuoteAction.REQUEST_CHANGES, clock.now())
     with unit_of_work():
         change_status(quote, QuoteStatus.CHANGES_REQUESTED, clinician, "changes_requested", message)
         db.session.add(QuoteComment(quote_id=quote.id, author_id=clinician.id, body=message, created_at=clock.now()))
@@ -230,123 +219,15 @@ def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
 
 
 def decline(clinician: User, quote: Quote, reason: str) -> Quote:
-    _may_speak(clinician, quote)
+    may_speak(clinician, quote)
     reason = (reason or "").strip()
     if not reason:
         raise NotEligible("Tell the quotes desk why, so they can do better next time.", field="reason")
-    _require(quote, QuoteAction.DECLINE)
+    quote.require(QuoteAction.DECLINE, clock.now())
     with unit_of_work():
         change_status(quote, QuoteStatus.DECLINED, clinician, "declined", reason, decline_reason=reason)
         email_quote_declined(quote, clinician, reason)
     return quote
 
 
-def acceptable_version(clinician: User, quote: Quote, version_number: int) -> QuoteVersion:
-    """The version the clinician may accept, or the reason they may not (typed errors)."""
-    _may_speak(clinician, quote)
-    if not clinician.is_verified(clock.today()):
-        raise NotEligible("Your account is not verified to order.")
-    _require(quote, QuoteAction.ACCEPT)
-    latest = quote.latest_sent
-    if latest is None:
-        raise InvalidTransition(f"Quote {quote.number} has not been sent yet.")
-    if latest.number != version_number:
-        if any(v.is_sent and v.number == version_number for v in quote.versions):
-            raise InvalidTransition(
-                f"A newer version ({latest.label}) of quote {quote.number} was issued; read it and accept that one "
-                "instead."
-            )
-        raise InvalidTransition(
-            f"Quote {quote.number} has no version v{version_number}; its current one is {latest.label}."
-        )
-    return latest
-
-
-def mark_accepted(clinician: User, quote: Quote, version: QuoteVersion, order_id: int) -> None:
-    """Record the acceptance in the caller's transaction (the order is placed in it too)."""
-    change_status(
-        quote,
-        QuoteStatus.ACCEPTED,
-        clinician,
-        "accepted",
-        f"v{version.number} accepted.",
-        accepted_version_id=version.id,
-        order_id=order_id,
-    )
-    email_quote_accepted(quote, version, clinician)
-
-
-@order_lapsed_unpaid.connect
-def reopen_unpaid(order) -> str | None:
-    """The order placed by accepting a quote was cancelled before it was paid (the card payment
-    never came): the deal was not completed, so the quote is open again, to be accepted while it
-    is valid or revised by the desk; one past its validity is expired instead. Returns the
-    quote's number when it is open again. In the cancelling transaction."""
-    order_number = order.number
-    quote = db.session.scalar(select(Quote).where(Quote.order_id == order.id))
-    if quote is None or quote.status != QuoteStatus.ACCEPTED:
-        return None
-    version = quote.latest_sent
-    if version is not None and version.expires_at <= clock.now():
-        change_status(
-            quote,
-            QuoteStatus.EXPIRED,
-            None,
-            "expired",
-            f"Order {order_number} was cancelled before it was paid, and v{version.number} is past its validity.",
-            accepted_version_id=None,
-            order_id=None,
-        )
-        return None
-    change_status(
-        quote,
-        QuoteStatus.SENT,
-        None,
-        "reopened",
-        f"Order {order_number} was cancelled before it was paid; the quote can be accepted again.",
-        accepted_version_id=None,
-        order_id=None,
-    )
-    return quote.number
-
-
 # --- expiry and reminders ----------------------------------------------------------------
-
-
-def expire_quotes(now: datetime | None = None) -> tuple[int, int]:
-    """Mark sent quotes past their validity as expired and remind clinicians two days before;
-    returns (expired, reminded). Safe to run as often as you like."""
-    now = now or clock.now()
-    expired = reminded = 0
-    window = timedelta(days=current_app.config["QUOTE_REMINDER_DAYS"])
-    sent = db.session.scalars(select(Quote).where(Quote.status == QuoteStatus.SENT)).all()
-    for quote in sent:
-        version = quote.latest_sent
-        if version is None:
-            continue
-        # Each quote on its own: one changed by someone else meanwhile is left for the next run.
-        with suppress(InvalidTransition), unit_of_work():
-            if version.expires_at <= now:
-                change_status(quote, QuoteStatus.EXPIRED, None, "expired", f"v{version.number} expired.")
-                expired += 1
-            elif _reminder_due(version, now, window) and _claim_reminder(quote, version):
-                record_event(quote, None, "reminded", quote.status.value, quote.status.value, f"v{version.number}")
-                email_quote_expiring(quote, version)
-                reminded += 1
-    return expired, reminded
-
-
-def _reminder_due(version: QuoteVersion, now: datetime, window: timedelta) -> bool:
-    """Within `window` of the end, for a version sent before that window began (one sent with
-    less time to run was just emailed with its validity; a reminder now would only repeat it)."""
-    return version.expires_at - now <= window and version.sent_at <= version.expires_at - window
-
-
-def _claim_reminder(quote: Quote, version: QuoteVersion) -> bool:
-    result = db.session.execute(
-        update(Quote)
-        .where(Quote.id == quote.id, (Quote.reminded_version_id.is_(None)) | (Quote.reminded_version_id != version.id))
-        .values(reminded_version_id=version.id)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1

@@ -183,7 +183,7 @@ def accept(number: str):
     try:
         if version is None:
             raise InvalidTransition("This quote has not been sent yet.")
-        quotes.acceptable_version(current_user, quote, int(request.form.get("version") or version.number))
+        quote_orders.acceptable_version(current_user, quote, int(request.form.get("version") or version.number))
     except (ShopError, ValueError) as error:
         return _after(number, error if isinstance(error, ShopError) else NotEligible("Choose a version to accept."), "")
     form = _accept_form(version)

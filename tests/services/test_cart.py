@@ -497,7 +497,7 @@ def test_reorder_puts_the_lines_back_and_reports_what_is_gone(clinician):
     change(dropped, active=False)
     change(kept, price_cents=11000)
 
-    report = bulk.reorder(clinician, reload(Order, order.id))
+    report = bulk.reorder(clinician, reload(Order, order.id).lines)
     assert [(line.added, kept.sku in line.text or dropped.sku in line.text) for line in report] == [
         (True, True),
         (False, True),

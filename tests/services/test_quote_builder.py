@@ -18,8 +18,8 @@ from shop.core.formatting import long_date
 from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
+from shop.quoting import acceptance, quotes
 from shop.quoting import builder as quote_builder
-from shop.quoting import quotes
 from shop.quoting.builder import DraftEdit, LineEdit
 from shop.quoting.models import Quote, QuoteLine, QuoteRequestLine, QuoteStatus, QuoteVersion
 from tests.factories import (
@@ -657,8 +657,8 @@ def test_the_newest_sent_version_supersedes_the_earlier_ones_for_acceptance(clin
     quote = reload(quote)
 
     with pytest.raises(InvalidTransition, match="newer version"):
-        quotes.acceptable_version(clinician, quote, 1)
-    assert quotes.acceptable_version(clinician, quote, 2).number == 2
+        acceptance.acceptable_version(clinician, quote, 1)
+    assert acceptance.acceptable_version(clinician, quote, 2).number == 2
 
 
 def test_a_declined_quote_cannot_be_revised(clinician, staff, booster):

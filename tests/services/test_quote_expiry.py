@@ -20,7 +20,7 @@ from shop.core import mailer
 from shop.core.formatting import long_date
 from shop.errors import InvalidTransition, QuoteExpired
 from shop.extensions import db
-from shop.quoting import quotes
+from shop.quoting import expiry, quotes
 from shop.quoting.models import Quote, QuoteStatus
 from tests.factories import accept_quote, issue, make_clinician, make_staff, simple_quote
 from tests.helpers import orders_of, outbox, quote_events, reload
@@ -272,7 +272,7 @@ def run_at_once(ctx, runs: int) -> list[tuple[int, int]]:
         with ctx.app_context():
             try:
                 start.wait(timeout=30)
-                return quotes.expire_quotes()
+                return expiry.expire_quotes()
             finally:
                 db.session.remove()
 

@@ -14,7 +14,7 @@ from shop.errors import InvalidTransition
 from shop.ordering import card_payments as payments
 from shop.ordering import orders
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
-from shop.quoting import quotes
+from shop.quoting import acceptance
 from shop.quoting.models import Quote, QuoteStatus
 from tests.factories import accept_quote, issued_quote, make_clinician, make_product, make_staff, simple_quote
 from tests.helpers import post_event, quote_events, reload, run_out_the_clock
@@ -43,7 +43,7 @@ def test_reordering_an_order_with_a_quoted_special_item_skips_it_and_says_why(ap
     )
     order = accept_quote(clinician, quote)
 
-    report = bulk.reorder(clinician, order)
+    report = bulk.reorder(clinician, order.lines)
 
     added = [line for line in report if line.added]
     skipped = [line for line in report if not line.added]
@@ -125,7 +125,7 @@ def test_a_quote_stays_accepted_when_the_desk_cancels_its_order(stripe, client, 
     assert quote_events(quote.id, "reopened") == []
     assert "open again" not in text_of(cancellation_mail(mailbox, setup.clinician, order.number))
     with pytest.raises(InvalidTransition, match="already accepted"):
-        quotes.acceptable_version(setup.clinician, reload(Quote, setup.number), 1)
+        acceptance.acceptable_version(setup.clinician, reload(Quote, setup.number), 1)
 
 
 def test_a_quote_whose_validity_ended_while_its_card_order_waited_is_expired_not_reopened(stripe, mailbox, settled):

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from shop.accounts.models import User
 from shop.core.mailer import deliver_due
 from shop.extensions import db
-from shop.ordering import card_payments as payments
 from shop.ordering import orders
 from shop.ordering.models import CancelCause, Order, OrderStatus
 from shop.ordering.orders import cancel_unpaid_orders
+from shop.payments import webhook
 from tests.factories import CARD_STOCK, make_staff, place_card_order
 from tests.helpers import order_events, post_event, run_out_the_clock, text
 from tests.smtp import text_of
@@ -254,7 +254,7 @@ def test_a_payment_landing_as_the_order_is_cancelled_elsewhere_is_still_recorded
     thread.join(timeout=30)
     assert order.status == OrderStatus.AWAITING_PAYMENT  # what the webhook read is out of date
 
-    outcome = payments.handle_event(json.loads(stripe.event("checkout.session.completed", paid)))
+    outcome = webhook.handle_event(json.loads(stripe.event("checkout.session.completed", paid)))
 
     assert outcome == "applied"
     assert placed.order.status == OrderStatus.CANCELLED and placed.stock() == CARD_STOCK

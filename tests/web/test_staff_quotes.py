@@ -16,7 +16,7 @@ from shop import clock
 from shop.core.formatting import long_date
 from shop.extensions import db
 from shop.quoting import builder as quote_builder
-from shop.quoting import quotes
+from shop.quoting import expiry, quotes
 from shop.quoting.models import Quote, QuoteLine, QuoteStatus, QuoteVersion
 from tests.factories import (
     accept_quote,
@@ -97,7 +97,7 @@ def one_of_each(clinician, staff, booster):
     made["declined"] = issued_quote(clinician, staff, ("VIT-1", 1))
     quotes.decline(clinician, reload(made["declined"]), "Too dear.")
     made["expired"] = issued_quote(clinician, staff, ("VIT-1", 1), valid_until=clock.today())
-    quotes.expire_quotes(now=reload(made["expired"]).latest_sent.expires_at)
+    expiry.expire_quotes(now=reload(made["expired"]).latest_sent.expires_at)
     return {key: quote.number for key, quote in made.items()}
 
 

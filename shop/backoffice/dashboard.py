@@ -1,0 +1,39 @@
+"""The dashboard's work queue: each desk registers what it counts, and the back office's front
+page shows every count, linking to the list it counts. A desk that adds a queue registers it
+here, through `queue`, and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    count: int
+    singular: str  # "application to review"
+    plural: str  # "applications to review"
+    url: str
+
+    @property
+    def label(self) -> str:
+        return self.singular if self.count == 1 else self.plural
+
+
+Counter = Callable[[], list[QueueCount]]
+_counters: list[tuple[int, Counter]] = []
+
+
+def queue(position: int) -> Callable[[Counter], Counter]:
+    """Register a desk's counter; the dashboard shows the counts in `position` order."""
+
+    def register(counter: Counter) -> Counter:
+        _counters.append((position, counter))
+        _counters.sort(key=lambda entry: entry[0])
+        return counter
+
+    return register
+
+
+def work_queue() -> list[QueueCount]:
+    return [count for _, counter in _counters for count in counter()]
