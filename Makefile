@@ -53,6 +53,7 @@ chromium:
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache pyproject.toml
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -4,12 +4,13 @@ for showing service errors."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField
-from wtforms.validators import NumberRange, StopValidation
+from wtforms import FieldList, FormField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
 
 from shop.core.limits import MAX_LINE_QUANTITY
 from shop.errors import ShopError
@@ -58,6 +59,11 @@ def a_number(message: str):
     return check
 
 
+def required_text(label: str, missing: str, *, max_length: int = 2000) -> TextAreaField:
+    """A text people must write (a reason, a note for the record), up to `max_length` characters."""
+    return TextAreaField(label, validators=[DataRequired(missing), Length(max=max_length)])
+
+
 def line_quantity(message: str = f"Between 1 and {MAX_LINE_QUANTITY}.", *, allow_zero: bool = False) -> NumberRange:
     """The quantity of one line: whole packs up to MAX_LINE_QUANTITY (0 where it removes the line)."""
     return NumberRange(0 if allow_zero else 1, MAX_LINE_QUANTITY, message)
@@ -69,6 +75,22 @@ MONEY = NumberRange(0, 10_000_000, "Between 0 and 10,000,000.")
 def money_checks(message: str = "Enter an amount such as 12.50."):
     """An amount in the shop's currency: a finite number, not negative, not absurd."""
     return [a_number(message), MONEY]
+
+
+def posted(form: FlaskForm | None, perform: Callable[[], object], done: str) -> bool:
+    """A button's post, as every page handles one: a form that does not validate, or the
+    service's refusal, is flashed as an error, otherwise `done` is flashed. Returns whether it
+    went through."""
+    if form is not None and not form.validate_on_submit():
+        flash(first_error(form), "error")
+        return False
+    try:
+        perform()
+    except ShopError as error:
+        flash(error.message, "error")
+        return False
+    flash(done, "success")
+    return True
 
 
 def show_error(form: FlaskForm, error: ShopError) -> None:

@@ -1,10 +1,12 @@
-"""Building links: absolute ones for email, and checking `next` targets for redirects."""
+"""Building links: absolute ones for email, checking `next` targets for redirects, and the
+routes of a table of posts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import Blueprint, current_app
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -31,3 +33,13 @@ def safe_next(target: str | None) -> str | None:
     if any(ord(ch) < 32 for ch in target):
         return None
     return target
+
+
+def add_post_routes(blueprint: Blueprint, rule: str, names: Iterable[str], view_for: Callable[[str], Callable]) -> None:
+    """One POST route per name, for a table of similar actions: `rule` with `{name}` where the
+    name goes (dashes for underscores in the URL), the endpoint named after it."""
+    for name in names:
+        view = view_for(name)
+        view.__name__ = name
+        url = rule.format(name=name.replace("_", "-"))
+        blueprint.add_url_rule(url, endpoint=name, view_func=view, methods=["POST"])

@@ -25,6 +25,20 @@ class AddressDetails:
     region: str = ""
 
 
+def new_address(details: AddressDetails, *, is_default: bool = False) -> Address:
+    """An address row from what was typed (or from a practice's details, which carry the same
+    fields); not added to any practice yet."""
+    return Address(
+        line1=details.line1.strip(),
+        line2=details.line2.strip(),
+        city=details.city.strip(),
+        region=details.region.strip(),
+        postcode=details.postcode.strip(),
+        country=details.country,
+        is_default=is_default,
+    )
+
+
 def _practice_of(user: User):
     if not user.is_verified(clock.today()) or user.practice is None:
         raise NotEligible("Only verified clinicians of a practice can change its addresses.")
@@ -47,15 +61,7 @@ def add_address(user: User, details: AddressDetails, *, make_default: bool = Fal
     if len(practice.addresses) >= MAX_ADDRESSES:
         raise NotEligible(f"A practice can keep at most {MAX_ADDRESSES} addresses; remove one first.")
     with unit_of_work():
-        address = Address(
-            line1=details.line1.strip(),
-            line2=details.line2.strip(),
-            city=details.city.strip(),
-            region=details.region.strip(),
-            postcode=details.postcode.strip(),
-            country=details.country,
-            is_default=False,
-        )
+        address = new_address(details)
         practice.addresses.append(address)
         db.session.flush()
         if make_default or not any(a.is_default for a in practice.addresses if a is not address):

@@ -21,7 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
 
-from shop.accounts.models import PROFESSION_LABELS, looks_like_po_box
+from shop.accounts.models import Profession, looks_like_po_box
 from shop.forms import ShopForm
 
 PHONE = Regexp(r"^\+?[0-9 ().\-]{7,25}$", message="Enter a phone number with digits, spaces, +, - or brackets.")
@@ -50,13 +50,28 @@ def email_field(label: str = "Email address") -> EmailField:
     )
 
 
+def not_a_po_box(_form, field) -> None:
+    if looks_like_po_box(field.data):
+        raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
+
+
+class ChoosesCountry(ShopForm):
+    """A form with a `country` choice of every country by name, the shop's own pre-selected."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        if not self.is_submitted():
+            self.country.data = self.country.data or current_app.config["SHOP_COUNTRY"]
+
+
 class LoginForm(ShopForm):
     email = email_field()
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=256)])
     next = HiddenField()
 
 
-class RegistrationForm(ShopForm):
+class RegistrationForm(ChoosesCountry):
     email = email_field()
     password = PasswordField(
         "Password",
@@ -65,8 +80,7 @@ class RegistrationForm(ShopForm):
     full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(min=2, max=120)])
     profession = SelectField(
         "Profession",
-        choices=[SelectChoice("", "Choose your profession")]
-        + [SelectChoice(p.value, label) for p, label in PROFESSION_LABELS.items()],
+        choices=[SelectChoice("", "Choose your profession")] + [SelectChoice(p.value, p.label) for p in Profession],
         # DataRequired, not InputRequired: a value that cleans down to "" (control characters
         # only) must be refused here, not reach Profession("").
         validators=[DataRequired("Choose your profession.")],
@@ -87,26 +101,15 @@ class RegistrationForm(ShopForm):
         "Practice name", validators=[DataRequired("Enter the name of your practice."), Length(min=2, max=160)]
     )
     phone = StringField("Practice phone", validators=[DataRequired("Enter a phone number."), PHONE])
-    address_line1 = StringField("Address", validators=[DataRequired("Enter the street address."), Length(max=120)])
-    address_line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120)])
+    address_line1 = StringField(
+        "Address", validators=[DataRequired("Enter the street address."), Length(max=120), not_a_po_box]
+    )
+    address_line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120), not_a_po_box])
     city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=80)])
     region = StringField("State or region", validators=[Optional(), Length(max=80)])
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
-
-    def validate_address_line1(self, field):
-        if looks_like_po_box(field.data):
-            raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
-
-    def validate_address_line2(self, field):
-        self.validate_address_line1(field)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.country.choices = country_choices()
-        if not self.is_submitted():
-            self.country.data = self.country.data or current_app.config["SHOP_COUNTRY"]
 
 
 class ForgotPasswordForm(ShopForm):
@@ -133,24 +136,13 @@ class DocumentForm(ShopForm):
     message = TextAreaField("Message for the verification desk (optional)", validators=[Optional(), Length(max=2000)])
 
 
-class AddressForm(ShopForm):
-    line1 = StringField("Street address", validators=[DataRequired("Enter the street address."), Length(max=120)])
-    line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120)])
+class AddressForm(ChoosesCountry):
+    line1 = StringField(
+        "Street address", validators=[DataRequired("Enter the street address."), Length(max=120), not_a_po_box]
+    )
+    line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120), not_a_po_box])
     city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=80)])
     region = StringField("State or region (optional)", validators=[Optional(), Length(max=80)])
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     make_default = BooleanField("Deliver here by default")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.country.choices = country_choices()
-        if not self.is_submitted():
-            self.country.data = self.country.data or current_app.config["SHOP_COUNTRY"]
-
-    def validate_line1(self, field):
-        if looks_like_po_box(field.data):
-            raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
-
-    def validate_line2(self, field):
-        self.validate_line1(field)

@@ -11,24 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.accounts.models import Profession, User
 from shop.core.db import UTCDateTime, enum_column
+from shop.core.enums import LabelledEnum
 from shop.core.events import EventColumns
 from shop.extensions import db
 
 
-class ApplicationStatus(StrEnum):
-    PENDING = "pending"
-    NEEDS_INFO = "needs_info"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return {
-            "pending": "Under review",
-            "needs_info": "More information needed",
-            "approved": "Approved",
-            "rejected": "Rejected",
-        }[self.value]
+class ApplicationStatus(LabelledEnum):
+    PENDING = "pending", "Under review"
+    NEEDS_INFO = "needs_info", "More information needed"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 # Which status may follow which. A rejection is final; an approved application returns to
@@ -93,6 +85,11 @@ class LicenceApplication(db.Model):
 
     def can_become(self, target: ApplicationStatus) -> bool:
         return target in APPLICATION_TRANSITIONS[self.status]
+
+    described_as = "This application"
+
+    def new_event(self, **columns) -> ApplicationEvent:
+        return ApplicationEvent(application_id=self.id, **columns)
 
     def available_actions(self, today: date) -> frozenset[ApplicationAction]:
         """What can be done now: the desk's decisions while it is under review (or waiting for

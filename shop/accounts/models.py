@@ -13,6 +13,8 @@ from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from shop.core.db import UTCDateTime, enum_column
+from shop.core.enums import LabelledEnum
+from shop.errors import NotFound
 from shop.extensions import db
 
 if TYPE_CHECKING:
@@ -25,31 +27,19 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class Profession(StrEnum):
-    PHYSICIAN = "physician"
-    DENTIST = "dentist"
-    NURSE_PRACTITIONER = "nurse_practitioner"
-    PHYSICIAN_ASSISTANT = "physician_assistant"
-    REGISTERED_NURSE = "registered_nurse"
-    PHARMACIST = "pharmacist"
-
-    @property
-    def label(self) -> str:
-        return PROFESSION_LABELS[self]
+class Profession(LabelledEnum):
+    PHYSICIAN = "physician", "Physician (MD/DO)"
+    DENTIST = "dentist", "Dentist"
+    NURSE_PRACTITIONER = "nurse_practitioner", "Nurse practitioner"
+    PHYSICIAN_ASSISTANT = "physician_assistant", "Physician assistant"
+    REGISTERED_NURSE = "registered_nurse", "Registered nurse (under a prescriber)"
+    PHARMACIST = "pharmacist", "Pharmacist"
 
     @property
     def is_prescriber(self) -> bool:
         return self in PRESCRIBERS
 
 
-PROFESSION_LABELS = {
-    Profession.PHYSICIAN: "Physician (MD/DO)",
-    Profession.DENTIST: "Dentist",
-    Profession.NURSE_PRACTITIONER: "Nurse practitioner",
-    Profession.PHYSICIAN_ASSISTANT: "Physician assistant",
-    Profession.REGISTERED_NURSE: "Registered nurse (under a prescriber)",
-    Profession.PHARMACIST: "Pharmacist",
-}
 PRESCRIBERS = frozenset(
     {
         Profession.PHYSICIAN,
@@ -93,6 +83,14 @@ class Practice(db.Model):
     def default_address(self) -> Address | None:
         defaults = [a for a in self.addresses if a.is_default]
         return (defaults or self.addresses or [None])[0]
+
+
+def of_own_practice(user: User, record, what: str):
+    """`record` (an order, a quote...) when it belongs to the user's practice; anything else,
+    missing or another practice's, is NotFound, so that a 404 never tells what exists."""
+    if record is None or user.practice_id is None or record.practice_id != user.practice_id:
+        raise NotFound(f"There is no such {what}.")
+    return record
 
 
 class Address(db.Model):

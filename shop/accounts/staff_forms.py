@@ -9,7 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from shop.forms import ShopForm
+from shop.forms import ShopForm, required_text
 
 
 class ApproveForm(ShopForm):
@@ -17,16 +17,11 @@ class ApproveForm(ShopForm):
 
 
 class RejectForm(ShopForm):
-    reason = TextAreaField(
-        "Reason for the clinician", validators=[DataRequired("Say why the application is rejected."), Length(max=2000)]
-    )
+    reason = required_text("Reason for the clinician", "Say why the application is rejected.")
 
 
 class RequestInfoForm(ShopForm):
-    message = TextAreaField(
-        "What do you need from the clinician?",
-        validators=[DataRequired("Say what the clinician should send."), Length(max=2000)],
-    )
+    message = required_text("What do you need from the clinician?", "Say what the clinician should send.")
 
 
 class StaffUserForm(ShopForm):

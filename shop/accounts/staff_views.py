@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from shop import clock
 from shop.accounts import verification
 from shop.accounts.documents import path_of
-from shop.accounts.licences import ApplicationStatus, LicenceApplication, LicenceDocument
+from shop.accounts.licences import (
+    ACTION_TARGETS,
+    ApplicationAction,
+    ApplicationStatus,
+    LicenceApplication,
+    LicenceDocument,
+)
 from shop.accounts.staff_forms import ApproveForm, RejectForm, RequestInfoForm
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
@@ -18,6 +24,7 @@ from shop.core.paging import paginate
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
 from shop.forms import show_error
+from shop.urls import add_post_routes
 
 QUEUE_FILTERS = {
     "open": "Waiting for a decision",
@@ -105,40 +112,27 @@ def _decide(application_id: int, form, target: ApplicationStatus, note_field: st
     return _render_application(app_row, status=422, **{slot: form})
 
 
-@bp.route("/applications/<id:application_id>/approve", methods=["POST"])
-def approve(application_id: int):
-    return _decide(
-        application_id,
-        ApproveForm(),
-        ApplicationStatus.APPROVED,
-        "note",
-        "Approved. The clinician has been emailed and can order now.",
-        slot="approve",
-    )
-
-
-@bp.route("/applications/<id:application_id>/reject", methods=["POST"])
-def reject(application_id: int):
-    return _decide(
-        application_id,
-        RejectForm(),
-        ApplicationStatus.REJECTED,
-        "reason",
-        "Rejected. The clinician has been emailed the reason.",
-        slot="reject",
-    )
-
-
-@bp.route("/applications/<id:application_id>/request-info", methods=["POST"])
-def request_info(application_id: int):
-    return _decide(
-        application_id,
-        RequestInfoForm(),
-        ApplicationStatus.NEEDS_INFO,
+# The desk's decisions: the form, its field with the note for the clinician, what the desk is told.
+DECISIONS = {
+    ApplicationAction.APPROVE: (ApproveForm, "note", "Approved. The clinician has been emailed and can order now."),
+    ApplicationAction.REJECT: (RejectForm, "reason", "Rejected. The clinician has been emailed the reason."),
+    ApplicationAction.REQUEST_INFO: (
+        RequestInfoForm,
         "message",
         "Request sent. The application waits for the clinician's answer.",
-        slot="request_info",
+    ),
+}
+
+
+def _decision(name: str):
+    action = ApplicationAction(name)
+    form_class, note_field, done = DECISIONS[action]
+    return lambda application_id: _decide(
+        application_id, form_class(), ACTION_TARGETS[action], note_field, done, slot=name
     )
+
+
+add_post_routes(bp, "/applications/<id:application_id>/{name}", [a.value for a in DECISIONS], _decision)
 
 
 @bp.route("/applications/<id:application_id>/documents/<id:document_id>")

@@ -16,8 +16,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from shop import clock
+from shop.accounts.addresses import AddressDetails, new_address
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication
-from shop.accounts.models import UNSET_PASSWORD, Address, Practice, Profession, Role, User, normalise_email
+from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, User, normalise_email
 from shop.accounts.passwords import hash_password, password_problem, verify_password
 from shop.accounts.sessions import revoke_all_sessions, start_session
 from shop.core.db import unit_of_work
@@ -30,16 +31,12 @@ RESET_SALT = "password-reset"
 INVITE_SALT = "staff-invite"
 
 
-@dataclass(frozen=True)
-class PracticeDetails:
+@dataclass(frozen=True, kw_only=True)
+class PracticeDetails(AddressDetails):
+    """A practice as an application or an operator gives it: its name, phone and first address."""
+
     name: str
     phone: str
-    line1: str
-    city: str
-    postcode: str
-    country: str
-    line2: str = ""
-    region: str = ""
 
 
 def email_taken(email: str) -> bool:
@@ -64,17 +61,7 @@ def new_user(*, email: str, password: str | None, full_name: str, role: Role) ->
 
 def add_practice(details: PracticeDetails) -> Practice:
     practice = Practice(name=details.name.strip(), phone=details.phone.strip(), created_at=clock.now())
-    practice.addresses.append(
-        Address(
-            line1=details.line1.strip(),
-            line2=details.line2.strip(),
-            city=details.city.strip(),
-            region=details.region.strip(),
-            postcode=details.postcode.strip(),
-            country=details.country,
-            is_default=True,
-        )
-    )
+    practice.addresses.append(new_address(details, is_default=True))
     db.session.add(practice)
     return practice
 

@@ -12,10 +12,10 @@ from werkzeug.datastructures import FileStorage
 
 from shop import clock
 from shop.accounts.documents import stored_document
-from shop.accounts.licences import ApplicationAction, ApplicationEvent, ApplicationStatus, LicenceApplication
+from shop.accounts.licences import ApplicationAction, ApplicationStatus, LicenceApplication
 from shop.accounts.models import User
 from shop.accounts.registration import check_licence_expiry, document_row
-from shop.core import events as status
+from shop.core import events
 from shop.core.db import unit_of_work
 from shop.core.outbox import queue_email
 from shop.errors import InvalidTransition, NotEligible, NotFound
@@ -44,17 +44,7 @@ def _require_staff(actor: User) -> None:
 def _move(
     application: LicenceApplication, target: ApplicationStatus, actor: User | None, action: str, note: str, **values
 ) -> None:
-    status.advance(
-        application,
-        target,
-        event_class=ApplicationEvent,
-        owner={"application_id": application.id},
-        described_as="This application",
-        actor=actor,
-        action=action,
-        note=note,
-        **values,
-    )
+    events.advance(application, target, actor, action, note, **values)
 
 
 def decide(application_id: int, staff: User, target: ApplicationStatus, note: str = "") -> LicenceApplication:

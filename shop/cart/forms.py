@@ -1,3 +1,5 @@
+"""Forms of the cart: adding a product, changing a line, accepting new prices, quick order."""
+
 import re
 
 from flask_wtf.file import FileField

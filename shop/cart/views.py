@@ -10,7 +10,7 @@ from shop.cart import quick_order as bulk
 from shop.cart import services as carts
 from shop.cart.forms import AcceptPricesForm, AddToCartForm, QuickOrderForm, UpdateLineForm
 from shop.errors import ShopError
-from shop.forms import first_error
+from shop.forms import first_error, posted
 from shop.urls import safe_next
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
@@ -56,26 +56,13 @@ def add():
 @bp.route("/lines/<id:line_id>", methods=["POST"])
 def update(line_id: int):
     form = UpdateLineForm()
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(url_for("cart.show"), code=303)
-    try:
-        carts.set_quantity(current_user, line_id, form.quantity.data)
-    except ShopError as error:
-        flash(error.message, "error")
-    else:
-        flash("Your cart is updated.", "success")
+    posted(form, lambda: carts.set_quantity(current_user, line_id, form.quantity.data), "Your cart is updated.")
     return redirect(url_for("cart.show"), code=303)
 
 
 @bp.route("/lines/<id:line_id>/remove", methods=["POST"])
 def remove(line_id: int):
-    try:
-        carts.remove_line(current_user, line_id)
-    except ShopError as error:
-        flash(error.message, "error")
-    else:
-        flash("The line is removed from your cart.", "success")
+    posted(None, lambda: carts.remove_line(current_user, line_id), "The line is removed from your cart.")
     return redirect(url_for("cart.show"), code=303)
 
 

@@ -5,12 +5,12 @@ regulatory status per market."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.db import UTCDateTime, enum_column
+from shop.core.enums import LabelledEnum
 from shop.core.limits import SKU_LENGTH
 from shop.core.pricing import unit_price
 from shop.extensions import db
@@ -175,20 +175,11 @@ class PriceBreak(db.Model):
     variant: Mapped[Variant] = relationship(back_populates="price_breaks")
 
 
-class RegulatoryCategory(StrEnum):
-    FDA_APPROVED = "fda_approved"
-    CE_MARKED = "ce_marked"
-    NOT_APPROVED = "not_approved"
-    NOT_MARKETED = "not_marketed"
-
-    @property
-    def label(self) -> str:
-        return {
-            "fda_approved": "FDA-approved",
-            "ce_marked": "CE-marked",
-            "not_approved": "Not approved",
-            "not_marketed": "Not marketed",
-        }[self.value]
+class RegulatoryCategory(LabelledEnum):
+    FDA_APPROVED = "fda_approved", "FDA-approved"
+    CE_MARKED = "ce_marked", "CE-marked"
+    NOT_APPROVED = "not_approved", "Not approved"
+    NOT_MARKETED = "not_marketed", "Not marketed"
 
 
 class RegulatoryStatus(db.Model):

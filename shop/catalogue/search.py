@@ -86,6 +86,11 @@ def _term_matches(term: str):
     return or_(*matches)
 
 
+def _tagged(link_column, tag, slug: str):
+    """The product carries the tag (an ingredient, a treatment area) with this slug."""
+    return exists().where(link_column.table.c.product_id == Product.id, link_column == tag.id, tag.slug == slug)
+
+
 def product_query(f: CatalogueFilter) -> Select:
     """Active products with at least one option on sale, matching every term and filter, in
     the requested order. Inactive variants count for nothing: not in search, filters or price."""
@@ -117,21 +122,9 @@ def product_query(f: CatalogueFilter) -> Select:
     if f.brand:
         query = query.where(Brand.slug == f.brand)
     if f.ingredient:
-        query = query.where(
-            exists().where(
-                product_ingredients.c.product_id == Product.id,
-                product_ingredients.c.ingredient_id == Ingredient.id,
-                Ingredient.slug == f.ingredient,
-            )
-        )
+        query = query.where(_tagged(product_ingredients.c.ingredient_id, Ingredient, f.ingredient))
     if f.area:
-        query = query.where(
-            exists().where(
-                product_treatment_areas.c.product_id == Product.id,
-                product_treatment_areas.c.area_id == TreatmentArea.id,
-                TreatmentArea.slug == f.area,
-            )
-        )
+        query = query.where(_tagged(product_treatment_areas.c.area_id, TreatmentArea, f.area))
     if f.lidocaine:
         query = query.where(
             exists().where(

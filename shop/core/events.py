@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import ForeignKey, String, Text, update
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -39,19 +39,25 @@ class EventColumns:
         return relationship("User")
 
 
+class Tracked(Protocol):
+    """A record with a status table and an event trail: it can tell whether a status may follow
+    its own, make an event row about itself, and name itself in messages ("Order ORD-100001")."""
+
+    id: int
+    status: StrEnum
+    described_as: str
+
+    def can_become(self, target) -> bool: ...
+
+    def new_event(self, **columns) -> EventColumns: ...
+
+
 def record(
-    event_class,
-    owner: dict[str, int],
-    actor: User | None,
-    action: str,
-    from_status: str | None,
-    to_status: str,
-    note: str = "",
+    row: Tracked, actor: User | None, action: str, from_status: str | None, to_status: str, note: str = ""
 ) -> None:
-    """Add an event row (in the caller's transaction); `owner` names the record, e.g. {"order_id": 7}."""
+    """Add an event row about `row` (in the caller's transaction)."""
     db.session.add(
-        event_class(
-            **owner,
+        row.new_event(
             actor_id=actor.id if actor else None,
             action=action,
             from_status=from_status,
@@ -62,20 +68,15 @@ def record(
     )
 
 
-def advance(
-    row,
-    target: StrEnum,
-    *,
-    event_class,
-    owner: dict[str, int],
-    described_as: str,
-    actor: User | None,
-    action: str,
-    note: str = "",
-    **values,
-) -> None:
-    """Move `row` to `target` and record it; the caller commits, or rolls back on
-    InvalidTransition. `described_as` names the record in messages ("Order ORD-100001")."""
+def record_note(row: Tracked, actor: User | None, action: str, text: str) -> None:
+    """An event that does not change the status (a payment attempt, a reminder...)."""
+    record(row, actor, action, row.status.value, row.status.value, text)
+
+
+def advance(row: Tracked, target: StrEnum, actor: User | None, action: str, note: str = "", **values) -> None:
+    """Move `row` to `target` and record it, in the caller's unit of work; raises
+    InvalidTransition when the table does not allow it or someone else changed the row first."""
+    described_as = row.described_as
     current = row.status
     if not row.can_become(target):
         raise InvalidTransition(
@@ -92,5 +93,5 @@ def advance(
         raise InvalidTransition(
             f"{described_as} was changed by someone else a moment ago. Reload it to see where it stands."
         )
-    record(event_class, owner, actor, action, current.value, target.value, note)
+    record(row, actor, action, current.value, target.value, note)
     db.session.expire(row)

@@ -7,8 +7,9 @@ it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from typing import Any
 
 from flask import render_template
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
@@ -16,19 +17,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop import clock
 from shop.core.db import UTCDateTime
+from shop.core.enums import LabelledEnum
 from shop.core.letterhead import shop_details
 from shop.extensions import db
 
 
-class MailStatus(StrEnum):
-    QUEUED = "queued"
-    RETRYING = "retrying"
-    SENT = "sent"
-    FAILED = "failed"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
+class MailStatus(LabelledEnum):
+    QUEUED = "queued", "Queued"
+    RETRYING = "retrying", "Retrying"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
 
 
 class OutboxMessage(db.Model):
@@ -108,3 +106,38 @@ def queue_email(
     )
     db.session.add(message)
     return message
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """The mail about one record (an order, a quote) between a desk and a clinician: the
+    record's number in every subject, its links and the record itself in every message, and
+    replies going to the other side."""
+
+    desk: str  # the desk's mailbox
+    clinician: str  # the clinician's address
+    desk_subject: str  # with {} where the subject goes, e.g. "Q-100001: {}"
+    clinician_subject: str  # e.g. "{} (Q-100001)"
+    context: dict[str, Any]
+
+    def to_desk(self, kind: str, subject: str, template: str, *, reply_to: str, **context) -> OutboxMessage:
+        return queue_email(
+            kind=kind,
+            to=self.desk,
+            reply_to=reply_to,
+            subject=self.desk_subject.format(subject),
+            template=template,
+            **self.context,
+            **context,
+        )
+
+    def to_clinician(self, kind: str, subject: str, template: str, **context) -> OutboxMessage:
+        return queue_email(
+            kind=kind,
+            to=self.clinician,
+            reply_to=self.desk,
+            subject=self.clinician_subject.format(subject),
+            template=template,
+            **self.context,
+            **context,
+        )

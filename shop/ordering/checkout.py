@@ -10,7 +10,7 @@ and the cart is kept.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from flask import current_app
@@ -21,13 +21,14 @@ from shop.accounts.models import Address, User
 from shop.cart import services as carts
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
+from shop.core import events
 from shop.core.db import unit_of_work
 from shop.core.pricing import Totals
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering.credit import available_credit, lock_practice, payment_methods
 from shop.ordering.mail import email_order_placed
-from shop.ordering.models import Order, OrderEvent, OrderLine, OrderStatus, PaymentMethod
+from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
 
 NUMBER_OFFSET = 100_000
 
@@ -68,6 +69,10 @@ class OrderLineDraft:
     line_total_cents: int
 
 
+# What an order line copies from its draft, as it was when the order was placed.
+LINE_COPIES = tuple(field.name for field in fields(OrderLineDraft) if field.name != "variant")
+
+
 def delivery_address(user: User, address_id: int) -> Address:
     address = next((a for a in delivery_addresses(user) if a.id == address_id), None)
     if address is None:
@@ -86,9 +91,9 @@ def _place(user: User, request: CheckoutRequest) -> Order:
         raise NotEligible("Your cart is empty.")
     if view.has_price_changes:
         raise PriceChanged("Some prices changed since you added the products. Review your cart, then check out again.")
-    blocked = [row for row in view.rows if row.problems]
-    if blocked and all(_only_short_of_stock(row, user) for row in blocked):
-        raise OutOfStock(_short_message(blocked[0].variant, blocked[0].line.quantity))
+    shortage = _shortage(view, user)
+    if shortage:
+        raise OutOfStock(shortage)
     if view.has_unavailable:
         raise NotEligible("Some products in your cart cannot be ordered as they are. Review your cart first.")
     if view.totals.total_cents != request.expected_total_cents:
@@ -147,7 +152,16 @@ def create_order(
     # opposite orders cannot deadlock each other.
     for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id):
         _reserve(line.variant, line.quantity)
-    order = _new_order(user, request, address, lines, totals, note, currency or current_app.config["SHOP_CURRENCY"])
+    order = _new_order(user, request, address, totals, currency or current_app.config["SHOP_CURRENCY"])
+    for line in lines:
+        copied = {name: getattr(line, name) for name in LINE_COPIES}
+        variant_id = line.variant.id if line.variant else None
+        order.lines.append(OrderLine(**copied, variant_id=variant_id, tax_rate_bps=totals.tax_rate_bps))
+    db.session.add(order)
+    db.session.flush()
+    # Numbers follow the row id, so they are unique without a lock and easy to read out.
+    order.number = f"ORD-{NUMBER_OFFSET + order.id}"
+    events.record(order, user, "placed", None, order.status.value, note)
     email_order_placed(order)
     return order
 
@@ -155,10 +169,15 @@ def create_order(
 def blocking_message(view: carts.CartView, user: User) -> str:
     """Why this cart cannot be checked out as it is: the exact shortage when stock is all that is
     missing (another clinician took the last boxes), else a pointer to the flagged lines."""
+    return _shortage(view, user) or "Some lines of your cart need your attention before you can check out."
+
+
+def _shortage(view: carts.CartView, user: User) -> str | None:
+    """The first line's shortage, when being short of stock is all that is wrong with the cart."""
     blocked = [row for row in view.rows if row.problems]
     if blocked and all(_only_short_of_stock(row, user) for row in blocked):
         return _short_message(blocked[0].variant, blocked[0].line.quantity)
-    return "Some lines of your cart need your attention before you can check out."
+    return None
 
 
 def _only_short_of_stock(row: carts.CartRow, user: User) -> bool:
@@ -186,15 +205,9 @@ def _reserve(variant: Variant, quantity: int) -> None:
         raise OutOfStock(f"Someone else just ordered the last of {variant.product.name} ({variant.sku}).")
 
 
-def _new_order(
-    user: User,
-    request: CheckoutRequest,
-    address: Address,
-    lines: list[OrderLineDraft],
-    totals: Totals,
-    note: str,
-    currency: str,
-) -> Order:
+def _new_order(user: User, request: CheckoutRequest, address: Address, totals: Totals, currency: str) -> Order:
+    """The order's row as placed now: the totals, and copies of the practice, the ship-to
+    address and the clinician's licence, so later edits never change the paperwork."""
     now = clock.now()
     application = user.application
     practice = user.practice
@@ -226,34 +239,5 @@ def _new_order(
         placed_at=now,
         pay_by=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]) if card else None,
         invoice_due_on=None if card else clock.today() + timedelta(days=practice.payment_terms_days),
-    )
-    for line in lines:
-        order.lines.append(
-            OrderLine(
-                variant_id=line.variant.id if line.variant else None,
-                sku=line.sku,
-                product_name=line.product_name,
-                variant_label=line.variant_label,
-                pack_size=line.pack_size,
-                quantity=line.quantity,
-                unit_price_cents=line.unit_price_cents,
-                line_total_cents=line.line_total_cents,
-                tax_rate_bps=totals.tax_rate_bps,
-            )
-        )
-    db.session.add(order)
-    db.session.flush()
-    # Numbers follow the row id, so they are unique without a lock and easy to read out.
-    order.number = f"ORD-{NUMBER_OFFSET + order.id}"
-    db.session.add(
-        OrderEvent(
-            order=order,
-            actor_id=user.id,
-            action="placed",
-            from_status=None,
-            to_status=order.status.value,
-            note=note,
-            created_at=now,
-        )
     )
     return order

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from shop.accounts.models import User
 from shop.core.formatting import country_name
 from shop.core.limits import PO_NUMBER_LENGTH
-from shop.forms import ShopForm, a_number, money_checks
+from shop.forms import ShopForm, a_number, money_checks, required_text
 from shop.ordering import checkout, credit
 from shop.ordering.models import PaymentMethod
 
@@ -72,14 +72,11 @@ class ShipForm(ShopForm):
 
 
 class ReasonForm(ShopForm):
-    reason = TextAreaField(
-        "Reason (the clinician sees it)",
-        validators=[DataRequired("Give the reason; the clinician will see it."), Length(max=2000)],
-    )
+    reason = required_text("Reason (the clinician sees it)", "Give the reason; the clinician will see it.")
 
 
 class NoteForm(ShopForm):
-    note = TextAreaField("Note", validators=[DataRequired("Write a short note for the record."), Length(max=2000)])
+    note = required_text("Note", "Write a short note for the record.")
 
 
 class PracticeTermsForm(ShopForm):

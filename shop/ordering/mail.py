@@ -5,43 +5,31 @@ from __future__ import annotations
 
 from flask import current_app
 
-from shop.core.outbox import queue_email
+from shop.core.outbox import Correspondence
 from shop.ordering.models import Order
 from shop.urls import external_url
 
 
-def _links(order: Order) -> dict[str, str]:
-    return {
-        "order_link": external_url("orders.detail", number=order.number),
-        "staff_link": external_url("staff.order", number=order.number),
-    }
+def _mail(order: Order) -> Correspondence:
+    return Correspondence(
+        desk=current_app.config["ORDERS_DESK_EMAIL"],
+        clinician=order.clinician_email,
+        desk_subject=f"{order.number} {{}}",
+        clinician_subject=f"{{}} ({order.number})",
+        context={
+            "order": order,
+            "order_link": external_url("orders.detail", number=order.number),
+            "staff_link": external_url("staff.order", number=order.number),
+        },
+    )
 
 
 def _to_desk(order: Order, kind: str, subject: str, template: str, **context) -> None:
-    config = current_app.config
-    queue_email(
-        kind=kind,
-        to=config["ORDERS_DESK_EMAIL"],
-        reply_to=order.clinician_email,
-        subject=f"{order.number} {subject}",
-        template=template,
-        order=order,
-        **_links(order),
-        **context,
-    )
+    _mail(order).to_desk(kind, subject, template, reply_to=order.clinician_email, **context)
 
 
 def _to_clinician(order: Order, kind: str, subject: str, template: str, **context) -> None:
-    queue_email(
-        kind=kind,
-        to=order.clinician_email,
-        reply_to=current_app.config["ORDERS_DESK_EMAIL"],
-        subject=f"{subject} ({order.number})",
-        template=template,
-        order=order,
-        **_links(order),
-        **context,
-    )
+    _mail(order).to_clinician(kind, subject, template, **context)
 
 
 def email_order_placed(order: Order) -> None:

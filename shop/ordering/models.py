@@ -12,39 +12,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.accounts.models import Practice, User
 from shop.core.db import UTCDateTime, enum_column
+from shop.core.enums import LabelledEnum
 from shop.core.events import EventColumns
 from shop.core.limits import ITEM_NAME_LENGTH, PO_NUMBER_LENGTH, SKU_LENGTH
 from shop.errors import InvalidTransition, NotEligible, ShopError
 from shop.extensions import db
 
 
-class OrderStatus(StrEnum):
-    AWAITING_PAYMENT = "awaiting_payment"
-    PLACED = "placed"
-    PAID = "paid"
-    ON_HOLD = "on_hold"
-    PROCESSING = "processing"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    REFUNDED = "refunded"
+class OrderStatus(LabelledEnum):
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    PLACED = "placed", "Placed"
+    PAID = "paid", "Paid"
+    ON_HOLD = "on_hold", "On hold"
+    PROCESSING = "processing", "Processing"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
 
-    @property
-    def label(self) -> str:
-        return ORDER_STATUS_LABELS[self]
-
-
-ORDER_STATUS_LABELS = {
-    OrderStatus.AWAITING_PAYMENT: "Awaiting payment",
-    OrderStatus.PLACED: "Placed",
-    OrderStatus.PAID: "Paid",
-    OrderStatus.ON_HOLD: "On hold",
-    OrderStatus.PROCESSING: "Processing",
-    OrderStatus.SHIPPED: "Shipped",
-    OrderStatus.DELIVERED: "Delivered",
-    OrderStatus.CANCELLED: "Cancelled",
-    OrderStatus.REFUNDED: "Refunded",
-}
 
 S = OrderStatus
 # Which status may follow which. Card orders start awaiting payment, on-account orders start
@@ -103,13 +88,9 @@ class CancelCause(StrEnum):
         return self in (CancelCause.PAYMENT_LAPSED, CancelCause.STRIPE_EXPIRED)
 
 
-class PaymentMethod(StrEnum):
-    CARD = "card"
-    ACCOUNT = "account"
-
-    @property
-    def label(self) -> str:
-        return "Card (Stripe)" if self is PaymentMethod.CARD else "On account (invoice)"
+class PaymentMethod(LabelledEnum):
+    CARD = "card", "Card (Stripe)"
+    ACCOUNT = "account", "On account (invoice)"
 
 
 class Order(db.Model):
@@ -165,6 +146,13 @@ class Order(db.Model):
 
     def can_become(self, target: OrderStatus) -> bool:
         return target in ORDER_TRANSITIONS[self.status]
+
+    @property
+    def described_as(self) -> str:
+        return f"Order {self.number}"
+
+    def new_event(self, **columns) -> OrderEvent:
+        return OrderEvent(order_id=self.id, **columns)
 
     def available_actions(self) -> frozenset[OrderAction]:
         """The steps the orders desk can take now; its pages offer exactly these."""

@@ -11,11 +11,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.accounts.models import User
+from shop.accounts.models import User, of_own_practice
 from shop.catalogue.models import Variant
-from shop.core import events as status
+from shop.core import events
 from shop.core.db import unit_of_work
-from shop.errors import InvalidTransition, NotEligible, NotFound, PaymentUnavailable
+from shop.errors import InvalidTransition, NotEligible, PaymentUnavailable
 from shop.extensions import db
 from shop.ordering.mail import email_order_cancelled, email_order_shipped
 from shop.ordering.models import CancelCause, Order, OrderAction, OrderEvent, OrderStatus
@@ -33,10 +33,7 @@ def order_by_number(number: str) -> Order | None:
 
 def practice_order(user: User, number: str) -> Order:
     """An order of the user's own practice; anything else is NotFound (a 404, not a 403)."""
-    order = order_by_number(number)
-    if order is None or user.practice_id is None or order.practice_id != user.practice_id:
-        raise NotFound("There is no such order.")
-    return order
+    return of_own_practice(user, order_by_number(number), "order")
 
 
 def practice_orders(user: User):
@@ -44,24 +41,13 @@ def practice_orders(user: User):
 
 
 def move(order: Order, target: OrderStatus, actor: User | None, action: str, note: str = "", **values) -> None:
-    """Change the order's status through the transition table; the caller commits (or rolls
-    back on InvalidTransition)."""
-    status.advance(
-        order,
-        target,
-        event_class=OrderEvent,
-        owner={"order_id": order.id},
-        described_as=f"Order {order.number}",
-        actor=actor,
-        action=action,
-        note=note,
-        **values,
-    )
+    """Change the order's status through the transition table, in the caller's unit of work."""
+    events.advance(order, target, actor, action, note, **values)
 
 
 def note_event(order: Order, actor: User | None, action: str, note: str) -> None:
     """An event that does not change the status (a payment attempt, a late payment...)."""
-    status.record(OrderEvent, {"order_id": order.id}, actor, action, order.status.value, order.status.value, note)
+    events.record_note(order, actor, action, note)
 
 
 def recorded(order: Order, action: str, mentioning: str) -> bool:

@@ -8,9 +8,8 @@ from sqlalchemy import or_, select
 
 from shop.backoffice import bp
 from shop.core.paging import paginate
-from shop.errors import ShopError
 from shop.extensions import db
-from shop.forms import EmptyForm, clean_text, first_error
+from shop.forms import EmptyForm, clean_text, posted
 from shop.ordering import orders
 from shop.ordering.forms import NoteForm, ReasonForm, ShipForm
 from shop.ordering.models import Order, OrderStatus
@@ -82,15 +81,6 @@ def order_action(number: str, action: str):
     form_class, perform, done = ACTIONS[action]
     order = _order_or_404(number)
     form = form_class()
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(url_for("staff.order", number=number), code=303)
-    try:
-        perform(order, form)
-    except ShopError as error:
-        flash(error.message, "error")
-    else:
-        flash(f"{number}: {done}", "success")
-        if action == "cancel" and order.refund_due:
-            flash("It was paid by card: refund the payment in the Stripe dashboard, then mark it refunded.", "warning")
+    if posted(form, lambda: perform(order, form), f"{number}: {done}") and action == "cancel" and order.refund_due:
+        flash("It was paid by card: refund the payment in the Stripe dashboard, then mark it refunded.", "warning")
     return redirect(url_for("staff.order", number=number), code=303)

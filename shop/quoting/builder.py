@@ -1,8 +1,7 @@
 """The quotes desk's builder: starting a quote for a practice that called, opening a draft (v1
-from the request, or a revision copied from the last sent version), pricing its lines (catalogue
-prices with volume breaks, typed prices or percentage discounts), shipping, validity to the end
-of a day in the shop's time zone, and sending it: the version becomes immutable and goes to the
-clinician with its PDF."""
+from the request, or a revision copied from the last sent version), its lines (priced by
+shop.quoting.lines), shipping, validity to the end of a day in the shop's time zone, and sending
+it: the version becomes immutable and goes to the clinician with its PDF."""
 
 from __future__ import annotations
 

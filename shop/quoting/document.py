@@ -164,18 +164,14 @@ def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
         pdf.set_font("DejaVu", "B" if bold else "", 11 if bold else 10)
         pdf.cell(pdf.epw - 50, 6, label, align="R")
         pdf.cell(0, 6, f" {value}", align="R", new_x="LMARGIN", new_y="NEXT")
-    if doc.note:
-        pdf.ln(4)
-        pdf.set_font("DejaVu", "B", 10)
-        pdf.cell(0, 6, "Note", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", "", 9.5)
-        pdf.multi_cell(0, 5, doc.note, new_x="LMARGIN", new_y="NEXT")
-    if doc.terms:
-        pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 10)
-        pdf.cell(0, 6, "Terms", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", "", 9)
-        pdf.multi_cell(0, 4.8, doc.terms, new_x="LMARGIN", new_y="NEXT")
+    # (heading, text, space above, font size, line height)
+    for heading, body, space, size, height in (("Note", doc.note, 4, 9.5, 5), ("Terms", doc.terms, 3, 9, 4.8)):
+        if body:
+            pdf.ln(space)
+            pdf.set_font("DejaVu", "B", 10)
+            pdf.cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("DejaVu", "", size)
+            pdf.multi_cell(0, height, body, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("DejaVu", "", 9)
     pdf.multi_cell(

@@ -1,8 +1,11 @@
+"""Forms of the clinician's side of quotes: asking for one, talking about it, declining, and
+accepting it (checkout at the quoted prices)."""
+
 from wtforms import DateField, FieldList, FormField, HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, SKU_LENGTH
-from shop.forms import ShopForm, line_quantity, parsed
+from shop.forms import ShopForm, line_quantity, parsed, required_text
 from shop.ordering.forms import CheckoutForm
 from shop.quoting.quotes import RequestedItem
 
@@ -71,11 +74,11 @@ class QuoteRequestForm(ShopForm):
 
 
 class CommentForm(ShopForm):
-    body = TextAreaField("Your message", validators=[DataRequired("Write your message first."), Length(max=4000)])
+    body = required_text("Your message", "Write your message first.", max_length=4000)
 
 
 class DeclineForm(ShopForm):
-    reason = TextAreaField("Why are you declining?", validators=[DataRequired("Tell us why."), Length(max=2000)])
+    reason = required_text("Why are you declining?", "Tell us why.")
 
 
 class AcceptForm(CheckoutForm):

@@ -55,19 +55,23 @@ def line_from_request(request: QuoteRequestLine) -> QuoteLine:
     return custom_line(request.description, request.quantity, 0)
 
 
+# What a revision copies of each line of the version it revises.
+COPIED = (
+    "position",
+    "variant_id",
+    "sku",
+    "product_name",
+    "description",
+    "quantity",
+    "list_price_cents",
+    "discount_bps",
+    "unit_price_cents",
+    "line_total_cents",
+)
+
+
 def copy_line(line: QuoteLine) -> QuoteLine:
-    return QuoteLine(
-        position=line.position,
-        variant_id=line.variant_id,
-        sku=line.sku,
-        product_name=line.product_name,
-        description=line.description,
-        quantity=line.quantity,
-        list_price_cents=line.list_price_cents,
-        discount_bps=line.discount_bps,
-        unit_price_cents=line.unit_price_cents,
-        line_total_cents=line.line_total_cents,
-    )
+    return QuoteLine(**{name: getattr(line, name) for name in COPIED})
 
 
 # Larger deals are split into several quotes (and amounts stay within the database's integers).

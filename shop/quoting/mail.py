@@ -6,45 +6,33 @@ from __future__ import annotations
 from flask import current_app
 
 from shop.accounts.models import User
-from shop.core.outbox import queue_email
+from shop.core.outbox import Correspondence
 from shop.quoting.document import pdf_file_name, quote_pdf
 from shop.quoting.models import Quote, QuoteVersion
 from shop.urls import external_url
 
 
-def _links(quote: Quote) -> dict[str, str]:
-    return {
-        "quote_link": external_url("quotes.detail", number=quote.number),
-        "staff_link": external_url("staff.quote", number=quote.number),
-    }
+def _mail(quote: Quote, desk: str = "QUOTES_DESK_EMAIL") -> Correspondence:
+    return Correspondence(
+        desk=current_app.config[desk],
+        clinician=quote.contact.email,
+        desk_subject=f"{quote.number}: {{}}",
+        clinician_subject=f"{{}} ({quote.number})",
+        context={
+            "quote": quote,
+            "quote_link": external_url("quotes.detail", number=quote.number),
+            "staff_link": external_url("staff.quote", number=quote.number),
+        },
+    )
 
 
 def _to_desk(quote: Quote, kind: str, subject: str, template: str, *, sender: User, **context) -> None:
     """To the quotes desk, with replies going to the clinician who acted (`sender`)."""
-    queue_email(
-        kind=kind,
-        to=current_app.config["QUOTES_DESK_EMAIL"],
-        reply_to=sender.email,
-        subject=f"{quote.number}: {subject}",
-        template=template,
-        quote=quote,
-        **_links(quote),
-        **context,
-    )
+    _mail(quote).to_desk(kind, subject, template, reply_to=sender.email, **context)
 
 
-def _to_clinician(quote: Quote, kind: str, subject: str, template: str, attachments=(), **context) -> None:
-    queue_email(
-        kind=kind,
-        to=quote.contact.email,
-        reply_to=current_app.config["QUOTES_DESK_EMAIL"],
-        subject=f"{subject} ({quote.number})",
-        template=template,
-        attachments=attachments,
-        quote=quote,
-        **_links(quote),
-        **context,
-    )
+def _to_clinician(quote: Quote, kind: str, subject: str, template: str, **context) -> None:
+    _mail(quote).to_clinician(kind, subject, template, **context)
 
 
 def email_quote_requested(quote: Quote) -> None:
@@ -88,42 +76,25 @@ def email_comment(quote: Quote, author: User, body: str) -> None:
 
 
 def email_changes_requested(quote: Quote, author: User, message: str) -> None:
-    _to_desk(
-        quote,
-        "quote.changes_requested",
-        f"changes requested by {author.full_name}",
-        "quote_comment",
-        sender=author,
-        author=author,
-        body=message,
-    )
+    subject = f"changes requested by {author.full_name}"
+    _to_desk(quote, "quote.changes_requested", subject, "quote_comment", sender=author, author=author, body=message)
 
 
 def email_quote_declined(quote: Quote, clinician: User, reason: str) -> None:
-    _to_desk(
-        quote,
-        "quote.declined",
-        f"declined by {quote.practice.name}",
-        "quote_declined",
-        sender=clinician,
-        clinician=clinician,
-        reason=reason,
-    )
+    subject = f"declined by {quote.practice.name}"
+    _to_desk(quote, "quote.declined", subject, "quote_declined", sender=clinician, clinician=clinician, reason=reason)
 
 
 def email_quote_accepted(quote: Quote, version: QuoteVersion, clinician: User) -> None:
     """The quotes desk and the orders desk both hear of an acceptance, and who accepted."""
     for desk, kind in (("QUOTES_DESK_EMAIL", "quote.accepted.quotes"), ("ORDERS_DESK_EMAIL", "quote.accepted.orders")):
-        queue_email(
-            kind=kind,
-            to=current_app.config[desk],
+        _mail(quote, desk).to_desk(
+            kind,
+            f"v{version.number} accepted by {quote.practice.name}",
+            "quote_accepted",
             reply_to=clinician.email,
-            subject=f"{quote.number}: v{version.number} accepted by {quote.practice.name}",
-            template="quote_accepted",
-            quote=quote,
             version=version,
             clinician=clinician,
-            **_links(quote),
         )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.accounts.models import Practice, User
 from shop.core.db import UTCDateTime, enum_column
+from shop.core.enums import LabelledEnum
 from shop.core.events import EventColumns
 from shop.core.limits import ITEM_NAME_LENGTH, SKU_LENGTH
 from shop.core.pricing import percent
@@ -20,29 +21,15 @@ from shop.extensions import db
 from shop.ordering.models import Order
 
 
-class QuoteStatus(StrEnum):
-    REQUESTED = "requested"
-    DRAFT = "draft"
-    SENT = "sent"
-    CHANGES_REQUESTED = "changes_requested"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    EXPIRED = "expired"
+class QuoteStatus(LabelledEnum):
+    REQUESTED = "requested", "Requested"
+    DRAFT = "draft", "Being prepared"
+    SENT = "sent", "Sent"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
 
-    @property
-    def label(self) -> str:
-        return QUOTE_STATUS_LABELS[self]
-
-
-QUOTE_STATUS_LABELS = {
-    QuoteStatus.REQUESTED: "Requested",
-    QuoteStatus.DRAFT: "Being prepared",
-    QuoteStatus.SENT: "Sent",
-    QuoteStatus.CHANGES_REQUESTED: "Changes requested",
-    QuoteStatus.ACCEPTED: "Accepted",
-    QuoteStatus.DECLINED: "Declined",
-    QuoteStatus.EXPIRED: "Expired",
-}
 
 Q = QuoteStatus
 # Which status may follow which. Sending a revision keeps a sent quote sent (the new version
@@ -117,6 +104,13 @@ class Quote(db.Model):
 
     def can_become(self, target: QuoteStatus) -> bool:
         return target in QUOTE_TRANSITIONS[self.status]
+
+    @property
+    def described_as(self) -> str:
+        return f"Quote {self.number}"
+
+    def new_event(self, **columns) -> QuoteEvent:
+        return QuoteEvent(quote_id=self.id, **columns)
 
     def available_actions(self, now: datetime) -> frozenset[QuoteAction]:
         """What can be done now; the clinician's and the desk's pages offer exactly these."""

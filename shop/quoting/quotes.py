@@ -1,8 +1,8 @@
-"""The quote workflow around the desk's builder (shop.quoting.builder): clinicians ask,
-both sides comment, clinicians ask for changes, accept (shop.quoting.acceptance places the
-order) or decline, and quotes past their validity expire, with a reminder before. Every step
-checks the status table, writes an event, emails the other side through the outbox, and is
-taken at most once."""
+"""A quote as the record both sides share: finding it, changing its status, numbering a new
+one; the clinician asking for it; and the conversation, in which both sides comment and the
+clinician asks for changes or declines. The desk's builder is shop.quoting.builder, accepting
+is shop.quoting.acceptance, running out is shop.quoting.expiry. Every step checks the status
+table, writes an event, emails the other side through the outbox, and is taken at most once."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.accounts.models import Practice, User
+from shop.accounts.models import Practice, User, of_own_practice
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.search import find_variant, no_such_sku
-from shop.core import events as status
+from shop.core import events
 from shop.core.db import unit_of_work
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
-from shop.errors import NotEligible, NotFound
+from shop.errors import NotEligible
 from shop.extensions import db
 from shop.quoting.mail import (
     email_changes_requested,
@@ -32,7 +32,6 @@ from shop.quoting.models import (
     Quote,
     QuoteAction,
     QuoteComment,
-    QuoteEvent,
     QuoteRequestLine,
     QuoteStatus,
     QuoteVersion,
@@ -65,10 +64,7 @@ def quote_by_number(number: str) -> Quote | None:
 
 def practice_quote(user: User, number: str) -> Quote:
     """A quote of the user's own practice; any other is NotFound (a 404)."""
-    quote = quote_by_number(number)
-    if quote is None or user.practice_id is None or quote.practice_id != user.practice_id:
-        raise NotFound("There is no such quote.")
-    return quote
+    return of_own_practice(user, quote_by_number(number), "quote")
 
 
 def practice_quotes(user: User):
@@ -81,23 +77,12 @@ def practice_quotes(user: User):
 def record_event(
     quote: Quote, actor: User | None, action: str, from_status: str | None, to_status: str, note: str = ""
 ) -> None:
-    status.record(QuoteEvent, {"quote_id": quote.id}, actor, action, from_status, to_status, note)
+    events.record(quote, actor, action, from_status, to_status, note)
 
 
 def change_status(quote: Quote, target: QuoteStatus, actor: User | None, action: str, note: str = "", **values) -> None:
     """Change the status through the transition table; the caller commits."""
-    status.advance(
-        quote,
-        target,
-        event_class=QuoteEvent,
-        owner={"quote_id": quote.id},
-        described_as=f"Quote {quote.number}",
-        actor=actor,
-        action=action,
-        note=note,
-        updated_at=clock.now(),
-        **values,
-    )
+    events.advance(quote, target, actor, action, note, updated_at=clock.now(), **values)
 
 
 # --- asking for a quote ------------------------------------------------------------------
@@ -186,17 +171,21 @@ def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
 
 def may_speak(actor: User, quote: Quote) -> None:
     """Staff, and members of the quote's practice, take part in it; anyone else gets NotFound."""
-    if actor.is_staff:
-        return
-    if actor.practice_id != quote.practice_id:
-        raise NotFound("There is no such quote.")
+    if not actor.is_staff:
+        of_own_practice(actor, quote, "quote")
+
+
+def _said(actor: User, quote: Quote, text: str, *, missing: str, field: str) -> str:
+    """What the actor wrote about the quote, once they may speak about it and wrote something."""
+    may_speak(actor, quote)
+    text = (text or "").strip()
+    if not text:
+        raise NotEligible(missing, field=field)
+    return text
 
 
 def add_comment(actor: User, quote: Quote, body: str) -> QuoteComment:
-    may_speak(actor, quote)
-    body = (body or "").strip()
-    if not body:
-        raise NotEligible("Write your comment first.", field="body")
+    body = _said(actor, quote, body, missing="Write your comment first.", field="body")
     with unit_of_work():
         comment = QuoteComment(quote_id=quote.id, author_id=actor.id, body=body, created_at=clock.now())
         db.session.add(comment)
@@ -206,10 +195,7 @@ def add_comment(actor: User, quote: Quote, body: str) -> QuoteComment:
 
 
 def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
-    may_speak(clinician, quote)
-    message = (message or "").strip()
-    if not message:
-        raise NotEligible("Say what should change.", field="body")
+    message = _said(clinician, quote, message, missing="Say what should change.", field="body")
     quote.require(QuoteAction.REQUEST_CHANGES, clock.now())
     with unit_of_work():
         change_status(quote, QuoteStatus.CHANGES_REQUESTED, clinician, "changes_requested", message)
@@ -219,10 +205,9 @@ def request_changes(clinician: User, quote: Quote, message: str) -> Quote:
 
 
 def decline(clinician: User, quote: Quote, reason: str) -> Quote:
-    may_speak(clinician, quote)
-    reason = (reason or "").strip()
-    if not reason:
-        raise NotEligible("Tell the quotes desk why, so they can do better next time.", field="reason")
+    reason = _said(
+        clinician, quote, reason, missing="Tell the quotes desk why, so they can do better next time.", field="reason"
+    )
     quote.require(QuoteAction.DECLINE, clock.now())
     with unit_of_work():
         change_status(quote, QuoteStatus.DECLINED, clinician, "declined", reason, decline_reason=reason)

@@ -19,7 +19,7 @@ from shop.core.paging import paginate
 from shop.core.pricing import cents
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.forms import EmptyForm, clean_text, first_error, show_error
+from shop.forms import EmptyForm, clean_text, posted, show_error
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.document import pdf_download, quote_document
@@ -265,15 +265,7 @@ def quote_add_line(number: str):
 def quote_comment(number: str):
     quote = _quote_or_404(number)
     form = CommentForm()
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-    else:
-        try:
-            quotes.add_comment(current_user, quote, form.body.data)
-        except ShopError as error:
-            flash(error.message, "error")
-        else:
-            flash("Message sent to the clinician.", "success")
+    posted(form, lambda: quotes.add_comment(current_user, quote, form.body.data), "Message sent to the clinician.")
     return redirect(url_for("staff.quote", number=number), code=303)
 
 

@@ -12,7 +12,7 @@ from shop.cart import services as carts
 from shop.catalogue import search as catalogue
 from shop.core.paging import paginate
 from shop.errors import InvalidTransition, NotEligible, NotFound, ShopError
-from shop.forms import first_error, show_error
+from shop.forms import posted, show_error
 from shop.ordering import credit
 from shop.ordering.models import PaymentMethod
 from shop.ordering.views import pay_for
@@ -20,6 +20,7 @@ from shop.quoting import acceptance as quote_orders
 from shop.quoting import quotes
 from shop.quoting.document import pdf_download, quote_document
 from shop.quoting.forms import REQUEST_ROWS, AcceptForm, CommentForm, DeclineForm, QuoteRequestForm
+from shop.urls import add_post_routes
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 protect(bp, Policy.VERIFIED)
@@ -117,55 +118,45 @@ def pdf(number: str):
     return pdf_download(quote, version)
 
 
-def _after(number: str, error: ShopError | None, done: str):
-    if error is not None:
-        flash(error.message, "error")
-    else:
-        flash(done, "success")
+def _refused(number: str, error: ShopError):
+    """Back to the quote, saying why it was refused."""
+    flash(error.message, "error")
     return redirect(url_for("quotes.detail", number=number), code=303)
 
 
 def _act(number: str, form, perform, done: str):
     """A clinician's post about a quote: validate, perform, say how it went, back to the quote."""
     quote = _own(number)
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(url_for("quotes.detail", number=number), code=303)
-    try:
-        perform(quote, form)
-    except ShopError as error:
-        return _after(number, error, "")
-    return _after(number, None, done)
+    posted(form, lambda: perform(quote, form), done)
+    return redirect(url_for("quotes.detail", number=number), code=303)
 
 
-@bp.route("/<quote_number:number>/comment", methods=["POST"])
-def comment(number: str):
-    return _act(
-        number,
-        CommentForm(),
+# The clinician's posts about a quote: the form, what it does, and what the page then says.
+CLINICIAN_POSTS = {
+    "comment": (
+        CommentForm,
         lambda quote, form: quotes.add_comment(current_user, quote, form.body.data),
         "Your message is with the quotes desk.",
-    )
-
-
-@bp.route("/<quote_number:number>/changes", methods=["POST"])
-def changes(number: str):
-    return _act(
-        number,
-        CommentForm(),
+    ),
+    "changes": (
+        CommentForm,
         lambda quote, form: quotes.request_changes(current_user, quote, form.body.data),
         "Your request for changes is with the quotes desk; they will send a revised version.",
-    )
-
-
-@bp.route("/<quote_number:number>/decline", methods=["POST"])
-def decline(number: str):
-    return _act(
-        number,
-        DeclineForm(),
+    ),
+    "decline": (
+        DeclineForm,
         lambda quote, form: quotes.decline(current_user, quote, form.reason.data),
         "You declined the quote. Thank you for telling us why.",
-    )
+    ),
+}
+
+
+def _clinician_post(action: str):
+    form_class, perform, done = CLINICIAN_POSTS[action]
+    return lambda number: _act(number, form_class(), perform, done)
+
+
+add_post_routes(bp, "/<quote_number:number>/{name}", CLINICIAN_POSTS, _clinician_post)
 
 
 def _accept_form(version) -> AcceptForm:
@@ -185,7 +176,7 @@ def accept(number: str):
             raise InvalidTransition("This quote has not been sent yet.")
         quote_orders.acceptable_version(current_user, quote, int(request.form.get("version") or version.number))
     except (ShopError, ValueError) as error:
-        return _after(number, error if isinstance(error, ShopError) else NotEligible("Choose a version to accept."), "")
+        return _refused(number, error if isinstance(error, ShopError) else NotEligible("Choose a version to accept."))
     form = _accept_form(version)
     if form.validate_on_submit():
         try:
@@ -193,7 +184,7 @@ def accept(number: str):
         except ShopError as error:
             if error.field is None:
                 # Not about a field (stock, the quote's state): say so on the quote itself.
-                return _after(number, error, "")
+                return _refused(number, error)
             show_error(form, error)
         else:
             flash(f"Quote {quote.number} accepted: order {order.number} is placed at the quoted prices.", "success")
