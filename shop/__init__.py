@@ -119,6 +119,12 @@ MODEL_MODULES = (
     "shop.payments.models",
     "shop.quoting.models",
 )
+# Where a lower part tells a higher one what happened, the higher one listens: these connect
+# their receivers (an unpaid order lapsed -> its quote reopens; Stripe's verdict -> its order).
+SIGNAL_RECEIVERS = (
+    "shop.ordering.card_payments",
+    "shop.quoting.acceptance",
+)
 # The pages of each desk, which add themselves to the back office's `staff` blueprint.
 DESK_VIEWS = (
     "shop.accounts.staff_views",
@@ -136,7 +142,7 @@ def _init_extensions(app: Flask) -> None:
     from shop.core.db import render_item
     from shop.extensions import csrf, db, limiter, login_manager, migrate
 
-    for module in MODEL_MODULES:
+    for module in MODEL_MODULES + SIGNAL_RECEIVERS:
         import_module(module)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_item)

@@ -53,9 +53,16 @@ class Tracked(Protocol):
 
 
 def record(
-    row: Tracked, actor: User | None, action: str, from_status: str | None, to_status: str, note: str = ""
+    row: Tracked,
+    actor: User | None,
+    action: str,
+    from_status: str | None,
+    to_status: str,
+    note: str = "",
+    *,
+    at: datetime | None = None,
 ) -> None:
-    """Add an event row about `row` (in the caller's transaction)."""
+    """Add an event row about `row` (in the caller's transaction), as of now or `at`."""
     db.session.add(
         row.new_event(
             actor_id=actor.id if actor else None,
@@ -63,7 +70,7 @@ def record(
             from_status=from_status,
             to_status=to_status,
             note=note,
-            created_at=clock.now(),
+            created_at=at or clock.now(),
         )
     )
 

@@ -161,7 +161,7 @@ def create_order(
     db.session.flush()
     # Numbers follow the row id, so they are unique without a lock and easy to read out.
     order.number = f"ORD-{NUMBER_OFFSET + order.id}"
-    events.record(order, user, "placed", None, order.status.value, note)
+    events.record(order, user, "placed", None, order.status.value, note, at=order.placed_at)
     email_order_placed(order)
     return order
 

@@ -85,7 +85,7 @@ def release_stock(order: Order) -> bool:
     return True
 
 
-def cancel(order: Order, actor: User | None, reason: str, cause: CancelCause = CancelCause.STAFF) -> Order:
+def cancel(order: Order, actor: User | None, reason: str, cause: CancelCause) -> Order:
     """Cancel an order, release its stock once, and tell the clinician and the desk. Raises
     NotEligible without a reason, InvalidTransition when the order can no longer be cancelled
     (or was paid at Stripe a moment ago)."""

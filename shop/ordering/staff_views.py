@@ -12,7 +12,7 @@ from shop.extensions import db
 from shop.forms import EmptyForm, clean_text, posted
 from shop.ordering import orders
 from shop.ordering.forms import NoteForm, ReasonForm, ShipForm
-from shop.ordering.models import Order, OrderStatus
+from shop.ordering.models import CancelCause, Order, OrderStatus
 
 
 @bp.route("/orders")
@@ -65,7 +65,7 @@ ACTIONS = {
     "deliver": (EmptyForm, lambda o, f: orders.deliver(o, current_user), "Marked delivered."),
     "cancel": (
         ReasonForm,
-        lambda o, f: orders.cancel(o, current_user, f.reason.data),
+        lambda o, f: orders.cancel(o, current_user, f.reason.data, CancelCause.STAFF),
         "Cancelled; the stock is back and the clinician has been emailed.",
     ),
     "release": (NoteForm, lambda o, f: orders.release_hold(o, current_user, f.note.data), "Released from hold."),

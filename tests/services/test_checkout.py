@@ -14,7 +14,7 @@ from shop.cart import services as carts
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering import checkout, credit, orders
-from shop.ordering.models import Order, OrderStatus, PaymentMethod
+from shop.ordering.models import CancelCause, Order, OrderStatus, PaymentMethod
 from tests.factories import (
     add_address,
     clinician_with_cart,
@@ -408,7 +408,7 @@ def test_cancelled_and_refunded_orders_on_account_no_longer_count_against_the_cr
     refunded = place_order(user)
     assert credit.available_credit(user) == 60_000 - 2 * 26_445
 
-    orders.cancel(cancelled, staff, "Duplicate order.")
+    orders.cancel(cancelled, staff, "Duplicate order.", CancelCause.STAFF)
     orders.confirm(refunded, staff)
     orders.ship(refunded, staff, "DHL", "JD0001")
     orders.mark_refunded(refunded, staff, "Credit note CN-7")

@@ -16,7 +16,7 @@ from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
 from shop.ordering import orders
-from shop.ordering.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderStatus, PaymentMethod
+from shop.ordering.models import ORDER_TRANSITIONS, CancelCause, Order, OrderEvent, OrderStatus, PaymentMethod
 from tests.factories import clinician_with_cart, make_staff, make_variant, place_order
 from tests.helpers import reload, row_count, stock_of
 
@@ -112,7 +112,7 @@ STEPS = {
     "confirm": lambda order, desk: orders.confirm(order, desk),
     "ship": lambda order, desk: orders.ship(order, desk, "DHL", "JD1"),
     "deliver": lambda order, desk: orders.deliver(order, desk),
-    "cancel": lambda order, desk: orders.cancel(order, desk, "Asked by the clinician."),
+    "cancel": lambda order, desk: orders.cancel(order, desk, "Asked by the clinician.", CancelCause.STAFF),
 }
 
 
@@ -126,9 +126,12 @@ ILLEGAL = {
     "ship a placed order": ((), lambda o, d: orders.ship(o, d, "DHL", "JD1")),
     "deliver a processing order": (("confirm",), lambda o, d: orders.deliver(o, d)),
     "deliver a placed order": ((), lambda o, d: orders.deliver(o, d)),
-    "cancel a shipped order": (("confirm", "ship"), lambda o, d: orders.cancel(o, d, "Too late.")),
-    "cancel a delivered order": (("confirm", "ship", "deliver"), lambda o, d: orders.cancel(o, d, "Too late.")),
-    "cancel a cancelled order": (("cancel",), lambda o, d: orders.cancel(o, d, "Again.")),
+    "cancel a shipped order": (("confirm", "ship"), lambda o, d: orders.cancel(o, d, "Too late.", CancelCause.STAFF)),
+    "cancel a delivered order": (
+        ("confirm", "ship", "deliver"),
+        lambda o, d: orders.cancel(o, d, "Too late.", CancelCause.STAFF),
+    ),
+    "cancel a cancelled order": (("cancel",), lambda o, d: orders.cancel(o, d, "Again.", CancelCause.STAFF)),
     "confirm twice": (("confirm",), lambda o, d: orders.confirm(o, d)),
     "confirm a cancelled order": (("cancel",), lambda o, d: orders.confirm(o, d)),
     "ship twice": (("confirm", "ship"), lambda o, d: orders.ship(o, d, "UPS", "1Z999")),
@@ -201,7 +204,7 @@ def test_cancelling_needs_a_reason_the_clinician_will_read(ctx, desk):
     order = _order_on_account()
 
     with pytest.raises(NotEligible) as refused:
-        orders.cancel(order, desk, "   ")
+        orders.cancel(order, desk, "   ", CancelCause.STAFF)
     db.session.rollback()
 
     assert refused.value.field == "reason"
@@ -216,11 +219,11 @@ def test_cancelling_puts_the_stock_back_exactly_once(ctx, desk):
     order = place_order(user)
     assert (stock_of("VIT-1"), stock_of("HYD-1")) == (7, 0)
 
-    orders.cancel(order, desk, "The clinic closed for renovation.")
+    orders.cancel(order, desk, "The clinic closed for renovation.", CancelCause.STAFF)
     assert (stock_of("VIT-1"), stock_of("HYD-1")) == (10, 4)
 
     with pytest.raises(InvalidTransition):
-        orders.cancel(reload(Order, order.id), desk, "Once more.")
+        orders.cancel(reload(Order, order.id), desk, "Once more.", CancelCause.STAFF)
     db.session.rollback()
     assert orders.release_stock(reload(Order, order.id)) is False
     db.session.commit()
@@ -243,7 +246,7 @@ def test_cancelling_an_order_in_processing_restocks_it(ctx, desk):
     make_variant("VIT-1", stock=10)
     order = _advance(_order_on_account(), desk, "confirm")
 
-    orders.cancel(order, desk, "Damaged in the warehouse.")
+    orders.cancel(order, desk, "Damaged in the warehouse.", CancelCause.STAFF)
 
     assert stock_of("VIT-1") == 10
 
@@ -253,7 +256,7 @@ def test_cancelling_an_unpaid_card_order_releases_its_stock(ctx, desk):
     order = _card_order(quantity=4)
     assert stock_of("VIT-1") == 6
 
-    orders.cancel(order, desk, "The clinician asked us to cancel.")
+    orders.cancel(order, desk, "The clinician asked us to cancel.", CancelCause.STAFF)
 
     assert stock_of("VIT-1") == 10
     assert reload(Order, order.id).status == OrderStatus.CANCELLED

@@ -15,7 +15,7 @@ from shop.core import mailer
 from shop.core.outbox import OutboxMessage
 from shop.extensions import db
 from shop.ordering import orders
-from shop.ordering.models import Order, OrderStatus, PaymentMethod
+from shop.ordering.models import CancelCause, Order, OrderStatus, PaymentMethod
 from tests.factories import add_address, clinician_with_cart, make_staff, make_variant, place_order
 from tests.helpers import post_checkout, redirect_path, reload
 from tests.smtp import html_of, text_of
@@ -150,7 +150,7 @@ def test_a_cancellation_is_emailed_to_the_clinician_with_the_reason_and_to_the_d
     order = place_order(user)
     settled()
 
-    orders.cancel(order, make_staff(), "The product line was recalled by the manufacturer.")
+    orders.cancel(order, make_staff(), "The product line was recalled by the manufacturer.", CancelCause.STAFF)
     mailer.deliver_due()
 
     to_clinician = _one(mailbox, user.email)
@@ -208,7 +208,7 @@ def test_shipping_and_cancelling_while_smtp_is_down_lose_no_mail(ctx, smtp_serve
     try:
         with time_machine.travel(clock.now(), tick=False) as traveller:
             orders.ship(reload(Order, shipped.id), staff, "UPS", "1Z999AA10123456784")
-            orders.cancel(reload(Order, cancelled.id), staff, "Asked by the clinic.")
+            orders.cancel(reload(Order, cancelled.id), staff, "Asked by the clinic.", CancelCause.STAFF)
             assert reload(Order, shipped.id).status == OrderStatus.SHIPPED
             assert reload(Order, cancelled.id).status == OrderStatus.CANCELLED
             assert mailer.deliver_due().sent == 0

@@ -13,7 +13,7 @@ from shop.core import mailer
 from shop.errors import InvalidTransition
 from shop.ordering import card_payments as payments
 from shop.ordering import orders
-from shop.ordering.models import Order, OrderStatus, PaymentMethod
+from shop.ordering.models import CancelCause, Order, OrderStatus, PaymentMethod
 from shop.quoting import acceptance
 from shop.quoting.models import Quote, QuoteStatus
 from tests.factories import accept_quote, issued_quote, make_clinician, make_product, make_staff, simple_quote
@@ -117,7 +117,7 @@ def test_a_quote_stays_accepted_when_the_desk_cancels_its_order(stripe, client, 
         assert reload(Order, order.number).status == OrderStatus.PAID
     settled()
 
-    orders.cancel(reload(Order, order.number), setup.staff, "The batch was recalled by the maker.")
+    orders.cancel(reload(Order, order.number), setup.staff, "The batch was recalled by the maker.", CancelCause.STAFF)
 
     assert reload(Order, order.number).status == OrderStatus.CANCELLED
     quote = reload(Quote, setup.number)

@@ -20,7 +20,7 @@ from shop.cart import services as carts
 from shop.errors import CartChanged, CreditLimitExceeded, NotEligible, OutOfStock, ShopError
 from shop.extensions import db
 from shop.ordering import orders
-from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
+from shop.ordering.models import CancelCause, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.ordering.orders import cancel_unpaid_orders
 from tests.factories import clinician_with_cart, fill_cart, make_clinician, make_staff, make_variant, place_order
 from tests.helpers import stock_of
@@ -218,7 +218,7 @@ def test_cancellations_and_checkouts_of_the_same_products_at_the_same_moment_all
                 _ = [line.variant_id for line in order.lines]
                 db.session.rollback()
                 start.wait(timeout=30)
-                orders.cancel(order, desk, "Duplicate order.")
+                orders.cancel(order, desk, "Duplicate order.", CancelCause.STAFF)
                 return "cancelled"
             finally:
                 db.session.remove()

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from shop.ordering.signals import order_lapsed_unpaid
+from shop.payments.webhook import checkout_session_event
+
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "shop"
 DOMAINS = ("accounts", "backoffice", "cart", "catalogue", "core", "ordering", "payments", "quoting")
@@ -102,3 +105,10 @@ def test_no_module_is_longer_than_a_reader_can_hold(path):
     if _name(path) in DATA_MODULES:
         return
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_every_signal_a_lower_part_sends_has_its_listener_once_the_shop_is_built(app):
+    """Without its listener, a lapsed order would not reopen its quote, and Stripe's verdict
+    would be recorded for no order (and never delivered again)."""
+    assert order_lapsed_unpaid.receivers
+    assert checkout_session_event.receivers

@@ -296,7 +296,7 @@ def test_the_desk_cancelling_while_stripe_reports_the_page_expired_keeps_the_des
         with app.app_context():
             try:
                 order = db.session.scalar(select(Order).where(Order.number == placed.number))
-                orders.cancel(order, db.session.get(User, staff_id), "The clinic closed.")
+                orders.cancel(order, db.session.get(User, staff_id), "The clinic closed.", CancelCause.STAFF)
             finally:
                 db.session.remove()
 

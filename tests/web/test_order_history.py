@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shop.extensions import db
 from shop.ordering import orders
-from shop.ordering.models import Order
+from shop.ordering.models import CancelCause, Order
 from tests.factories import clinician_with_cart, fill_cart, make_clinician, make_staff, make_variant, place_order
 from tests.helpers import reload, text
 
@@ -107,7 +107,7 @@ def test_a_cancelled_order_shows_the_reason_to_the_clinician(signed_in):
     make_variant("VIT-1")
     user = clinician_with_cart(("VIT-1", 1))
     order = place_order(user)
-    orders.cancel(order, make_staff(), "The product line was recalled.")
+    orders.cancel(order, make_staff(), "The product line was recalled.", CancelCause.STAFF)
 
     page = text(signed_in(user).get(f"/orders/{order.number}"))
 
