@@ -275,18 +275,17 @@ def make_product(
         active=active,
         created_at=created_at or clock.now(),
     )
-    product.variants.append(
-        Variant(
-            sku=sku,
-            label=name,
-            pack_size="1 x 1 mL",
-            contains_lidocaine=lidocaine,
-            price_cents=price_cents,
-            stock_on_hand=stock,
-            active=not discontinued,
-            price_breaks=[PriceBreak(min_quantity=minimum, unit_price_cents=price) for minimum, price in breaks],
-        )
+    first = option(
+        sku,
+        label=name,
+        price_cents=price_cents,
+        stock=stock,
+        lidocaine=lidocaine,
+        active=not discontinued,
+        pack_size="1 x 1 mL",
     )
+    first.price_breaks = [PriceBreak(min_quantity=minimum, unit_price_cents=price) for minimum, price in breaks]
+    product.variants.append(first)
     product.variants.extend(options)
     product.regulatory_statuses.append(
         RegulatoryStatus(market=market, category=RegulatoryCategory.CE_MARKED, sale_permitted=sale_permitted)
