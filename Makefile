@@ -23,14 +23,19 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## Serve the demo shop on http://$(HOST):$(PORT) with the mail worker beside it.
+# Links in emails point at the shop as `make run` serves it, unless SHOP_BASE_URL says otherwise.
+SHOP_BASE_URL ?= http://$(HOST):$(PORT)
+SERVE := SHOP_BASE_URL=$(SHOP_BASE_URL) $(FLASK)
+
+## Serve the demo shop on http://$(HOST):$(PORT) with the mail worker beside it
+## (`make run PORT=5101` for another port).
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C stops the shop and the mail worker)."
-	@$(FLASK) mail-worker & worker=$$!; \
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C stops the shop and the mail worker); emailed links use $(SHOP_BASE_URL)."
+	@$(SERVE) mail-worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(SERVE) run --host $(HOST) --port $(PORT)
 
 ## The whole suite on SQLite, then on PostgreSQL.
 test: install-dev chromium test-sqlite test-postgresql

@@ -83,6 +83,8 @@ class Config:
     # Where development mail goes when no MAIL_SERVER is set.
     MAIL_FILE_DIR = _env("MAIL_FILE_DIR", str(INSTANCE_DIR / "mail"))
     MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 12)
+    # A worker that took a message owns it this long, counted from when it took it.
+    MAIL_CLAIM_SECONDS = _env_int("MAIL_CLAIM_SECONDS", 300)
     MAIL_WORKER_INTERVAL = _env_int("MAIL_WORKER_INTERVAL", 5)
     # The worker's other rounds (unpaid card orders, quote expiry and reminders), in seconds.
     HOUSEKEEPING_INTERVAL = _env_int("HOUSEKEEPING_INTERVAL", 60)
@@ -162,6 +164,9 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     SHOP_ENV = "production"
     SESSION_COOKIE_SECURE = True
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for "/" and for
+    # this host only, so no sibling subdomain can set or read the shop's session.
+    SESSION_COOKIE_NAME = "__Host-session"
     PREFERRED_URL_SCHEME = "https"
 
     @classmethod

@@ -7,13 +7,14 @@ from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, render_template, request
+from flask import Flask, current_app, flash, redirect, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from config import config_for
+from shop.urls import safe_next
 
 
 def create_app(env: str | None = None, **overrides) -> Flask:
@@ -211,9 +212,15 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        # Pages behind the gate carry prices and personal data: no shared caches.
+    # A signed-in browser's requests, judged by its session cookie (never a database read here).
+    if request.endpoint != "static" and "_user_id" in session:
+        # Whatever a signed-in person is sent (pages, PDFs, licence scans) carries prices or
+        # personal data: no cache may keep it.
+        response.headers["Cache-Control"] = "private, no-store"
+    elif response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "private, no-store")
+    if current_app.config["SHOP_ENV"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 
@@ -247,5 +254,5 @@ def _register_error_handlers(app: Flask) -> None:
     def csrf_failed(_error):
         flash("Your form expired or came from another page. Please try again.", "error")
         referrer = urlsplit(request.referrer or "")
-        same_site = referrer.netloc == request.host and referrer.path.startswith("/")
-        return redirect(referrer.path if same_site else "/", code=303)
+        back = safe_next(referrer.path) if referrer.netloc == request.host else None
+        return redirect(back or "/", code=303)

@@ -27,6 +27,12 @@ def seed_demo():
     """Load the demo catalogue and demo accounts (safe to run again)."""
     from shop.demo.seed import seed
 
+    if current_app.config["SHOP_ENV"] == "production":
+        raise click.ClickException(
+            "seed-demo creates accounts whose passwords are published in the README, so it does not run "
+            "under SHOP_ENV=production. Create real accounts with create-user."
+        )
+
     logins = seed()
     click.echo("Demo data is loaded. Demo logins:")
     for role, email, password, note in logins:

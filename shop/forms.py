@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import FieldList, FormField, TextAreaField
+from wtforms import FieldList, FormField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
 
+from shop.core.formatting import one_line
 from shop.core.limits import MAX_LINE_QUANTITY
 from shop.errors import ShopError
 
@@ -26,13 +27,29 @@ def clean_text(value):
     return value
 
 
+def clean_line(value):
+    """A single-line value (a name, a PO number): line breaks and tabs become one space, and
+    control characters go, so the value can never break an email subject or a header."""
+    if isinstance(value, str):
+        return clean_text(one_line(value))
+    return value
+
+
+def _single_line(field_class) -> bool:
+    """A field a person types one line into (hidden fields carry the page's own values, which are
+    checked as they came, and passwords are taken as typed)."""
+    return issubclass(field_class, StringField) and not issubclass(
+        field_class, TextAreaField | PasswordField | HiddenField
+    )
+
+
 class ShopForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             if issubclass(unbound_field.field_class, (FieldList, FormField)):
                 return unbound_field.bind(form=form, **options)  # their own fields are cleaned
             filters = list(unbound_field.kwargs.get("filters", ()))
-            filters.insert(0, clean_text)
+            filters.insert(0, clean_line if _single_line(unbound_field.field_class) else clean_text)
             options["filters"] = filters
             return unbound_field.bind(form=form, **options)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -16,6 +17,10 @@ class _Handler:
         self.server = server
 
     async def handle_DATA(self, _server, _session, envelope):
+        if self.server.delay:
+            await asyncio.sleep(self.server.delay)  # a slow relay
+        if self.server.on_message is not None:
+            self.server.on_message()
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.server.lock:
             self.server.messages.append(message)
@@ -36,6 +41,8 @@ class SMTPServer:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.controller: Controller | None = None
+        self.delay = 0.0  # seconds the relay takes to accept each message
+        self.on_message = None  # called as each message arrives (to move a test's clock, say)
 
     def start(self) -> None:
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
@@ -53,6 +60,8 @@ class SMTPServer:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+        self.delay = 0.0
+        self.on_message = None
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:

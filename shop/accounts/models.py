@@ -4,6 +4,7 @@ addresses, and the server-side login sessions that make logout final."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -50,16 +51,27 @@ PRESCRIBERS = frozenset(
 )
 
 
-# PO boxes in the forms clinicians write them: "PO Box 12", "P.O. Box", "GPO Box" (Australia),
-# "Post Office Box", "Postfach", "Boîte postale", "Apartado (de correos)". Couriers cannot
-# deliver injectables there.
+# PO boxes in the forms clinicians write them, which couriers cannot deliver injectables to:
+# "PO Box 12", "P.O. Box", "PO-Box", "P0 Box" (a zero for the O), "POB 12", "GPO Box" and
+# "Locked Bag" (Australia), "Post Office Box", "Post-Office Box", and the European forms:
+# "Postbus" (NL), "Postfach" (DE, AT, CH), "Boîte postale" / "BP 123" and "Case postale" (FR, CH,
+# BE), "Apartado" / "Apdo." (ES). Text is NFKC-folded first, so full-width letters count too.
 PO_BOX = re.compile(
-    r"\b(g?p\.?\s*o\.?\s*box|post\s*office\s*box|post\s*box|pobox|apartado|postfach|bo[iî]te\s+postale)\b", re.I
+    r"""\b(
+        g?p[\s.\-]*[o0][\s.\-]*(box|b)(?=\d|\b)
+      | post[\s\-]*office[\s\-]*box
+      | post\s*box | pobox
+      | locked\s+bag
+      | postbus | postfach
+      | bo[iî]te\s+postale | case\s+postale | bp\s*\d
+      | apartado | apdo\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
 )
 
 
 def looks_like_po_box(text: str) -> bool:
-    return bool(PO_BOX.search(text or ""))
+    return bool(PO_BOX.search(unicodedata.normalize("NFKC", text or "")))
 
 
 class Practice(db.Model):

@@ -49,8 +49,13 @@ def needs_rehash(password_hash: str) -> bool:
 
 
 def _dummy_hash() -> str:
+    """A hash at the configured cost, made once per cost (not per call: hashing it again on
+    every unknown email would take as long as the check itself, and give the email away)."""
     hasher = _hasher()
-    return _dummy_hashes.setdefault((hasher.time_cost, hasher.memory_cost), hasher.hash("an unused password"))
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash("an unused password")
+    return _dummy_hashes[key]
 
 
 _dummy_hashes: dict[tuple[int, int], str] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -35,3 +36,11 @@ def country_name(code: str | None) -> str:
     if not code:
         return ""
     return Locale.parse(current_app.config["SHOP_LOCALE"]).territories.get(code.upper(), code)
+
+
+_LINE_BREAKS = re.compile(r"[\t\r\n\v\f\x85\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """The text on one line: every run of line breaks and tabs becomes a single space."""
+    return _LINE_BREAKS.sub(" ", text)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 
 from flask import current_app
@@ -31,7 +31,6 @@ from shop.extensions import db
 
 log = logging.getLogger(__name__)
 
-CLAIM_MINUTES = 5
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -119,7 +118,7 @@ def build_message(row: OutboxMessage) -> EmailMessage:
         message["Reply-To"] = row.reply_to
     message["Subject"] = row.subject
     message["Date"] = format_datetime(row.created_at)
-    message["Message-ID"] = make_msgid(idstring=f"outbox.{row.id}", domain=_sender_domain(config))
+    message["Message-ID"] = message_id(row)
     message.set_content(row.text_body)
     if row.html_body:
         message.add_alternative(row.html_body, subtype="html")
@@ -127,6 +126,14 @@ def build_message(row: OutboxMessage) -> EmailMessage:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
+
+
+def message_id(row: OutboxMessage) -> str:
+    """The same Message-ID every time the row is sent: delivery is at least once (a worker killed
+    between the relay's answer and the commit sends the row again), and mail clients and the
+    desks' mailboxes fold a second copy with the same Message-ID into the first."""
+    created = int(row.created_at.timestamp())
+    return f"<outbox.{row.id}.{created}@{_sender_domain(current_app.config)}>"
 
 
 def _sender_domain(config) -> str:
@@ -154,8 +161,12 @@ def due_ids(now: datetime, limit: int) -> list[int]:
     return list(db.session.scalars(query))
 
 
-def _claim(message_id: int, now: datetime) -> bool:
-    """Take the row for this worker; false when another worker got it first."""
+def _claim(message_id: int) -> bool:
+    """Take the row for this worker, for MAIL_CLAIM_SECONDS from now; false when another worker
+    got it first. The claim runs from the moment it is taken, not from the start of the batch,
+    so a long batch never takes rows whose claim is already over."""
+    now = clock.now()
+    claim = timedelta(seconds=current_app.config["MAIL_CLAIM_SECONDS"])
     with unit_of_work():
         result = db.session.execute(
             update(OutboxMessage)
@@ -165,13 +176,14 @@ def _claim(message_id: int, now: datetime) -> bool:
                 OutboxMessage.gave_up_at.is_(None),
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
             )
-            .values(claimed_until=now + timedelta(minutes=CLAIM_MINUTES), attempts=OutboxMessage.attempts + 1)
+            .values(claimed_until=now + claim, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
     return result.rowcount == 1
 
 
-def _record_failure(row: OutboxMessage, error: str, now: datetime) -> None:
+def _record_failure(row: OutboxMessage, error: str) -> None:
+    now = clock.now()
     with unit_of_work():
         row.last_error = error[:2000]
         row.claimed_until = None
@@ -193,17 +205,17 @@ def deliver_due(limit: int = 200) -> DeliveryReport:
     now = clock.now()
     with transport:
         for message_id in due_ids(now, limit):
-            if not _claim(message_id, now):
+            if not _claim(message_id):
                 continue
             row = db.session.get(OutboxMessage, message_id)
             try:
                 transport.send(row, build_message(row))
             except TransportUnavailable as exc:
-                _record_failure(row, str(exc), now)
+                _record_failure(row, str(exc))
                 report.failed += 1
                 break
             except (smtplib.SMTPException, OSError, ValueError) as exc:
-                _record_failure(row, f"{type(exc).__name__}: {exc}", now)
+                _record_failure(row, f"{type(exc).__name__}: {exc}")
                 report.failed += 1
                 continue
             with unit_of_work():

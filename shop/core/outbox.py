@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop import clock
 from shop.core.db import UTCDateTime
 from shop.core.enums import LabelledEnum
+from shop.core.formatting import one_line
 from shop.core.letterhead import shop_details
 from shop.extensions import db
 
@@ -89,6 +90,9 @@ def queue_email(
 ) -> OutboxMessage:
     """Render `template` and add the message to the session; the caller's commit sends it.
     `attachments` are (filename, content type, bytes)."""
+    # A subject is one header line: a line break from a name typed somewhere would make the
+    # relay refuse the message on every attempt.
+    subject = one_line(subject)
     now = clock.now()
     context.setdefault("shop", shop_details())
     message = OutboxMessage(

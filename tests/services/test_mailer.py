@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from shop import clock, create_app
 from shop.accounts import users as accounts
 from shop.accounts.models import Role, User
-from shop.core.mailer import backoff, deliver_due, retry_now, run_worker
+from shop.core.mailer import backoff, build_message, deliver_due, due_ids, retry_now, run_worker
 from shop.core.outbox import OutboxMessage, queue_email
 from shop.extensions import db
 from tests.factories import PASSWORD, make_applicant, make_staff, registration_form
@@ -312,6 +313,54 @@ def test_two_workers_delivering_at_the_same_moment_never_send_a_message_twice(ct
     assert received == sorted(subjects)
     assert db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None))) == 0
     assert set(db.session.scalars(select(OutboxMessage.attempts))) == {1}
+
+
+def test_two_workers_never_send_the_same_message_however_long_a_batch_takes(ctx, mailbox):
+    """A relay that takes a minute a message makes one worker's batch outlast a claim (five
+    minutes): rows it takes late in the batch must still be its own, so a second worker starting
+    meanwhile leaves them alone."""
+    traveller = time_machine.travel(clock.now(), tick=True)
+    shifted = traveller.start()
+    mailbox.delay = 0.1
+    mailbox.on_message = lambda: shifted.shift(timedelta(minutes=1))
+    subjects = [f"Order confirmation {n}" for n in range(16)]
+    for subject in subjects:
+        _queue("ana@clinic.example", subject)
+
+    def worker(pause: float):
+        with ctx.app_context():
+            try:
+                time.sleep(pause)
+                sent = 0
+                for _ in range(40):  # a worker's rounds, until nothing is left
+                    report = deliver_due()
+                    sent += report.sent
+                    if not report.sent and not due_ids(clock.now(), 1):
+                        break
+                    time.sleep(0.05)
+                return sent
+            finally:
+                db.session.remove()
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sent = [future.result(timeout=120) for future in [pool.submit(worker, 0), pool.submit(worker, 0.9)]]
+    finally:
+        traveller.stop()
+
+    received = mailbox.wait_for(16)
+    assert sorted(m["Subject"] for m in received) == sorted(subjects)
+    assert len({m["Message-ID"] for m in received}) == 16
+    assert sum(sent) == 16
+
+
+def test_a_message_keeps_its_message_id_whenever_it_is_sent_again(ctx):
+    first, second = _queue("ana@clinic.example", "One"), _queue("ana@clinic.example", "Two")
+    again = build_message(_row(first))["Message-ID"]
+
+    assert build_message(_row(first))["Message-ID"] == again
+    assert build_message(_row(second))["Message-ID"] != again
+    assert again.startswith(f"<outbox.{first}.") and again.endswith("@meridian-supply.example>")
 
 
 # --- development and production without a relay -----------------------------------------

@@ -43,7 +43,7 @@ def test_a_clinician_adds_a_delivery_address_and_checkout_offers_it(browser, cli
     assert "7 Oliver Plunkett Street" in text(browser.get("/account"))
 
 
-@pytest.mark.parametrize("line", ["PO Box 12", "P.O. Box 3", "Postfach 9"])
+@pytest.mark.parametrize("line", ["PO Box 12", "P.O. Box 3", "Postfach 9", "PO-Box 12", "Locked Bag 5", "BP 123"])
 def test_a_po_box_is_refused_with_a_message_and_nothing_is_added(browser, clinician, line):
     before = len(_addresses(clinician.practice_id))
     response = browser.post("/account/addresses", {**NEW_ADDRESS, "line1": line})

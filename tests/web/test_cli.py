@@ -212,3 +212,25 @@ def test_the_mail_worker_command_delivers_queued_mail_and_stops_on_sigterm(datab
     assert "Mail worker stopped." in out
     db.session.expire_all()
     assert db.session.scalar(select(OutboxMessage.sent_at)) is not None
+
+
+# --- make run ---------------------------------------------------------------------------
+
+
+def _make_run(port: str, **env) -> str:
+    environment = {key: value for key, value in os.environ.items() if key != "SHOP_BASE_URL"} | env
+    result = subprocess.run(
+        ["make", "-n", "run", f"PORT={port}"], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def test_make_run_on_another_port_puts_that_port_in_the_links_it_emails():
+    commands = _make_run("5101")
+    assert "SHOP_BASE_URL=http://127.0.0.1:5101 .venv/bin/flask --app wsgi mail-worker" in commands
+    assert "SHOP_BASE_URL=http://127.0.0.1:5101 .venv/bin/flask --app wsgi run --host 127.0.0.1 --port 5101" in commands
+
+
+def test_make_run_keeps_the_base_url_the_operator_set():
+    commands = _make_run("5101", SHOP_BASE_URL="https://shop.example.com")
+    assert "SHOP_BASE_URL=https://shop.example.com .venv/bin/flask --app wsgi run" in commands

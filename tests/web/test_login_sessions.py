@@ -294,3 +294,27 @@ def test_each_login_opens_its_own_session_row(make_client):
     for _ in range(3):
         make_client().login("ana@clinic.example", PASSWORD)
     assert row_count(LoginSession) == 3
+
+
+def test_an_unknown_email_costs_the_same_password_work_as_a_wrong_password(client, monkeypatch):
+    """Counted in argon2 operations, not timed: one verification each, and no hashing."""
+    make_clinician(email="ana.ruiz@harbour-clinic.example")
+    client.post("/login", {"email": "warm.up@harbour-clinic.example", "password": PASSWORD})
+    work = []
+    for name in ("hash", "verify"):
+        original = getattr(PasswordHasher, name)
+        monkeypatch.setattr(
+            PasswordHasher,
+            name,
+            lambda self, *args, _original=original, _name=name, **kwargs: (
+                work.append(_name) or _original(self, *args, **kwargs)
+            ),
+        )
+
+    def cost(email: str) -> list[str]:
+        work.clear()
+        client.post("/login", {"email": email, "password": "Not-the-password-1"})
+        return list(work)
+
+    assert cost("nobody@harbour-clinic.example") == cost("ana.ruiz@harbour-clinic.example") == ["verify"]
+    assert cost("someone.else@harbour-clinic.example") == ["verify"]

@@ -19,7 +19,7 @@ from shop.accounts.licences import ApplicationStatus, LicenceApplication, Licenc
 from shop.accounts.models import Address, Profession, Role, User
 from shop.accounts.passwords import verify_password
 from shop.core.mailer import deliver_due
-from shop.core.outbox import OutboxMessage
+from shop.core.outbox import OutboxMessage, queue_email
 from shop.extensions import db
 from tests.factories import (
     APPLICANT_EMAIL,
@@ -623,6 +623,43 @@ def test_names_and_addresses_in_any_script_are_kept_exactly(client):
     assert user.practice.addresses[0].city == "Łódź"
     assert db.session.scalar(select(LicenceDocument.original_filename)) == "licença-東京.pdf"
     assert "Clínica Estética 🌿 Ørsted" in text(client.get("/account"))
+
+
+def test_line_breaks_in_single_line_fields_become_spaces_and_the_desks_mail_still_goes_out(client, mailbox):
+    response = apply(
+        client,
+        full_name="Dr Niamh\r\nWalsh",
+        practice_name="Harbour\nSkin\tClinic",
+        licence_region="Medical Council\u2028of Ireland",
+        address_line1="4 South\nMall",
+    )
+    assert response.status_code == 303
+    user = db.session.scalar(select(User))
+    assert user.full_name == "Dr Niamh Walsh"
+    assert user.practice.name == "Harbour Skin Clinic"
+    assert user.application.licence_region == "Medical Council of Ireland"
+    assert user.practice.addresses[0].line1 == "4 South Mall"
+
+    assert deliver_due().failed == 0
+    [to_desk] = [m for m in mailbox.messages if "New licence application" in m["Subject"]]
+    assert "Dr Niamh Walsh, Harbour Skin Clinic" in to_desk["Subject"]
+
+
+def test_a_line_break_in_a_subject_from_anywhere_cannot_stop_the_mail(ctx, mailbox):
+    queue_email(
+        kind="test.note",
+        to="desk@supplier.example",
+        subject="New order from Harbour\r\nBcc: someone@else.example",
+        template="password_reset",
+        user=User(full_name="Ana"),
+        link="http://shop.test/x",
+        hours=2,
+    )
+    db.session.commit()
+    assert deliver_due().sent == 1
+    [message] = mailbox.messages
+    assert message["Subject"] == "New order from Harbour Bcc: someone@else.example"
+    assert message["Bcc"] is None
 
 
 # --- rate limit -------------------------------------------------------------------------------

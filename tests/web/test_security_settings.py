@@ -9,24 +9,26 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from config import _env_int, config_for, normalise_database_url
 from shop import clock, create_app
 from shop.accounts.licences import ApplicationStatus, LicenceApplication
 from shop.accounts.models import LoginSession, User
+from shop.catalogue.models import Product
 from shop.core.outbox import OutboxMessage
 from shop.extensions import db, limiter
 from tests.conftest import need
-from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff, registration_form
+from tests.factories import PASSWORD, make_applicant, make_clinician, make_staff, registration_form, simple_quote
 from tests.helpers import WebClient, field_error, redirect_path, row_count, text
 
 REDIS_URL = "redis://127.0.0.1:6379"
+PRODUCTION_COOKIE = "__Host-session"
 CSRF_MESSAGE = "Your form expired or came from another page. Please try again."
 
 
-def _session_set_cookie(response) -> str:
-    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+def _session_set_cookie(response, name: str = "session") -> str:
+    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith(f"{name}=")]
     assert cookies, "the response sets no session cookie"
     return cookies[-1]
 
@@ -69,8 +71,35 @@ def test_production_sets_secure_http_only_same_site_lax_session_cookies(producti
     browser = production_app.test_client()
     response = browser.get("/", base_url="https://shop.example.com")
     assert response.status_code == 200
-    flags = _flags(_session_set_cookie(response))
+    flags = _flags(_session_set_cookie(response, PRODUCTION_COOKIE))
     assert {"secure", "httponly", "samesite=lax"} <= flags
+
+
+def test_production_names_the_session_cookie_for_this_host_only(production_app):
+    """The __Host- prefix: browsers take the cookie only if it is Secure, for "/", with no Domain."""
+    response = production_app.test_client().get("/", base_url="https://shop.example.com")
+    set_cookie = _session_set_cookie(response, PRODUCTION_COOKIE)
+    assert "path=/" in _flags(set_cookie)
+    assert not any(flag.startswith("domain=") for flag in _flags(set_cookie))
+    assert not [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+
+
+def test_production_tells_browsers_to_use_https_only(production_app):
+    response = production_app.test_client().get("/", base_url="https://shop.example.com")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_outside_production_no_https_is_demanded(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_seed_demo_refuses_to_create_its_published_accounts_in_production(production_app):
+    with production_app.app_context():
+        result = production_app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code != 0
+        assert "does not run under SHOP_ENV=production" in result.output
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Product)) == 0
 
 
 def test_production_uses_the_secret_key_and_database_from_the_environment(production_env, production_app, database_url):
@@ -100,7 +129,7 @@ def test_a_clinician_can_log_in_to_a_production_shop_over_https(production_app):
     browser, response = _log_in_over_https(production_app, "https://shop.example.com/login")
     assert response.status_code == 303
     assert response.headers["Location"] == "/catalogue"
-    assert "secure" in _flags(_session_set_cookie(response))
+    assert "secure" in _flags(_session_set_cookie(response, PRODUCTION_COOKIE))
     assert browser.get("/catalogue", base_url="https://shop.example.com").status_code == 200
 
 
@@ -183,6 +212,32 @@ def test_a_login_without_a_csrf_token_is_refused_and_logs_nobody_in(client):
     _refused_for_csrf(client, response)
     assert row_count(LoginSession) == 0
     assert redirect_path(client.get("/catalogue")).startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    "referrer",
+    [
+        "http://localhost//evil.example/login",
+        "http://localhost/\\evil.example",
+        "https://evil.example/account",
+        "http://localhost/%0d%0aSet-Cookie:x=1",
+    ],
+)
+def test_a_csrf_failure_never_sends_the_browser_off_the_site(client, referrer):
+    response = client.post(
+        "/login", {"email": "ana@clinic.example", "password": PASSWORD}, csrf=False, headers={"Referer": referrer}
+    )
+    assert response.status_code == 303
+    location = redirect_path(response)
+    assert location == "/" or (location.startswith("/") and not location.startswith("//")), location
+    assert "evil.example" not in response.headers["Location"]
+
+
+def test_a_csrf_failure_goes_back_to_the_page_of_the_site_it_came_from(client):
+    response = client.post(
+        "/login", {"email": "ana@clinic.example"}, csrf=False, headers={"Referer": "http://localhost/login?next=/cart"}
+    )
+    assert redirect_path(response) == "/login"
 
 
 def test_a_login_with_a_forged_csrf_token_is_refused(client):
@@ -334,3 +389,24 @@ def test_the_login_limit_holds_across_workers_when_counted_in_redis(redis_apps, 
     response = second_worker.post("/login", {"email": "ana@clinic.example", "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many attempts" in text(response)
+
+
+# --- caching ----------------------------------------------------------------------------
+
+
+def test_whatever_a_signed_in_person_is_sent_stays_out_of_every_cache(signed_in):
+    """Pages, but also the quote PDF and JSON: each carries prices or personal data."""
+    setup = simple_quote()
+    doctor = signed_in(setup.clinician)
+
+    for path in ("/catalogue", f"/quotes/{setup.number}/pdf?version=1", "/healthz"):
+        response = doctor.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "private, no-store", path
+
+
+def test_static_files_stay_cacheable_for_signed_in_people_too(signed_in):
+    doctor = signed_in(make_clinician())
+    response = doctor.get("/static/css/shop.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("Cache-Control", "")
