@@ -7,14 +7,12 @@ from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session
-from flask_wtf.csrf import CSRFError
+from flask import Flask, current_app, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from config import config_for
-from shop.urls import safe_next
 
 
 def create_app(env: str | None = None, **overrides) -> Flask:
@@ -39,10 +37,11 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app.url_map.converters["order_number"] = OrderNumberConverter
     app.url_map.converters["quote_number"] = QuoteNumberConverter
     _register_blueprints(app)
-    _register_error_handlers(app)
 
     from shop import cli, templating
+    from shop.public import error_pages
 
+    error_pages.register(app)
     templating.register(app)
     cli.register(app)
     app.after_request(_security_headers)
@@ -222,37 +221,3 @@ def _security_headers(response):
     if current_app.config["SHOP_ENV"] == "production":
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
-
-
-def _register_error_handlers(app: Flask) -> None:
-    messages = {
-        400: ("Bad request", "The request could not be understood. Please go back and try again."),
-        403: ("Not allowed", "Your account does not have access to this page."),
-        404: ("Page not found", "There is nothing at this address."),
-        405: ("Not allowed", "This page cannot be used that way."),
-        413: (
-            "File too large",
-            "The upload is larger than the shop accepts (10 MB for a licence scan). Go back and choose a smaller file.",
-        ),
-        429: ("Too many attempts", "Too many attempts from your connection. Wait a few minutes, then try again."),
-        500: (
-            "Something went wrong",
-            "The shop could not complete this request. Nothing was charged or lost; "
-            "please try again, or call customer care.",
-        ),
-    }
-
-    def render_error(error):
-        code = getattr(error, "code", 500) or 500
-        title, text = messages.get(code, messages[500])
-        return render_template("errors/error.html", code=code, title=title, text=text), code
-
-    for code in messages:
-        app.register_error_handler(code, render_error)
-
-    @app.errorhandler(CSRFError)
-    def csrf_failed(_error):
-        flash("Your form expired or came from another page. Please try again.", "error")
-        referrer = urlsplit(request.referrer or "")
-        back = safe_next(referrer.path) if referrer.netloc == request.host else None
-        return redirect(back or "/", code=303)

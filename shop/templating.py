@@ -3,7 +3,8 @@ limits, the supplier's details and the header's cart count."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from shop.access import is_verified_clinician
@@ -48,13 +49,15 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def shop_context():
-        from flask_login import current_user
-
-        verified = is_verified_clinician(current_user) if current_user else False
+        # A page for a failure asks the database nothing, not even who is signed in.
+        plain = g.get("plain_page", False) or not current_user  # (no user outside a request: emails)
+        verified = not plain and is_verified_clinician(current_user)
         return {
             "cart_count": cart_count(current_user) if verified else 0,
             "shop": shop_details(),
             "shop_currency": app.config["SHOP_CURRENCY"],
             "shop_market": app.config["SHOP_MARKET"],
             "user_is_verified": verified,
+            "signed_in": not plain and current_user.is_authenticated,
+            "plain_page": plain,
         }

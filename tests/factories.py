@@ -336,7 +336,7 @@ def place_order(
     if expected_total_cents is None:
         expected_total_cents = carts.view_cart(user).totals.total_cents
     address_id = address.id if address is not None else user.practice.default_address.id
-    return checkout.place_order(
+    placed = checkout.place_order(
         user,
         checkout.CheckoutRequest(
             address_id=address_id,
@@ -346,6 +346,7 @@ def place_order(
             note=note,
         ),
     )
+    return db.session.get(Order, placed.id)
 
 
 @dataclass
@@ -516,9 +517,10 @@ def accept_quote(
         "expected_total_cents": version.total_cents,
         **request,
     }
-    return quote_orders.accept_quote(
+    placed = quote_orders.accept_quote(
         clinician,
         quote,
         version.number if version_number is None else version_number,
         checkout.CheckoutRequest(**values),
     )
+    return db.session.get(Order, placed.id)

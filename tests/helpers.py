@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
@@ -23,7 +24,8 @@ from pathlib import Path
 from flask import current_app
 from flask.testing import FlaskClient
 from pypdf import PdfReader
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
@@ -485,3 +487,27 @@ def chromium_path() -> str | None:
         if found:
             return found
     return None
+
+
+@contextmanager
+def database_away(app, *, after_next_commit: bool = False) -> Iterator[None]:
+    """The app's database stops answering (as during a PostgreSQL restart): at once, or just
+    after the next commit. Every statement then fails as a lost connection does."""
+    with app.app_context():
+        engine = db.engine
+    state = {"gone": not after_next_commit}
+
+    def committed(_connection) -> None:
+        state["gone"] = True
+
+    def refuse(_connection, _cursor, statement, parameters, _context, _many) -> None:
+        if state["gone"]:
+            raise OperationalError(statement, parameters, ConnectionError("server closed the connection"))
+
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
+        event.remove(engine, "commit", committed)

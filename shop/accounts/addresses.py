@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shop import clock
-from shop.accounts.models import Address, User, looks_like_po_box
-from shop.core.db import unit_of_work
+from shop.accounts.models import Address, Practice, User, looks_like_po_box
+from shop.core.db import hold, unit_of_work
 from shop.errors import NotEligible, NotFound
 from shop.extensions import db
 
@@ -82,13 +82,16 @@ def _set_default(practice, chosen: Address) -> None:
 
 
 def remove_address(user: User, address_id: int) -> None:
-    """Remove an address; the last one stays (orders need somewhere to go)."""
-    address = _own(user, address_id)
-    practice = address.practice
-    if len(practice.addresses) <= 1:
-        raise NotEligible("This is the practice's only address; add another before removing it.")
-    was_default = address.is_default
+    """Remove an address; the last one stays (orders need somewhere to go). Two removals at the
+    same moment are taken one after the other, so they can never remove the last two."""
     with unit_of_work():
+        practice = _practice_of(user)
+        hold(Practice.name, practice.id)
+        db.session.expire_all()  # what was read before the lock may be out of date now
+        address = _own(user, address_id)
+        if len(practice.addresses) <= 1:
+            raise NotEligible("This is the practice's only address; add another before removing it.")
+        was_default = address.is_default
         practice.addresses.remove(address)
         db.session.flush()
         if was_default:

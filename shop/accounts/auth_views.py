@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from shop import clock
@@ -26,7 +26,10 @@ def _limit(name: str):
 
 
 def _sign_in(user) -> None:
+    """A new login starts a new browser session: nothing from before it (its CSRF token above
+    all) carries over."""
     sessions.start_session(user, user_agent=request.user_agent.string, ip_address=request.remote_addr or "")
+    session.clear()
     login_user(user)
 
 
@@ -57,6 +60,7 @@ def _landing(user) -> str:
 def logout():
     sessions.end_session(current_user.get_id())
     logout_user()
+    session.clear()
     flash("You are logged out.", "success")
     return redirect(url_for("public.home"), code=303)
 

@@ -22,6 +22,7 @@ from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, Use
 from shop.accounts.passwords import hash_password, password_problem, verify_password
 from shop.accounts.sessions import revoke_all_sessions, start_session
 from shop.core.db import unit_of_work
+from shop.core.formatting import local_datetime
 from shop.core.outbox import queue_email
 from shop.errors import DuplicateAccount, NotEligible, WeakPassword, WrongPassword
 from shop.extensions import db
@@ -207,6 +208,8 @@ def set_password_with_token(token: str, salt: str, new_password: str) -> User:
         raise NotEligible("This link has expired or was already used. Ask for a new one.")
     with unit_of_work():
         _set_password(user, new_password)
+        if salt == RESET_SALT:
+            email_security_change(user, "The password")
     return user
 
 
@@ -218,7 +221,24 @@ def change_password(
         raise WrongPassword("Your current password is not correct.", field="current_password")
     with unit_of_work():
         _set_password(user, new_password)
+        email_security_change(user, "The password")
     return start_session(user, user_agent=user_agent, ip_address=ip_address)
+
+
+def email_security_change(user: User, what: str) -> None:
+    """Tell the owner that `what` ("The password", "The second factor") of their account
+    changed, in the caller's unit of work, with a way back if it was not them."""
+    queue_email(
+        kind="account.security_changed",
+        to=user.email,
+        subject=f"{what} of your account changed",
+        template="security_changed",
+        user=user,
+        what=what,
+        when=local_datetime(clock.now(), "%d %b %Y at %H:%M"),
+        link=external_url("auth.forgot_password"),
+        reply_to=current_app.config["CUSTOMER_CARE_EMAIL"],
+    )
 
 
 def _set_password(user: User, new_password: str) -> None:

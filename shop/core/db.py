@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum, text
+from sqlalchemy import DateTime, Enum, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
@@ -36,6 +36,19 @@ def unit_of_work(*, conflict: ShopError | None = None) -> Iterator[None]:
     except BaseException:
         db.session.rollback()
         raise
+
+
+def hold(column, row_id: int) -> None:
+    """Take the lock of the row `row_id` of `column`'s table until the commit, with a no-op
+    UPDATE of that column (the row lock on PostgreSQL, the write lock on SQLite): whoever comes
+    second waits here, then reads what the first did. Use a column that is not a key."""
+    table = column.class_
+    db.session.execute(
+        update(table)
+        .where(table.id == row_id)
+        .values({column.key: column})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def database_answers() -> bool:

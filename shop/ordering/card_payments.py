@@ -143,8 +143,11 @@ def apply_session(session: CheckoutSession, *, source: str) -> Order | None:
 
 def _paid(order: Order, session: CheckoutSession, source: str) -> None:
     now = clock.now()
-    if order.status in SETTLED or (order.status == OrderStatus.ON_HOLD and order.paid_at is not None):
+    if session.id != order.stripe_session_id or session.order_number != order.number:
+        _unknown_payment(order, session)
         return
+    if order.status in SETTLED or (order.status == OrderStatus.ON_HOLD and order.paid_at is not None):
+        return  # the same payment, told again
     if order.status == OrderStatus.CANCELLED:
         if not recorded(order, "paid_after_cancellation", session.id):
             note_event(
@@ -167,6 +170,22 @@ def _paid(order: Order, session: CheckoutSession, source: str) -> None:
     email_payment_received(order)
 
 
+def _unknown_payment(order: Order, session: CheckoutSession) -> None:
+    """Money arrived for the order through a Checkout Session that is not the one the shop made
+    for it (a second payment, or a session made elsewhere naming it): it never pays the order;
+    it is recorded on it, once, and the orders desk is told to look at it in Stripe."""
+    if recorded(order, "payment_unknown_session", session.id):
+        return
+    note_event(
+        order,
+        None,
+        "payment_unknown_session",
+        f"Stripe session {session.id} was paid ({session.amount_total} {session.currency}) naming this order, "
+        "but it is not the order's payment page.",
+    )
+    alert_desk(order, "a payment came through a Stripe page the shop did not make for it; check it and refund it")
+
+
 def _payment_failed(session: CheckoutSession) -> Order | None:
     order = order_by_number(session.client_reference_id or "")
     if order is None or order.status != OrderStatus.AWAITING_PAYMENT or order.stripe_session_id != session.id:
@@ -180,7 +199,14 @@ def _payment_failed(session: CheckoutSession) -> Order | None:
 @checkout_session_event.connect
 def _stripe_says(event_type: str, *, session: CheckoutSession) -> str | None:
     """A webhook event about a Checkout Session, applied to its order in the webhook's unit of
-    work; returns the order's number, or None when the session is not one of the shop's."""
+    work; returns the order's number, or None when the session is not one of the shop's.
+
+    An "expired" event never cancels on its own word: events arrive late and out of order, so
+    Stripe is asked how the session stands now (paid after all, say), and contradictory events
+    end in the same state whatever their order. Raises PaymentUnavailable when Stripe cannot be
+    asked: the webhook then answers 503 and Stripe delivers the event again."""
+    if event_type == "checkout.session.expired":
+        session = stripe_gateway.retrieve_checkout_session(session.id)
     if event_type == "checkout.session.async_payment_failed":
         order = _payment_failed(session)
     else:

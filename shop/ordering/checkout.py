@@ -17,16 +17,16 @@ from flask import current_app
 from sqlalchemy import update
 
 from shop import clock
-from shop.accounts.models import Address, User
+from shop.accounts.models import Address, Practice, User
 from shop.cart import services as carts
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
 from shop.core import events
-from shop.core.db import unit_of_work
+from shop.core.db import hold, unit_of_work
 from shop.core.pricing import Totals
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
-from shop.ordering.credit import available_credit, lock_practice, payment_methods
+from shop.ordering.credit import available_credit, payment_methods
 from shop.ordering.mail import email_order_placed
 from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
 
@@ -47,11 +47,26 @@ class CheckoutRequest:
     note: str = ""
 
 
-def place_order(user: User, request: CheckoutRequest) -> Order:
+@dataclass(frozen=True)
+class PlacedOrder:
+    """An order as it was just placed, read before its commit: enough to tell the clinician and
+    to go on to payment without asking the database again (a hiccup right after the commit must
+    never report a placed order as a failure)."""
+
+    id: int
+    number: str
+    payment_method: PaymentMethod
+
+    @classmethod
+    def of(cls, order: Order) -> PlacedOrder:
+        return cls(order.id, order.number, order.payment_method)
+
+
+def place_order(user: User, request: CheckoutRequest) -> PlacedOrder:
     """Turn the cart into an order. Raises NotEligible, PriceChanged, OutOfStock or
     CreditLimitExceeded; on any of them nothing is reserved and the cart is unchanged."""
     with unit_of_work():
-        return _place(user, request)
+        return PlacedOrder.of(_place(user, request))
 
 
 @dataclass(frozen=True)
@@ -141,7 +156,7 @@ def create_order(
     if request.payment_method == PaymentMethod.ACCOUNT:
         # Two members of a practice ordering at the same moment must not both spend the last of
         # its credit: the practice row is locked before the balance is read.
-        lock_practice(user.practice_id)
+        hold(Practice.credit_limit_cents, user.practice_id)
         if totals.total_cents > available_credit(user):
             raise CreditLimitExceeded(
                 "This order is above your practice's available credit on account. "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from shop.accounts.models import Practice, User
 from shop.core.db import unit_of_work
@@ -41,17 +41,6 @@ def available_credit(user: User) -> int:
     if practice is None or not practice.on_account:
         return 0
     return max(practice.credit_limit_cents - open_account_balance(practice.id), 0)
-
-
-def lock_practice(practice_id: int) -> None:
-    """Hold the practice's row until the commit: a no-op UPDATE takes the row lock on
-    PostgreSQL and the write lock on SQLite, so the balance read next is the latest."""
-    db.session.execute(
-        update(Practice)
-        .where(Practice.id == practice_id)
-        .values(credit_limit_cents=Practice.credit_limit_cents)
-        .execution_options(synchronize_session=False)
-    )
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,7 @@ ORDER_EVENT_LABELS = {
     "payment_unavailable": "Card payment could not be started",
     "payment_mismatch": "Payment does not match the order: on hold",
     "paid_after_cancellation": "Payment received after cancellation",
+    "payment_unknown_session": "Payment through a Stripe page the shop did not make for this order",
     "confirmed": "Confirmed by the orders desk",
     "shipped": "Shipped",
     "delivered": "Delivered",

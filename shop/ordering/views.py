@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from shop.access import Policy, protect
 from shop.cart import quick_order as bulk
@@ -15,7 +16,7 @@ from shop.forms import EmptyForm, show_error
 from shop.ordering import card_payments as payments
 from shop.ordering import checkout, credit
 from shop.ordering.forms import CheckoutForm
-from shop.ordering.models import PaymentMethod
+from shop.ordering.models import OrderStatus, PaymentMethod
 from shop.ordering.orders import practice_order, practice_orders
 
 bp = Blueprint("orders", __name__)
@@ -54,34 +55,42 @@ def checkout_page():
     if not form.validate_on_submit():
         return _render_checkout(form, view, 422 if form.is_submitted() else 200)
     try:
-        order = checkout.place_order(current_user, form.checkout_request())
+        placed = checkout.place_order(current_user, form.checkout_request())
     except ShopError as error:
         show_error(form, error)
         if error.field is None:
             return redirect(url_for("cart.show"), code=303)
         return _render_checkout(form, carts.view_cart(current_user), 422)
-    if order.payment_method == PaymentMethod.ACCOUNT:
-        flash(f"Thank you. Order {order.number} is placed on account; the orders desk will confirm it.", "success")
-        return redirect(url_for("orders.detail", number=order.number), code=303)
-    return pay_for(order)
+    # What the clinician is told comes from the order as it was placed: no database read.
+    if placed.payment_method == PaymentMethod.ACCOUNT:
+        flash(f"Thank you. Order {placed.number} is placed on account; the orders desk will confirm it.", "success")
+        return redirect(url_for("orders.detail", number=placed.number), code=303)
+    return pay_for(placed.number)
 
 
-def pay_for(order):
-    """Send the clinician to Stripe for `order`, or back to the order page saying why not."""
+def pay_for(number: str):
+    """Send the clinician to Stripe for order `number`, or back to the order page saying why not."""
+    detail = url_for("orders.detail", number=number)
     try:
+        order = _own(number)
         url = payments.start_card_payment(order, current_user)
+        paid = order.status == OrderStatus.PAID
     except PaymentUnavailable as error:
-        flash(f"Order {order.number} is reserved for you. {error.message}", "error")
-        return redirect(url_for("orders.detail", number=order.number), code=303)
+        flash(f"Order {number} is reserved for you. {error.message}", "error")
+        return redirect(detail, code=303)
     except ShopError as error:
         flash(error.message, "error")
-        return redirect(url_for("orders.detail", number=order.number), code=303)
+        return redirect(detail, code=303)
+    except SQLAlchemyError:
+        # The order is placed and its stock reserved; only the way to Stripe failed.
+        flash(f"Order {number} is placed and reserved for you. Pay for it from this page in a moment.", "info")
+        return redirect(detail, code=303)
     if url is None:
-        if order.status.value == "paid":
+        if paid:
             flash("This order is already paid. Thank you.", "success")
         else:
             flash("Stripe has your payment; the orders desk is checking it and will be in touch.", "info")
-        return redirect(url_for("orders.detail", number=order.number), code=303)
+        return redirect(detail, code=303)
     return redirect(url, code=303)
 
 
@@ -105,7 +114,7 @@ def detail(number: str):
 
 @bp.route("/orders/<order_number:number>/pay", methods=["POST"])
 def pay(number: str):
-    return pay_for(_own(number))
+    return pay_for(number)
 
 
 @bp.route("/orders/<order_number:number>/return")

@@ -8,6 +8,7 @@ PaymentUnavailable, which the caller shows as "try again"; nothing here changes 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ class CheckoutSession:
     currency: str | None
     client_reference_id: str | None
     payment_intent: str | None
+    order_number: str | None = None  # from the metadata the shop set when it made the session
 
     @classmethod
     def from_stripe(cls, data) -> CheckoutSession:
@@ -43,6 +45,7 @@ class CheckoutSession:
         if isinstance(intent, dict):
             intent = intent.get("id")
         amount = data.get("amount_total")
+        metadata = data.get("metadata")
         # A field of an unexpected type reads as missing, so it can never match an order.
         return cls(
             id=data["id"],
@@ -53,6 +56,7 @@ class CheckoutSession:
             currency=(_text(data.get("currency")) or "").lower() or None,
             client_reference_id=_text(data.get("client_reference_id")),
             payment_intent=_text(intent),
+            order_number=_text(metadata.get("order_number")) if isinstance(metadata, dict) else None,
         )
 
     @property
@@ -163,6 +167,11 @@ def parse_webhook(payload: bytes, signature_header: str | None) -> dict:
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret or not signature_header:
         raise InvalidWebhook("missing signature or secret")
+    # Stripe's check refuses signatures older than the tolerance; one dated ahead of it is no
+    # more Stripe's than an old one.
+    signed_at = _signed_at(signature_header)
+    if signed_at is not None and signed_at > time.time() + SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidWebhook("signed in the future")
     try:
         text = payload.decode("utf-8")
         stripe.WebhookSignature.verify_header(text, signature_header, secret, SIGNATURE_TOLERANCE_SECONDS)
@@ -172,6 +181,14 @@ def parse_webhook(payload: bytes, signature_header: str | None) -> dict:
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise InvalidWebhook("not an event")
     return event
+
+
+def _signed_at(signature_header: str) -> int | None:
+    for part in signature_header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit():
+            return int(value)
+    return None
 
 
 def session_in_event(event: dict) -> CheckoutSession | None:

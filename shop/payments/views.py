@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from shop.access import Policy, protect
-from shop.errors import EventRaced, InvalidWebhook
+from shop.errors import EventRaced, InvalidWebhook, PaymentUnavailable
 from shop.extensions import csrf, limiter
 from shop.payments.gateway import parse_webhook
 from shop.payments.webhook import handle_event
@@ -33,5 +33,8 @@ def webhook():
     except EventRaced as error:
         current_app.logger.warning("%s", error)
         return jsonify(error="busy, retry"), 500
+    except PaymentUnavailable as error:
+        current_app.logger.warning("Stripe event %s could not be checked with Stripe: %s", event["id"], error)
+        return jsonify(error="could not ask Stripe, retry"), 503
     current_app.logger.info("Stripe event %s (%s): %s", event["id"], event["type"], outcome)
     return jsonify(received=True, outcome=outcome)

@@ -6,18 +6,18 @@ the other and the second sees what the first did."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shop import clock
 from shop.accounts.models import User
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
-from shop.core.db import unit_of_work
+from shop.core.db import hold, unit_of_work
 from shop.core.pricing import Totals
 from shop.errors import InvalidTransition, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering import checkout
-from shop.ordering.checkout import CheckoutRequest, OrderLineDraft
+from shop.ordering.checkout import CheckoutRequest, OrderLineDraft, PlacedOrder
 from shop.ordering.models import Order
 from shop.ordering.signals import order_lapsed_unpaid
 from shop.quoting.mail import email_quote_accepted
@@ -25,23 +25,18 @@ from shop.quoting.models import Quote, QuoteAction, QuoteStatus, QuoteVersion
 from shop.quoting.quotes import change_status, may_speak
 
 
-def accept_quote(clinician: User, quote: Quote, version_number: int, request: CheckoutRequest) -> Order:
+def accept_quote(clinician: User, quote: Quote, version_number: int, request: CheckoutRequest) -> PlacedOrder:
     """Accept version `version_number` and place its order. Raises InvalidTransition (already
     accepted, superseded), QuoteExpired, NotEligible, OutOfStock or CreditLimitExceeded;
     on any of them nothing changes."""
     with unit_of_work():
-        return _accept(clinician, quote, version_number, request)
+        return PlacedOrder.of(_accept(clinician, quote, version_number, request))
 
 
 def _hold(quote: Quote) -> None:
     """Take the quote's row lock (a no-op UPDATE: the row lock on PostgreSQL, the write lock on
     SQLite) and forget what was read before it, so the checks below see the latest state."""
-    db.session.execute(
-        update(Quote)
-        .where(Quote.id == quote.id)
-        .values(status=Quote.status)
-        .execution_options(synchronize_session=False)
-    )
+    hold(Quote.status, quote.id)
     db.session.expire_all()
 
 

@@ -180,17 +180,17 @@ def accept(number: str):
     form = _accept_form(version)
     if form.validate_on_submit():
         try:
-            order = quote_orders.accept_quote(current_user, quote, form.version.data, form.checkout_request())
+            placed = quote_orders.accept_quote(current_user, quote, form.version.data, form.checkout_request())
         except ShopError as error:
             if error.field is None:
                 # Not about a field (stock, the quote's state): say so on the quote itself.
                 return _refused(number, error)
             show_error(form, error)
         else:
-            flash(f"Quote {quote.number} accepted: order {order.number} is placed at the quoted prices.", "success")
-            if order.payment_method == PaymentMethod.CARD:
-                return pay_for(order)
-            return redirect(url_for("orders.detail", number=order.number), code=303)
+            flash(f"Quote {number} accepted: order {placed.number} is placed at the quoted prices.", "success")
+            if placed.payment_method == PaymentMethod.CARD:
+                return pay_for(placed.number)
+            return redirect(url_for("orders.detail", number=placed.number), code=303)
     return (
         render_template(
             "quotes/accept.html",

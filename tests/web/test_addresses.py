@@ -1,12 +1,17 @@
 """A practice's delivery addresses: verified clinicians add them (never a PO box), choose the
 default and remove them; checkout offers exactly these; orders keep the address they used."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from shop.accounts.models import Address
+from shop.accounts import addresses
+from shop.accounts.models import Address, User
+from shop.errors import NotEligible
 from shop.extensions import db
 from shop.ordering import checkout
-from tests.factories import fill_cart, make_clinician, make_product, place_order
+from tests.factories import add_address, fill_cart, make_clinician, make_product, place_order
 from tests.helpers import field_error, flashes, reload, text
 
 NEW_ADDRESS = {
@@ -99,3 +104,31 @@ def test_removing_an_address_leaves_the_orders_that_used_it_unchanged(browser, c
     first = _addresses(clinician.practice_id)[0]
     browser.post(f"/account/addresses/{first.id}/remove")
     assert reload(type(order), order.id).ship_to == shipped_to
+
+
+def test_two_removals_at_the_same_moment_keep_one_address_and_say_why_to_the_second(ctx, clinician):
+    """Each removal alone would be fine; together they would leave the practice nowhere to
+    ship. The second waits for the first, sees one address left and is refused."""
+    second = add_address(clinician, "8 Oliver Plunkett Street")
+    first_id, second_id, user_id = _addresses(clinician.practice_id)[0].id, second.id, clinician.id
+    start = threading.Barrier(2)
+
+    def remove(address_id: int) -> str:
+        with ctx.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                db.session.rollback()
+                start.wait(timeout=30)
+                addresses.remove_address(user, address_id)
+                return "removed"
+            except NotEligible as refused:
+                return refused.message
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(remove, [first_id, second_id], timeout=60))
+
+    assert outcomes == ["This is the practice's only address; add another before removing it.", "removed"]
+    [left] = _addresses(clinician.practice_id)
+    assert left.is_default

@@ -325,3 +325,41 @@ def test_an_order_paid_in_time_is_left_alone_when_its_time_runs_out(signed_in, s
     assert "0 unpaid orders cancelled" in result.output
     assert placed.order.status == OrderStatus.PAID
     assert placed.stock() == CARD_STOCK - 2
+
+
+@pytest.mark.parametrize("first", ["checkout.session.expired", "checkout.session.completed"])
+def test_contradictory_events_end_in_the_same_state_whatever_their_order(signed_in, stripe, client, mailbox, first):
+    """Stripe says the page expired, and also that it was paid (the payment landed at the last
+    second): an expired event is checked with Stripe before anything is cancelled, so the order
+    ends paid either way, with its stock still taken and no cancellation mail."""
+    placed = place_card_order(signed_in, quantity=2)
+    session_id = placed.order.stripe_session_id
+    expired = {**stripe.session(session_id), "status": "expired"}
+    paid = stripe.pay(session_id)
+    events = {"checkout.session.expired": expired, "checkout.session.completed": paid}
+    second = next(kind for kind in events if kind != first)
+
+    assert post_event(client, stripe, first, events[first]).status_code == 200
+    assert post_event(client, stripe, second, events[second]).status_code == 200
+
+    order = placed.order
+    assert order.status == OrderStatus.PAID
+    assert order_events(placed.number, "cancelled") == []
+    assert placed.stock() == CARD_STOCK - 2
+    deliver_due()
+    assert _cancellation_mails(mailbox, placed) == []
+
+
+def test_an_expired_event_that_cannot_be_checked_with_stripe_is_refused_for_stripe_to_send_again(
+    signed_in, stripe, client
+):
+    placed = place_card_order(signed_in, quantity=2)
+    expired = stripe.expire(placed.order.stripe_session_id)
+    stripe.fail_next(status=500, times=2)  # the request and its one retry
+
+    reply = post_event(client, stripe, "checkout.session.expired", expired)
+
+    assert reply.status_code == 503
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT
+    assert post_event(client, stripe, "checkout.session.expired", expired).status_code == 200
+    assert placed.order.status == OrderStatus.CANCELLED

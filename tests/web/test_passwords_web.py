@@ -246,3 +246,44 @@ def test_the_change_password_page_is_for_logged_in_accounts(client):
     response = client.get("/account/password")
     assert response.status_code == 302
     assert redirect_path(response) == "/login?next=/account/password"
+
+
+# --- telling the owner ------------------------------------------------------------------
+
+
+def _security_mail(mailbox, email: str):
+    deliver_due()
+    return [m for m in mailbox.to(email) if "of your account changed" in m["Subject"]]
+
+
+def test_the_owner_is_told_when_their_password_is_changed_with_a_way_back(client, mailbox):
+    make_clinician(email="ana@clinic.example")
+    client.login("ana@clinic.example", PASSWORD)
+    client.post("/account/password", {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+
+    [message] = _security_mail(mailbox, "ana@clinic.example")
+    assert message["Subject"] == "The password of your account changed"
+    assert "If you did not, reset your password now" in text_of(message)
+    assert "http://shop.test/password/forgot" in text_of(message)
+    assert "Reset my password" in html_of(message)
+
+
+def test_the_owner_is_told_when_their_password_is_reset_from_a_link(client, mailbox):
+    make_clinician(email="ana@clinic.example")
+    _ask_for_reset(client, "ana@clinic.example")
+    link = _reset_link(mailbox, "ana@clinic.example")
+    mailbox.clear()
+
+    _set_new_password(client, link, NEW_PASSWORD)
+
+    assert len(_security_mail(mailbox, "ana@clinic.example")) == 1
+
+
+def test_a_refused_change_tells_nobody(client, mailbox):
+    make_clinician(email="ana@clinic.example")
+    client.login("ana@clinic.example", PASSWORD)
+    client.post(
+        "/account/password",
+        {"current_password": "Wrong-password-123", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    assert _security_mail(mailbox, "ana@clinic.example") == []

@@ -410,3 +410,29 @@ def test_static_files_stay_cacheable_for_signed_in_people_too(signed_in):
     response = doctor.get("/static/css/shop.css")
     assert response.status_code == 200
     assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_a_csrf_token_taken_before_login_no_longer_works_after_it(client):
+    make_clinician(email="ana@clinic.example")
+    before = client.csrf_token()
+    client.login("ana@clinic.example", PASSWORD)
+
+    response = client.post("/logout", {"csrf_token": before}, csrf=False)
+
+    _refused_for_csrf(client, response)
+    assert client.get("/catalogue").status_code == 200  # still signed in
+    assert client.post("/logout").status_code == 303  # with the token of the new session
+
+
+def test_a_csrf_token_of_a_session_that_logged_out_no_longer_works(client):
+    make_clinician(email="ana@clinic.example")
+    client.login("ana@clinic.example", PASSWORD)
+    during = client.csrf_token()
+    client.logout()
+
+    response = client.post(
+        "/login", {"email": "ana@clinic.example", "password": PASSWORD, "csrf_token": during}, csrf=False
+    )
+
+    _refused_for_csrf(client, response)
+    assert redirect_path(client.get("/catalogue")).startswith("/login?next=")

@@ -387,3 +387,70 @@ def test_a_stale_event_arriving_after_the_payment_changes_nothing(signed_in, str
     deliver_due()
     subjects = _subjects(mailbox, placed.clinician.email)
     assert subjects == [f"Payment received ({placed.number})"]
+
+
+# --- a payment matched to the session the shop made ---------------------------------------
+
+
+def test_a_second_payment_for_a_paid_order_is_recorded_on_it_and_the_desk_is_alerted(
+    signed_in, stripe, client, mailbox, settled
+):
+    placed = place_card_order(signed_in)
+    settled()
+    post_event(client, stripe, "checkout.session.completed", stripe.pay(placed.order.stripe_session_id))
+    order = placed.order
+    other = stripe.create_session(
+        {
+            "client_reference_id": placed.number,
+            "metadata": {"order_number": placed.number},
+            "line_items": [{"quantity": "1", "price_data": {"currency": "usd", "unit_amount": str(order.total_cents)}}],
+        }
+    )
+
+    reply = post_event(client, stripe, "checkout.session.completed", stripe.pay(other["id"]))
+
+    assert reply.status_code == 200
+    assert placed.order.status == OrderStatus.PAID
+    [noted] = order_events(placed.number, "payment_unknown_session")
+    assert other["id"] in noted.note
+    deliver_due()
+    [alert] = [m for m in mailbox.to("orders@meridian-supply.example") if "NEEDS ATTENTION" in m["Subject"]]
+    assert placed.number in alert["Subject"]
+    # Told twice, recorded once.
+    post_event(client, stripe, "checkout.session.completed", stripe.session(other["id"]))
+    assert len(order_events(placed.number, "payment_unknown_session")) == 1
+
+
+def test_a_paid_session_naming_an_order_in_its_reference_only_does_not_pay_it(signed_in, stripe, client, mailbox):
+    placed = place_card_order(signed_in)
+    forged = stripe.create_session(
+        {
+            "client_reference_id": placed.number,
+            "line_items": [
+                {"quantity": "1", "price_data": {"currency": "usd", "unit_amount": str(placed.order.total_cents)}}
+            ],
+        }
+    )
+
+    post_event(client, stripe, "checkout.session.completed", stripe.pay(forged["id"]))
+
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT
+    assert placed.order.paid_at is None
+    assert len(order_events(placed.number, "payment_unknown_session")) == 1
+    assert order_events(placed.number, "paid") == []
+
+
+def test_an_event_signed_more_than_five_minutes_ahead_is_refused(signed_in, stripe, client):
+    placed = place_card_order(signed_in)
+    payload = stripe.event("checkout.session.completed", stripe.pay(placed.order.stripe_session_id))
+
+    ahead = client.raw.post(
+        "/stripe/webhook", data=payload, headers=stripe.signed(payload, timestamp=int(time.time()) + 301)
+    )
+
+    assert ahead.status_code == 400
+    assert placed.order.status == OrderStatus.AWAITING_PAYMENT
+    slightly = client.raw.post(
+        "/stripe/webhook", data=payload, headers=stripe.signed(payload, timestamp=int(time.time()) + 60)
+    )
+    assert slightly.status_code == 200
