@@ -134,12 +134,9 @@ class Config:
     # clinician is reminded this many days before the end.
     QUOTE_VALIDITY_DAYS = _env_int("QUOTE_VALIDITY_DAYS", 30)
     QUOTE_REMINDER_DAYS = _env_int("QUOTE_REMINDER_DAYS", 2)
-    QUOTE_DEFAULT_TERMS = _env(
-        "QUOTE_DEFAULT_TERMS",
-        "Prices in the quote's currency, per pack. Payment by card, or on account for approved practices. "
-        "Delivery in 2-4 working days from acceptance, subject to stock. Products are sold to licensed "
-        "professionals only.",
-    )
+    # Unset, a quote starts with the shop's standard terms, which offer card payment only when
+    # card payment is set up (shop.quoting.builder.default_terms).
+    QUOTE_DEFAULT_TERMS = _env("QUOTE_DEFAULT_TERMS")
 
     CATALOGUE_PAGE_SIZE = 12
     STAFF_PAGE_SIZE = 25

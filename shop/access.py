@@ -85,9 +85,19 @@ def enforce_access():
     if not current_user.is_clinician:
         abort(403)
     if policy in (Policy.VERIFIED, Policy.CATALOGUE) and not is_verified_clinician(current_user):
-        flash("Your account is not verified yet, so the catalogue is not open to you.", "info")
+        flash(_why_closed(current_user), "info")
         return redirect(url_for("account.status"))
     return None
+
+
+def _why_closed(user) -> str:
+    application = user.application
+    if application is not None and application.lapsed(clock.today()):
+        return (
+            f"Your licence on file expired on {application.licence_expiry:%d %b %Y}, so the catalogue is closed to "
+            "your account until we verify a renewed one. Upload it on this page."
+        )
+    return "Your account is not verified yet, so the catalogue is not open to you."
 
 
 def _current_path() -> str:

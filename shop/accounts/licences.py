@@ -80,6 +80,10 @@ class LicenceApplication(db.Model):
     def licence_expired(self, today: date) -> bool:
         return self.licence_expiry < today
 
+    def lapsed(self, today: date) -> bool:
+        """Approved, but the licence on file has expired since: a renewed one is needed."""
+        return self.status == ApplicationStatus.APPROVED and self.licence_expired(today)
+
     def grants_access(self, today: date) -> bool:
         return self.status == ApplicationStatus.APPROVED and not self.licence_expired(today)
 

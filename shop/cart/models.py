@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.catalogue.models import Variant
@@ -26,3 +26,17 @@ class CartLine(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     variant: Mapped[Variant] = relationship()
+
+
+class QuickOrderReport(db.Model):
+    """What a quick order did, line by line, kept so that the cart can show it after a redirect
+    (reloading that page shows the report again and adds nothing). A clinician keeps only the
+    latest one."""
+
+    __tablename__ = "quick_order_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # [[line number, the line as written, added?, message], ...]
+    lines: Mapped[list] = mapped_column(JSON)

@@ -9,9 +9,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import delete
+
+from shop import clock
 from shop.accounts.models import User
+from shop.cart.models import QuickOrderReport
 from shop.cart.services import add_to_cart, require_buyer
+from shop.core.db import unit_of_work
 from shop.errors import NotEligible, ShopError
+from shop.extensions import db
 
 MAX_QUICK_ORDER_LINES = 200
 SKU = re.compile(r"[A-Z0-9][A-Z0-9._\-/]{0,39}")
@@ -119,3 +125,26 @@ def reorder(user: User, lines: Iterable[PastLine]) -> list[ReportLine]:
         else:
             report.append(_try_add(user, index, text, line.sku, line.quantity))
     return report
+
+
+def keep_report(user: User, report: list[ReportLine]) -> int:
+    """Keep the report of a quick order for the page shown after it (the clinician's earlier one
+    goes); returns its id."""
+    with unit_of_work():
+        db.session.execute(delete(QuickOrderReport).where(QuickOrderReport.user_id == user.id))
+        row = QuickOrderReport(
+            user_id=user.id,
+            created_at=clock.now(),
+            lines=[[line.line_number, line.text, line.added, line.message] for line in report],
+        )
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+
+
+def kept_report(user: User, report_id: int) -> list[ReportLine] | None:
+    """The clinician's own kept report, or None (another's, or replaced by a newer one)."""
+    row = db.session.get(QuickOrderReport, report_id)
+    if row is None or row.user_id != user.id:
+        return None
+    return [ReportLine(number, text, added, message) for number, text, added, message in row.lines]

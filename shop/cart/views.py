@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from shop.access import Policy, protect
@@ -34,7 +34,17 @@ def _render(report=None, quick_form=None, status=200):
 
 @bp.route("")
 def show():
-    return _render()
+    report = None
+    report_id = request.args.get("report", type=int)
+    if report_id and 0 < report_id < 2**31:
+        report = bulk.kept_report(current_user, report_id)
+    if report is None:
+        return _render()
+    # What was not added goes back in the box, to correct and send again.
+    retry = [line.text for line in report if not line.added]
+    retry_form = QuickOrderForm(formdata=None, lines="\n".join(retry))
+    retry_form.lines.render_kw = {**retry_form.lines.render_kw, "rows": min(max(len(retry), 5), 15)}
+    return _render(report=report, quick_form=retry_form)
 
 
 @bp.route("/add", methods=["POST"])
@@ -96,8 +106,6 @@ def quick_order():
     except ShopError as error:
         form.lines.errors = [error.message]
         return _render(quick_form=form, status=422)
-    # What was not added goes back in the box, to correct and send again.
-    retry = [line.text for line in report if not line.added]
-    retry_form = QuickOrderForm(formdata=None, lines="\n".join(retry))
-    retry_form.lines.render_kw = {**retry_form.lines.render_kw, "rows": min(max(len(retry), 5), 15)}
-    return _render(report=report, quick_form=retry_form)
+    # The result is shown after a redirect, so that reloading it adds nothing again.
+    report_id = bulk.keep_report(current_user, report)
+    return redirect(url_for("cart.show", report=report_id) + "#report-title", code=303)

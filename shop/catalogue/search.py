@@ -179,7 +179,7 @@ def sellable_variants() -> list[Variant]:
             .join(Product, Variant.product_id == Product.id)
             .where(Variant.active.is_(True), Product.active.is_(True))
             .order_by(Product.name, Variant.position, Variant.id)
-            .options(selectinload(Variant.product))
+            .options(selectinload(Variant.product).selectinload(Product.regulatory_statuses))
         )
     )
 
@@ -203,3 +203,28 @@ def no_such_sku(sku: str) -> str:
     sku = (sku or "").strip()
     shown = sku if len(sku) <= SKU_LENGTH else sku[:SKU_LENGTH] + "…"
     return f"There is no product with the SKU {shown!r}."
+
+
+def find_by_sku_or_name(typed: str, limit: int = 6) -> list[Variant]:
+    """The variant with this SKU; otherwise the options on sale whose product and option names
+    hold every word typed ("vital light lido"), at most `limit` of them, by name."""
+    exact = find_variant(typed)
+    if exact is not None:
+        return [exact]
+    words = (typed or "").lower().split()[:MAX_TERMS]
+    if not words or len(typed) > MAX_QUERY_LENGTH:
+        return []
+    named = func.lower(Product.name + " " + Variant.label)
+    query = (
+        select(Variant)
+        .join(Product, Variant.product_id == Product.id)
+        .where(
+            Variant.active.is_(True),
+            Product.active.is_(True),
+            *(named.like(_like(word), escape="\\") for word in words),
+        )
+        .order_by(Product.name, Variant.position, Variant.id)
+        .limit(limit)
+        .options(selectinload(Variant.product).selectinload(Product.regulatory_statuses))
+    )
+    return list(db.session.scalars(query))

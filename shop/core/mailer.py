@@ -183,16 +183,17 @@ def _claim(message_id: int) -> bool:
 
 
 def _record_failure(row: OutboxMessage, error: str) -> None:
+    """The message is tried again later, however often it failed: only a person stops it. From
+    MAIL_MAX_ATTEMPTS failures on it shows as failing, for staff to look at."""
     now = clock.now()
     with unit_of_work():
         row.last_error = error[:2000]
         row.claimed_until = None
-        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-            row.gave_up_at = now
-            log.error("giving up on outbox message %s to %s: %s", row.id, row.to_address, error)
-        else:
-            row.due_at = now + backoff(row.attempts)
-            log.warning("outbox message %s failed (attempt %s): %s", row.id, row.attempts, error)
+        row.due_at = now + backoff(row.attempts)
+    if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        log.error("outbox message %s to %s keeps failing (attempt %s): %s", row.id, row.to_address, row.attempts, error)
+    else:
+        log.warning("outbox message %s failed (attempt %s): %s", row.id, row.attempts, error)
 
 
 def deliver_due(limit: int = 200) -> DeliveryReport:
@@ -224,6 +225,17 @@ def deliver_due(limit: int = 200) -> DeliveryReport:
                 row.last_error = ""
             report.sent += 1
     return report
+
+
+def stop_sending(message: OutboxMessage) -> bool:
+    """A person decides a message that cannot be delivered is not to be tried again (staff
+    action); one already sent stays as it is. Returns whether it was stopped."""
+    if message.sent_at is not None or message.gave_up_at is not None:
+        return False
+    with unit_of_work():
+        message.gave_up_at = clock.now()
+        message.claimed_until = None
+    return True
 
 
 def retry_now(message: OutboxMessage) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,8 +26,9 @@ from shop.extensions import db
 class MailStatus(LabelledEnum):
     QUEUED = "queued", "Queued"
     RETRYING = "retrying", "Retrying"
+    FAILING = "failing", "Failing, still retrying"  # MAIL_MAX_ATTEMPTS or more failures: staff look at it
     SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    STOPPED = "stopped", "Stopped by staff"
 
 
 class OutboxMessage(db.Model):
@@ -42,7 +43,8 @@ class OutboxMessage(db.Model):
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Not before this moment; moved forward after every failed attempt.
+    # Not before this moment; moved forward after every failed attempt. A message is retried
+    # until it goes out or a person stops it (gave_up_at): the mailer never drops one by itself.
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     # A worker that claimed the row owns it until then, so two workers never send it twice.
@@ -60,7 +62,9 @@ class OutboxMessage(db.Model):
         if self.sent_at:
             return MailStatus.SENT
         if self.gave_up_at:
-            return MailStatus.FAILED
+            return MailStatus.STOPPED
+        if self.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            return MailStatus.FAILING
         return MailStatus.RETRYING if self.attempts else MailStatus.QUEUED
 
 

@@ -158,9 +158,9 @@ def create_order(
         # its credit: the practice row is locked before the balance is read.
         hold(Practice.credit_limit_cents, user.practice_id)
         if totals.total_cents > available_credit(user):
+            by_card = "Pay by card, or call" if PaymentMethod.CARD in payment_methods(user) else "Call"
             raise CreditLimitExceeded(
-                "This order is above your practice's available credit on account. "
-                "Pay by card, or call the orders desk.",
+                f"This order is above your practice's available credit on account. {by_card} the orders desk.",
                 field="payment_method",
             )
     # Always in the same order (by variant), so two orders holding the same products in

@@ -14,17 +14,17 @@ from sqlalchemy.exc import IntegrityError
 
 from shop import clock
 from shop.accounts.models import User
-from shop.catalogue.search import find_variant
 from shop.core.db import unit_of_work
 from shop.core.formatting import long_date
 from shop.core.limits import MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
 from shop.core.pricing import PriceRules, shipping_for
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
+from shop.payments import gateway
 from shop.quoting.lines import catalogue_line, copy_line, custom_line, line_from_request, recalculate, reprice
 from shop.quoting.mail import email_quote_sent
 from shop.quoting.models import Quote, QuoteAction, QuoteLine, QuoteStatus, QuoteVersion
-from shop.quoting.quotes import change_status, new_quote, record_event, sku_problem
+from shop.quoting.quotes import change_status, new_quote, product_asked_for, record_event
 
 
 def _require_staff(actor: User) -> None:
@@ -77,6 +77,20 @@ def _open_version(staff: User, quote: Quote) -> QuoteVersion:
     return version
 
 
+def default_terms() -> str:
+    """The terms a new quote starts with: QUOTE_DEFAULT_TERMS, or the shop's standard ones,
+    which promise card payment only when the shop takes cards."""
+    configured = current_app.config["QUOTE_DEFAULT_TERMS"]
+    if configured:
+        return configured
+    payment = "Payment by card, or on account" if gateway.enabled() else "Payment on account"
+    return (
+        f"Prices in the quote's currency, per pack. {payment} for approved practices. "
+        "Delivery in 2-4 working days from acceptance, subject to stock. Products are sold to licensed "
+        "professionals only."
+    )
+
+
 def _new_version(
     quote: Quote, staff: User, *, lines: list[QuoteLine], previous: QuoteVersion | None = None
 ) -> QuoteVersion:
@@ -91,7 +105,7 @@ def _new_version(
         currency=config["SHOP_CURRENCY"],
         tax_rate_bps=rules.tax_rate_bps,
         shipping_cents=previous.shipping_cents if previous else 0,
-        terms=previous.terms if previous else config["QUOTE_DEFAULT_TERMS"],
+        terms=previous.terms if previous else default_terms(),
         note=previous.note if previous else "",
         lines=lines,
     )
@@ -203,10 +217,11 @@ def add_line(
         raise NotEligible(f"A quote can have at most {MAX_QUOTE_LINES} lines.")
     position = max((line.position for line in version.lines), default=0) + 1
     if sku.strip():
-        problem = sku_problem(quote.contact, sku)
-        if problem:
-            raise NotEligible(problem.replace(" Describe it under the items not in the catalogue.", ""), field="sku")
-        line = catalogue_line(find_variant(sku), quantity, unit_price_cents, position)
+        try:
+            variant = product_asked_for(quote.contact, sku)
+        except NotEligible as refused:
+            raise NotEligible(refused.message, field="sku") from None
+        line = catalogue_line(variant, quantity, unit_price_cents, position)
     else:
         description = (description or "").strip()
         if not description:

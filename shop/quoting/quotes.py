@@ -16,7 +16,8 @@ from sqlalchemy.orm import selectinload
 from shop import clock
 from shop.accounts.models import Practice, User, of_own_practice
 from shop.catalogue.compliance import variant_refusal
-from shop.catalogue.search import find_variant, no_such_sku
+from shop.catalogue.models import Variant
+from shop.catalogue.search import find_by_sku_or_name, no_such_sku, sellable_variants
 from shop.core import events
 from shop.core.db import unit_of_work
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
@@ -136,24 +137,61 @@ def request_quote(
     return quote
 
 
-def sku_problem(clinician: User, sku: str) -> str | None:
-    """Why `clinician` cannot ask for `sku` (unknown, or a product they could never order: not
-    sold any more, not cleared in the shop's market, prescription-only); None when they can."""
-    variant = find_variant(sku)
-    if variant is None:
-        return f"{no_such_sku(sku)} Describe it under the items not in the catalogue."
+NOT_IN_CATALOGUE = " Describe it under the items not in the catalogue."
+
+
+def product_asked_for(clinician: User, typed: str, *, otherwise: str = NOT_IN_CATALOGUE) -> Variant:
+    """The catalogue option `typed` names for `clinician`: its SKU, or words of its name that fit
+    one option on sale. Raises NotEligible saying why not: nothing matches, several do (they are
+    named, to choose from), or it is one the clinician could never order (not sold any more, not
+    cleared in the shop's market, prescription-only). `otherwise` ends the message for a
+    product the catalogue does not have."""
+    matches = find_by_sku_or_name(typed)
+    if not matches:
+        shown = no_such_sku(typed).removesuffix(".")
+        raise NotEligible(f"{shown}, nor one whose name has those words.{otherwise}")
+    orderable = [v for v in matches if variant_refusal(v, clinician) is None]
+    if len(matches) > 1 and orderable:
+        matches = orderable
+    if len(matches) > 1:
+        named = "; ".join(f"{v.sku} ({v.product.name}, {v.label})" for v in matches[:5])
+        more = " and more" if len(matches) > 5 else ""
+        raise NotEligible(
+            f"Several products match {typed.strip()!r}: {named}{more}. Choose one from the list or enter its SKU."
+        )
+    variant = matches[0]
     refusal = variant_refusal(variant, clinician)
-    return refusal.about(variant) if refusal else None
+    if refusal:
+        raise NotEligible(refusal.about(variant))
+    return variant
+
+
+def sku_choices(clinician: User) -> list[tuple[str, str]]:
+    """(SKU, name) of every option `clinician` may ask for, for the SKU pickers: not the ones
+    the catalogue would refuse them."""
+    return [
+        (v.sku, f"{v.product.name}, {v.label}") for v in sellable_variants() if variant_refusal(v, clinician) is None
+    ]
+
+
+def sku_problem(clinician: User, typed: str) -> str | None:
+    """Why `typed` names no option `clinician` can ask for (see product_asked_for); None when it
+    does."""
+    try:
+        product_asked_for(clinician, typed)
+    except NotEligible as refused:
+        return refused.message
+    return None
 
 
 def _request_line(clinician: User, item: RequestedItem) -> QuoteRequestLine:
     if not quantity_in_range(item.quantity):
         raise NotEligible(f"Quantities are {QUANTITY_RANGE}.", field="items")
     if item.sku.strip():
-        problem = sku_problem(clinician, item.sku)
-        if problem:
-            raise NotEligible(problem, field="items")
-        variant = find_variant(item.sku)
+        try:
+            variant = product_asked_for(clinician, item.sku)
+        except NotEligible as refused:
+            raise NotEligible(refused.message, field="items") from None
         return QuoteRequestLine(
             variant_id=variant.id,
             sku=variant.sku,

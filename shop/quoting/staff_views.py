@@ -14,7 +14,6 @@ from wtforms import SelectChoice
 from shop import clock
 from shop.accounts.models import Role, User
 from shop.backoffice import bp
-from shop.catalogue import search as catalogue
 from shop.core.paging import paginate
 from shop.core.pricing import cents
 from shop.errors import ShopError
@@ -161,7 +160,7 @@ def _render(quote: Quote, *, draft_form=None, add_form=None, status=200):
             action_form=EmptyForm(formdata=None),
             status_now=quote.status_at(now),
             actions=quote.available_actions(now),
-            skus=[(v.sku, f"{v.product.name}, {v.label}") for v in catalogue.sellable_variants()],
+            skus=quotes.sku_choices(quote.contact),
         ),
         status,
     )

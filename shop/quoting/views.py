@@ -9,7 +9,6 @@ from flask_login import current_user
 from shop import clock
 from shop.access import Policy, protect
 from shop.cart import services as carts
-from shop.catalogue import search as catalogue
 from shop.core.paging import paginate
 from shop.errors import InvalidTransition, NotEligible, NotFound, ShopError
 from shop.forms import posted, show_error
@@ -61,8 +60,15 @@ def new():
                 "success",
             )
             return redirect(url_for("quotes.detail", number=quote.number), code=303)
-    skus = [(v.sku, f"{v.product.name}, {v.label}") for v in catalogue.sellable_variants()]
-    return render_template("quotes/new.html", form=form, skus=skus, rows=REQUEST_ROWS), 422 if form.errors else 200
+    return (
+        render_template(
+            "quotes/new.html",
+            form=form,
+            skus=quotes.sku_choices(current_user),
+            rows=REQUEST_ROWS,
+        ),
+        422 if form.errors else 200,
+    )
 
 
 def _rows_are_askable(form: QuoteRequestForm) -> bool:

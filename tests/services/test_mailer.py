@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from shop import clock, create_app
 from shop.accounts import users as accounts
 from shop.accounts.models import Role, User
-from shop.core.mailer import backoff, build_message, deliver_due, due_ids, retry_now, run_worker
+from shop.core.mailer import backoff, build_message, deliver_due, due_ids, run_worker
 from shop.core.outbox import OutboxMessage, queue_email
 from shop.extensions import db
 from tests.factories import PASSWORD, make_applicant, make_staff, registration_form
@@ -244,7 +244,7 @@ def test_a_registration_during_an_outage_succeeds_and_its_mail_arrives_later(cli
 # --- giving up and retrying -------------------------------------------------------------
 
 
-def test_after_mail_max_attempts_a_message_is_marked_failed_and_retry_now_puts_it_back(
+def test_after_mail_max_attempts_a_message_shows_as_failing_and_is_still_retried_until_it_goes_out(
     smtp_outage, frozen, ctx, monkeypatch
 ):
     monkeypatch.setitem(ctx.config, "MAIL_MAX_ATTEMPTS", 3)
@@ -254,29 +254,44 @@ def test_after_mail_max_attempts_a_message_is_marked_failed_and_retry_now_puts_i
         frozen.shift(timedelta(hours=6, seconds=1))
 
     row = _row(message_id)
-    assert row.status == "failed"
-    assert row.gave_up_at is not None
+    assert row.status == "failing"
+    assert row.gave_up_at is None
     assert row.attempts == 3
     assert row.last_error
 
     smtp_outage.start()
     frozen.shift(timedelta(days=2))
-    assert (deliver_due().sent, deliver_due().failed) == (0, 0)
-    assert smtp_outage.messages == []
-
-    retry_now(row)
-    db.session.commit()
-    row = _row(message_id)
-    assert (row.status, row.attempts, row.gave_up_at) == ("queued", 0, None)
     assert deliver_due().sent == 1
     assert len(smtp_outage.messages) == 1
+    assert _row(message_id).status == "sent"
 
 
-def test_staff_can_send_a_failed_message_again_from_the_back_office(client, smtp_outage, frozen, ctx, monkeypatch):
+def test_an_smtp_outage_over_a_long_weekend_loses_nothing(smtp_outage, frozen, ctx):
+    """Four days without a relay, a worker round every few minutes: the message is tried again
+    and again (at most six hours apart) and never dropped; it goes out when the relay is back."""
+    message_id = _queue("ana@clinic.example", "Order confirmation")
+    for _ in range(4 * 24 * 12):  # every five minutes for four days
+        deliver_due()
+        frozen.shift(timedelta(minutes=5))
+    row = _row(message_id)
+    assert row.sent_at is None and row.gave_up_at is None
+    assert row.attempts >= 4 * 4  # still trying, at least every six hours
+    assert row.due_at - clock.now() <= timedelta(hours=6)
+
+    smtp_outage.start()
+    frozen.shift(timedelta(hours=6))
+    assert deliver_due().sent == 1
+    [message] = smtp_outage.messages
+    assert message["Subject"] == "Order confirmation"
+
+
+def test_staff_can_send_a_failing_message_again_at_once_from_the_back_office(
+    client, smtp_outage, frozen, ctx, monkeypatch
+):
     monkeypatch.setitem(ctx.config, "MAIL_MAX_ATTEMPTS", 1)
     message_id = _queue("ana@clinic.example")
     deliver_due()
-    assert _row(message_id).status == "failed"
+    assert _row(message_id).status == "failing"
     smtp_outage.start()
 
     make_staff(email="desk@supplier.example")

@@ -97,8 +97,21 @@ def test_the_draft_is_valid_for_thirty_days_from_today_with_the_default_terms_an
     draft = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
 
     assert draft.valid_until == clock.today() + timedelta(days=30)
-    assert draft.terms == ctx.config["QUOTE_DEFAULT_TERMS"]
+    assert draft.terms == quote_builder.default_terms()
+    assert "Payment by card, or on account for approved practices." in draft.terms
     assert (draft.tax_rate_bps, draft.currency) == (2_300, "USD")
+
+
+def test_without_card_payment_the_standard_terms_promise_none(clinician, staff, booster, ctx, monkeypatch):
+    monkeypatch.setitem(ctx.config, "STRIPE_SECRET_KEY", None)
+    draft = quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1)))
+    assert "Payment on account for approved practices." in draft.terms
+    assert "card" not in draft.terms
+
+
+def test_the_shops_own_terms_are_what_a_quote_starts_with_when_configured(clinician, staff, booster, ctx, monkeypatch):
+    monkeypatch.setitem(ctx.config, "QUOTE_DEFAULT_TERMS", "Net 30. Ex works Cork.")
+    assert quote_builder.open_draft(staff, ask(clinician, ("VIT-1", 1))).terms == "Net 30. Ex works Cork."
 
 
 def test_the_validity_of_a_new_draft_follows_quote_validity_days(clinician, staff, booster, ctx, monkeypatch):

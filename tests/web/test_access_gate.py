@@ -135,6 +135,7 @@ CONTRACT = {
     "staff.reject": Policy.STAFF,
     "staff.request_info": Policy.STAFF,
     "staff.retry_message": Policy.STAFF,
+    "staff.stop_message": Policy.STAFF,
     "staff.set_user_active": Policy.ADMIN,
     "staff.users": Policy.ADMIN,
 }

@@ -297,6 +297,13 @@ def test_a_verified_clinician_loses_the_catalogue_the_day_after_the_licence_expi
         page = browser.get("/account")
         assert "Your licence on file has expired" in text(page)
         assert UPLOAD_FORM in page.get_data(as_text=True)
+        # Told that the licence lapsed and what to do, not that the account "is not verified yet".
+        assert (
+            "info",
+            "Your licence on file expired on 10 Mar 2031, so the catalogue is closed to your account "
+            "until we verify a renewed one. Upload it on this page.",
+        ) in flashes(page)
+        assert "not verified yet" not in text(page)
 
 
 def test_a_clinician_whose_licence_expired_uploads_a_renewal_and_is_verified_again(

@@ -257,6 +257,29 @@ def test_an_order_above_the_available_credit_is_refused_next_to_the_payment_choi
     assert cart_lines(user) == [("VIT-1", 2)] and stock_of("VIT-1") == 10
 
 
+def test_the_refusal_above_the_credit_shows_once_and_offers_card_payment_only_when_there_is_one(
+    signed_in, app, monkeypatch
+):
+    make_variant("VIT-1", price_cents=10_000, stock=10)
+    browser = signed_in(clinician_with_cart(("VIT-1", 2), credit_limit_cents=25_000))
+    with_card = post_checkout(browser, method="account")
+    message = field_error(with_card, "payment_method")
+    assert (
+        message
+        == "This order is above your practice's available credit on account. Pay by card, or call the orders desk."
+    )
+    assert text(with_card).count(message) == 1
+
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)  # the shop takes no cards
+    page = text(browser.get("/checkout"))
+    assert "Card (Stripe)" not in page and "pay by card" not in page.lower()
+    assert "This order is above the credit available; call the orders desk." in page
+    without_card = post_checkout(browser, method="account")
+    assert field_error(without_card, "payment_method") == (
+        "This order is above your practice's available credit on account. Call the orders desk."
+    )
+
+
 def test_the_credit_shown_at_checkout_counts_the_practices_unpaid_orders_on_account(signed_in):
     make_variant("VIT-1", price_cents=10_000, stock=10)
     user = clinician_with_cart(("VIT-1", 2), credit_limit_cents=100_000)

@@ -41,11 +41,15 @@ def in_cart(browser) -> dict[str, str]:
 
 
 def paste(browser, lines: str):
-    return browser.post("/cart/quick-order", {"lines": lines})
+    """Send a quick order and land where the browser lands: the cart with the report (after a
+    redirect), or the form again with what to correct."""
+    return browser.post("/cart/quick-order", {"lines": lines}, follow_redirects=True)
 
 
 def upload(browser, content: bytes, filename: str = "order.csv", **fields):
-    return browser.post("/cart/quick-order", {"csv_file": (content, filename, "text/csv"), **fields})
+    return browser.post(
+        "/cart/quick-order", {"csv_file": (content, filename, "text/csv"), **fields}, follow_redirects=True
+    )
 
 
 @pytest.fixture
@@ -327,3 +331,34 @@ def test_the_file_chooser_offers_csv_files(browser):
     assert 'type="file"' in chooser
     accept = re.search(r'accept="([^"]*)"', chooser)
     assert accept is None or ".csv" in accept.group(1)
+
+
+# --- after the redirect ---------------------------------------------------------------------
+
+
+def test_reloading_the_report_shows_it_again_and_adds_nothing_twice(browser, skus):
+    response = browser.post("/cart/quick-order", {"lines": "ALP-1 3\nNOPE-9 1"})
+    assert response.status_code == 303
+    report_page = response.headers["Location"]
+
+    first, again = browser.get(report_page), browser.get(report_page)
+
+    assert report_of(first) == report_of(again)
+    assert [added for _, added, _ in report_of(again)] == [True, False]
+    assert in_cart(browser) == {"ALP-1": "3"}
+    assert "NOPE-9 1" in again.get_data(as_text=True)  # back in the box, to correct
+
+
+def test_a_report_is_only_its_clinicians_own(browser, signed_in, skus):
+    report_page = browser.post("/cart/quick-order", {"lines": "ALP-1 3"}).headers["Location"]
+    stranger = signed_in(make_clinician())
+
+    page = stranger.get(report_page)
+
+    assert page.status_code == 200 and report_of(page) == []
+
+
+@pytest.mark.parametrize("report", ["0", "-1", "99999999999999999999", "abc"])
+def test_a_report_address_that_makes_no_sense_shows_the_cart(browser, report):
+    page = browser.get(f"/cart?report={report}")
+    assert page.status_code == 200 and report_of(page) == []

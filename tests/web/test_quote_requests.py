@@ -290,6 +290,60 @@ def test_a_nurse_is_told_next_to_the_sku_that_a_prescription_only_product_is_not
     assert row_count(Quote) == 0
 
 
+def test_a_product_may_be_asked_for_by_words_of_its_name_when_they_fit_one_option(doctor, catalogue):
+    response = doctor.post(REQUEST_URL, request_form(("vital boost", 5)))
+
+    assert response.status_code == 303
+    assert [(r.sku, r.quantity) for r in db.session.scalar(db.select(Quote)).request_lines] == [("VIT-1", 5)]
+
+
+def test_a_name_that_fits_several_options_names_them_to_choose_from(doctor, catalogue):
+    response = doctor.post(REQUEST_URL, request_form(("booster", 2)))
+
+    assert response.status_code == 422
+    message = field_error(response, "products-0-sku")
+    assert "Several products match 'booster'" in message
+    assert "VIT-1" in message and "HYD-2" in message
+    assert row_count(Quote) == 0
+
+
+def test_a_name_that_fits_nothing_points_to_the_items_not_in_the_catalogue(doctor, catalogue):
+    response = doctor.post(REQUEST_URL, request_form(("unicorn serum", 2)))
+
+    message = field_error(response, "products-0-sku")
+    assert "nor one whose name has those words" in message
+    assert "items not in the catalogue" in message
+
+
+def test_a_refusal_for_who_the_clinician_is_does_not_suggest_describing_the_product(signed_in, catalogue):
+    make_product(sku="KYB-1", name="Kybella", prescription_only=True)
+    nurse = signed_in(make_clinician(profession=Profession.REGISTERED_NURSE))
+
+    message = field_error(nurse.post(REQUEST_URL, request_form(("KYB-1", 1))), "products-0-sku")
+
+    assert "prescription-only" in message
+    assert "not in the catalogue" not in message
+
+
+def test_the_pick_list_leaves_out_what_the_clinician_could_not_order(signed_in, catalogue):
+    make_product(sku="KYB-1", name="Kybella", prescription_only=True)
+    nurse = signed_in(make_clinician(profession=Profession.REGISTERED_NURSE))
+    doctor = make_clinician(email="doc@clinic.example")
+
+    html = nurse.get(REQUEST_URL).get_data(as_text=True)
+
+    assert '<option value="VIT-1">' in html
+    assert '<option value="KYB-1">' not in html
+    assert [sku for sku, _ in quotes.sku_choices(doctor)] == ["HYD-2", "KYB-1", "VIT-1"]
+
+
+def test_asking_from_an_empty_cart_says_so_instead_of_promising_the_cart(doctor, catalogue):
+    page = text(doctor.get(f"{REQUEST_URL}?from=cart"))
+
+    assert "Your cart is in the form below" not in page
+    assert "Your cart is empty" in page
+
+
 # --- the practice's quotes --------------------------------------------------------------------
 
 

@@ -104,7 +104,7 @@ def test_a_message_held_back_by_an_outage_is_sent_at_once_with_send_now(desk, ma
     assert "stuck@clinic.example" not in waiting_section(desk.get("/staff/mail"))
 
 
-def test_a_message_the_mailer_gave_up_on_can_be_sent_again(desk, mailbox, app):
+def test_a_message_staff_stopped_can_be_sent_again(desk, mailbox, app):
     make_applicant(email="given-up@clinic.example")
     row = message_for("given-up@clinic.example")
     row.attempts = app.config["MAIL_MAX_ATTEMPTS"]
@@ -116,7 +116,7 @@ def test_a_message_the_mailer_gave_up_on_can_be_sent_again(desk, mailbox, app):
     assert mailbox.to("given-up@clinic.example") == []
 
     page = waiting_section(desk.get("/staff/mail"))
-    assert "Failed" in page and "550 mailbox unavailable" in page
+    assert "Stopped by staff" in page and "550 mailbox unavailable" in page
 
     assert desk.post(f"/staff/mail/{row.id}/retry").status_code == 303
 
@@ -149,3 +149,28 @@ def test_send_now_without_the_form_token_changes_nothing(desk, mailbox, outage):
     response = desk.post(f"/staff/mail/{message_for('csrf@clinic.example').id}/retry", {}, csrf=False)
     assert response.status_code < 500
     assert message_for("csrf@clinic.example").due_at == due
+
+
+def test_a_failing_message_is_counted_on_the_dashboard_and_staff_decide_to_stop_it(desk, mailbox, app):
+    make_applicant(email="bounces@clinic.example")
+    row = message_for("bounces@clinic.example")
+    row.attempts = app.config["MAIL_MAX_ATTEMPTS"]
+    row.last_error = "550 mailbox unavailable"
+    db.session.commit()
+
+    dashboard = text(desk.get("/staff"))
+    assert "1 email failing to go out" in dashboard
+    page = waiting_section(desk.get("/staff/mail"))
+    assert "Failing, still retrying" in page and "Stop sending" in page
+
+    response = desk.post(f"/staff/mail/{row.id}/stop")
+
+    assert response.status_code == 303
+    assert ("success", "The message will not be sent. Send it again from this page if you change your mind.") in (
+        flashes(desk.get("/staff/mail"))
+    )
+    stopped = message_for("bounces@clinic.example")
+    assert stopped.gave_up_at is not None and stopped.sent_at is None
+    assert "0 emails failing to go out" in text(desk.get("/staff"))
+    mailer.deliver_due()
+    assert mailbox.to("bounces@clinic.example") == []

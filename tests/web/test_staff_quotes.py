@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
+from shop.accounts.models import Profession
 from shop.core.formatting import long_date
 from shop.extensions import db
 from shop.quoting import builder as quote_builder
@@ -25,6 +26,7 @@ from tests.factories import (
     issued_quote,
     make_applicant,
     make_clinician,
+    make_product,
     make_staff,
     make_variant,
 )
@@ -310,6 +312,26 @@ def test_the_add_line_sku_field_offers_the_catalogue(desk, clinician, booster):
 
     assert re.search(r'<input[^>]*id="sku"[^>]*list="sku-list"', html)
     assert '<option value="VIT-1">Vital Booster, Vital Booster</option>' in html
+
+
+def test_the_add_line_pick_list_leaves_out_what_the_practice_contact_could_not_order(desk, booster):
+    make_product(sku="KYB-1", name="Kybella", prescription_only=True)
+    nurse = make_clinician(profession=Profession.REGISTERED_NURSE)
+    quote = quote_builder.start_quote(make_staff(email="other@supplier.example"), nurse)
+
+    html = desk.get(f"/staff/quotes/{quote.number}").get_data(as_text=True)
+
+    assert '<option value="VIT-1">' in html
+    assert '<option value="KYB-1">' not in html
+
+
+def test_the_desk_adds_a_product_by_words_of_its_name(desk, clinician, booster):
+    quote = quote_builder.start_quote(make_staff(email="other@supplier.example"), clinician)
+
+    response = desk.post(f"/staff/quotes/{quote.number}/lines", {"sku": "vital", "quantity": "2"})
+
+    assert response.status_code == 303
+    assert [line.sku for line in reload(quote).draft.lines] == ["VIT-1"]
 
 
 @pytest.mark.parametrize(
