@@ -104,8 +104,12 @@ class Config:
     SESSION_COOKIE_SECURE = False
     # A login session ends after this many hours, whatever the cookie says.
     LOGIN_SESSION_HOURS = _env_int("LOGIN_SESSION_HOURS", 12)
+    # ...and sooner after this many minutes without a request: staff, then clinicians.
+    LOGIN_IDLE_MINUTES = _env_int("LOGIN_IDLE_MINUTES", 60)
+    LOGIN_IDLE_MINUTES_CLINICIAN = _env_int("LOGIN_IDLE_MINUTES_CLINICIAN", 8 * 60)
     PASSWORD_RESET_MAX_AGE = 2 * 60 * 60
     STAFF_INVITE_MAX_AGE = 7 * 24 * 60 * 60
+    EMAIL_CONFIRMATION_MAX_AGE = 48 * 60 * 60
     PASSWORD_MIN_LENGTH = 12
     # argon2id cost (the argon2-cffi defaults, RFC 9106 low-memory profile).
     PASSWORD_HASH_TIME_COST = 3
@@ -114,11 +118,23 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    # How many gunicorn workers production starts (gunicorn reads the same variable); memory://
+    # limits are refused with more than one.
+    WEB_CONCURRENCY = _env_int("WEB_CONCURRENCY", 1)
+    # Reverse proxies in front of the shop whose X-Forwarded-For/-Proto/-Host it believes.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "shop")
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute;60 per hour")
+    # Failed logins per account (by email), from any address.
+    LOGIN_ACCOUNT_RATE_LIMIT = _env("LOGIN_ACCOUNT_RATE_LIMIT", "20 per 15 minutes;50 per day")
+    PASSWORD_CHANGE_RATE_LIMIT = _env("PASSWORD_CHANGE_RATE_LIMIT", "10 per hour")
+    # Completed applications per address (a form sent back to be corrected does not count).
     REGISTER_RATE_LIMIT = _env("REGISTER_RATE_LIMIT", "5 per hour")
+    CONFIRMATION_RESEND_RATE_LIMIT = _env("CONFIRMATION_RESEND_RATE_LIMIT", "3 per hour")
     PASSWORD_RESET_RATE_LIMIT = _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
+    # Codes typed for a second factor, per account: five wrong codes also end the waiting login.
+    SECOND_FACTOR_RATE_LIMIT = _env("SECOND_FACTOR_RATE_LIMIT", "10 per minute;30 per hour")
 
     # Ordering: a flat shipping rate, free from a threshold; one tax rate on goods and shipping.
     SHIPPING_FLAT_CENTS = _env_int("SHIPPING_FLAT_CENTS", 1500)
@@ -183,6 +199,8 @@ class ProductionConfig(Config):
             {
                 "SECRET_KEY": _env("SECRET_KEY"),
                 "SQLALCHEMY_DATABASE_URI": normalise_database_url(_env("DATABASE_URL")),
+                "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+                "WEB_CONCURRENCY": _env_int("WEB_CONCURRENCY", 1),
             },
         )
 

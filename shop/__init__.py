@@ -25,6 +25,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     _configure_logging(app)
+    _trust_proxies(app)
 
     from shop.access import enforce_access
 
@@ -48,6 +49,17 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies (nginx, a load balancer), the client's address,
+    scheme and host are the ones they forward; rate limits count the real address. With none
+    (the default) the forwarded headers are ignored, since anyone could send them."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
 def _check_settings(config) -> None:
     """Refuse to start with a setting every checkout would trip over, naming it."""
     from shop.core.pricing import percent_to_bps
@@ -68,8 +80,26 @@ def _check_settings(config) -> None:
             f"ORDER_PAYMENT_MINUTES must be between 1 and {max_minutes} "
             "(the shop's Stripe payment pages live at most 23 hours)"
         )
+    problems += _rate_limit_storage_problems(config)
     if problems:
         raise RuntimeError("Invalid settings: " + "; ".join(problems))
+
+
+def _rate_limit_storage_problems(config) -> list[str]:
+    """In production, limits kept in memory are counted per process: refused when gunicorn is
+    told to start several workers, said loudly when it is not."""
+    if config["SHOP_ENV"] != "production" or not config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        return []
+    if config["WEB_CONCURRENCY"] > 1:
+        return [
+            f"RATELIMIT_STORAGE_URI is memory:// with WEB_CONCURRENCY={config['WEB_CONCURRENCY']}: each worker "
+            "would count its own login attempts; set RATELIMIT_STORAGE_URI=redis://…"
+        ]
+    logging.getLogger("shop").warning(
+        "RATELIMIT_STORAGE_URI is memory://: rate limits (logins, codes, registrations) are counted per "
+        "process. With more than one gunicorn worker set RATELIMIT_STORAGE_URI=redis://…"
+    )
+    return []
 
 
 class SlugConverter(BaseConverter):
@@ -113,6 +143,7 @@ MODEL_MODULES = (
     "shop.core.outbox",
     "shop.accounts.models",
     "shop.accounts.licences",
+    "shop.accounts.second_factor",
     "shop.catalogue.models",
     "shop.cart.models",
     "shop.ordering.models",
@@ -174,6 +205,7 @@ def _unicode_lower(value):
 
 def _register_blueprints(app: Flask) -> None:
     from shop.accounts.auth_views import bp as auth_bp
+    from shop.accounts.security_views import bp as security_bp
     from shop.accounts.views import bp as account_bp
     from shop.backoffice import bp as staff_bp
     from shop.cart.views import bp as cart_bp
@@ -185,7 +217,18 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in DESK_VIEWS:
         import_module(module)
-    blueprints = (public_bp, auth_bp, account_bp, catalogue_bp, cart_bp, orders_bp, quotes_bp, payments_bp, staff_bp)
+    blueprints = (
+        public_bp,
+        auth_bp,
+        security_bp,
+        account_bp,
+        catalogue_bp,
+        cart_bp,
+        orders_bp,
+        quotes_bp,
+        payments_bp,
+        staff_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

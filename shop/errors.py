@@ -41,6 +41,10 @@ class WrongPassword(ShopError):
     """The current password given to confirm a change is not the account's password."""
 
 
+class WrongCode(ShopError):
+    """A second-factor code that is not right, not current, or already used."""
+
+
 class InvalidDocument(ShopError):
     """An uploaded document is not an accepted file type or is too large."""
 

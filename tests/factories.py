@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
+import pyotp
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
@@ -23,6 +24,7 @@ from shop import clock
 from shop.accounts import registration
 from shop.accounts import users as accounts
 from shop.accounts.models import Address, Profession, Role, User
+from shop.accounts.second_factor import SecondFactor
 from shop.accounts.users import PracticeDetails
 from shop.cart import services as carts
 from shop.catalogue.models import Brand, Category, PriceBreak, Product, RegulatoryCategory, RegulatoryStatus, Variant
@@ -122,9 +124,13 @@ def registration_form(**overrides) -> dict:
     return {name: value for name, value in values.items() if value is not None}
 
 
-def make_applicant(document: FileStorage | None = None, **overrides) -> User:
-    """A clinician whose application waits for review."""
-    return registration.register_clinician(application_data(**overrides), document or upload())
+def make_applicant(document: FileStorage | None = None, *, confirmed: bool = True, **overrides) -> User:
+    """A clinician whose application waits for review: the address confirmed from the emailed
+    link, unless `confirmed=False`."""
+    user = registration.register_clinician(application_data(**overrides), document or upload())
+    if confirmed:
+        registration.confirm(user)
+    return user
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -184,11 +190,31 @@ def make_clinician(
 
 
 def make_staff(
-    *, role: Role = Role.STAFF, email: str | None = None, password: str = PASSWORD, full_name: str = "Jordan Lee"
+    *,
+    role: Role = Role.STAFF,
+    email: str | None = None,
+    password: str = PASSWORD,
+    full_name: str = "Jordan Lee",
+    second_factor: bool = True,
 ) -> User:
-    return accounts.create_user(
+    """A staff member (or admin) who has set up an authenticator, unless `second_factor=False`
+    (as an account the command line just created: it sets one up at its first login)."""
+    user = accounts.create_user(
         email=email or unique_email(role.value), password=password, role=role, full_name=full_name
     )
+    if second_factor:
+        give_second_factor(user)
+    return user
+
+
+def give_second_factor(user: User) -> SecondFactor:
+    """An authenticator in use for `user` (without the recovery codes or the email of setting
+    one up in the browser); tests.helpers.login_code reads its codes."""
+    now = clock.now()
+    factor = SecondFactor(user_id=user.id, secret=pyotp.random_base32(), created_at=now, confirmed_at=now)
+    db.session.add(factor)
+    db.session.commit()
+    return factor
 
 
 def add_address(user: User, line1: str, line2: str = "", *, city: str = "Cork", postcode: str = "T12 PX00") -> Address:

@@ -21,6 +21,7 @@ from html import unescape
 from io import BytesIO
 from pathlib import Path
 
+import pyotp
 from flask import current_app
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -31,6 +32,7 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from shop import clock
 from shop.accounts.models import User
+from shop.accounts.second_factor import SecondFactor
 from shop.cart import services as carts
 from shop.catalogue.models import Variant
 from shop.core import mailer
@@ -83,8 +85,24 @@ class WebClient:
         return _read(self.raw.post(url, data=data, **kwargs))
 
     def login(self, email: str, password: str) -> TestResponse:
-        response = self.post("/login", {"email": email, "password": password})
-        assert response.status_code == 303, f"login of {email} failed: {response.status_code}"
+        """Log in as a person would, and insist that it works."""
+        response = self.post_login({"email": email, "password": password})
+        assert response.status_code in (200, 303), f"login of {email} failed: {response.status_code}"
+        return response
+
+    def post_login(self, form: dict, url: str = "/login") -> TestResponse:
+        """Post the login form; then, if the account asks, the code from its authenticator app,
+        or set the app up first (a staff member's first login: the answer is then the page with
+        the recovery codes). The last answer is returned."""
+        response = self.post(url, form)
+        location = response.headers.get("Location") if response.status_code == 303 else None
+        if location == "/login/code":
+            response = self.post("/login/code", {"code": login_code(form["email"])})
+            assert response.status_code == 303, f"the login code of {form['email']} was refused"
+        elif location == "/login/enrol":
+            self.get("/login/enrol")
+            response = self.post("/login/enrol", {"code": login_code(form["email"], setting_up=True)})
+            assert response.status_code == 200, f"setting up the authenticator of {form['email']} failed"
         return response
 
     def logout(self) -> TestResponse:
@@ -105,6 +123,26 @@ def _read(response: TestResponse) -> TestResponse:
     response.get_data()
     response.close()
     return response
+
+
+def login_code(email: str, *, setting_up: bool = False) -> str:
+    """The code the authenticator app of `email` shows now. The factor forgets the code it last
+    accepted, so that a test may log one person in twice within 30 seconds (a real second login
+    waits for the next code)."""
+    user = db.session.scalar(select(User).where(User.email == email.lower()))
+    factor = db.session.scalar(
+        select(SecondFactor)
+        .where(
+            SecondFactor.user_id == user.id,
+            SecondFactor.ended_at.is_(None),
+            SecondFactor.confirmed_at.is_(None) if setting_up else SecondFactor.confirmed_at.is_not(None),
+        )
+        .order_by(SecondFactor.id.desc())
+    )
+    assert factor is not None, f"{email} has no authenticator {'being set up' if setting_up else 'in use'}"
+    db.session.execute(update(SecondFactor).where(SecondFactor.id == factor.id).values(last_used_step=None))
+    db.session.commit()
+    return pyotp.TOTP(factor.secret).at(clock.now())
 
 
 # --- reading pages ------------------------------------------------------------------------------

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from shop import clock
 from shop.access import Policy, allow, protect
-from shop.accounts import registration, sessions
+from shop.accounts import login_steps, registration, second_factor, sessions
 from shop.accounts import users as accounts
 from shop.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegistrationForm, SetPasswordForm
-from shop.accounts.models import Profession
+from shop.accounts.models import Profession, normalise_email
 from shop.accounts.users import INVITE_SALT, RESET_SALT, PracticeDetails
 from shop.errors import ShopError
 from shop.extensions import limiter
@@ -25,16 +24,18 @@ def _limit(name: str):
     return lambda: current_app.config[name]
 
 
-def _sign_in(user) -> None:
-    """A new login starts a new browser session: nothing from before it (its CSRF token above
-    all) carries over."""
-    sessions.start_session(user, user_agent=request.user_agent.string, ip_address=request.remote_addr or "")
-    session.clear()
-    login_user(user)
+def _account_of_form() -> str:
+    return "login:" + normalise_email(request.form.get("email", ""))[:254]
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(
+    _limit("LOGIN_ACCOUNT_RATE_LIMIT"),
+    methods=["POST"],
+    key_func=_account_of_form,
+    deduct_when=lambda response: response.status_code != 303,
+)
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if current_user.is_authenticated and request.method == "GET":
@@ -43,16 +44,13 @@ def login():
         user = sessions.authenticate(form.email.data, form.password.data)
         if user is None:
             form.password.errors.append("The email or password is not correct.")
+        elif step := second_factor.login_step(user):
+            login_steps.hold(user, form.next.data)
+            return redirect(url_for("security.login_enrol" if step == "enrol" else "security.login_code"), code=303)
         else:
-            _sign_in(user)
-            return redirect(safe_next(form.next.data) or _landing(user), code=303)
+            login_steps.sign_in(user)
+            return redirect(safe_next(form.next.data) or login_steps.landing(user), code=303)
     return render_template("auth/login.html", form=form)
-
-
-def _landing(user) -> str:
-    if user.is_staff:
-        return url_for("staff.dashboard")
-    return url_for("catalogue.index") if user.is_verified(clock.today()) else url_for("account.status")
 
 
 @bp.route("/logout", methods=["POST"])
@@ -66,21 +64,57 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_limit("REGISTER_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(
+    _limit("REGISTER_RATE_LIMIT"), methods=["POST"], deduct_when=lambda response: response.status_code == 303
+)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("public.start"))
     form = RegistrationForm()
-    if form.validate_on_submit():
-        try:
-            user = registration.register_clinician(_application_from(form), form.licence_document.data)
-        except ShopError as error:
-            show_error(form, error)
-        else:
-            _sign_in(user)
-            flash("Thank you. Your application is under review; we will email you when it is decided.", "success")
-            return redirect(url_for("account.status"), code=303)
-    return render_template("auth/register.html", form=form), 200 if request.method == "GET" or not form.errors else 422
+    if request.method == "POST":
+        valid = form.validate_on_submit()
+        for problem in registration.application_problems(**_checked_by_the_shop(form)):
+            show_error(form, problem)
+        if valid and not form.errors:
+            try:
+                registration.register_clinician(_application_from(form), form.licence_document.data)
+            except ShopError as error:
+                show_error(form, error)
+            else:
+                session["applied_as"] = form.email.data
+                return redirect(url_for("auth.application_sent"), code=303)
+        if form.errors and not form.licence_document.errors and form.licence_document.data:
+            form.licence_document.errors = ["Choose the file again: a browser cannot keep it for you."]
+    response = make_response(render_template("auth/register.html", form=form), 422 if form.errors else 200)
+    response.headers["Cache-Control"] = "private, no-store"  # the password typed is sent back
+    return response
+
+
+def _checked_by_the_shop(form: RegistrationForm) -> dict:
+    """What the shop checks beyond the form's own rules, for the fields the form accepted."""
+    return {
+        "password": None if form.password.errors else form.password.data,
+        "user_inputs": (form.email.data or "", form.full_name.data or "", form.practice_name.data or ""),
+        "licence_expiry": None if form.licence_expiry.errors else form.licence_expiry.data,
+        "document": None if form.licence_document.errors else form.licence_document.data,
+    }
+
+
+@bp.route("/register/sent")
+def application_sent():
+    """The same page whether or not the address already had an account."""
+    return render_template("auth/application_sent.html", email=session.get("applied_as"))
+
+
+@bp.route("/register/confirm/<token>")
+def confirm_email(token: str):
+    user = registration.confirm_email(token)
+    if user is None:
+        flash("This confirmation link has expired or was already used. Log in to ask for a new one.", "error")
+        return redirect(url_for("auth.login"))
+    login_steps.sign_in(user)
+    flash("Thank you: your address is confirmed and your application is with our verification desk.", "success")
+    return redirect(url_for("account.status"), code=303)
 
 
 def _application_from(form: RegistrationForm) -> registration.Application:
@@ -146,6 +180,7 @@ def _set_password_page(token: str, salt: str, title: str):
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(_limit("PASSWORD_CHANGE_RATE_LIMIT"), methods=["POST"], key_func=lambda: f"password:{current_user.id}")
 @allow(Policy.AUTHENTICATED)
 def change_password():
     form = ChangePasswordForm()

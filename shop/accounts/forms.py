@@ -20,6 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import PasswordInput
 
 from shop.accounts.models import Profession, looks_like_po_box
 from shop.forms import ShopForm
@@ -73,9 +74,11 @@ class LoginForm(ShopForm):
 
 class RegistrationForm(ChoosesCountry):
     email = email_field()
+    # Sent back with the other values when something must be corrected (the page is never cached).
     password = PasswordField(
         "Password",
         validators=[DataRequired("Choose a password."), Length(max=128, message="Use at most 128 characters.")],
+        widget=PasswordInput(hide_value=False),
     )
     full_name = StringField("Full name", validators=[DataRequired("Enter your name."), Length(min=2, max=120)])
     profession = SelectField(
@@ -146,3 +149,16 @@ class AddressForm(ChoosesCountry):
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     make_default = BooleanField("Deliver here by default")
+
+
+class CodeForm(ShopForm):
+    """A code from the authenticator app, or one of the recovery codes."""
+
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired("Type the code your app shows."), Length(max=40, message="That is not a code.")],
+    )
+
+
+class TurnOffSecondFactorForm(CodeForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password."), Length(max=256)])

@@ -149,6 +149,9 @@ class User(UserMixin, db.Model):
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the owner opened the confirmation link emailed at registration (accounts made by an
+    # operator or an admin's invitation count as confirmed when made).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     practice: Mapped[Practice | None] = relationship(back_populates="members")
     application: Mapped[LicenceApplication | None] = relationship(
@@ -209,6 +212,8 @@ class LoginSession(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last request made with it (written at most once a minute); idle logins end.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip_address: Mapped[str] = mapped_column(String(45), default="")

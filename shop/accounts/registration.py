@@ -1,5 +1,7 @@
 """A clinician applies for an account: user, practice, address, licence application and its
-document are created together or not at all, and the applicant and customer care are told."""
+document are created together or not at all. The applicant confirms the address from an
+email; then the application reaches the verification desk, and the applicant and customer care
+are told. An application under an address that has an account looks the same from outside."""
 
 from __future__ import annotations
 
@@ -7,21 +9,23 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select, update
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
-from shop.accounts.documents import StoredFile, stored_document
+from shop.accounts.documents import StoredFile, check_document, stored_document
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
-from shop.accounts.models import Profession, Role, User
-from shop.accounts.passwords import password_problem
-from shop.accounts.users import PracticeDetails, add_practice, email_taken, new_user
+from shop.accounts.models import Profession, Role, User, normalise_email
+from shop.accounts.passwords import hash_password, password_problem
+from shop.accounts.users import PracticeDetails, add_practice, new_user
 from shop.core.db import unit_of_work
 from shop.core.outbox import queue_email
-from shop.errors import DuplicateAccount, NotEligible, WeakPassword
+from shop.errors import DuplicateAccount, NotEligible, ShopError, WeakPassword
 from shop.extensions import db
 from shop.urls import external_url
 
-DUPLICATE_MESSAGE = "An account with this email already exists. Log in, or reset your password."
+CONFIRM_SALT = "confirm-email"
 
 
 @dataclass(frozen=True)
@@ -55,31 +59,87 @@ def check_licence_expiry(expiry: date) -> None:
         )
 
 
-def register_clinician(application: Application, document: FileStorage | None) -> User:
-    """Create the applicant's account with a pending licence application.
+def application_problems(
+    *,
+    password: str | None,
+    user_inputs: tuple[str, ...],
+    licence_expiry: date | None,
+    document: FileStorage | None,
+) -> list[ShopError]:
+    """Everything wrong with an application at once (beyond the form's own rules; a value that
+    is None is not checked), so the applicant corrects it in one go. Whether the email has an
+    account is never one of them."""
+    problems: list[ShopError] = []
+    weak = password_problem(password, user_inputs=user_inputs) if password is not None else None
+    if weak:
+        problems.append(WeakPassword(weak, field="password"))
+    checks = ((check_licence_expiry, licence_expiry), (check_document, document))
+    for check, value in checks:
+        if value is None:
+            continue
+        try:
+            check(value)
+        except ShopError as problem:
+            problems.append(problem)
+    if document is not None:
+        document.stream.seek(0)
+    return problems
 
-    Raises DuplicateAccount (email, also when the same email is registered concurrently),
-    NotEligible (expired licence or weak password) or InvalidDocument (missing, too large or
-    not a PDF/JPEG/PNG). Nothing is kept, not even the uploaded file, when any of them is
-    raised.
+
+def register_clinician(application: Application, document: FileStorage | None) -> User | None:
+    """Take an application: a new account waits for its owner to confirm the address from the
+    email sent now; an address that already has an account gets an email saying so instead.
+    Both take the same work and look the same to whoever applied, so the form never tells
+    who has an account.
+
+    Returns the new account (None when the address had one already). Raises the first of
+    `application_problems` (weak password, expired licence, InvalidDocument); nothing is kept,
+    not even the uploaded file, when it does.
     """
-    if email_taken(application.email):
-        raise DuplicateAccount(DUPLICATE_MESSAGE, field="email")
-    problem = password_problem(
-        application.password, user_inputs=(application.email, application.full_name, application.practice.name)
+    if document is None:
+        check_document(None)  # raises: a document is part of every application
+    problems = application_problems(
+        password=application.password,
+        user_inputs=(application.email, application.full_name, application.practice.name),
+        licence_expiry=application.licence_expiry,
+        document=document,
     )
-    if problem:
-        raise WeakPassword(problem, field="password")
-    check_licence_expiry(application.licence_expiry)
+    if problems:
+        raise problems[0]
+    existing = db.session.scalar(select(User).where(User.email == normalise_email(application.email)))
+    if existing is not None:
+        hash_password(application.password)  # the work a new account's hash takes
+        _tell_the_owner(existing)
+        return None
+    try:
+        with stored_document(document) as stored, unit_of_work(conflict=DuplicateAccount("", field="email")):
+            return _add_applicant(application, stored)
+    except DuplicateAccount:  # the same address applied at the same moment
+        db.session.rollback()
+        _tell_the_owner(db.session.scalar(select(User).where(User.email == normalise_email(application.email))))
+        return None
 
-    # A conflict means the same email raced in between the check above and the new rows.
-    with stored_document(document) as stored, unit_of_work(conflict=DuplicateAccount(DUPLICATE_MESSAGE, field="email")):
-        return _add_applicant(application, stored)
+
+def _tell_the_owner(owner: User) -> None:
+    with unit_of_work():
+        queue_email(
+            kind="application.duplicate",
+            to=owner.email,
+            subject="Someone applied with your email address",
+            template="application_duplicate",
+            user=owner,
+            confirm_link=None if owner.email_confirmed_at else _confirmation_link(owner),
+            login_link=external_url("auth.login"),
+            reset_link=external_url("auth.forgot_password"),
+            reply_to=current_app.config["CUSTOMER_CARE_EMAIL"],
+        )
 
 
 def _add_applicant(data: Application, stored: StoredFile) -> User:
     now = clock.now()
-    user = new_user(email=data.email, password=data.password, full_name=data.full_name, role=Role.CLINICIAN)
+    user = new_user(
+        email=data.email, password=data.password, full_name=data.full_name, role=Role.CLINICIAN, confirmed=False
+    )
     user.practice = add_practice(data.practice)
     application = LicenceApplication(
         applicant=user,
@@ -104,6 +164,77 @@ def _add_applicant(data: Application, stored: StoredFile) -> User:
         )
     )
     db.session.flush()
+    send_confirmation(user)
+    return user
+
+
+# --- confirming the address ----------------------------------------------------------------------
+
+
+def send_confirmation(user: User) -> None:
+    """Email the link that confirms the address, in the caller's unit of work."""
+    queue_email(
+        kind="account.confirm_email",
+        to=user.email,
+        subject="Confirm your email address to send your application",
+        template="confirm_email",
+        user=user,
+        link=_confirmation_link(user),
+        hours=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"] // 3600,
+    )
+
+
+def resend_confirmation(user: User) -> None:
+    if user.email_confirmed_at is None:
+        with unit_of_work():
+            send_confirmation(user)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def _confirmation_link(user: User) -> str:
+    return external_url("auth.confirm_email", token=_serializer().dumps({"u": user.id, "e": user.email}))
+
+
+def confirm_email(token: str) -> User | None:
+    """The applicant whose address the link confirms, now confirmed: their application joins
+    the verification desk's queue, and they and customer care are told. None if the link is
+    not genuine, has expired, or was already used."""
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"])
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
+        return None
+    user = db.session.get(User, payload["u"])
+    if user is None or user.email != payload.get("e") or user.email_confirmed_at is not None or not user.active:
+        return None
+    return user if confirm(user) else None
+
+
+def confirm(user: User) -> bool:
+    """Mark the address confirmed and send the application to the desk; False if it already was."""
+    now = clock.now()
+    with unit_of_work():
+        confirmed = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.email_confirmed_at.is_(None))
+            .values(email_confirmed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if confirmed.rowcount != 1:  # the same link opened twice at once
+            return False
+        db.session.refresh(user)
+        application = user.application
+        if application is not None:
+            application.queued_at = now
+            _announce(user, application)
+    return True
+
+
+def _announce(user: User, application: LicenceApplication) -> None:
     config = current_app.config
     queue_email(
         kind="application.received",
@@ -124,4 +255,3 @@ def _add_applicant(data: Application, stored: StoredFile) -> User:
         application=application,
         link=external_url("staff.application", application_id=application.id),
     )
-    return user

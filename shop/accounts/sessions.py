@@ -2,7 +2,9 @@
 
 A login is a row in `login_sessions`; the browser's signed cookie holds only a random token
 whose hash is that row's key. Logging out, changing the password or deactivating the account
-revokes rows, so a copied cookie stops working at once.
+revokes rows, so a copied cookie stops working at once. A login also ends after
+LOGIN_IDLE_MINUTES without a request (staff; clinicians LOGIN_IDLE_MINUTES_CLINICIAN), and
+after LOGIN_SESSION_HOURS whatever happens. The account's security page lists its live logins.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from shop import clock
 from shop.accounts.models import LoginSession, User, normalise_email
 from shop.accounts.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from shop.core.db import unit_of_work
+from shop.errors import NotEligible, NotFound
 from shop.extensions import db
 
 
@@ -49,6 +52,7 @@ def start_session(user: User, *, user_agent: str = "", ip_address: str = "") -> 
                 user_id=user.id,
                 token_hash=_hash_token(token),
                 created_at=now,
+                last_seen_at=now,
                 expires_at=now + timedelta(hours=current_app.config["LOGIN_SESSION_HOURS"]),
                 user_agent=(user_agent or "")[:255],
                 ip_address=(ip_address or "")[:45],
@@ -63,10 +67,34 @@ def load_session_user(token: str) -> User | None:
     if not token or len(token) > 200:
         return None
     row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
-    if row is None or not row.is_live(clock.now()) or not row.user.active:
+    now = clock.now()
+    if row is None or not row.is_live(now) or not row.user.active:
         return None
+    if now - row.last_seen_at > idle_limit(row.user):
+        with unit_of_work():
+            row.revoked_at = now
+        return None
+    if now - row.last_seen_at > SEEN_EVERY:
+        with unit_of_work():
+            db.session.execute(
+                update(LoginSession)
+                .where(LoginSession.id == row.id)
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        row.last_seen_at = now
     row.user.login_token = token
     return row.user
+
+
+# How often a login's last request is written down: the idle limit is counted in minutes, and
+# a write on every request would cost every page a statement.
+SEEN_EVERY = timedelta(minutes=1)
+
+
+def idle_limit(user: User) -> timedelta:
+    config = current_app.config
+    return timedelta(minutes=config["LOGIN_IDLE_MINUTES" if user.is_staff else "LOGIN_IDLE_MINUTES_CLINICIAN"])
 
 
 def end_session(token: str | None) -> None:
@@ -87,3 +115,68 @@ def revoke_all_sessions(user: User) -> None:
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+
+
+def live_sessions(user: User) -> list[LoginSession]:
+    """The account's logins that still work, the most recently used first."""
+    now = clock.now()
+    rows = db.session.scalars(
+        select(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None), LoginSession.expires_at > now)
+        .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
+    ).all()
+    limit = idle_limit(user)
+    return [row for row in rows if now - row.last_seen_at <= limit]
+
+
+def is_this_browser(row: LoginSession, token: str | None) -> bool:
+    return bool(token) and row.token_hash == _hash_token(token)
+
+
+def end_session_of(user: User, session_id: int, *, token: str | None) -> None:
+    """End one of the account's own logins in another browser (this one logs out instead)."""
+    row = db.session.get(LoginSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("There is no such login.")
+    if is_this_browser(row, token):
+        raise NotEligible("That is the login of this browser: use Log out to end it.")
+    with unit_of_work():
+        if row.revoked_at is None:
+            row.revoked_at = clock.now()
+
+
+def end_other_sessions(user: User, token: str | None) -> int:
+    """End every login of the account but this browser's; returns how many ended."""
+    with unit_of_work():
+        ended = db.session.execute(
+            update(LoginSession)
+            .where(
+                LoginSession.user_id == user.id,
+                LoginSession.revoked_at.is_(None),
+                LoginSession.token_hash != _hash_token(token or ""),
+            )
+            .values(revoked_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+    return ended.rowcount
+
+
+BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_of(user_agent: str) -> str:
+    """A login's browser and system in words ("Firefox on Windows"), as far as its user agent says."""
+    browser = next((name for marker, name in BROWSERS if marker in user_agent), None)
+    system = next((name for marker, name in SYSTEMS if marker in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "An unknown browser"

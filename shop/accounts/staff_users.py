@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from shop.access import Policy, allow
+from shop.accounts import second_factor
 from shop.accounts import users as accounts
 from shop.accounts.models import Role, User
 from shop.accounts.staff_forms import StaffUserForm
@@ -37,15 +38,31 @@ def users():
             flash(f"{user.full_name} can now choose a password from the link we emailed to {user.email}.", "success")
             return redirect(url_for("staff.users"), code=303)
     status = 422 if form.errors else 200
-    return render_template("staff/users.html", form=form, members=_staff_members(), toggle=EmptyForm()), status
+    members = _staff_members()
+    return (
+        render_template(
+            "staff/users.html",
+            form=form,
+            members=members,
+            factors=second_factor.factors_of(members),
+            resets=second_factor.last_resets(members),
+            toggle=EmptyForm(),
+        ),
+        status,
+    )
+
+
+def _member_or_404(user_id: int) -> User:
+    member = db.session.get(User, user_id)
+    if member is None or not member.is_staff:
+        abort(404)
+    return member
 
 
 @bp.route("/users/<id:user_id>/<any(deactivate,reactivate):action>", methods=["POST"])
 @allow(Policy.ADMIN)
 def set_user_active(user_id: int, action: str):
-    member = db.session.get(User, user_id)
-    if member is None or not member.is_staff:
-        abort(404)
+    member = _member_or_404(user_id)
     if EmptyForm().validate_on_submit():
         try:
             accounts.set_active(current_user, member, action == "reactivate")
@@ -54,3 +71,30 @@ def set_user_active(user_id: int, action: str):
         else:
             flash(f"{member.full_name} is {'active again' if member.active else 'deactivated'}.", "success")
     return redirect(url_for("staff.users"), code=303)
+
+
+@bp.route("/users/<id:user_id>/reset-second-factor", methods=["GET", "POST"])
+@allow(Policy.ADMIN)
+def reset_second_factor(user_id: int):
+    """A colleague (or a clinician who turned one on) lost their phone and their recovery codes:
+    after a confirmation, their second factor is cleared; staff set up a new one at their next
+    login, clinicians log in with their password and may turn it on again."""
+    member = db.session.get(User, user_id)
+    if member is None:
+        abort(404)
+    on_a_practice = member.is_clinician and member.practice_id is not None
+    back = url_for("staff.practice", practice_id=member.practice_id) if on_a_practice else url_for("staff.users")
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            second_factor.reset(current_user, member)
+        except ShopError as error:
+            flash(error.message, "error")
+        else:
+            flash(
+                f"{member.full_name}'s second factor is reset and their logins have ended."
+                + (" They set up a new authenticator at their next login." if member.is_staff else ""),
+                "success",
+            )
+        return redirect(back, code=303)
+    return render_template("staff/reset_second_factor.html", member=member, form=form, back=back)

@@ -14,7 +14,6 @@ from shop.accounts.licences import (
     ACTION_TARGETS,
     ApplicationAction,
     ApplicationStatus,
-    LicenceApplication,
     LicenceDocument,
 )
 from shop.accounts.staff_forms import ApproveForm, RejectForm, RequestInfoForm
@@ -38,9 +37,8 @@ QUEUE_FILTERS = {
 
 @queue(position=10)
 def _verification_queue() -> list[QueueCount]:
-    counts = dict(
-        db.session.execute(select(LicenceApplication.status, func.count()).group_by(LicenceApplication.status)).all()
-    )
+    waiting = verification.confirmed_applications().subquery()
+    counts = dict(db.session.execute(select(waiting.c.status, func.count()).group_by(waiting.c.status)).all())
     pending, needs_info = counts.get(ApplicationStatus.PENDING, 0), counts.get(ApplicationStatus.NEEDS_INFO, 0)
     return [
         QueueCount(

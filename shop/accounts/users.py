@@ -44,9 +44,10 @@ def email_taken(email: str) -> bool:
     return db.session.scalar(select(User.id).where(User.email == normalise_email(email))) is not None
 
 
-def new_user(*, email: str, password: str | None, full_name: str, role: Role) -> User:
+def new_user(*, email: str, password: str | None, full_name: str, role: Role, confirmed: bool = True) -> User:
     """A user row added to the session (not committed). `password=None` makes it unusable
-    until the person sets one through an invitation link."""
+    until the person sets one through an invitation link; `confirmed=False` leaves the address
+    to be confirmed from an emailed link (a registration)."""
     now = clock.now()
     user = User(
         email=email,
@@ -55,6 +56,7 @@ def new_user(*, email: str, password: str | None, full_name: str, role: Role) ->
         password_hash=hash_password(password) if password else UNSET_PASSWORD,
         created_at=now,
         password_changed_at=now,
+        email_confirmed_at=now if confirmed else None,
     )
     db.session.add(user)
     return user
@@ -225,7 +227,7 @@ def change_password(
     return start_session(user, user_agent=user_agent, ip_address=ip_address)
 
 
-def email_security_change(user: User, what: str) -> None:
+def email_security_change(user: User, what: str, *, logins_ended: bool = True) -> None:
     """Tell the owner that `what` ("The password", "The second factor") of their account
     changed, in the caller's unit of work, with a way back if it was not them."""
     queue_email(
@@ -235,6 +237,7 @@ def email_security_change(user: User, what: str) -> None:
         template="security_changed",
         user=user,
         what=what,
+        logins_ended=logins_ended,
         when=local_datetime(clock.now(), "%d %b %Y at %H:%M"),
         link=external_url("auth.forgot_password"),
         reply_to=current_app.config["CUSTOMER_CARE_EMAIL"],

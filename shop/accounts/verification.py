@@ -30,8 +30,9 @@ DECISIONS = {
 
 
 def get_application(application_id: int) -> LicenceApplication:
+    """An application as the desk sees it: one whose applicant confirmed their address."""
     application = db.session.get(LicenceApplication, application_id)
-    if application is None:
+    if application is None or application.applicant.email_confirmed_at is None:
         raise NotFound("There is no such application.")
     return application
 
@@ -128,9 +129,18 @@ def submit_document(
     return application
 
 
+def confirmed_applications():
+    """Applications whose applicant confirmed their address: the only ones the desk sees."""
+    return (
+        select(LicenceApplication)
+        .join(User, User.id == LicenceApplication.user_id)
+        .where(User.email_confirmed_at.is_not(None))
+    )
+
+
 def review_queue(statuses: list[ApplicationStatus] | None):
     """Applications for the desk in these statuses (all when None), oldest in the queue first."""
-    query = select(LicenceApplication).order_by(LicenceApplication.queued_at, LicenceApplication.id)
+    query = confirmed_applications().order_by(LicenceApplication.queued_at, LicenceApplication.id)
     if statuses is not None:
         query = query.where(LicenceApplication.status.in_(statuses))
     return query

@@ -3,14 +3,15 @@ document or sending a renewed licence."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop import clock
 from shop.access import Policy, allow, protect
-from shop.accounts import addresses, verification
+from shop.accounts import addresses, registration, verification
 from shop.accounts.forms import AddressForm, DocumentForm
 from shop.errors import NotFound, ShopError
+from shop.extensions import limiter
 from shop.forms import EmptyForm, show_error
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -85,6 +86,17 @@ def change_address(address_id: int, action: str):
             "That is now the default delivery address." if action == "default" else "The address is removed.", "success"
         )
     return redirect(url_for("account.status") + "#addresses", code=303)
+
+
+@bp.route("/confirmation", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["CONFIRMATION_RESEND_RATE_LIMIT"], key_func=lambda: f"confirm:{current_user.id}"
+)
+def resend_confirmation():
+    if EmptyForm().validate_on_submit():
+        registration.resend_confirmation(current_user)
+        flash(f"We have emailed a new confirmation link to {current_user.email}.", "success")
+    return redirect(url_for("account.status"), code=303)
 
 
 @bp.route("/document", methods=["POST"])

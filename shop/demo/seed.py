@@ -48,8 +48,8 @@ def seed() -> list[tuple[str, str, str, str]]:
         db.session.commit()
     _ensure_applicant()
     return [
-        ("admin", ADMIN[0], ADMIN[1], "back office, can add staff"),
-        ("staff (verification desk)", STAFF[0], STAFF[1], "back office"),
+        ("admin", ADMIN[0], ADMIN[1], "back office, can add staff; sets up an authenticator app at first login"),
+        ("staff (verification desk)", STAFF[0], STAFF[1], "back office; sets up an authenticator app at first login"),
         ("verified clinician", CLINICIAN[0], CLINICIAN[1], "sees the catalogue"),
         ("pending applicant", APPLICANT[0], APPLICANT[1], "waits for review"),
     ]
@@ -142,7 +142,7 @@ def _ensure_applicant() -> None:
     if _existing(APPLICANT[0]) is not None:
         return
     email, password, name = APPLICANT
-    registration.register_clinician(
+    applicant = registration.register_clinician(
         registration.Application(
             email=email,
             password=password,
@@ -163,6 +163,7 @@ def _ensure_applicant() -> None:
         ),
         FileStorage(BytesIO(sample_licence_pdf(name, "RN-4471920")), filename="licence-scan.pdf"),
     )
+    registration.confirm(applicant)  # as if the applicant opened the emailed link
 
 
 def sample_licence_pdf(holder: str, number: str) -> bytes:

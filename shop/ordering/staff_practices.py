@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from shop.accounts import second_factor
 from shop.accounts.models import Practice
 from shop.backoffice import bp
 from shop.core.paging import paginate
@@ -56,6 +57,12 @@ def practice(practice_id: int):
         flash(f"Terms of {row.name} are saved.", "success")
         return redirect(url_for("staff.practice", practice_id=row.id), code=303)
     return (
-        render_template("staff/practice.html", practice=row, form=form, balance=credit.open_account_balance(row.id)),
+        render_template(
+            "staff/practice.html",
+            practice=row,
+            form=form,
+            balance=credit.open_account_balance(row.id),
+            factors=second_factor.factors_of(row.members),
+        ),
         422 if form.errors else 200,
     )

@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from shop import clock
 from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.extensions import db
 from tests.factories import PASSWORD, make_catalogue, make_staff, pdf_bytes
 
@@ -19,11 +22,19 @@ pytestmark = pytest.mark.browser
 APPLICANT = "dr.maeve.byrne@lakeside-clinic.example"
 
 
+def confirmation_link(email: str) -> str:
+    db.session.rollback()
+    message = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "account.confirm_email", OutboxMessage.to_address == email)
+    ).one()
+    return re.search(r"http://[^/\s]+(/register/confirm/\S+)", message.text_body).group(1)
+
+
 def test_an_applicant_is_approved_by_staff_and_then_finds_a_product_and_its_price(
     page, browser, live_server, mailbox, ctx
 ):
     make_catalogue()
-    staff = make_staff(email="verification@meridian.example", full_name="Jordan Lee")
+    staff = make_staff(email="verification@meridian.example", full_name="Jordan Lee", second_factor=False)
 
     # A visitor applies, with every field filled and a PDF of the licence attached.
     page.goto("/register")
@@ -47,6 +58,9 @@ def test_an_applicant_is_approved_by_staff_and_then_finds_a_product_and_its_pric
     page.get_by_label("Country").select_option("IE")
     page.get_by_role("button", name="Send application").click()
 
+    # The applicant is asked to confirm the address; the emailed link signs them in.
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(confirmation_link(APPLICANT))
     expect(page).to_have_url(re.compile(r"/account$"))
     expect(page.get_by_role("heading", name="Under review")).to_be_visible()
     expect(page.get_by_role("search")).to_have_count(0)  # no catalogue search before approval
@@ -60,6 +74,16 @@ def test_an_applicant_is_approved_by_staff_and_then_finds_a_product_and_its_pric
         staff_page.get_by_label("Email address").fill(staff.email)
         staff_page.get_by_label("Password").fill(PASSWORD)
         staff_page.get_by_role("button", name="Log in").click()
+        # A first staff login sets up the authenticator app: the QR code, the key as text, and
+        # the code the app then shows typed into the form.
+        expect(staff_page.get_by_role("heading", name="Set up your authenticator")).to_be_visible()
+        expect(staff_page.locator(".qr-code svg")).to_be_visible()
+        key = staff_page.locator("#authenticator-key").inner_text().replace(" ", "")
+        staff_page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(key).now())
+        staff_page.get_by_role("button", name="Confirm").click()
+        expect(staff_page.locator(".recovery-codes li")).to_have_count(10)
+        staff_page.get_by_role("link", name="I have saved them, continue").click()
+        expect(staff_page).to_have_url(re.compile(r"/staff$"))
         staff_page.goto("/staff/applications")
         staff_page.get_by_role("link", name="Dr Maeve Byrne").click()
         expect(staff_page.get_by_role("heading", level=1)).to_contain_text("Dr Maeve Byrne")
@@ -84,13 +108,19 @@ def test_an_applicant_is_approved_by_staff_and_then_finds_a_product_and_its_pric
     expect(option).to_contain_text("$109.00")
     expect(option).to_contain_text("In stock")
 
-    # Mail: the applicant's receipt and approval, and customer care's notice of a new application.
+    # Mail: the applicant's confirmation link, receipt and approval, customer care's notice of a
+    # new application, and the staff member's notice that their account has a second factor.
     db.session.remove()
     report = mailer.deliver_due()
     assert report.failed == 0
-    messages = mailbox.wait_for(3)
+    messages = mailbox.wait_for(5)
     to_applicant = [m["Subject"] for m in mailbox.to(APPLICANT)]
-    assert sorted(to_applicant) == ["We received your application", "Your account is approved"]
+    assert sorted(to_applicant) == [
+        "Confirm your email address to send your application",
+        "We received your application",
+        "Your account is approved",
+    ]
     care = mailbox.to(ctx.config["CUSTOMER_CARE_EMAIL"])
     assert len(care) == 1 and "Dr Maeve Byrne" in care[0]["Subject"] and "Lakeside Skin Clinic" in care[0]["Subject"]
-    assert len(messages) == 3
+    assert [m["Subject"] for m in mailbox.to(staff.email)] == ["The second factor of your account changed"]
+    assert len(messages) == 5

@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import event, select
 
 from shop import clock
+from shop.accounts import registration
 from shop.accounts.licences import ApplicationStatus, LicenceDocument
 from shop.accounts.models import Profession, Role, User
 from shop.accounts.passwords import verify_password
 from shop.accounts.registration import register_clinician
+from shop.accounts.verification import get_application, review_queue
 from shop.core.outbox import OutboxMessage
-from shop.errors import DuplicateAccount, InvalidDocument, NotEligible, WeakPassword
+from shop.errors import InvalidDocument, NotEligible, NotFound, WeakPassword
 from shop.extensions import db
 from tests.factories import (
     EXE_BYTES,
@@ -30,7 +32,7 @@ from tests.factories import (
     pdf_bytes,
     upload,
 )
-from tests.helpers import row_count, stored, uploaded_files
+from tests.helpers import outbox, row_count, stored, uploaded_files
 
 HTML_BYTES = b"<!doctype html><html><body>licence</body></html>"
 
@@ -94,7 +96,7 @@ def test_the_applicant_and_customer_care_each_get_an_email_in_the_outbox(app):
     application = user.application
 
     messages = {m.kind: m for m in db.session.scalars(select(OutboxMessage))}
-    assert set(messages) == {"application.received", "application.new"}
+    assert set(messages) == {"account.confirm_email", "application.received", "application.new"}
     received = messages["application.received"]
     assert received.to_address == "niamh@clinic.example"
     assert received.reply_to == app.config["CUSTOMER_CARE_EMAIL"]
@@ -150,13 +152,27 @@ def test_an_hour_earlier_the_same_licence_is_still_valid_where_the_shop_is(time_
         ("DR@CLINIC.EXAMPLE", "dr@clinic.example"),
     ],
 )
-def test_an_email_that_already_has_an_account_is_refused(app, existing, applying):
-    make_clinician(email=existing)
+def test_an_email_that_already_has_an_account_makes_nothing_and_emails_its_owner(app, existing, applying):
+    owner = make_clinician(email=existing)
     before = stored(app.config)
-    with pytest.raises(DuplicateAccount) as refused:
-        make_applicant(email=applying)
-    assert refused.value.field == "email"
-    assert stored(app.config) == before
+    assert registration.register_clinician(application_data(email=applying), upload()) is None
+    after = stored(app.config)
+    assert after.pop("outbox_messages") == before.pop("outbox_messages") + 1
+    assert after == before
+    assert [m.to_address for m in outbox("application.duplicate")] == [owner.email]
+
+
+def test_only_confirmed_applications_are_in_the_desks_queue():
+    waiting = make_applicant(email="waiting@clinic.example", confirmed=False)
+    confirmed = make_applicant(email="confirmed@clinic.example")
+    queued = db.session.scalars(review_queue(None)).all()
+    assert [a.applicant.email for a in queued] == ["confirmed@clinic.example"]
+    with pytest.raises(NotFound):
+        get_application(waiting.application.id)
+    assert get_application(confirmed.application.id).id == confirmed.application.id
+    assert [m.subject for m in outbox("application.new")] == [
+        f"New licence application #{confirmed.application.id}: Dr Niamh Walsh, Harbour Skin Clinic"
+    ], "customer care hears of an application once its address is confirmed"
 
 
 @pytest.mark.usefixtures("nothing_kept")
@@ -204,7 +220,7 @@ def test_a_document_over_10_mb_is_refused():
 # --- failures after the file was written ------------------------------------------------------
 
 
-def test_a_duplicate_email_racing_in_before_the_rows_are_written_is_refused_and_the_file_removed(app, data_app):
+def test_a_duplicate_email_racing_in_before_the_rows_are_written_leaves_no_file_and_tells_the_owner(app, data_app):
     """Another request creates the same account between the duplicate check and our insert."""
     rival_inserted = []
 
@@ -216,18 +232,17 @@ def test_a_duplicate_email_racing_in_before_the_rows_are_written_is_refused_and_
 
     event.listen(db.engine, "before_cursor_execute", rival)
     try:
-        with pytest.raises(DuplicateAccount) as refused:
-            make_applicant(email="Dr@Clinic.example")
+        assert registration.register_clinician(application_data(email="Dr@Clinic.example"), upload()) is None
     finally:
         event.remove(db.engine, "before_cursor_execute", rival)
 
     assert rival_inserted
-    assert refused.value.field == "email"
     assert uploaded_files(app.config) == []
     db.session.rollback()
     assert db.session.scalars(select(User.full_name)).all() == ["Dr Rival"]
     assert row_count(LicenceDocument) == 0
-    assert row_count(OutboxMessage) == 0
+    assert [m.subject for m in outbox("application.duplicate")] == ["Someone applied with your email address"]
+    assert row_count(OutboxMessage) == 1
 
 
 @pytest.mark.usefixtures("nothing_kept")

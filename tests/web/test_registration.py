@@ -1,6 +1,8 @@
-"""Applying for a clinician account at /register: a complete application logs the applicant in
-to an "Under review" status page and emails them and customer care; anything wrong is refused
-with a message next to the field and leaves nothing behind (no rows, no file, no mail)."""
+"""Applying for a clinician account at /register: a complete application asks the applicant to
+confirm their address from an emailed link, which signs them in to an "Under review" status
+page and emails them and customer care; an address that has an account sees the same page and
+its owner is emailed; anything wrong is refused with every message next to its field at once,
+and leaves nothing behind (no rows, no file, no mail)."""
 
 from __future__ import annotations
 
@@ -51,6 +53,26 @@ def apply(client, **overrides):
     return client.post("/register", registration_form(**overrides))
 
 
+CONFIRM_LINK = re.compile(r"http://shop\.test(/register/confirm/[A-Za-z0-9_.\-]+)")
+
+
+def confirmation_path(email: str = APPLICANT_EMAIL) -> str:
+    db.session.rollback()
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "account.confirm_email", OutboxMessage.to_address == email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None, f"no confirmation link was emailed to {email}"
+    return CONFIRM_LINK.search(message.text_body).group(1)
+
+
+def apply_and_confirm(client, **overrides):
+    """Apply, then open the emailed link in the same browser; returns the link's answer."""
+    assert apply(client, **overrides).status_code == 303
+    return client.get(confirmation_path(overrides.get("email", APPLICANT_EMAIL).strip().lower()))
+
+
 def assert_refused(response, field: str, *words: str) -> None:
     assert response.status_code == 422, f"expected the form again with messages, got {response.status_code}"
     message = field_error(response, field)
@@ -73,8 +95,21 @@ def test_the_registration_page_asks_for_every_contract_field(client):
     assert 'type="file"' in html and 'type="password"' in html
 
 
-def test_a_clinician_who_applies_is_logged_in_and_sees_the_application_under_review(client):
+def test_an_applicant_is_asked_to_confirm_the_address_and_is_not_signed_in_until_then(client):
     response = apply(client)
+
+    assert response.status_code == 303
+    assert redirect_path(response) == "/register/sent"
+    sent = text(client.get("/register/sent"))
+    assert "Check your inbox" in sent and APPLICANT_EMAIL in sent
+    assert redirect_path(client.get("/account")).startswith("/login")
+    assert [m.subject for m in db.session.scalars(select(OutboxMessage))] == [
+        "Confirm your email address to send your application"
+    ]
+
+
+def test_the_emailed_link_signs_the_applicant_in_to_the_application_under_review(client):
+    response = apply_and_confirm(client)
 
     assert response.status_code == 303
     assert redirect_path(response) == "/account"
@@ -87,8 +122,48 @@ def test_a_clinician_who_applies_is_logged_in_and_sees_the_application_under_rev
     assert redirect_path(catalogue) == "/account"
 
 
+def test_the_confirmation_link_works_once(client, make_client):
+    apply(client)
+    link = confirmation_path()
+    assert redirect_path(client.get(link)) == "/account"
+    again = make_client().get(link)
+    assert redirect_path(again) == "/login", "a used link signs nobody in"
+
+
+def test_the_confirmation_link_expires(client, time_machine, app):
+    time_machine.move_to(datetime(2026, 3, 15, 12, 0, tzinfo=UTC), tick=False)
+    apply(client)
+    link = confirmation_path()
+    time_machine.move_to(datetime(2026, 3, 17, 12, 1, tzinfo=UTC), tick=False)
+    assert redirect_path(client.get(link)) == "/login"
+    assert db.session.scalar(select(User.email_confirmed_at)) is None
+
+
+def test_an_applicant_who_logs_in_before_confirming_is_asked_to_and_can_have_the_link_sent_again(client, make_client):
+    apply(client)
+    later = make_client()
+    later.login(APPLICANT_EMAIL, PASSWORD)
+    page = later.get("/account")
+    assert "Confirm your email address" in text(page)
+    assert later.post("/account/confirmation").status_code == 303
+    links = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "account.confirm_email")).all()
+    assert len(links) == 2
+    assert redirect_path(later.get(confirmation_path())) == "/account"
+    assert "Under review" in text(later.get("/account"))
+
+
+def test_an_unconfirmed_application_does_not_reach_the_verification_desk(client, signed_in):
+    apply(client)
+    desk = signed_in(make_staff())
+    application = db.session.scalar(select(LicenceApplication))
+    assert "Dr Niamh Walsh" not in text(desk.get("/staff/applications"))
+    assert desk.get(f"/staff/applications/{application.id}").status_code == 404
+    client.get(confirmation_path())
+    assert "Dr Niamh Walsh" in text(desk.get("/staff/applications"))
+
+
 def test_the_applicant_can_log_in_again_later_with_the_chosen_password(client, make_client):
-    apply(client, email="Niamh.Walsh@Clinic.Example")
+    apply_and_confirm(client, email="Niamh.Walsh@Clinic.Example")
     client.logout()
 
     later = make_client()
@@ -192,13 +267,16 @@ def test_a_document_name_with_folders_in_it_cannot_choose_where_the_file_is_writ
 
 def test_the_applicant_and_customer_care_are_emailed_about_the_application(client, app, mailbox, signed_in):
     apply(client)
+    assert deliver_due().sent == 1, "only the confirmation link until the address is confirmed"
+    assert mailbox.to(app.config["CUSTOMER_CARE_EMAIL"]) == []
+    client.get(confirmation_path())
     application = db.session.scalar(select(LicenceApplication))
 
     report = deliver_due()
     assert (report.sent, report.failed) == (2, 0)
-    mailbox.wait_for(2)
+    mailbox.wait_for(3)
 
-    [received] = mailbox.to(APPLICANT_EMAIL)
+    [received] = [m for m in mailbox.to(APPLICANT_EMAIL) if "received" in m["Subject"].lower()]
     assert "received" in received["Subject"].lower()
     account_link = f"{app.config['SHOP_BASE_URL']}/account"
     for body in (text_of(received), html_of(received)):
@@ -269,20 +347,46 @@ def test_an_empty_file_field_counts_as_no_document(client):
     ],
     ids=["same", "capitals-applying", "capitals-existing", "spaces-and-capitals"],
 )
-def test_an_email_that_already_has_an_account_is_refused_whatever_its_capitals(client, app, existing, applying):
-    make_clinician(email=existing)
-    before = stored(app.config)
+def test_an_email_that_already_has_an_account_shows_the_same_page_and_its_owner_is_emailed(
+    client, app, existing, applying
+):
+    owner = make_clinician(email=existing)
+    before = {name: rows for name, rows in stored(app.config).items() if name != "outbox_messages"}
     response = apply(client, email=applying)
-    assert_refused(response, "email", "already")
-    assert stored(app.config) == before
+
+    assert response.status_code == 303 and redirect_path(response) == "/register/sent"
+    assert "Check your inbox" in text(client.get("/register/sent"))
+    assert redirect_path(client.get("/account")).startswith("/login"), "nobody is signed in"
+    assert {name: rows for name, rows in stored(app.config).items() if name != "outbox_messages"} == before
+    [notice] = db.session.scalars(select(OutboxMessage)).all()
+    assert notice.to_address == owner.email
+    assert notice.subject == "Someone applied with your email address"
+    assert "/login" in notice.text_body and "/password/forgot" in notice.text_body
+    assert "/register/confirm/" not in notice.text_body, "the address is confirmed already"
 
 
-def test_an_email_taken_by_an_earlier_application_is_refused(client, make_client, app):
+def test_an_address_applying_twice_before_confirming_is_sent_a_fresh_link(client, make_client, app):
     assert apply(client, email="Dr@Clinic.example").status_code == 303
-    before = stored(app.config)
     response = apply(make_client(), email="dr@clinic.example")
-    assert_refused(response, "email", "already")
-    assert stored(app.config) == before
+    assert redirect_path(response) == "/register/sent"
+    assert row_count(User) == 1 and row_count(LicenceDocument) == 1
+    notice = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert notice.subject == "Someone applied with your email address"
+    link = CONFIRM_LINK.search(notice.text_body).group(1)
+    assert redirect_path(make_client().get(link)) == "/account"
+
+
+def test_a_duplicate_costs_the_same_password_work_as_a_new_account(client, monkeypatch):
+    """Counted in argon2 hashes, not timed: one each way, so the answer's time tells nothing."""
+    from argon2 import PasswordHasher
+
+    hashes = []
+    real = PasswordHasher.hash
+    monkeypatch.setattr(PasswordHasher, "hash", lambda self, *a, **k: hashes.append(1) or real(self, *a, **k))
+    apply(client, email="first@clinic.example")
+    new_account = len(hashes)
+    apply(client, email="first@clinic.example")
+    assert len(hashes) - new_account == new_account == 1
 
 
 @pytest.mark.usefixtures("nothing_kept")
@@ -390,14 +494,33 @@ def test_an_upload_larger_than_the_request_limit_gets_a_friendly_413_page(client
     assert app.config["CUSTOMER_CARE_PHONE"] in page
 
 
-def test_after_a_refusal_the_form_keeps_what_was_typed_but_never_the_password(client):
-    response = apply(client, licence_document=None, password="Orchid-kettle-meadow-93")
+def test_after_a_refusal_the_form_keeps_what_was_typed_and_asks_for_the_document_again(client):
+    response = apply(client, phone="not a phone", password="Orchid-kettle-meadow-93")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'value="Harbour Skin Clinic"' in html
     assert 'value="MCI-402211"' in html
-    assert "Orchid-kettle-meadow-93" not in html
-    assert "attach the file again" in text(response).lower()
+    assert 'value="Orchid-kettle-meadow-93"' in html, "the password typed is kept too"
+    assert "no-store" in response.headers["Cache-Control"]
+    assert "choose the file again" in field_error(response, "licence_document").lower()
+
+
+@pytest.mark.usefixtures("nothing_kept")
+def test_every_problem_is_shown_at_once(client, time_machine):
+    time_machine.move_to(datetime(2026, 3, 15, 12, 0, tzinfo=UTC), tick=False)
+    response = apply(
+        client,
+        password="password1234",
+        licence_expiry="2026-03-01",
+        phone="call me",
+        address_line1="PO Box 12",
+        licence_document=document(HTML_BYTES, "licence.pdf"),
+    )
+    assert_refused(response, "password", "common")
+    assert_refused(response, "licence_expiry", "expired")
+    assert_refused(response, "phone", "phone number")
+    assert_refused(response, "address_line1", "PO box")
+    assert_refused(response, "licence_document", "not really")
 
 
 def test_an_empty_form_gets_a_message_next_to_every_required_field(client, app):
@@ -434,7 +557,7 @@ def test_a_registration_without_a_csrf_token_is_not_accepted(client, app):
 
 
 def test_a_signed_in_visitor_is_not_shown_the_registration_form(client):
-    apply(client)
+    apply_and_confirm(client)
     response = client.get("/register")
     assert response.status_code == 302
     assert row_count(User) == 1
@@ -462,18 +585,18 @@ def rival_registers_first(app, data_app):
     event.remove(engine, "before_cursor_execute", insert_rival)
 
 
-def test_a_duplicate_email_racing_in_before_the_commit_is_refused_and_leaves_no_file(
+def test_a_duplicate_email_racing_in_before_the_commit_leaves_no_file_and_emails_the_owner(
     client, app, rival_registers_first
 ):
     response = apply(client, email="Dr@Clinic.example")
 
     assert rival_registers_first, "the rival account was never created"
-    assert_refused(response, "email", "already")
+    assert redirect_path(response) == "/register/sent"
     db.session.rollback()
     assert uploaded_files(app.config) == []
     assert row_count(LicenceDocument) == 0
     assert db.session.scalars(select(User.full_name)).all() == ["Dr Rival"]
-    assert row_count(OutboxMessage) == 0
+    assert db.session.scalars(select(OutboxMessage.subject)).all() == ["Someone applied with your email address"]
 
 
 # --- garbage in every field -----------------------------------------------------------------
@@ -622,6 +745,7 @@ def test_names_and_addresses_in_any_script_are_kept_exactly(client):
     assert user.practice.name == "Clínica Estética 🌿 Ørsted"
     assert user.practice.addresses[0].city == "Łódź"
     assert db.session.scalar(select(LicenceDocument.original_filename)) == "licença-東京.pdf"
+    client.get(confirmation_path())
     assert "Clínica Estética 🌿 Ørsted" in text(client.get("/account"))
 
 
@@ -640,6 +764,7 @@ def test_line_breaks_in_single_line_fields_become_spaces_and_the_desks_mail_stil
     assert user.application.licence_region == "Medical Council of Ireland"
     assert user.practice.addresses[0].line1 == "4 South Mall"
 
+    client.get(confirmation_path())
     assert deliver_due().failed == 0
     [to_desk] = [m for m in mailbox.messages if "New licence application" in m["Subject"]]
     assert "Dr Niamh Walsh, Harbour Skin Clinic" in to_desk["Subject"]
@@ -665,15 +790,22 @@ def test_a_line_break_in_a_subject_from_anywhere_cannot_stop_the_mail(ctx, mailb
 # --- rate limit -------------------------------------------------------------------------------
 
 
-def test_registration_posts_beyond_the_rate_limit_get_a_429_page(client, app, make_client):
+def test_forms_sent_back_for_correction_never_count_against_the_registration_limit(client, app):
     allowed = min(limit.amount for limit in parse_many(app.config["REGISTER_RATE_LIMIT"]))
-    for _ in range(allowed):
+    for _ in range(allowed * 3):
         assert apply(client, licence_document=None).status_code == 422
+    assert apply(client).status_code == 303
+
+
+def test_completed_applications_beyond_the_rate_limit_get_a_429_page(client, app, make_client):
+    allowed = min(limit.amount for limit in parse_many(app.config["REGISTER_RATE_LIMIT"]))
+    for n in range(allowed):
+        assert apply(client, email=f"bot{n}@clinic.example").status_code == 303
 
     response = apply(client)
     assert response.status_code == 429
     assert "Too many attempts" in text(response)
-    assert row_count(User) == 0
+    assert row_count(User) == allowed
 
     # Reading the form is not limited, and another connection may still apply.
     assert client.get("/register").status_code == 200

@@ -351,9 +351,11 @@ def redis_connection():
 @pytest.fixture
 def redis_apps(ctx, app, app_config, redis_connection):
     """Apps whose rate limits live in Redis, as with several gunicorn workers. Their keys carry
-    a unique prefix and a unique client address, and are deleted afterwards."""
+    a unique client address and account (the limiter keeps the key prefix it was first given),
+    and are deleted afterwards, so that no later run finds them."""
     prefix = f"shop-test-{secrets.token_hex(6)}"
     address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    email = f"ana-{secrets.token_hex(6)}@clinic.example"
     made = []
 
     def make():
@@ -364,9 +366,9 @@ def redis_apps(ctx, app, app_config, redis_connection):
         return browser
 
     try:
-        yield make, address
+        yield make, address, email
     finally:
-        for pattern in (f"*{prefix}*", f"*{address}*"):
+        for pattern in (f"*{prefix}*", f"*{address}*", f"*{email}*"):
             for key in redis_connection.scan_iter(match=pattern):
                 redis_connection.delete(key)
         # The limiter is shared by every app in this process: give it back its in-memory storage.
@@ -377,16 +379,16 @@ def redis_apps(ctx, app, app_config, redis_connection):
 
 
 def test_the_login_limit_holds_across_workers_when_counted_in_redis(redis_apps, redis_connection):
-    make, address = redis_apps
-    make_clinician(email="ana@clinic.example")
+    make, address, email = redis_apps
+    make_clinician(email=email)
 
     first_worker = make()
-    _attempts_until_refused(first_worker, "ana@clinic.example", 10)
+    _attempts_until_refused(first_worker, email, 10)
     assert any(address in key.decode() for key in redis_connection.scan_iter(match=f"*{address}*"))
 
     # A second worker starts with nothing in memory; the attempts counted in Redis still count.
     second_worker = make()
-    response = second_worker.post("/login", {"email": "ana@clinic.example", "password": PASSWORD})
+    response = second_worker.post("/login", {"email": email, "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many attempts" in text(response)
 

@@ -578,7 +578,7 @@ def test_control_characters_in_a_note_are_dropped_and_the_decision_goes_through(
     assert application.decision_note == "Licence number mismatch \u00e9\u4e2d"
     assert application.events[-1].note == "Licence number mismatch \u00e9\u4e2d"
     mailer.deliver_due()
-    assert len(mailbox.to(applicant.email)) == 2  # the receipt, then the decision
+    assert len(mailbox.to(applicant.email)) == 3  # the confirmation link, the receipt, then the decision
 
 
 def test_html_in_a_reason_is_shown_as_text_not_markup(desk, signed_in):
