@@ -141,9 +141,9 @@ def _configure_logging(app: Flask) -> None:
 # Every table, by the part of the business that owns it.
 MODEL_MODULES = (
     "shop.core.outbox",
+    "shop.core.audit",
     "shop.accounts.models",
     "shop.accounts.licences",
-    "shop.accounts.second_factor",
     "shop.catalogue.models",
     "shop.cart.models",
     "shop.ordering.models",
@@ -163,7 +163,9 @@ DESK_VIEWS = (
     "shop.ordering.staff_views",
     "shop.ordering.staff_practices",
     "shop.quoting.staff_views",
+    "shop.quoting.staff_queue",
     "shop.backoffice.mail_views",
+    "shop.backoffice.audit_views",
     "shop.backoffice.views",
 )
 

@@ -1,7 +1,9 @@
-"""`make bench`: how fast the catalogue answers with a large catalogue, on SQLite and PostgreSQL.
+"""`make bench`: how fast the catalogue and the back office's dashboard answer with a lot of
+data, on SQLite and PostgreSQL.
 
-Builds a catalogue of BENCH_PRODUCTS products (three variants each) in a scratch database, logs
-in a verified clinician, and times the pages a clinician uses most through the WSGI app (no
+Builds a catalogue of BENCH_PRODUCTS products (three variants each) and BENCH_ORDERS orders
+(nearly all long delivered, as in a shop that has run for years) in a scratch database, logs in
+a verified clinician and a member of staff, and times the pages through the WSGI app (no
 network), reporting the median and 95th percentile and the peak Python memory of one request.
 Results go to stdout; BENCHMARKS.md records them with the targets.
 """
@@ -16,9 +18,12 @@ import time
 import tracemalloc
 from datetime import timedelta
 
+import pyotp
+from sqlalchemy import insert
+
 from shop import clock, create_app
 from shop.accounts import users as accounts
-from shop.accounts.models import Role
+from shop.accounts.models import Role, SecondFactor
 from shop.catalogue.models import (
     Brand,
     Category,
@@ -30,11 +35,14 @@ from shop.catalogue.models import (
     Variant,
 )
 from shop.extensions import db
+from shop.ordering.models import Order, OrderStatus, PaymentMethod
 from tests.helpers import WebClient
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "2000"))
+ORDERS = int(os.environ.get("BENCH_ORDERS", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
 PASSWORD = "Bench-harbour-lantern-42"
+STAFF_SECRET = pyotp.random_base32()
 PAGES = {
     "catalogue, first page": "/catalogue",
     "search two words": "/catalogue?q=hydra+boost",
@@ -42,7 +50,17 @@ PAGES = {
     "page 50": "/catalogue?page=50",
     "product page": "/catalogue/product-1234",
 }
-TARGETS_MS = {"p95": 150}
+STAFF_PAGES = {"dashboard": "/staff"}
+TARGETS_MS = {"p95": 150, "dashboard": 50}
+# How the bench's orders stand: nearly all delivered long ago, a few waiting for the desk.
+ORDER_MIX = (
+    (OrderStatus.DELIVERED, 0.95),
+    (OrderStatus.SHIPPED, 0.02),
+    (OrderStatus.PROCESSING, 0.01),
+    (OrderStatus.PLACED, 0.01),
+    (OrderStatus.PAID, 0.005),
+    (OrderStatus.AWAITING_PAYMENT, 0.005),
+)
 
 
 def build(app) -> None:
@@ -88,14 +106,64 @@ def build(app) -> None:
             )
             db.session.add(product)
         db.session.commit()
-        accounts.create_user(email="bench@clinic.example", password=PASSWORD, role=Role.CLINICIAN, verified=True)
+        clinician = accounts.create_user(
+            email="bench@clinic.example", password=PASSWORD, role=Role.CLINICIAN, verified=True
+        )
+        desk = accounts.create_user(email="desk@supplier.example", password=PASSWORD, role=Role.STAFF)
+        db.session.add(SecondFactor(user_id=desk.id, secret=STAFF_SECRET, created_at=now, confirmed_at=now))
+        build_orders(clinician)
 
 
-def measure(app) -> dict[str, tuple[float, float, float]]:
+def build_orders(clinician) -> None:
+    """ORDERS orders of the bench clinician's practice, inserted in batches."""
+    now = clock.now()
+    statuses = [status for status, share in ORDER_MIX for _ in range(int(share * 1000))]
+    batch = []
+    for n in range(ORDERS):
+        status = statuses[n % len(statuses)]
+        batch.append(
+            {
+                "number": f"ORD-{200000 + n}",
+                "practice_id": clinician.practice_id,
+                "placed_by_id": clinician.id,
+                "status": status,
+                "payment_method": PaymentMethod.CARD
+                if status == OrderStatus.AWAITING_PAYMENT
+                else PaymentMethod.ACCOUNT,
+                "currency": "USD",
+                "subtotal_cents": 10_000,
+                "shipping_cents": 0,
+                "tax_rate_bps": 2300,
+                "tax_cents": 2300,
+                "total_cents": 12_300,
+                "practice_name": "Bench Practice",
+                "practice_phone": "+353 21 555 0100",
+                "ship_to": "12 Grand Parade\nCork",
+                "ship_to_country": "IE",
+                "clinician_name": clinician.full_name,
+                "clinician_email": clinician.email,
+                "profession": "physician",
+                "licence_number": "BENCH-1",
+                "licence_region": "Medical Council of Ireland",
+                "licence_expiry": clock.today() + timedelta(days=365),
+                "placed_at": now - timedelta(minutes=ORDERS - n),
+            }
+        )
+        if len(batch) == 5000:
+            db.session.execute(insert(Order), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(Order), batch)
+    db.session.commit()
+
+
+def measure(app, email: str, pages: dict[str, str]) -> dict[str, tuple[float, float, float]]:
     client = WebClient(app.test_client())
-    client.login("bench@clinic.example", PASSWORD)
+    response = client.post("/login", {"email": email, "password": PASSWORD})
+    if response.headers.get("Location") == "/login/code":
+        client.post("/login/code", {"code": pyotp.TOTP(STAFF_SECRET).now()})
     results = {}
-    for label, path in PAGES.items():
+    for label, path in pages.items():
         assert client.get(path).status_code == 200, path
         timings = []
         for _ in range(ROUNDS):
@@ -117,10 +185,12 @@ def run(kind: str, url: str, folder: str) -> bool:
     start = time.perf_counter()
     build(app)
     print(f"\n{kind}: {PRODUCTS} products, {PRODUCTS * 3} variants (built in {time.perf_counter() - start:.1f}s)")
+    print(f"  {ORDERS} orders")
     print(f"  {'page':<28}{'median ms':>10}{'p95 ms':>10}{'peak MiB':>10}")
     ok = True
-    for label, (median, p95, peak) in measure(app).items():
-        flag = "" if p95 <= TARGETS_MS["p95"] else "  <-- over target"
+    timed = {**measure(app, "bench@clinic.example", PAGES), **measure(app, "desk@supplier.example", STAFF_PAGES)}
+    for label, (median, p95, peak) in timed.items():
+        flag = "" if p95 <= TARGETS_MS.get(label, TARGETS_MS["p95"]) else "  <-- over target"
         ok = ok and not flag
         print(f"  {label:<28}{median:>10.1f}{p95:>10.1f}{peak:>10.2f}{flag}")
     with app.app_context():
@@ -149,7 +219,8 @@ def main() -> int:
             finally:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
                 conn.close()
-    print(f"\ntarget: p95 <= {TARGETS_MS['p95']} ms per page -> {'met' if ok else 'NOT met'}")
+    targets = f"p95 <= {TARGETS_MS['p95']} ms per catalogue page, {TARGETS_MS['dashboard']} ms for the dashboard"
+    print(f"\ntarget: {targets} -> {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 
 

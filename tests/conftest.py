@@ -210,9 +210,19 @@ def _empty_tables() -> None:
         db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
         # Quotes and their versions refer to each other: check the keys once all rows are gone.
-        db.session.execute(db.text("PRAGMA defer_foreign_keys = ON"))
+        # The audit log refuses deletes (its triggers, and the session): its triggers are
+        # lifted for the moment and put back as they were, and rows go through the connection.
+        connection = db.session.connection()
+        triggers = connection.execute(
+            db.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
+        ).all()
+        for name, _sql in triggers:
+            connection.execute(db.text(f'DROP TRIGGER "{name}"'))
+        connection.execute(db.text("PRAGMA defer_foreign_keys = ON"))
         for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
+            connection.execute(table.delete())
+        for _name, sql in triggers:
+            connection.execute(db.text(sql))
     db.session.commit()
 
 

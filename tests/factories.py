@@ -23,8 +23,7 @@ from werkzeug.datastructures import FileStorage
 from shop import clock
 from shop.accounts import registration
 from shop.accounts import users as accounts
-from shop.accounts.models import Address, Profession, Role, User
-from shop.accounts.second_factor import SecondFactor
+from shop.accounts.models import Address, Profession, Role, SecondFactor, User
 from shop.accounts.users import PracticeDetails
 from shop.cart import services as carts
 from shop.catalogue.models import Brand, Category, PriceBreak, Product, RegulatoryCategory, RegulatoryStatus, Variant

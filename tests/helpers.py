@@ -26,13 +26,13 @@ from flask import current_app
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
 from shop import clock
-from shop.accounts.models import User
-from shop.accounts.second_factor import SecondFactor
+from shop.accounts.models import SecondFactor, User
 from shop.cart import services as carts
 from shop.catalogue.models import Variant
 from shop.core import mailer
@@ -517,6 +517,36 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def statements_during(action) -> int:
+    """How many SQL statements `action` sends, on every engine (the app's and the test's)."""
+    sent = 0
+
+    def count(*_args) -> None:
+        nonlocal sent
+        sent += 1
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return sent
+
+
+def browser_log_in(tab, email: str, password: str) -> None:
+    """Log in in a real browser as a person would: the password, then (for an account with an
+    authenticator) the code from the app, typed into the form."""
+    tab.goto("/login")
+    tab.get_by_label("Email address").fill(email)
+    tab.get_by_label("Password").fill(password)
+    tab.get_by_role("button", name="Log in").click()
+    tab.wait_for_url(lambda url: not url.endswith("/login"))
+    if tab.url.endswith("/login/code"):
+        tab.get_by_label("Code from your authenticator app").fill(login_code(email))
+        tab.get_by_role("button", name="Log in").click()
+        tab.wait_for_url(lambda url: "/login" not in url)
 
 
 def chromium_path() -> str | None:

@@ -104,6 +104,8 @@ def main() -> None:
         shot(staff, "staff-application", "/staff/applications/2")
         shot(staff, "staff-orders", "/staff/orders")
         shot(staff, "staff-order", f"/staff/orders/{number}")
+        shot(staff, "login-and-security", "/account/security")
+        shot(staff, "staff-mail-message", "/staff/mail/1")
         browser.close()
 
 

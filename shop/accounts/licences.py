@@ -57,6 +57,7 @@ DESK_DECISIONS = frozenset({ApplicationAction.APPROVE, ApplicationAction.REJECT,
 
 class LicenceApplication(db.Model):
     __tablename__ = "licence_applications"
+    audit_type = "application"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -91,6 +92,10 @@ class LicenceApplication(db.Model):
         return target in APPLICATION_TRANSITIONS[self.status]
 
     described_as = "This application"
+
+    @property
+    def audit_label(self) -> str:
+        return f"Application #{self.id} ({self.applicant.full_name})"
 
     def new_event(self, **columns) -> ApplicationEvent:
         return ApplicationEvent(application_id=self.id, **columns)

@@ -1,5 +1,6 @@
 """People and practices: users with a role, the practice a clinician orders for, its
-addresses, and the server-side login sessions that make logout final."""
+addresses, the server-side login sessions that make logout final, and second factors with
+their recovery codes (used in `second_factor`)."""
 
 from __future__ import annotations
 
@@ -175,6 +176,11 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def audit_label(self) -> str:
+        """How the audit log and the mail log name the person."""
+        return f"{self.full_name} <{self.email}>"
+
+    @property
     def is_invited(self) -> bool:
         """Invited by an administrator, and has not chosen a password yet."""
         return self.password_hash == UNSET_PASSWORD
@@ -222,3 +228,30 @@ class LoginSession(db.Model):
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class SecondFactor(db.Model):
+    __tablename__ = "second_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set once the person typed a first code from their app: the factor is in use from then.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_step: Mapped[int | None]
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id])
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

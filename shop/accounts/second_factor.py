@@ -13,59 +13,29 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import secrets
-from datetime import datetime
 
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import ForeignKey, String, delete, or_, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.accounts.models import User
+from shop.accounts.models import RecoveryCode, SecondFactor, User
 from shop.accounts.passwords import verify_password
 from shop.accounts.sessions import revoke_all_sessions
 from shop.accounts.users import email_security_change
-from shop.core.db import UTCDateTime, unit_of_work
+from shop.core import audit
+from shop.core.db import unit_of_work
 from shop.errors import NotEligible, WrongCode, WrongPassword
 from shop.extensions import db
-
-log = logging.getLogger(__name__)
 
 STEP_SECONDS = 30
 # A code from the step before or after the current one still counts: phones' clocks drift.
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
-
-
-class SecondFactor(db.Model):
-    __tablename__ = "second_factors"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    secret: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Set once the person typed a first code from their app: the factor is in use from then.
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_used_step: Mapped[int | None]
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
-    user: Mapped[User] = relationship(foreign_keys=[user_id])
-    ended_by: Mapped[User | None] = relationship(foreign_keys=[ended_by_id])
-
-
-class RecoveryCode(db.Model):
-    __tablename__ = "recovery_codes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- what a login asks for ---------------------------------------------------------------------
@@ -146,6 +116,8 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
         codes = _replace_recovery_codes(user)
         revoke_all_sessions(user)
         email_security_change(user, "The second factor")
+        if user.is_staff:
+            audit.record(user, "staff.second_factor_set_up", user)
     return codes
 
 
@@ -158,26 +130,33 @@ def check_code(user: User, code: str) -> bool:
     factor = active_factor(user)
     if factor is None or not code:
         return False
-    step = _matching_step(factor.secret, code)
     with unit_of_work():
-        if step is not None:
-            return _spend(
-                update(SecondFactor)
-                .where(
-                    SecondFactor.id == factor.id,
-                    or_(SecondFactor.last_used_step.is_(None), SecondFactor.last_used_step < step),
-                )
-                .values(last_used_step=step)
-            )
+        accepted = _accept(user, factor, code)
+        if not accepted and user.is_staff:
+            audit.record(None, "staff.login_code_failed", user)
+    return accepted
+
+
+def _accept(user: User, factor: SecondFactor, code: str) -> bool:
+    step = _matching_step(factor.secret, code)
+    if step is not None:
         return _spend(
-            update(RecoveryCode)
+            update(SecondFactor)
             .where(
-                RecoveryCode.user_id == user.id,
-                RecoveryCode.code_hash == _hash_code(code),
-                RecoveryCode.used_at.is_(None),
+                SecondFactor.id == factor.id,
+                or_(SecondFactor.last_used_step.is_(None), SecondFactor.last_used_step < step),
             )
-            .values(used_at=clock.now())
+            .values(last_used_step=step)
         )
+    return _spend(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _hash_code(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=clock.now())
+    )
 
 
 def _spend(statement) -> bool:
@@ -253,7 +232,7 @@ def reset(admin: User, member: User) -> None:
         _end(member, ended_by=admin)
         revoke_all_sessions(member)
         email_security_change(member, "The second factor")
-    log.info("second factor of user %s reset by admin %s", member.id, admin.id)
+        audit.record(admin, "user.second_factor_reset", member)
 
 
 def _end(user: User, *, ended_by: User) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from shop import clock
 from shop.accounts.models import LoginSession, User, normalise_email
 from shop.accounts.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
+from shop.core import audit
 from shop.core.db import unit_of_work
 from shop.errors import NotEligible, NotFound
 from shop.extensions import db
@@ -35,6 +36,9 @@ def authenticate(email: str, password: str) -> User | None:
         burn_verification_time(password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
+        if user.is_staff:
+            with unit_of_work():
+                audit.record(None, "staff.login_failed", user, note="Wrong password or inactive account")
         return None
     if needs_rehash(user.password_hash):
         with unit_of_work():
@@ -42,8 +46,9 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def start_session(user: User, *, user_agent: str = "", ip_address: str = "") -> str:
-    """Open a login session for `user`; returns the token to keep in the cookie."""
+def start_session(user: User, *, user_agent: str = "", ip_address: str = "", login: bool = True) -> str:
+    """Open a login session for `user`; returns the token to keep in the cookie. A staff
+    member's login is audited (`login=False`: a new token for a browser already signed in)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     with unit_of_work():
@@ -58,6 +63,8 @@ def start_session(user: User, *, user_agent: str = "", ip_address: str = "") -> 
                 ip_address=(ip_address or "")[:45],
             )
         )
+        if login and user.is_staff:
+            audit.record(user, "staff.logged_in", user, note=device_of(user_agent or ""))
     user.login_token = token
     return token
 

@@ -28,6 +28,7 @@ from shop.urls import add_post_routes
 QUEUE_FILTERS = {
     "open": "Waiting for a decision",
     "pending": "Under review",
+    "reuploaded": "New document from the clinician",
     "needs_info": "More information needed",
     "approved": "Approved",
     "rejected": "Rejected",
@@ -39,6 +40,11 @@ QUEUE_FILTERS = {
 def _verification_queue() -> list[QueueCount]:
     waiting = verification.confirmed_applications().subquery()
     counts = dict(db.session.execute(select(waiting.c.status, func.count()).group_by(waiting.c.status)).all())
+    reuploaded = db.session.scalar(
+        select(func.count()).select_from(
+            verification.confirmed_applications().where(verification.reuploaded()).subquery()
+        )
+    )
     pending, needs_info = counts.get(ApplicationStatus.PENDING, 0), counts.get(ApplicationStatus.NEEDS_INFO, 0)
     return [
         QueueCount(
@@ -46,6 +52,12 @@ def _verification_queue() -> list[QueueCount]:
             "application to review",
             "applications to review",
             url_for("staff.applications", status=ApplicationStatus.PENDING.value),
+        ),
+        QueueCount(
+            reuploaded,
+            "document re-uploaded",
+            "documents re-uploaded",
+            url_for("staff.applications", status="reuploaded"),
         ),
         QueueCount(
             needs_info,
@@ -64,9 +76,13 @@ def applications():
         statuses = None
     elif shown == "open":
         statuses = [ApplicationStatus.PENDING, ApplicationStatus.NEEDS_INFO]
+    elif shown == "reuploaded":
+        statuses = [ApplicationStatus.PENDING]
     else:
         statuses = [ApplicationStatus(shown)]
     query = verification.review_queue(statuses)
+    if shown == "reuploaded":
+        query = query.where(verification.reuploaded())
     page = paginate(query)
     return render_template("staff/applications.html", page=page, shown=shown, filters=QUEUE_FILTERS)
 

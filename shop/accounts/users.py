@@ -21,6 +21,7 @@ from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceA
 from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, User, normalise_email
 from shop.accounts.passwords import hash_password, password_problem, verify_password
 from shop.accounts.sessions import revoke_all_sessions, start_session
+from shop.core import audit
 from shop.core.db import unit_of_work
 from shop.core.formatting import local_datetime
 from shop.core.outbox import queue_email
@@ -150,6 +151,7 @@ def invite_staff(*, admin: User, email: str, full_name: str, role: Role) -> User
     with unit_of_work(conflict=duplicate_account(email)):
         user = new_user(email=email, password=None, full_name=full_name, role=role)
         db.session.flush()
+        audit.record(admin, "staff.invited", user, {"role": (None, role)})
         queue_email(
             kind="staff.invited",
             to=user.email,
@@ -224,7 +226,9 @@ def change_password(
     with unit_of_work():
         _set_password(user, new_password)
         email_security_change(user, "The password")
-    return start_session(user, user_agent=user_agent, ip_address=ip_address)
+        if user.is_staff:
+            audit.record(user, "staff.password_changed", user)
+    return start_session(user, user_agent=user_agent, ip_address=ip_address, login=False)
 
 
 def email_security_change(user: User, what: str, *, logins_ended: bool = True) -> None:
@@ -260,6 +264,12 @@ def set_active(admin: User, user: User, active: bool) -> None:
     if user.id == admin.id:
         raise NotEligible("You cannot deactivate your own account.")
     with unit_of_work():
+        audit.record(
+            admin,
+            "staff.reactivated" if active else "staff.deactivated",
+            user,
+            {"active": (user.active, active)},
+        )
         user.active = active
         if not active:
             revoke_all_sessions(user)

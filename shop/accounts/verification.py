@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from shop import clock
 from shop.accounts.documents import stored_document
-from shop.accounts.licences import ApplicationAction, ApplicationStatus, LicenceApplication
+from shop.accounts.licences import ApplicationAction, ApplicationEvent, ApplicationStatus, LicenceApplication
 from shop.accounts.models import User
 from shop.accounts.registration import check_licence_expiry, document_row
 from shop.core import events
@@ -135,6 +135,25 @@ def confirmed_applications():
         select(LicenceApplication)
         .join(User, User.id == LicenceApplication.user_id)
         .where(User.email_confirmed_at.is_not(None))
+    )
+
+
+# What a clinician does that sends an application back to the desk with a new document.
+NEW_DOCUMENT = ("document_uploaded", "renewal_submitted")
+
+
+def reuploaded():
+    """The condition for an application back with the desk because its clinician sent a new
+    document (after a request for more, or a renewal): such an event since it joined the queue."""
+    return (
+        select(ApplicationEvent.id)
+        .where(
+            ApplicationEvent.application_id == LicenceApplication.id,
+            ApplicationEvent.action.in_(NEW_DOCUMENT),
+            ApplicationEvent.created_at >= LicenceApplication.queued_at,
+        )
+        .correlate(LicenceApplication)
+        .exists()
     )
 
 

@@ -98,3 +98,9 @@ def render_item(type_: str, obj, _autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
     return False
+
+
+def contains(column, term: str):
+    """`column` contains `term`, in any case, with LIKE's own wildcards in the term taken as text."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return db.func.lower(column).like(f"%{escaped}%", escape="\\")

@@ -17,6 +17,7 @@ from sqlalchemy import ForeignKey, String, Text, update
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from shop import clock
+from shop.core import audit
 from shop.core.db import UTCDateTime
 from shop.errors import InvalidTransition
 from shop.extensions import db
@@ -41,11 +42,13 @@ class EventColumns:
 
 class Tracked(Protocol):
     """A record with a status table and an event trail: it can tell whether a status may follow
-    its own, make an event row about itself, and name itself in messages ("Order ORD-100001")."""
+    its own, make an event row about itself, and name itself in messages ("Order ORD-100001")
+    and in the audit log ("order")."""
 
     id: int
     status: StrEnum
     described_as: str
+    audit_type: str  # how the audit log names its kind: "order", "quote", "application"
 
     def can_become(self, target) -> bool: ...
 
@@ -62,7 +65,8 @@ def record(
     *,
     at: datetime | None = None,
 ) -> None:
-    """Add an event row about `row` (in the caller's transaction), as of now or `at`."""
+    """Add an event row about `row` (in the caller's transaction), as of now or `at`; a staff
+    member's is written to the audit log beside it, so the record's history and the log agree."""
     db.session.add(
         row.new_event(
             actor_id=actor.id if actor else None,
@@ -73,6 +77,8 @@ def record(
             created_at=at or clock.now(),
         )
     )
+    if actor is not None and actor.is_staff:
+        audit.record(actor, f"{row.audit_type}.{action}", row, {"status": (from_status, to_status)}, note)
 
 
 def record_note(row: Tracked, actor: User | None, action: str, text: str) -> None:

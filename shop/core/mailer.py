@@ -227,31 +227,6 @@ def deliver_due(limit: int = 200) -> DeliveryReport:
     return report
 
 
-def stop_sending(message: OutboxMessage) -> bool:
-    """A person decides a message that cannot be delivered is not to be tried again (staff
-    action); one already sent stays as it is. Returns whether it was stopped."""
-    if message.sent_at is not None or message.gave_up_at is not None:
-        return False
-    with unit_of_work():
-        message.gave_up_at = clock.now()
-        message.claimed_until = None
-    return True
-
-
-def retry_now(message: OutboxMessage) -> bool:
-    """Put a failed or waiting message back at the head of the queue (staff action); one
-    already sent stays as it is. Returns whether it was queued again."""
-    if message.sent_at is not None:
-        return False
-    with unit_of_work():
-        message.gave_up_at = None
-        message.due_at = clock.now()
-        message.claimed_until = None
-        if message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-            message.attempts = 0
-    return True
-
-
 def run_worker(stop: threading.Event, interval: float, jobs: tuple = (), jobs_every: float = 60.0) -> None:
     """Deliver due mail every `interval` seconds, and run the other periodic `jobs` every
     `jobs_every` seconds, until `stop` is set. A round that fails (the database restarting,

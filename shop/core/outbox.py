@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, and_, not_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop import clock
+from shop.core import audit
 from shop.core.db import UTCDateTime
 from shop.core.enums import LabelledEnum
 from shop.core.formatting import one_line
@@ -25,6 +26,7 @@ from shop.extensions import db
 
 class MailStatus(LabelledEnum):
     QUEUED = "queued", "Queued"
+    SENDING = "sending", "Being sent"  # a worker holds it now
     RETRYING = "retrying", "Retrying"
     FAILING = "failing", "Failing, still retrying"  # MAIL_MAX_ATTEMPTS or more failures: staff look at it
     SENT = "sent", "Sent"
@@ -33,6 +35,7 @@ class MailStatus(LabelledEnum):
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
+    audit_type = "email"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # What kind of message this is (`application.received`...), for operators and tests.
@@ -52,10 +55,20 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     gave_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The record the message is about, in the words people know it by ("Order ORD-100001").
+    about: Mapped[str] = mapped_column(String(160), default="", server_default="")
+    # A copy a member of staff sent again points to the message it copies.
+    resent_from_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="message", order_by="OutboxAttachment.id", cascade="all, delete-orphan"
     )
+
+    resent_from: Mapped[OutboxMessage | None] = relationship(remote_side="OutboxMessage.id")
+
+    @property
+    def described_as(self) -> str:
+        return f"Email “{self.subject}” to {self.to_address}"
 
     @property
     def status(self) -> MailStatus:
@@ -63,9 +76,27 @@ class OutboxMessage(db.Model):
             return MailStatus.SENT
         if self.gave_up_at:
             return MailStatus.STOPPED
+        if self.claimed_until is not None and self.claimed_until > clock.now():
+            return MailStatus.SENDING
         if self.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
             return MailStatus.FAILING
         return MailStatus.RETRYING if self.attempts else MailStatus.QUEUED
+
+
+def in_status(status: MailStatus):
+    """The SQL condition for messages in `status`, as `OutboxMessage.status` tells it."""
+    m = OutboxMessage
+    unsent = (m.sent_at.is_(None), m.gave_up_at.is_(None))
+    held = and_(m.claimed_until.is_not(None), m.claimed_until > clock.now())
+    most = current_app.config["MAIL_MAX_ATTEMPTS"]
+    return {
+        MailStatus.SENT: m.sent_at.is_not(None),
+        MailStatus.STOPPED: and_(m.sent_at.is_(None), m.gave_up_at.is_not(None)),
+        MailStatus.SENDING: and_(*unsent, held),
+        MailStatus.FAILING: and_(*unsent, not_(held), m.attempts >= most),
+        MailStatus.RETRYING: and_(*unsent, not_(held), m.attempts > 0, m.attempts < most),
+        MailStatus.QUEUED: and_(*unsent, not_(held), m.attempts == 0),
+    }[status]
 
 
 class OutboxAttachment(db.Model):
@@ -104,6 +135,7 @@ def queue_email(
         to_address=to,
         reply_to=reply_to,
         subject=subject,
+        about=_about(context)[:160],
         text_body=render_template(f"email/{template}.txt", **context),
         html_body=render_template(f"email/{template}.html", subject=subject, **context),
         created_at=now,
@@ -114,6 +146,16 @@ def queue_email(
     )
     db.session.add(message)
     return message
+
+
+# The records a message's template is given, the one it is about first.
+ABOUT_KEYS = ("order", "quote", "application", "user")
+
+
+def _about(context: dict[str, Any]) -> str:
+    """What a message is about: the first of its order, quote, application or person."""
+    records = (context.get(key) for key in ABOUT_KEYS)
+    return next((audit.label_of(record) for record in records if record is not None), "")
 
 
 @dataclass(frozen=True)

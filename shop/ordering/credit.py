@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from shop.accounts.models import Practice, User
+from shop.core import audit
 from shop.core.db import unit_of_work
 from shop.errors import NotEligible
 from shop.extensions import db
@@ -54,8 +55,20 @@ def set_terms(staff: User, practice: Practice, terms: Terms) -> Practice:
     """Staff decide whether the practice may pay on account, in how many days, up to what."""
     if not staff.is_staff:
         raise NotEligible("Only staff can change a practice's terms.")
+    before = _terms_of(practice)
     with unit_of_work():
         practice.on_account = terms.on_account
         practice.payment_terms_days = terms.payment_terms_days
         practice.credit_limit_cents = terms.credit_limit_cents
+        changes = audit.changed(before, _terms_of(practice))
+        if changes:
+            audit.record(staff, "practice.terms_changed", practice, changes, label=f"Practice {practice.name}")
     return practice
+
+
+def _terms_of(practice: Practice) -> dict:
+    return {
+        "on_account": practice.on_account,
+        "payment_terms_days": practice.payment_terms_days,
+        "credit_limit_cents": practice.credit_limit_cents,
+    }

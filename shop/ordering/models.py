@@ -95,6 +95,7 @@ class PaymentMethod(LabelledEnum):
 
 class Order(db.Model):
     __tablename__ = "orders"
+    audit_type = "order"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

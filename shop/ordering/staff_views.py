@@ -1,12 +1,18 @@
-"""The orders desk: new orders first, filters and search, and each order's status flow."""
+"""The orders desk: new orders first, filters and search, the desk's queues (and its share of
+the dashboard), and each order's status flow."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, func, or_, select
 
+from shop import clock
 from shop.backoffice import bp
+from shop.backoffice.dashboard import QueueCount, queue
+from shop.core.db import contains
 from shop.core.paging import paginate
 from shop.extensions import db
 from shop.forms import EmptyForm, clean_text, posted
@@ -19,21 +25,68 @@ from shop.ordering.models import CancelCause, Order, OrderStatus
 def orders_list():
     status = request.args.get("status", "")
     status = status if status in OrderStatus._value2member_map_ else ""
+    shown = request.args.get("queue", "")
+    shown = shown if shown in ORDER_QUEUES else ""
     q = clean_text(request.args.get("q", ""))[:80]
     query = select(Order).order_by(Order.placed_at.desc(), Order.id.desc())
     if status:
         query = query.where(Order.status == OrderStatus(status))
+    if shown:
+        query = select(Order).where(_in_order_queue(shown, clock.now())).order_by(Order.placed_at, Order.id)
     if q:
-        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
-            or_(
-                db.func.lower(Order.number).like(pattern, escape="\\"),
-                db.func.lower(Order.practice_name).like(pattern, escape="\\"),
-                db.func.lower(Order.po_number).like(pattern, escape="\\"),
-            )
+            or_(contains(Order.number, q), contains(Order.practice_name, q), contains(Order.po_number, q))
         )
     page = paginate(query)
-    return render_template("staff/orders/list.html", page=page, status=status, q=q, statuses=list(OrderStatus))
+    return render_template(
+        "staff/orders/list.html",
+        page=page,
+        status=status,
+        q=q,
+        statuses=list(OrderStatus),
+        shown=shown,
+        queue_label=ORDER_QUEUES.get(shown, ""),
+    )
+
+
+# The desk's queues: what waits for it, oldest first.
+ORDER_QUEUES = {
+    "to_confirm": "Orders to confirm",
+    "to_ship": "Orders to ship",
+    "unpaid": "Card orders awaiting payment for more than a day",
+}
+UNPAID_AFTER = timedelta(days=1)
+
+
+def _in_order_queue(shown: str, now):
+    return {
+        "to_confirm": Order.status.in_([OrderStatus.PLACED, OrderStatus.PAID]),
+        "to_ship": Order.status == OrderStatus.PROCESSING,
+        "unpaid": and_(Order.status == OrderStatus.AWAITING_PAYMENT, Order.placed_at < now - UNPAID_AFTER),
+    }[shown]
+
+
+@queue(position=20)
+def _orders_queue() -> list[QueueCount]:
+    now = clock.now()
+    counts = db.session.execute(
+        select(
+            *(func.coalesce(func.sum(case((_in_order_queue(name, now), 1), else_=0)), 0) for name in ORDER_QUEUES)
+        ).where(
+            Order.status.in_(
+                [OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PROCESSING, OrderStatus.AWAITING_PAYMENT]
+            )
+        )
+    ).one()
+    words = {
+        "to_confirm": ("order to confirm", "orders to confirm"),
+        "to_ship": ("order to ship", "orders to ship"),
+        "unpaid": ("card order unpaid for over a day", "card orders unpaid for over a day"),
+    }
+    return [
+        QueueCount(count, *words[name], url_for("staff.orders_list", queue=name))
+        for name, count in zip(ORDER_QUEUES, counts, strict=True)
+    ]
 
 
 def _order_or_404(number: str) -> Order:

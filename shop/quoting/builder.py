@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop import clock
 from shop.accounts.models import User
+from shop.core import audit
 from shop.core.db import unit_of_work
 from shop.core.formatting import long_date
 from shop.core.limits import MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
@@ -169,6 +170,7 @@ def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
     version = _editable(staff, quote)
     _check_validity(edit.valid_until)
     by_id = {line.id: line for line in version.lines}
+    before = _draft_figures(version)
     with unit_of_work():
         # No flush half-way: a line priced beyond what a quote may total is refused by
         # recalculate() below, before anything reaches the database.
@@ -180,7 +182,23 @@ def save_draft(staff: User, quote: Quote, edit: DraftEdit) -> QuoteVersion:
         version.note = edit.note.strip()
         recalculate(version)
         quote.updated_at = clock.now()
+        audit.record(
+            staff,
+            "quote.draft_saved",
+            quote,
+            audit.changed(before, _draft_figures(version)),
+            label=f"{quote.described_as}, v{version.number}",
+        )
     return version
+
+
+def _draft_figures(version: QuoteVersion) -> dict:
+    return {
+        "lines": len(version.lines),
+        "shipping_cents": version.shipping_cents,
+        "total_cents": version.total_cents,
+        "valid_until": version.valid_until,
+    }
 
 
 def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: list[LineEdit]) -> None:
@@ -233,6 +251,14 @@ def add_line(
         version.lines.append(line)
         recalculate(version)
         quote.updated_at = clock.now()
+        audit.record(
+            staff,
+            "quote.line_added",
+            quote,
+            {"total_cents": (None, version.total_cents)},
+            note=f"{line.sku or line.product_name} × {line.quantity} at {line.unit_price_cents}",
+            label=f"{quote.described_as}, v{version.number}",
+        )
     return line
 
 

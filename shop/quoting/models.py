@@ -71,6 +71,7 @@ DECISION_TARGETS = {
 
 class Quote(db.Model):
     __tablename__ = "quotes"
+    audit_type = "quote"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

@@ -1,6 +1,5 @@
-"""The quotes desk: the queue of requests, starting a quote for a practice that called or
-faxed, the builder (lines, prices or discounts, shipping, validity, terms, note), sending,
-revisions and the conversation."""
+"""The quotes desk: starting a quote for a practice that called or faxed, the builder (lines, prices or discounts, shipping, validity, terms, note), sending,
+revisions and the conversation. (The desk's lists and queue are in `staff_queue`.)"""
 
 from __future__ import annotations
 
@@ -8,67 +7,22 @@ from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from shop import clock
 from shop.accounts.models import Role, User
 from shop.backoffice import bp
-from shop.core.paging import paginate
 from shop.core.pricing import cents
 from shop.errors import ShopError
 from shop.extensions import db
-from shop.forms import EmptyForm, clean_text, posted, show_error
+from shop.forms import EmptyForm, posted, show_error
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
 from shop.quoting.document import pdf_download, quote_document
 from shop.quoting.forms import CommentForm
-from shop.quoting.models import Quote, QuoteStatus, QuoteVersion
+from shop.quoting.models import Quote
 from shop.quoting.staff_forms import AddLineForm, DraftForm, StartQuoteForm
-
-QUEUES = {
-    "open": ("Needs the desk", [QuoteStatus.REQUESTED, QuoteStatus.CHANGES_REQUESTED, QuoteStatus.DRAFT]),
-    "sent": ("Sent", [QuoteStatus.SENT]),
-    "accepted": ("Accepted", [QuoteStatus.ACCEPTED]),
-    "closed": ("Declined or expired", [QuoteStatus.DECLINED, QuoteStatus.EXPIRED]),
-    "all": ("All", None),
-}
-
-
-@bp.route("/quotes")
-def quotes_list():
-    shown = request.args.get("queue", "open")
-    shown = shown if shown in QUEUES else "open"
-    q = clean_text(request.args.get("q", ""))[:80]
-    if q:
-        shown = "all"  # a number is looked for in every queue
-    query = select(Quote).order_by(Quote.updated_at.asc() if shown == "open" else Quote.updated_at.desc(), Quote.id)
-    query = _in_queue(query, shown, clock.now())
-    if q:
-        query = query.where(db.func.lower(Quote.number).contains(q.lower(), autoescape=True))
-    page = paginate(query)
-    return render_template("staff/quotes/list.html", page=page, shown=shown, queues=QUEUES, q=q, now=clock.now())
-
-
-def _in_queue(query, queue: str, now):
-    """A sent quote whose latest version ran out of time belongs with the expired ones even
-    before `expire-quotes` has marked it (the badge already says Expired)."""
-    statuses = QUEUES[queue][1]
-    if statuses is None:
-        return query
-    latest_end = (
-        select(QuoteVersion.expires_at)
-        .where(QuoteVersion.quote_id == Quote.id, QuoteVersion.sent_at.is_not(None))
-        .order_by(QuoteVersion.number.desc())
-        .limit(1)
-        .correlate(Quote)
-        .scalar_subquery()
-    )
-    if queue == "sent":
-        return query.where(Quote.status == QuoteStatus.SENT, latest_end > now)
-    if queue == "closed":
-        return query.where(or_(Quote.status.in_(statuses), and_(Quote.status == QuoteStatus.SENT, latest_end <= now)))
-    return query.where(Quote.status.in_(statuses))
 
 
 def _clinicians():

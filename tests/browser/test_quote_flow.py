@@ -13,20 +13,13 @@ from shop.core.formatting import money
 from shop.ordering.models import Order, PaymentMethod
 from shop.quoting.models import Quote, QuoteStatus
 from tests.factories import PASSWORD, make_clinician, make_staff, make_variant
-from tests.helpers import login_code, orders_of, reload
+from tests.helpers import browser_log_in, orders_of, reload
 
 pytestmark = pytest.mark.browser
 
 
 def log_in(tab, email: str) -> None:
-    tab.goto("/login")
-    tab.get_by_label("Email address").fill(email)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
-    if tab.get_by_role("heading", name="Your login code").count():
-        # A staff login: the code from the authenticator app, typed in.
-        tab.get_by_label("Code from your authenticator app").fill(login_code(email))
-        tab.get_by_role("button", name="Log in").click()
+    browser_log_in(tab, email, PASSWORD)
     expect(tab.get_by_role("button", name="Log in")).to_have_count(0)
 
 

@@ -14,8 +14,7 @@ import time_machine
 from sqlalchemy import select
 
 from shop import clock
-from shop.accounts.models import Role, User
-from shop.accounts.second_factor import RecoveryCode, SecondFactor
+from shop.accounts.models import RecoveryCode, Role, SecondFactor, User
 from shop.extensions import db
 from tests.factories import PASSWORD, give_second_factor, make_clinician, make_staff
 from tests.helpers import field_error, flashes, login_code, outbox, redirect_path, text

@@ -19,7 +19,7 @@ from tests.helpers import flashes, redirect_path, text
 def waiting_section(response) -> str:
     html = response.get_data(as_text=True)
     start = html.index('id="waiting-title"')
-    return html[start : html.index('id="sent-title"')]
+    return html[start : html.index('id="log-title"')]
 
 
 def message_for(address: str) -> OutboxMessage:
@@ -70,7 +70,7 @@ def test_the_mail_page_lists_messages_not_yet_delivered_and_not_the_delivered_on
     assert "We received your application" in waiting
     assert "Dr Waiting" in waiting  # the customer-care notice names the applicant
     assert "delivered@clinic.example" not in waiting
-    assert "delivered@clinic.example" in text(response)  # under "Recently delivered"
+    assert "delivered@clinic.example" in text(response)  # in the log of every message
 
 
 def test_with_everything_delivered_the_mail_page_says_so(desk, mailbox):
