@@ -3,6 +3,11 @@
 Every endpoint declares a policy, on the view (`@allow(...)`) or for its whole blueprint
 (`protect(bp, ...)`); one `before_request` hook enforces it before any view code runs, so a
 view that forgets to declare one is refused, not exposed.
+
+Within the back office, each desk's pages belong to their desk (`desk_pages(__name__, desk)`
+in the module that defines them): a staff member works only the desks an admin gave them, and
+admins work every desk. A page another desk needs for context says so (`@readable_by(...)`):
+those desks may open it, but not post to it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask_login import current_user
 
 from shop import clock
+from shop.core.enums import LabelledEnum
 
 
 class Policy(StrEnum):
@@ -25,7 +31,20 @@ class Policy(StrEnum):
     ADMIN = "admin"
 
 
+class Desk(LabelledEnum):
+    VERIFICATION = "verification", "Verification"
+    ORDERS = "orders", "Orders"
+    QUOTES = "quotes", "Quotes"
+    CUSTOMERS = "customers", "Customers (practices, terms and credit)"
+    AUDIT = "audit", "Audit log (read only)"
+
+
+# The desks a staff account made by an operator (create-user) works, and those an existing
+# account was given when desks began: every desk of the daily work.
+WORK_DESKS = frozenset({Desk.VERIFICATION, Desk.ORDERS, Desk.QUOTES, Desk.CUSTOMERS})
+
 _BLUEPRINT_POLICIES: dict[str, Policy] = {}
+_MODULE_DESKS: dict[str, Desk] = {}
 
 
 def allow(policy: Policy):
@@ -41,6 +60,37 @@ def allow(policy: Policy):
 def protect(blueprint: Blueprint, policy: Policy) -> None:
     """Declare the policy for every view of a blueprint that does not declare its own."""
     _BLUEPRINT_POLICIES[blueprint.name] = policy
+
+
+def desk_pages(module: str, desk: Desk) -> None:
+    """Declare that every view defined in `module` belongs to `desk`."""
+    _MODULE_DESKS[module] = desk
+
+
+def readable_by(*desks: Desk):
+    """Let these desks open the view (GET) for context, besides its own desk."""
+
+    def decorate(view):
+        view.read_desks = frozenset(desks)
+        return view
+
+    return decorate
+
+
+def desk_for(endpoint: str) -> Desk | None:
+    """The desk whose page `endpoint` is, if it is one of a desk's pages."""
+    view = current_app.view_functions.get(endpoint)
+    return _MODULE_DESKS.get(getattr(view, "__module__", ""))
+
+
+def may_open(user, endpoint: str, method: str = "GET") -> bool:
+    """Whether a staff member may use this back-office page with this method."""
+    desk = desk_for(endpoint)
+    if desk is None or user.works(desk):
+        return True
+    view = current_app.view_functions.get(endpoint)
+    readers = getattr(view, "read_desks", frozenset())
+    return method in ("GET", "HEAD") and any(user.works(reader) for reader in readers)
 
 
 def policy_for(endpoint: str) -> Policy | None:
@@ -78,6 +128,8 @@ def enforce_access():
         return None
     if policy in (Policy.STAFF, Policy.ADMIN):
         if not current_user.is_staff or (policy == Policy.ADMIN and not current_user.is_admin):
+            abort(403)
+        if not may_open(current_user, request.endpoint, request.method):
             abort(403)
         return None
     if policy == Policy.CATALOGUE and current_user.is_staff:

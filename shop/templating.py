@@ -7,7 +7,7 @@ from flask import Flask, g
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from shop.access import is_verified_clinician
+from shop.access import Desk, is_verified_clinician, may_open
 from shop.accounts.licences import ApplicationAction, ApplicationStatus
 from shop.cart.models import CartLine
 from shop.core import limits
@@ -37,6 +37,7 @@ def register(app: Flask) -> None:
     for enum in (
         ApplicationAction,
         ApplicationStatus,
+        Desk,
         MailStatus,
         OrderAction,
         OrderStatus,
@@ -46,6 +47,8 @@ def register(app: Flask) -> None:
     ):
         app.jinja_env.globals[enum.__name__] = enum
     app.jinja_env.globals["limits"] = limits
+    # Whether the signed-in member of staff may open a back-office page: the gate's own rule.
+    app.jinja_env.globals["may_open_page"] = lambda endpoint: may_open(current_user, endpoint)
 
     @app.context_processor
     def shop_context():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from io import BytesIO
@@ -21,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
+from shop.access import Desk
 from shop.accounts import registration
 from shop.accounts import users as accounts
 from shop.accounts.models import Address, Profession, Role, SecondFactor, User
@@ -195,12 +196,17 @@ def make_staff(
     password: str = PASSWORD,
     full_name: str = "Jordan Lee",
     second_factor: bool = True,
+    desks: Iterable[Desk] | None = None,
 ) -> User:
     """A staff member (or admin) who has set up an authenticator, unless `second_factor=False`
-    (as an account the command line just created: it sets one up at its first login)."""
+    (as an account the command line just created: it sets one up at its first login). Staff
+    work every desk of the daily work (as the command line gives them), or `desks`."""
     user = accounts.create_user(
         email=email or unique_email(role.value), password=password, role=role, full_name=full_name
     )
+    if desks is not None:
+        user.desks = desks
+        db.session.commit()
     if second_factor:
         give_second_factor(user)
     return user

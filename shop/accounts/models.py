@@ -14,6 +14,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from shop.access import Desk
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
 from shop.errors import NotFound
@@ -153,6 +154,9 @@ class User(UserMixin, db.Model):
     # When the owner opened the confirmation link emailed at registration (accounts made by an
     # operator or an admin's invitation count as confirmed when made).
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The back-office desks a staff member works, as their codes separated by commas (admins
+    # work every desk whatever this says).
+    desk_codes: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     practice: Mapped[Practice | None] = relationship(back_populates="members")
     application: Mapped[LicenceApplication | None] = relationship(
@@ -196,6 +200,19 @@ class User(UserMixin, db.Model):
     @property
     def is_clinician(self) -> bool:
         return self.role == Role.CLINICIAN
+
+    @property
+    def desks(self) -> frozenset[Desk]:
+        codes = {code for code in (self.desk_codes or "").split(",") if code}
+        return frozenset(desk for desk in Desk if desk.value in codes)
+
+    @desks.setter
+    def desks(self, desks) -> None:
+        self.desk_codes = ",".join(sorted(Desk(desk).value for desk in desks))
+
+    def works(self, desk: Desk) -> bool:
+        """Whether the back-office desk is this person's: every desk for an admin."""
+        return self.is_admin or (self.is_staff and desk in self.desks)
 
     def is_verified(self, today: date) -> bool:
         """A clinician may see and buy once staff approved a licence that is still valid."""

@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from shop.access import Policy, allow
-from shop.accounts import second_factor
+from shop.access import Desk, Policy, allow
+from shop.accounts import second_factor, staff_accounts
 from shop.accounts import users as accounts
 from shop.accounts.models import Role, User
-from shop.accounts.staff_forms import StaffUserForm
+from shop.accounts.staff_forms import DesksForm, StaffUserForm
 from shop.backoffice import bp
 from shop.errors import ShopError
 from shop.extensions import db
@@ -30,7 +30,11 @@ def users():
     if form.validate_on_submit():
         try:
             user = accounts.invite_staff(
-                admin=current_user, email=form.email.data, full_name=form.full_name.data, role=Role(form.role.data)
+                admin=current_user,
+                email=form.email.data,
+                full_name=form.full_name.data,
+                role=Role(form.role.data),
+                desks={Desk(code) for code in form.desks.data},
             )
         except ShopError as error:
             show_error(form, error)
@@ -47,6 +51,11 @@ def users():
             factors=second_factor.factors_of(members),
             resets=second_factor.last_resets(members),
             toggle=EmptyForm(),
+            desk_forms={
+                m.id: DesksForm(formdata=None, prefix=f"m{m.id}", desks=[d.value for d in m.desks])
+                for m in members
+                if not m.is_admin
+            },
         ),
         status,
     )
@@ -98,3 +107,36 @@ def reset_second_factor(user_id: int):
             )
         return redirect(back, code=303)
     return render_template("staff/reset_second_factor.html", member=member, form=form, back=back)
+
+
+@bp.route("/users/<id:user_id>/desks", methods=["POST"])
+@allow(Policy.ADMIN)
+def set_user_desks(user_id: int):
+    member = _member_or_404(user_id)
+    form = DesksForm(prefix=f"m{member.id}")
+    if form.validate_on_submit():
+        try:
+            staff_accounts.set_desks(current_user, member, {Desk(code) for code in form.desks.data})
+        except ShopError as error:
+            flash(error.message, "error")
+        else:
+            works = "; ".join(d.label for d in Desk if d in member.desks) or "no desk"
+            flash(f"{member.full_name} now works: {works}.", "success")
+    else:
+        flash("Choose the desks from the list.", "error")
+    return redirect(url_for("staff.users") + f"#member-{member.id}", code=303)
+
+
+@bp.route("/users/<id:user_id>/role", methods=["POST"])
+@allow(Policy.ADMIN)
+def set_user_role(user_id: int):
+    member = _member_or_404(user_id)
+    role = Role.ADMIN if not member.is_admin else Role.STAFF
+    if EmptyForm().validate_on_submit():
+        try:
+            staff_accounts.set_role(current_user, member, role)
+        except ShopError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{member.full_name} is {'an administrator' if member.is_admin else 'staff'} now.", "success")
+    return redirect(url_for("staff.users") + f"#member-{member.id}", code=303)

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from shop import clock
+from shop.access import Desk, desk_pages
 from shop.accounts import verification
 from shop.accounts.documents import path_of
 from shop.accounts.licences import (
@@ -25,6 +26,8 @@ from shop.extensions import db
 from shop.forms import show_error
 from shop.urls import add_post_routes
 
+desk_pages(__name__, Desk.VERIFICATION)
+
 QUEUE_FILTERS = {
     "open": "Waiting for a decision",
     "pending": "Under review",
@@ -36,7 +39,7 @@ QUEUE_FILTERS = {
 }
 
 
-@queue(position=10)
+@queue(position=10, desk=Desk.VERIFICATION)
 def _verification_queue() -> list[QueueCount]:
     waiting = verification.confirmed_applications().subquery()
     counts = dict(db.session.execute(select(waiting.c.status, func.count()).group_by(waiting.c.status)).all())

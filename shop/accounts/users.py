@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from shop import clock
+from shop.access import WORK_DESKS
 from shop.accounts.addresses import AddressDetails, new_address
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication
 from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, User, normalise_email
@@ -91,6 +92,8 @@ def create_user(
     name = full_name or normalise_email(email).split("@")[0].replace(".", " ").title()
     with unit_of_work(conflict=duplicate_account(email)):
         user = new_user(email=email, password=password, full_name=name, role=role)
+        if role == Role.STAFF:
+            user.desks = WORK_DESKS
         if role == Role.CLINICIAN and verified:
             _verify_as_operator(user, name, licence_expiry)
     return user
@@ -140,8 +143,9 @@ def _verify_as_operator(user: User, name: str, licence_expiry: date | None) -> N
     )
 
 
-def invite_staff(*, admin: User, email: str, full_name: str, role: Role) -> User:
-    """An admin adds a staff member; the new member receives a link to choose a password."""
+def invite_staff(*, admin: User, email: str, full_name: str, role: Role, desks=WORK_DESKS) -> User:
+    """An admin adds a staff member, working `desks`; the new member receives a link to choose
+    a password."""
     if not admin.is_admin:
         raise NotEligible("Only an administrator can add staff accounts.")
     if role not in (Role.STAFF, Role.ADMIN):
@@ -150,8 +154,9 @@ def invite_staff(*, admin: User, email: str, full_name: str, role: Role) -> User
         raise DuplicateAccount("An account with this email already exists.", field="email")
     with unit_of_work(conflict=duplicate_account(email)):
         user = new_user(email=email, password=None, full_name=full_name, role=role)
+        user.desks = desks
         db.session.flush()
-        audit.record(admin, "staff.invited", user, {"role": (None, role)})
+        audit.record(admin, "staff.invited", user, {"role": (None, role), "desks": (None, user.desk_codes)})
         queue_email(
             kind="staff.invited",
             to=user.email,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shop.access import Desk
+
 
 @dataclass(frozen=True)
 class QueueCount:
@@ -21,19 +23,21 @@ class QueueCount:
 
 
 Counter = Callable[[], list[QueueCount]]
-_counters: list[tuple[int, Counter]] = []
+_counters: list[tuple[int, Desk | None, Counter]] = []
 
 
-def queue(position: int) -> Callable[[Counter], Counter]:
-    """Register a desk's counter; the dashboard shows the counts in `position` order."""
+def queue(position: int, desk: Desk | None = None) -> Callable[[Counter], Counter]:
+    """Register a desk's counter (None: every member of staff sees it); the dashboard shows the
+    counts in `position` order."""
 
     def register(counter: Counter) -> Counter:
-        _counters.append((position, counter))
+        _counters.append((position, desk, counter))
         _counters.sort(key=lambda entry: entry[0])
         return counter
 
     return register
 
 
-def work_queue() -> list[QueueCount]:
-    return [count for _, counter in _counters for count in counter()]
+def work_queue(user) -> list[QueueCount]:
+    """The counts of the desks `user` works; only theirs are counted."""
+    return [count for _, desk, counter in _counters if desk is None or user.works(desk) for count in counter()]

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from shop.access import Desk, desk_pages, readable_by
 from shop.accounts import second_factor
 from shop.accounts.models import Practice
 from shop.backoffice import bp
@@ -18,8 +19,11 @@ from shop.forms import clean_text
 from shop.ordering import credit
 from shop.ordering.forms import PracticeTermsForm
 
+desk_pages(__name__, Desk.CUSTOMERS)
+
 
 @bp.route("/practices")
+@readable_by(Desk.ORDERS, Desk.QUOTES)
 def practices():
     q = clean_text(request.args.get("q", ""))[:80]
     query = select(Practice).order_by(Practice.name)
@@ -30,6 +34,7 @@ def practices():
 
 
 @bp.route("/practices/<id:practice_id>", methods=["GET", "POST"])
+@readable_by(Desk.ORDERS, Desk.QUOTES)
 def practice(practice_id: int):
     row = db.session.get(Practice, practice_id)
     if row is None:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import and_, case, func, or_, select
 
 from shop import clock
+from shop.access import Desk, desk_pages
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.db import contains
@@ -19,6 +20,8 @@ from shop.forms import EmptyForm, clean_text, posted
 from shop.ordering import orders
 from shop.ordering.forms import NoteForm, ReasonForm, ShipForm
 from shop.ordering.models import CancelCause, Order, OrderStatus
+
+desk_pages(__name__, Desk.ORDERS)
 
 
 @bp.route("/orders")
@@ -66,7 +69,7 @@ def _in_order_queue(shown: str, now):
     }[shown]
 
 
-@queue(position=20)
+@queue(position=20, desk=Desk.ORDERS)
 def _orders_queue() -> list[QueueCount]:
     now = clock.now()
     counts = db.session.execute(

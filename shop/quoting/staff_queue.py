@@ -9,12 +9,15 @@ from flask import render_template, request, url_for
 from sqlalchemy import and_, case, func, or_, select
 
 from shop import clock
+from shop.access import Desk, desk_pages
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.paging import paginate
 from shop.extensions import db
 from shop.forms import clean_text
 from shop.quoting.models import Quote, QuoteStatus, QuoteVersion
+
+desk_pages(__name__, Desk.QUOTES)
 
 # A sent quote is "expiring" when its last day ends within this long.
 EXPIRING_WITHIN = timedelta(days=2)
@@ -75,7 +78,7 @@ def _in_queue(query, queue: str, now):
     return query.where(Quote.status.in_(statuses))
 
 
-@queue(position=30)
+@queue(position=30, desk=Desk.QUOTES)
 def _quotes_queue() -> list[QueueCount]:
     now = clock.now()
     latest_end = _latest_end()

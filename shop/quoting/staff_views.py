@@ -11,6 +11,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from shop import clock
+from shop.access import Desk, desk_pages
 from shop.accounts.models import Role, User
 from shop.backoffice import bp
 from shop.core.pricing import cents
@@ -23,6 +24,8 @@ from shop.quoting.document import pdf_download, quote_document
 from shop.quoting.forms import CommentForm
 from shop.quoting.models import Quote
 from shop.quoting.staff_forms import AddLineForm, DraftForm, StartQuoteForm
+
+desk_pages(__name__, Desk.QUOTES)
 
 
 def _clinicians():

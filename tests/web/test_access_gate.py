@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shop.access import Policy, policy_for
+from shop.access import WORK_DESKS, Desk, Policy, desk_for, policy_for
 from shop.accounts.models import Role
 from shop.catalogue.models import Product
 from shop.extensions import db
@@ -150,11 +150,41 @@ CONTRACT = {
     "staff.resend_message": Policy.STAFF,
     "staff.retry_message": Policy.STAFF,
     "staff.stop_message": Policy.STAFF,
-    "staff.audit_csv": Policy.ADMIN,
-    "staff.audit_log": Policy.ADMIN,
+    "staff.audit_csv": Policy.STAFF,
+    "staff.audit_log": Policy.STAFF,
     "staff.reset_second_factor": Policy.ADMIN,
     "staff.set_user_active": Policy.ADMIN,
+    "staff.set_user_desks": Policy.ADMIN,
+    "staff.set_user_role": Policy.ADMIN,
     "staff.users": Policy.ADMIN,
+}
+
+
+# The desk each back-office page belongs to, and the desks that may also open it (GET) for
+# context. A page with no desk is for every member of staff (or, by its policy, for admins).
+DESKS = {
+    "staff.application": (Desk.VERIFICATION, set()),
+    "staff.applications": (Desk.VERIFICATION, set()),
+    "staff.approve": (Desk.VERIFICATION, set()),
+    "staff.audit_csv": (Desk.AUDIT, set()),
+    "staff.audit_log": (Desk.AUDIT, set()),
+    "staff.document": (Desk.VERIFICATION, set()),
+    "staff.order": (Desk.ORDERS, set()),
+    "staff.order_action": (Desk.ORDERS, set()),
+    "staff.orders_list": (Desk.ORDERS, set()),
+    "staff.practice": (Desk.CUSTOMERS, {Desk.ORDERS, Desk.QUOTES}),
+    "staff.practices": (Desk.CUSTOMERS, {Desk.ORDERS, Desk.QUOTES}),
+    "staff.quote": (Desk.QUOTES, set()),
+    "staff.quote_add_line": (Desk.QUOTES, set()),
+    "staff.quote_comment": (Desk.QUOTES, set()),
+    "staff.quote_draft": (Desk.QUOTES, set()),
+    "staff.quote_pdf_file": (Desk.QUOTES, set()),
+    "staff.quote_save": (Desk.QUOTES, set()),
+    "staff.quote_send": (Desk.QUOTES, set()),
+    "staff.quote_start": (Desk.QUOTES, set()),
+    "staff.quotes_list": (Desk.QUOTES, set()),
+    "staff.reject": (Desk.VERIFICATION, set()),
+    "staff.request_info": (Desk.VERIFICATION, set()),
 }
 
 
@@ -219,6 +249,8 @@ def test_each_visitor_gets_exactly_what_each_route_allows(app, visitors, visitor
         url = _url(rule, known)
         response = client.get(url) if method == "GET" else client.post(url, {})
         got, expected = _outcome(response), EXPECTED[policy][visitor]
+        if visitor == "staff" and endpoint in DESKS and DESKS[endpoint][0] not in WORK_DESKS:
+            expected = "403"  # the desks of the daily work do not include this one
         if got != expected:
             wrong.append(f"{method} {url} ({policy}): expected {expected}, got {got} [{response.status_code}]")
     assert wrong == []
@@ -255,3 +287,42 @@ def test_a_clinician_is_refused_every_back_office_page(app, visitors):
             for who in ("unverified", "verified"):
                 response = clients[who].get(url) if method == "GET" else clients[who].post(url, {})
                 assert response.status_code == 403, f"{who} reached {method} {url}"
+
+
+def test_every_back_office_page_belongs_to_the_desk_the_contract_promises(app):
+    with app.test_request_context():
+        declared = {
+            endpoint: (desk_for(endpoint), set(getattr(app.view_functions[endpoint], "read_desks", ())))
+            for endpoint in app.view_functions
+            if desk_for(endpoint) is not None
+        }
+    assert declared == DESKS
+
+
+@pytest.fixture
+def one_desk_clients(make_client, signed_in):
+    make_catalogue()
+    clients = {desk: signed_in(make_staff(email=f"{desk.value}@supplier.example", desks={desk})) for desk in Desk}
+    applicant = make_applicant(email="pending@clinic.example")
+    return clients, {
+        "slug": db.session.scalars(db.select(Product.slug)).first(),
+        "application_id": applicant.application.id,
+        "user_id": applicant.id,
+    }
+
+
+@pytest.mark.parametrize("desk", list(Desk), ids=[d.value for d in Desk])
+def test_a_staff_member_uses_only_the_desks_they_work(app, one_desk_clients, desk):
+    clients, known = one_desk_clients
+    client = clients[desk]
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        if endpoint not in DESKS:
+            continue
+        own, readers = DESKS[endpoint]
+        url = _url(rule, known)
+        response = client.get(url) if method == "GET" else client.post(url, {})
+        allowed = own == desk or (method == "GET" and desk in readers)
+        if (response.status_code == 403) == allowed:
+            wrong.append(f"{method} {url}: {'refused' if allowed else 'allowed'} for the {desk.value} desk")
+    assert wrong == []

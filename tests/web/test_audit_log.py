@@ -140,9 +140,12 @@ def test_sending_a_quote_is_recorded():
 
 def test_staff_accounts_are_recorded_invited_deactivated_and_reactivated(admin, mailbox):
     browser, me = admin
-    browser.post("/staff/users", {"full_name": "Casey New", "email": "casey@supplier.example", "role": "staff"})
+    browser.post(
+        "/staff/users",
+        {"full_name": "Casey New", "email": "casey@supplier.example", "role": "staff", "desks": ["orders", "quotes"]},
+    )
     [invited] = entries("staff.invited")
-    assert invited.actor_id == me.id and invited.changes == {"role": [None, "staff"]}
+    assert invited.actor_id == me.id and invited.changes == {"role": [None, "staff"], "desks": [None, "orders,quotes"]}
     member_id = int(invited.object_id)
 
     browser.post(f"/staff/users/{member_id}/deactivate")

@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from shop.access import WORK_DESKS
 from shop.accounts.models import Role, User
 from shop.core import mailer
 from shop.core.outbox import OutboxMessage
@@ -50,7 +51,9 @@ def invite(
     admin_browser, mailbox, *, email="casey.new@supplier.example", full_name="Casey Newcomer", role="staff"
 ) -> str:
     """Add a staff member and return the path of the link they were emailed."""
-    response = admin_browser.post("/staff/users", {"email": email, "full_name": full_name, "role": role})
+    # The desks ticked by default: every desk of the daily work.
+    form = {"email": email, "full_name": full_name, "role": role, "desks": sorted(d.value for d in WORK_DESKS)}
+    response = admin_browser.post("/staff/users", form)
     assert response.status_code == 303, text(response)
     mailer.deliver_due()
     messages = mailbox.to(email)
