@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, false
+from sqlalchemy import ForeignKey, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from shop.access import Desk
@@ -223,6 +223,11 @@ class User(UserMixin, db.Model):
 
 def normalise_email(value: str) -> str:
     return (value or "").strip().lower()
+
+
+def user_with_email(email: str) -> User | None:
+    """The account under `email`, in any case and with any surrounding space, or None."""
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
 class LoginSession(db.Model):

@@ -10,13 +10,13 @@ from datetime import date
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import update
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
 from shop.accounts.documents import StoredFile, check_document, stored_document
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
-from shop.accounts.models import Profession, Role, User, normalise_email
+from shop.accounts.models import Profession, Role, User, user_with_email
 from shop.accounts.passwords import hash_password, password_problem
 from shop.accounts.users import PracticeDetails, add_practice, new_user
 from shop.core.db import unit_of_work
@@ -106,7 +106,7 @@ def register_clinician(application: Application, document: FileStorage | None) -
     )
     if problems:
         raise problems[0]
-    existing = db.session.scalar(select(User).where(User.email == normalise_email(application.email)))
+    existing = user_with_email(application.email)
     if existing is not None:
         hash_password(application.password)  # the work a new account's hash takes
         _tell_the_owner(existing)
@@ -116,7 +116,7 @@ def register_clinician(application: Application, document: FileStorage | None) -
             return _add_applicant(application, stored)
     except DuplicateAccount:  # the same address applied at the same moment
         db.session.rollback()
-        _tell_the_owner(db.session.scalar(select(User).where(User.email == normalise_email(application.email))))
+        _tell_the_owner(user_with_email(application.email))
         return None
 
 

@@ -18,7 +18,7 @@ import secrets
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from shop import clock
@@ -41,12 +41,13 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 # --- what a login asks for ---------------------------------------------------------------------
 
 
+# A factor in use: confirmed with a first code, and not ended since.
+IN_USE = and_(SecondFactor.confirmed_at.is_not(None), SecondFactor.ended_at.is_(None))
+
+
 def active_factor(user: User) -> SecondFactor | None:
     return db.session.scalar(
-        select(SecondFactor)
-        .where(SecondFactor.user_id == user.id, SecondFactor.confirmed_at.is_not(None), SecondFactor.ended_at.is_(None))
-        .order_by(SecondFactor.id.desc())
-        .limit(1)
+        select(SecondFactor).where(SecondFactor.user_id == user.id, IN_USE).order_by(SecondFactor.id.desc()).limit(1)
     )
 
 
@@ -266,8 +267,7 @@ def factors_of(members: list[User]) -> dict[int, SecondFactor]:
     rows = db.session.scalars(
         select(SecondFactor).where(
             SecondFactor.user_id.in_([m.id for m in members]),
-            SecondFactor.confirmed_at.is_not(None),
-            SecondFactor.ended_at.is_(None),
+            IN_USE,
         )
     ).all()
     return {row.user_id: row for row in rows}

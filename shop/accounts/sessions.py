@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from shop import clock
-from shop.accounts.models import LoginSession, User, normalise_email
+from shop.accounts.models import LoginSession, User, user_with_email
 from shop.accounts.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from shop.core import audit
 from shop.core.db import unit_of_work
@@ -31,7 +31,7 @@ def _hash_token(token: str) -> str:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None. Takes the same time either way."""
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = user_with_email(email)
     if user is None:
         burn_verification_time(password)
         return None

@@ -13,13 +13,12 @@ from datetime import date, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 
 from shop import clock
 from shop.access import WORK_DESKS
 from shop.accounts.addresses import AddressDetails, new_address
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication
-from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, User, normalise_email
+from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, User, normalise_email, user_with_email
 from shop.accounts.passwords import hash_password, password_problem, verify_password
 from shop.accounts.sessions import revoke_all_sessions, start_session
 from shop.core import audit
@@ -43,7 +42,7 @@ class PracticeDetails(AddressDetails):
 
 
 def email_taken(email: str) -> bool:
-    return db.session.scalar(select(User.id).where(User.email == normalise_email(email))) is not None
+    return user_with_email(email) is not None
 
 
 def new_user(*, email: str, password: str | None, full_name: str, role: Role, confirmed: bool = True) -> User:
@@ -196,7 +195,7 @@ def user_for_token(token: str, salt: str) -> User | None:
 def request_password_reset(email: str) -> None:
     """Email a reset link if the address belongs to an active account; silent otherwise, so the
     form does not reveal who has an account."""
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    user = user_with_email(email)
     if user is None or not user.active:
         return
     with unit_of_work():

@@ -12,6 +12,14 @@ from tests.factories import clinician_with_cart, make_variant, simple_quote
 from tests.helpers import accept_form, checkout_page_values, database_away, flashes, redirect_path
 
 
+def _checkout_form(browser, method: str) -> dict:
+    """The checkout form as the page fills it, with its token fetched before the database goes."""
+    total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
+    form = {"address_id": addresses[0][0], "payment_method": method, "expected_total": total}
+    form["csrf_token"] = browser.csrf_token()
+    return form
+
+
 def _placed_order() -> Order:
     db.session.expire_all()
     return db.session.scalar(select(Order))
@@ -20,9 +28,7 @@ def _placed_order() -> Order:
 def test_an_order_on_account_placed_just_before_the_database_goes_away_is_shown_as_placed(app, signed_in):
     make_variant("VIT-1", stock=10)
     browser = signed_in(clinician_with_cart(("VIT-1", 2), on_account=True))
-    total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
-    form = {"address_id": addresses[0][0], "payment_method": "account", "expected_total": total}
-    form["csrf_token"] = browser.csrf_token()
+    form = _checkout_form(browser, "account")
 
     with database_away(app, after_next_commit=True):
         response = browser.post("/checkout", form, csrf=False)
@@ -41,9 +47,7 @@ def test_a_card_order_placed_just_before_the_database_goes_away_waits_for_its_pa
 ):
     make_variant("VIT-1", stock=10)
     browser = signed_in(clinician_with_cart(("VIT-1", 2), on_account=False))
-    total, addresses = checkout_page_values(browser.get("/checkout").get_data(as_text=True))
-    form = {"address_id": addresses[0][0], "payment_method": "card", "expected_total": total}
-    form["csrf_token"] = browser.csrf_token()
+    form = _checkout_form(browser, "card")
 
     with database_away(app, after_next_commit=True):
         response = browser.post("/checkout", form, csrf=False)
