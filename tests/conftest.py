@@ -296,9 +296,26 @@ def shop_logger():
 # --- live server and browser ------------------------------------------------------------
 
 
+def closed_before_sending(app):
+    """Werkzeug's development server skips a response's close() when the browser hangs up while
+    it drains the request (its read raises before the close in the same finally block), which
+    leaves a static file open. Hand it the body as bytes, with the file already closed."""
+
+    def wsgi(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            body = b"".join(iterable)
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+        return [body]
+
+    return wsgi
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
