@@ -138,6 +138,9 @@ def _configure_logging(app: Flask) -> None:
         logger.setLevel(logging.INFO)
 
 
+# What a signed-in browser may keep in its own cache: the static files, and product images.
+PRIVATELY_CACHED = frozenset({"static", "catalogue.image"})
+
 # Every table, by the part of the business that owns it.
 MODEL_MODULES = (
     "shop.core.outbox",
@@ -145,6 +148,8 @@ MODEL_MODULES = (
     "shop.accounts.models",
     "shop.accounts.licences",
     "shop.catalogue.models",
+    "shop.catalogue.stock",
+    "shop.catalogue.import_jobs",
     "shop.cart.models",
     "shop.ordering.models",
     "shop.payments.models",
@@ -162,8 +167,16 @@ DESK_VIEWS = (
     "shop.accounts.staff_users",
     "shop.ordering.staff_views",
     "shop.ordering.staff_practices",
+    "shop.ordering.staff_exports",
     "shop.quoting.staff_views",
     "shop.quoting.staff_queue",
+    "shop.catalogue.staff_views",
+    "shop.catalogue.staff_stock",
+    "shop.catalogue.staff_images",
+    "shop.catalogue.staff_exports",
+    "shop.catalogue.staff_import",
+    "shop.catalogue.staff_names",
+    "shop.catalogue.staff_queue",
     "shop.backoffice.mail_views",
     "shop.backoffice.audit_views",
     "shop.backoffice.views",
@@ -257,9 +270,10 @@ def _security_headers(response):
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     # A signed-in browser's requests, judged by its session cookie (never a database read here).
-    if request.endpoint != "static" and "_user_id" in session:
+    if request.endpoint not in PRIVATELY_CACHED and "_user_id" in session:
         # Whatever a signed-in person is sent (pages, PDFs, licence scans) carries prices or
-        # personal data: no cache may keep it.
+        # personal data: no cache may keep it. Product images may stay in the person's own
+        # browser cache (they say so themselves: private), never in a shared one.
         response.headers["Cache-Control"] = "private, no-store"
     elif response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "private, no-store")

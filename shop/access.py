@@ -36,6 +36,7 @@ class Desk(LabelledEnum):
     ORDERS = "orders", "Orders"
     QUOTES = "quotes", "Quotes"
     CUSTOMERS = "customers", "Customers (practices, terms and credit)"
+    CATALOGUE = "catalogue", "Catalogue and stock"
     AUDIT = "audit", "Audit log (read only)"
 
 

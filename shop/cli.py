@@ -92,8 +92,9 @@ def expire_quotes():
 @click.command("mail-worker")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds.")
 def mail_worker(interval: float | None):
-    """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also cancels card orders
-    left unpaid past their time, expires quotes and sends their reminders."""
+    """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also runs catalogue imports,
+    cancels card orders left unpaid past their time, expires quotes and sends their reminders."""
+    from shop.catalogue.import_jobs import run_next as run_next_import
     from shop.core.mailer import run_worker
     from shop.ordering.orders import cancel_unpaid_orders
     from shop.quoting.expiry import expire_quotes as expire_due_quotes
@@ -112,6 +113,7 @@ def mail_worker(interval: float | None):
     run_worker(
         stop,
         interval,
+        each_round=(run_next_import,),
         jobs=(expire_orders_round, expire_due_quotes),
         jobs_every=current_app.config["HOUSEKEEPING_INTERVAL"],
     )

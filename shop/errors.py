@@ -21,6 +21,10 @@ class NotEligible(ShopError):
     asked for is not possible as given."""
 
 
+class CatalogueRefusal(ShopError):
+    """A catalogue entry the desk cannot save as given (a taken SKU, a wrong check digit...)."""
+
+
 class InvalidTransition(ShopError):
     """The record is not in a state that allows this step (already decided, for example)."""
 

@@ -27,7 +27,16 @@ from shop.accounts import users as accounts
 from shop.accounts.models import Address, Profession, Role, SecondFactor, User
 from shop.accounts.users import PracticeDetails
 from shop.cart import services as carts
-from shop.catalogue.models import Brand, Category, PriceBreak, Product, RegulatoryCategory, RegulatoryStatus, Variant
+from shop.catalogue.models import (
+    Brand,
+    Category,
+    PriceBreak,
+    Product,
+    ProductStatus,
+    RegulatoryCategory,
+    RegulatoryStatus,
+    Variant,
+)
 from shop.demo.seed import sample_licence_pdf, seed_catalogue
 from shop.extensions import db
 from shop.ordering import checkout
@@ -303,7 +312,7 @@ def make_product(
         summary=description,
         description=description,
         prescription_only=prescription_only,
-        active=active,
+        status=ProductStatus.ACTIVE if active else ProductStatus.RETIRED,
         created_at=created_at or clock.now(),
     )
     first = option(

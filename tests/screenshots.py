@@ -14,7 +14,7 @@ from pathlib import Path
 import pyotp
 from playwright.sync_api import Page, sync_playwright
 
-from shop.demo.seed import CLINICIAN, STAFF
+from shop.demo.seed import ADMIN, CLINICIAN, STAFF
 from tests.helpers import CHROMIUM_ARGS, chromium_path
 
 
@@ -106,7 +106,35 @@ def main() -> None:
         shot(staff, "staff-order", f"/staff/orders/{number}")
         shot(staff, "login-and-security", "/account/security")
         shot(staff, "staff-mail-message", "/staff/mail/1")
+
+        admin = browser.new_context(viewport=viewport).new_page()
+        log_in(admin, base, ADMIN)
+        shot(admin, "staff-catalogue", "/staff/catalogue")
+        shot(admin, "staff-product", "/staff/catalogue/1")
+        import_with_errors(admin, base, out)
+        shot(admin, "staff-import")
         browser.close()
+
+
+IMPORT_WITH_ERRORS = """product_slug,product_name,brand,category,status,prescription_only,sku,gtin,option,pack_size,price,volume_prices,stock
+restylane-skinboosters-vital,Restylane Skinboosters Vital,Restylane,Skin boosters,active,no,RSB-VIT-1,,"Vital, 1 mL","1 syringe of 1 mL, 2 needles 29G",134.00,5:122.50;10:116.00,60
+aurora-glow,Aurora Glow,Restylane,Skin boosters,draft,no,AUR-1,4006381333932,1 mL,1 x 1 mL,95.00,,20
+aurora-glow,Aurora Glow,Restylane,Skin boosters,draft,no,AUR-2,,2 mL,1 x 2 mL,180.00,5:185.00,-4
+lumen-meso,Lumen Meso,Filorga,Perfumes,draft,maybe,LUM-1,,5 mL,5 vials,12O.00,,10
+"""
+
+
+def import_with_errors(page: Page, base: str, out: Path) -> None:
+    """Upload a file with mistakes and wait for the worker (`make run` starts it) to check it."""
+    path = out / "import-with-errors.csv"
+    path.write_text(IMPORT_WITH_ERRORS)
+    try:
+        page.goto(base + "/staff/catalogue/import")
+        page.set_input_files("#file", str(path))
+        page.click("text=Check the file")
+        page.wait_for_selector("text=Rejected rows", timeout=30_000)
+    finally:
+        path.unlink()
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
@@ -66,8 +67,18 @@ class TreatmentArea(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
 
+class ProductStatus(LabelledEnum):
+    """A product is prepared as a draft, sold while active, and retired when it is no longer
+    sold: a retired product leaves the catalogue but stays on the orders and quotes that name it."""
+
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    RETIRED = "retired", "Retired"
+
+
 class Product(db.Model):
     __tablename__ = "products"
+    audit_type = "product"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
@@ -79,8 +90,10 @@ class Product(db.Model):
     composition: Mapped[str] = mapped_column(Text, default="")
     technique: Mapped[str] = mapped_column(Text, default="")
     contraindications: Mapped[str] = mapped_column(Text, default="")
-    prescription_only: Mapped[bool] = mapped_column(default=False)
-    active: Mapped[bool] = mapped_column(default=True)
+    prescription_only: Mapped[bool] = mapped_column(default=False, index=True)
+    status: Mapped[ProductStatus] = mapped_column(
+        enum_column(ProductStatus, "product_status"), default=ProductStatus.ACTIVE, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     brand: Mapped[Brand] = relationship()
@@ -93,6 +106,23 @@ class Product(db.Model):
     regulatory_statuses: Mapped[list[RegulatoryStatus]] = relationship(
         back_populates="product", order_by="RegulatoryStatus.market"
     )
+    # The first is the main image, the one the catalogue card shows.
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="ProductImage.position, ProductImage.id"
+    )
+
+    @property
+    def main_image(self) -> ProductImage | None:
+        return self.images[0] if self.images else None
+
+    @hybrid_property
+    def active(self) -> bool:
+        """Whether the product is on sale (in the catalogue, in carts, on new quotes)."""
+        return self.status == ProductStatus.ACTIVE
+
+    @property
+    def audit_label(self) -> str:
+        return f"Product {self.name}"
 
     @property
     def sellable_variants(self) -> list[Variant]:
@@ -123,15 +153,20 @@ class Variant(db.Model):
     """A sellable unit: one SKU with its pack, price and stock."""
 
     __tablename__ = "variants"
+    __table_args__ = (CheckConstraint("stock_on_hand >= 0", name="stock_on_hand_not_negative"),)
+    audit_type = "variant"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    # Stored in capitals (the catalogue's services write it so), so unique in any case.
     sku: Mapped[str] = mapped_column(String(SKU_LENGTH), unique=True)
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
     label: Mapped[str] = mapped_column(String(120))
     pack_size: Mapped[str] = mapped_column(String(120))
     contains_lidocaine: Mapped[bool] = mapped_column(default=False)
     price_cents: Mapped[int]
     stock_on_hand: Mapped[int] = mapped_column(default=0)
+    reorder_level: Mapped[int] = mapped_column(default=10)
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
 
@@ -141,6 +176,14 @@ class Variant(db.Model):
     )
 
     LOW_STOCK = 10
+
+    @property
+    def audit_label(self) -> str:
+        return f"Variant {self.sku} ({self.product.name})"
+
+    @property
+    def needs_reorder(self) -> bool:
+        return self.stock_on_hand <= self.reorder_level
 
     def unit_price_for(self, quantity: int) -> int:
         """The price per pack when buying `quantity`: the volume break reached, if any."""
@@ -175,6 +218,32 @@ class PriceBreak(db.Model):
     variant: Mapped[Variant] = relationship(back_populates="price_breaks")
 
 
+class ProductImage(db.Model):
+    """A product photo as the shop re-encoded it (WebP), at the two sizes the pages use."""
+
+    __tablename__ = "product_images"
+    audit_type = "product_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    width: Mapped[int]  # of the large image
+    height: Mapped[int]
+    card_width: Mapped[int]
+    card_height: Mapped[int]
+    digest: Mapped[str] = mapped_column(String(16))  # of the encoded images, for ETags and URLs
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    card: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    large: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    product: Mapped[Product] = relationship(back_populates="images")
+
+    @property
+    def audit_label(self) -> str:
+        return f"Image {self.original_filename or self.id} of {self.product.name}"
+
+
 class RegulatoryCategory(LabelledEnum):
     FDA_APPROVED = "fda_approved", "FDA-approved"
     CE_MARKED = "ce_marked", "CE-marked"
@@ -192,7 +261,7 @@ class RegulatoryStatus(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     market: Mapped[str] = mapped_column(String(8))
     category: Mapped[RegulatoryCategory] = mapped_column(enum_column(RegulatoryCategory, "regulatory_category"))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # the approved use and what limits it
     sale_permitted: Mapped[bool] = mapped_column(default=False)
 
     product: Mapped[Product] = relationship(back_populates="regulatory_statuses")

@@ -105,7 +105,7 @@ def product_query(f: CatalogueFilter) -> Select:
         .join(Brand, Product.brand_id == Brand.id)
         .join(Category, Product.category_id == Category.id)
         .where(
-            Product.active.is_(True),
+            Product.active,
             exists().where(Variant.product_id == Product.id, Variant.active.is_(True)),
         )
         .options(
@@ -113,6 +113,7 @@ def product_query(f: CatalogueFilter) -> Select:
             selectinload(Product.category),
             selectinload(Product.variants),
             selectinload(Product.regulatory_statuses),
+            selectinload(Product.images),
         )
     )
     for term in f.terms:
@@ -161,12 +162,13 @@ def facets() -> dict[str, list]:
 def product_by_slug(slug: str) -> Product | None:
     return db.session.scalar(
         select(Product)
-        .where(Product.slug == slug, Product.active.is_(True))
+        .where(Product.slug == slug, Product.active)
         .options(
             selectinload(Product.variants),
             selectinload(Product.ingredients),
             selectinload(Product.treatment_areas),
             selectinload(Product.regulatory_statuses),
+            selectinload(Product.images),
         )
     )
 
@@ -177,7 +179,7 @@ def sellable_variants() -> list[Variant]:
         db.session.scalars(
             select(Variant)
             .join(Product, Variant.product_id == Product.id)
-            .where(Variant.active.is_(True), Product.active.is_(True))
+            .where(Variant.active.is_(True), Product.active)
             .order_by(Product.name, Variant.position, Variant.id)
             .options(selectinload(Variant.product).selectinload(Product.regulatory_statuses))
         )
@@ -220,7 +222,7 @@ def find_by_sku_or_name(typed: str, limit: int = 6) -> list[Variant]:
         .join(Product, Variant.product_id == Product.id)
         .where(
             Variant.active.is_(True),
-            Product.active.is_(True),
+            Product.active,
             *(named.like(_like(word), escape="\\") for word in words),
         )
         .order_by(Product.name, Variant.position, Variant.id)
@@ -228,3 +230,18 @@ def find_by_sku_or_name(typed: str, limit: int = 6) -> list[Variant]:
         .options(selectinload(Variant.product).selectinload(Product.regulatory_statuses))
     )
     return list(db.session.scalars(query))
+
+
+def no_longer_sold(variant_ids) -> set[int]:
+    """Which of these variants are no longer sold (the variant, or its product, is not on sale),
+    for the orders and quotes that name them."""
+    wanted = {v for v in variant_ids if v is not None}
+    if not wanted:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Variant.id)
+            .join(Product, Variant.product_id == Product.id)
+            .where(Variant.id.in_(wanted), or_(Variant.active.is_(False), ~Product.active))
+        )
+    )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_login import current_user
 
 from shop.access import Policy, protect
+from shop.catalogue import images
 from shop.catalogue import search as catalogue
 from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.forms import filter_from_args
@@ -43,6 +44,20 @@ def index():
 def _buyer():
     """The clinician looking, who may buy; staff look without buying."""
     return current_user if current_user.is_clinician else None
+
+
+@bp.route("/images/<id:image_id>-<digest>-<any(card, large):size>.webp")
+def image(image_id: int, digest: str, size: str):
+    """A product image, for those who may see the catalogue only: private to their browser's
+    cache (never a shared one), and cached for long, since a changed image has a new address."""
+    found = images.image_of(image_id)
+    if found is None or found.digest != digest:
+        abort(404)
+    response = make_response(getattr(found, size))
+    response.headers["Content-Type"] = "image/webp"
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/<slug:slug>")

@@ -13,13 +13,15 @@ trigger refuses them as well (migration 32be0526f530).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, ForeignKey, String, Text, event
+from sqlalchemy import JSON, ForeignKey, String, Text, and_, event, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from shop import clock
@@ -86,6 +88,17 @@ def record(
     return entry
 
 
+def history(*records, limit: int = 100) -> list[AuditEntry]:
+    """The newest `limit` entries about any of `records` (a product and its variants...)."""
+    conditions = [
+        and_(AuditEntry.object_type == _kind_of(r), AuditEntry.object_id == str(r.id)) for r in records if r is not None
+    ]
+    if not conditions:
+        return []
+    query = select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
 def label_of(obj) -> str:
     """The words people know a record by: its `audit_label`, else its `described_as`
     ("Order ORD-100001"), else nothing."""
@@ -105,6 +118,13 @@ def _kind_of(obj) -> str:
 def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """The fields whose value differs between two snapshots, as {field: (before, after)}."""
     return {field: (before.get(field), after.get(field)) for field in after if before.get(field) != after.get(field)}
+
+
+def version(snapshot: dict[str, Any]) -> str:
+    """A short fingerprint of a record's snapshot: a form carries the one it was drawn from, so a
+    save can tell that someone else changed the record meanwhile."""
+    text = json.dumps({field: _plain(value) for field, value in snapshot.items()}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _plain(value):

@@ -227,16 +227,21 @@ def deliver_due(limit: int = 200) -> DeliveryReport:
     return report
 
 
-def run_worker(stop: threading.Event, interval: float, jobs: tuple = (), jobs_every: float = 60.0) -> None:
-    """Deliver due mail every `interval` seconds, and run the other periodic `jobs` every
-    `jobs_every` seconds, until `stop` is set. A round that fails (the database restarting,
-    say) is logged and the next round tries again."""
+def run_worker(
+    stop: threading.Event, interval: float, jobs: tuple = (), jobs_every: float = 60.0, each_round: tuple = ()
+) -> None:
+    """Deliver due mail every `interval` seconds, run the `each_round` jobs (work people wait
+    for) after each delivery, and the other periodic `jobs` every `jobs_every` seconds, until
+    `stop` is set. A round that fails (the database restarting, say) is logged and the next
+    round tries again."""
     jobs_due = time.monotonic()
     while not stop.is_set():
         try:
             report = deliver_due()
             if report.sent or report.failed:
                 log.info("mail worker: %s sent, %s failed", report.sent, report.failed)
+            for job in each_round:
+                job()
             if jobs and time.monotonic() >= jobs_due:
                 jobs_due = time.monotonic() + jobs_every
                 for job in jobs:

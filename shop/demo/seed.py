@@ -15,6 +15,7 @@ from shop.accounts import registration
 from shop.accounts import users as accounts
 from shop.accounts.models import Profession, Role, User
 from shop.accounts.users import PracticeDetails
+from shop.catalogue import images
 from shop.catalogue.models import (
     Brand,
     Category,
@@ -27,6 +28,7 @@ from shop.catalogue.models import (
     Variant,
 )
 from shop.demo.catalogue import AREAS, BRANDS, CATEGORIES, INGREDIENTS, PRODUCTS
+from shop.demo.pack_images import pack_image
 from shop.extensions import db
 
 ADMIN = ("admin@meridian-demo.example", "Meridian-admin-2026", "Alex Morgan")
@@ -38,6 +40,7 @@ APPLICANT = ("sam.patel@northside-skin.example", "Northside-skin-2026", "Sam Pat
 def seed() -> list[tuple[str, str, str, str]]:
     """Load everything that is missing; returns the demo logins (role, email, password, note)."""
     seed_catalogue()
+    seed_images()
     _ensure_user(*ADMIN, Role.ADMIN)
     _ensure_user(*STAFF, Role.STAFF)
     if _ensure_user(*CLINICIAN, Role.CLINICIAN, verified=True):
@@ -78,6 +81,14 @@ def seed_catalogue() -> None:
         if _by_slug(Product, data["slug"]) is None:
             _add_product(data, created_at=now - timedelta(days=len(PRODUCTS) - index))
     db.session.commit()
+
+
+def seed_images() -> None:
+    """A drawn carton for each demo product that has no image yet."""
+    for data in PRODUCTS:
+        product = _by_slug(Product, data["slug"])
+        if product is not None and not product.images:
+            images.add_image(None, product, pack_image(product), f"{product.slug}.png")
 
 
 def _add_product(data: dict, created_at) -> None:

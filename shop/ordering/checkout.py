@@ -14,11 +14,11 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
 
 from shop import clock
 from shop.accounts.models import Address, Practice, User
 from shop.cart import services as carts
+from shop.catalogue import stock
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
 from shop.core import events
@@ -165,8 +165,10 @@ def create_order(
             )
     # Always in the same order (by variant), so two orders holding the same products in
     # opposite orders cannot deadlock each other.
-    for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id):
-        _reserve(line.variant, line.quantity)
+    reserved = [
+        stock.reserve(line.variant, line.quantity)
+        for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id)
+    ]
     order = _new_order(user, request, address, totals, currency or current_app.config["SHOP_CURRENCY"])
     for line in lines:
         copied = {name: getattr(line, name) for name in LINE_COPIES}
@@ -176,6 +178,8 @@ def create_order(
     db.session.flush()
     # Numbers follow the row id, so they are unique without a lock and easy to read out.
     order.number = f"ORD-{NUMBER_OFFSET + order.id}"
+    for movement in reserved:
+        movement.reference = order.number
     events.record(order, user, "placed", None, order.status.value, note, at=order.placed_at)
     email_order_placed(order)
     return order
@@ -206,18 +210,6 @@ def _short_message(variant: Variant, quantity: int) -> str:
         f"You asked for {quantity} of {variant.product.name} ({variant.sku}) but {have}. "
         "Your cart is kept; lower the quantity or remove the line."
     )
-
-
-def _reserve(variant: Variant, quantity: int) -> None:
-    """Take `quantity` from stock, or raise OutOfStock if another order got there first."""
-    result = db.session.execute(
-        update(Variant)
-        .where(Variant.id == variant.id, Variant.stock_on_hand >= quantity)
-        .values(stock_on_hand=Variant.stock_on_hand - quantity)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise OutOfStock(f"Someone else just ordered the last of {variant.product.name} ({variant.sku}).")
 
 
 def _new_order(user: User, request: CheckoutRequest, address: Address, totals: Totals, currency: str) -> Order:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from shop import clock
 from shop.accounts.models import User, of_own_practice
-from shop.catalogue.models import Variant
+from shop.catalogue import stock
 from shop.core import events
 from shop.core.db import unit_of_work
 from shop.errors import InvalidTransition, NotEligible, PaymentUnavailable
@@ -61,7 +61,7 @@ def recorded(order: Order, action: str, mentioning: str) -> bool:
     return found is not None
 
 
-def release_stock(order: Order) -> bool:
+def release_stock(order: Order, reason: str) -> bool:
     """Put the order's quantities back in stock, once: a second call does nothing."""
     now = clock.now()
     claimed = db.session.execute(
@@ -76,12 +76,7 @@ def release_stock(order: Order) -> bool:
     # products never wait on each other in a circle.
     for line in sorted(order.lines, key=lambda line: line.variant_id or 0):
         if line.variant_id is not None:
-            db.session.execute(
-                update(Variant)
-                .where(Variant.id == line.variant_id)
-                .values(stock_on_hand=Variant.stock_on_hand + line.quantity)
-                .execution_options(synchronize_session=False)
-            )
+            stock.release(line.variant_id, line.quantity, order.number, reason)
     return True
 
 
@@ -146,7 +141,7 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: 
     order.require(OrderAction.CANCEL)
     lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
-    release_stock(order)
+    release_stock(order, "Cancelled")
     reopened = [answer for _, answer in order_lapsed_unpaid.send(order)] if lapsed else []
     email_order_cancelled(order, reason, next((number for number in reopened if number), ""))
 
@@ -209,7 +204,7 @@ def mark_refunded(order: Order, staff: User, note: str) -> Order:
     with unit_of_work():
         move(order, OrderStatus.REFUNDED, staff, "refunded", note)
         if restock:
-            release_stock(order)
+            release_stock(order, "Refunded before shipping")
     return order
 
 

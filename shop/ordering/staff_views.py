@@ -13,6 +13,7 @@ from shop import clock
 from shop.access import Desk, desk_pages
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
+from shop.catalogue.search import no_longer_sold
 from shop.core.db import contains
 from shop.core.paging import paginate
 from shop.extensions import db
@@ -101,9 +102,11 @@ def _order_or_404(number: str) -> Order:
 
 @bp.route("/orders/<order_number:number>")
 def order(number: str):
+    found = _order_or_404(number)
     return render_template(
         "staff/orders/detail.html",
-        order=_order_or_404(number),
+        order=found,
+        unsold=no_longer_sold(line.variant_id for line in found.lines),
         ship_form=ShipForm(formdata=None),
         cancel_form=ReasonForm(formdata=None),
         note_form=NoteForm(formdata=None),

@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shop.access import Policy, protect
 from shop.cart import quick_order as bulk
 from shop.cart import services as carts
+from shop.catalogue.search import no_longer_sold
 from shop.core.paging import paginate
 from shop.errors import NotFound, PaymentUnavailable, ShopError
 from shop.extensions import db
@@ -109,7 +110,9 @@ def history():
 
 @bp.route("/orders/<order_number:number>")
 def detail(number: str):
-    return render_template("orders/detail.html", order=_own(number), action_form=EmptyForm())
+    order = _own(number)
+    unsold = no_longer_sold(line.variant_id for line in order.lines)
+    return render_template("orders/detail.html", order=order, action_form=EmptyForm(), unsold=unsold)
 
 
 @bp.route("/orders/<order_number:number>/pay", methods=["POST"])

@@ -16,7 +16,7 @@ from shop.cart import quick_order as bulk
 from shop.cart import services as carts
 from shop.cart.models import CartLine
 from shop.cart.quick_order import QuickLine
-from shop.catalogue.models import Variant
+from shop.catalogue.models import ProductStatus, Variant
 from shop.errors import CartChanged, NotEligible, NotFound, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering.models import Order
@@ -284,7 +284,7 @@ def _deactivate_variant(variant):
 
 
 def _deactivate_product(variant):
-    variant.product.active = False
+    variant.product.status = ProductStatus.RETIRED
 
 
 def _withdraw_clearance(variant):

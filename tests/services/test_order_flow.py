@@ -225,7 +225,7 @@ def test_cancelling_puts_the_stock_back_exactly_once(ctx, desk):
     with pytest.raises(InvalidTransition):
         orders.cancel(reload(Order, order.id), desk, "Once more.", CancelCause.STAFF)
     db.session.rollback()
-    assert orders.release_stock(reload(Order, order.id)) is False
+    assert orders.release_stock(reload(Order, order.id), "Cancelled") is False
     db.session.commit()
 
     order = reload(Order, order.id)

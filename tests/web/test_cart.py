@@ -11,7 +11,7 @@ import pytest
 
 from shop.accounts.models import User
 from shop.cart.models import CartLine
-from shop.catalogue.models import Variant
+from shop.catalogue.models import ProductStatus, Variant
 from shop.extensions import db
 from shop.ordering.models import Order
 from tests.factories import make_clinician, variant_with_breaks
@@ -262,7 +262,7 @@ def test_a_variant_that_became_unavailable_is_flagged_and_blocks_checkout(
 def test_a_deactivated_product_is_flagged(browser, clinician):
     variant = variant_with_breaks()
     add_to_cart(browser, variant.sku, 1)
-    variant.product.active = False
+    variant.product.status = ProductStatus.RETIRED
     db.session.commit()
     [row] = cart_rows(browser.get("/cart"))
     assert row["marked"] and "no longer sold" in row["Product"] and row["Availability"] == "Discontinued"
