@@ -39,6 +39,13 @@ def upgrade():
     op.execute("UPDATE variants SET stock_on_hand = 0 WHERE stock_on_hand < 0")
     with op.batch_alter_table('variants', schema=None) as batch_op:
         batch_op.create_check_constraint('stock_on_hand_not_negative', 'stock_on_hand >= 0')
+        batch_op.create_index(
+            'ix_variants_low_stock',
+            ['product_id'],
+            unique=False,
+            postgresql_where=sa.text('stock_on_hand <= reorder_level'),
+            sqlite_where=sa.text('stock_on_hand <= reorder_level'),
+        )
     now = "timezone('utc', now())" if op.get_bind().dialect.name == "postgresql" else "CURRENT_TIMESTAMP"
     op.execute(
         "INSERT INTO stock_movements (variant_id, created_at, kind, quantity, balance_after, reference, reason) "
@@ -53,4 +60,5 @@ def downgrade():
 
     op.drop_table('stock_movements')
     with op.batch_alter_table('variants', schema=None) as batch_op:
+        batch_op.drop_index('ix_variants_low_stock')
         batch_op.drop_constraint('stock_on_hand_not_negative', type_='check')

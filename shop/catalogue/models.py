@@ -6,7 +6,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
@@ -153,7 +165,16 @@ class Variant(db.Model):
     """A sellable unit: one SKU with its pack, price and stock."""
 
     __tablename__ = "variants"
-    __table_args__ = (CheckConstraint("stock_on_hand >= 0", name="stock_on_hand_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("stock_on_hand >= 0", name="stock_on_hand_not_negative"),
+        # The few variants at or under their reorder level, for the low-stock list and count.
+        Index(
+            "ix_variants_low_stock",
+            "product_id",
+            postgresql_where=text("stock_on_hand <= reorder_level"),
+            sqlite_where=text("stock_on_hand <= reorder_level"),
+        ),
+    )
     audit_type = "variant"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from shop.catalogue.models import Brand, Product, ProductStatus, RegulatoryStatus, Variant
-from shop.core.db import contains
+from shop.core.db import contains, contains_as_written
 from shop.forms import clean_text
 
 YES_NO = ("yes", "no")
@@ -85,14 +85,15 @@ def staff_products(f: StaffFilter, market: str) -> Select:
         )
     )
     for term in f.q.split()[:8]:
-        codes = [contains(Variant.sku, term)]
+        codes = [contains_as_written(Variant.sku, term.upper())]  # SKUs are kept in capitals
         if term.isascii() and term.isdigit():
             codes.append(Variant.gtin.like(f"%{term}%"))
         query = query.where(
             or_(
                 contains(Product.name, term),
                 contains(Brand.name, term),
-                exists().where(Variant.product_id == Product.id, or_(*codes)),
+                # One pass over the variants, not one probe per product.
+                Product.id.in_(select(Variant.product_id).where(or_(*codes))),
             )
         )
     if f.category:

@@ -102,5 +102,15 @@ def render_item(type_: str, obj, _autogen_context):
 
 def contains(column, term: str):
     """`column` contains `term`, in any case, with LIKE's own wildcards in the term taken as text."""
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return db.func.lower(column).like(f"%{escaped}%", escape="\\")
+    return db.func.lower(column).like(_anywhere(term.lower()), escape="\\")
+
+
+def contains_as_written(column, term: str):
+    """`column` contains `term` in the same case (for values kept in one case, such as SKUs, so
+    that no lower() runs on every row)."""
+    return column.like(_anywhere(term), escape="\\")
+
+
+def _anywhere(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
