@@ -14,7 +14,7 @@ from shop.catalogue.models import Variant
 from shop.catalogue.staff_search import filter_from_args, staff_products
 from shop.catalogue.stock import StockMovement
 from shop.core.formatting import local_datetime
-from shop.core.periods import days_asked, within
+from shop.core.periods import period_asked, within
 from shop.core.spreadsheet import csv_download
 from shop.extensions import db
 
@@ -32,13 +32,13 @@ def catalogue_csv():
 
 @bp.route("/catalogue/stock.csv")
 def stock_ledger_csv():
-    days, problems = days_asked(request.args)
-    if problems or (days["since"] and days["until"] and days["since"] > days["until"]):
-        flash(problems[0][1] if problems else "The first day must come before the last.", "error")
+    since, until, problem = period_asked(request.args)
+    if problem:
+        flash(problem, "error")
         return redirect(url_for("staff.catalogue_low_stock"), code=303)
     query = (
         select(StockMovement)
-        .where(*within(StockMovement.created_at, days["since"], days["until"]))
+        .where(*within(StockMovement.created_at, since, until))
         .options(selectinload(StockMovement.variant).selectinload(Variant.product), selectinload(StockMovement.actor))
         .order_by(StockMovement.created_at, StockMovement.id)
     )

@@ -28,9 +28,7 @@ def _back(product_id: int):
 
 @bp.route("/catalogue/<id:product_id>/images", methods=["POST"])
 def catalogue_image_add(product_id: int):
-    product = db.session.get(Product, product_id)
-    if product is None:
-        abort(404)
+    product = db.get_or_404(Product, product_id)
 
     def upload() -> None:
         data, filename = images.read_upload(request.files.get("image"))

@@ -3,7 +3,7 @@ apply it (or correct the file and upload it again), watch it being applied."""
 
 from __future__ import annotations
 
-from flask import abort, jsonify, redirect, render_template, request, url_for
+from flask import jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from shop.access import Desk, desk_pages
@@ -46,10 +46,7 @@ def catalogue_import():
 
 
 def _job_or_404(job_id: int) -> ImportJob:
-    job = db.session.get(ImportJob, job_id)
-    if job is None:
-        abort(404)
-    return job
+    return db.get_or_404(ImportJob, job_id)
 
 
 @bp.route("/catalogue/import/<id:job_id>")

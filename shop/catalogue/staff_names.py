@@ -22,10 +22,7 @@ def _kind_or_404(kind: str) -> names.Kind:
 
 
 def _row_or_404(kind: names.Kind, row_id: int):
-    row = db.session.get(kind.model, row_id)
-    if row is None:
-        abort(404)
-    return row
+    return db.get_or_404(kind.model, row_id)
 
 
 @bp.route("/catalogue/names/<kind>", methods=["GET", "POST"])

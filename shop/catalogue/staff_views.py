@@ -69,10 +69,7 @@ def catalogue_new():
 
 
 def _product_or_404(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None:
-        abort(404)
-    return product
+    return db.get_or_404(Product, product_id)
 
 
 @bp.route("/catalogue/<id:product_id>", methods=["GET", "POST"])

@@ -40,3 +40,15 @@ def within(column, since: date | None, until: date | None) -> list:
     if until:
         conditions.append(column < start_of(until + timedelta(days=1)))
     return conditions
+
+
+def period_asked(args: MultiDict) -> tuple[date | None, date | None, str | None]:
+    """The days `since` and `until` in `args`, and the message why they are not a period
+    (a date that is not one, or the first after the last); the message is None when they are."""
+    days, problems = days_asked(args)
+    since, until = days["since"], days["until"]
+    if problems:
+        return since, until, problems[0][1]
+    if since and until and since > until:
+        return since, until, "The first day must come before the last."
+    return since, until, None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from shop.access import Desk, desk_pages
 from shop.backoffice import bp
 from shop.core.formatting import local_datetime
-from shop.core.periods import days_asked, within
+from shop.core.periods import period_asked, within
 from shop.core.spreadsheet import amount, csv_download
 from shop.extensions import db
 from shop.ordering.models import Order
@@ -42,13 +42,13 @@ COLUMNS = (
 
 @bp.route("/orders.csv")
 def orders_csv():
-    days, problems = days_asked(request.args)
-    if problems or (days["since"] and days["until"] and days["since"] > days["until"]):
-        flash(problems[0][1] if problems else "The first day must come before the last.", "error")
+    since, until, problem = period_asked(request.args)
+    if problem:
+        flash(problem, "error")
         return redirect(url_for("staff.orders_list"), code=303)
     query = (
         select(Order)
-        .where(*within(Order.placed_at, days["since"], days["until"]))
+        .where(*within(Order.placed_at, since, until))
         .options(selectinload(Order.lines))
         .order_by(Order.placed_at, Order.id)
     )
