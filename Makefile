@@ -37,8 +37,10 @@ run: install
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(SERVE) run --host $(HOST) --port $(PORT)
 
-## The whole suite on SQLite, then on PostgreSQL.
-test: install-dev chromium test-sqlite test-postgresql
+## The whole suite on SQLite and on PostgreSQL, the two passes side by side (each prints its
+## report when it ends; either failing fails the run).
+test: install-dev chromium
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 test-sqlite: install-dev
 	$(BIN)/python -m pytest --db=sqlite
