@@ -1,7 +1,7 @@
 """Documents on the supplier's letterhead: an A4 page in the vendored DejaVu fonts (shop/core/fonts,
 so every character of a product or practice name prints), the supplier's name, address and
 contact lines at the top of every page, and the document's reference and page number at the
-foot. Quotes use it today; invoices and delivery notes will too."""
+foot. Quotes, invoices, credit notes and packing slips use it."""
 
 from __future__ import annotations
 
@@ -52,3 +52,24 @@ class LetterheadPDF(FPDF):
 def pdf_response(data: bytes, filename: str):
     """A PDF as a download response."""
     return send_file(BytesIO(data), mimetype="application/pdf", download_name=filename)
+
+
+NAME_MIN_WIDTH = 45.0
+CELL_SLACK = 1.5  # mm beyond the cell margins, so a value never wraps inside its cell
+
+
+def column_widths(
+    pdf: FPDF, headings: tuple[str, ...], rows: list[tuple[str, ...]], wrap: int = 1
+) -> tuple[float, ...]:
+    """Every column but column `wrap` (the product's) as wide as its widest value, so SKUs and
+    amounts never wrap; column `wrap` takes the rest of the page and wraps if it must."""
+    widths = []
+    for index, heading in enumerate(headings):
+        pdf.set_font("DejaVu", "B", 8.5)
+        widest = pdf.get_string_width(heading)
+        pdf.set_font("DejaVu", "", 8.5)
+        widest = max([widest, *(pdf.get_string_width(row[index]) for row in rows)])
+        widths.append(widest + 2 * pdf.c_margin + CELL_SLACK)
+    others = sum(widths) - widths[wrap]
+    widths[wrap] = max(pdf.epw - others, NAME_MIN_WIDTH)
+    return tuple(widths)

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from shop import clock
 from shop.core.formatting import long_date, money
 from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, pdf_response
+from shop.core.pdf import LetterheadPDF, column_widths, pdf_response
 from shop.core.pricing import percent
 from shop.quoting.models import Quote, QuoteVersion
 
@@ -93,23 +92,6 @@ def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
 
 
 HEADINGS = ("SKU", "Product", "Qty", "List price", "Discount", "Unit price", "Total")
-PRODUCT_MIN_WIDTH = 45.0
-CELL_SLACK = 1.5  # mm beyond the cell margins, so a value never wraps inside its cell
-
-
-def _column_widths(pdf: FPDF, rows: list[tuple[str, ...]]) -> tuple[float, ...]:
-    """Every column but the product's as wide as its widest value (SKUs and amounts never
-    wrap); the product name takes the rest of the page and wraps if it must."""
-    widths = []
-    for index, heading in enumerate(HEADINGS):
-        pdf.set_font("DejaVu", "B", 8.5)
-        widest = pdf.get_string_width(heading)
-        pdf.set_font("DejaVu", "", 8.5)
-        widest = max([widest, *(pdf.get_string_width(row[index]) for row in rows)])
-        widths.append(widest + 2 * pdf.c_margin + CELL_SLACK)
-    others = sum(widths) - widths[1]
-    widths[1] = max(pdf.epw - others, PRODUCT_MIN_WIDTH)
-    return tuple(widths)
 
 
 def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
@@ -142,7 +124,7 @@ def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
         for line in doc.lines
     ]
     heading = FontFace(emphasis="BOLD", fill_color=(227, 239, 245))
-    widths = _column_widths(pdf, rows)
+    widths = column_widths(pdf, HEADINGS, rows)
     pdf.set_font("DejaVu", "", 8.5)
     with pdf.table(
         col_widths=widths,
