@@ -47,6 +47,11 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+# Orders whose goods are, or were, on their way to the practice, so a packing slip makes sense:
+# not one still awaiting its card payment, nor one cancelled or refunded.
+PACKABLE = frozenset({S.PLACED, S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED, S.ON_HOLD})
+
+
 # The road an order travels, as the clinician's order page draws it.
 PROGRESS = {S.AWAITING_PAYMENT: 0, S.PLACED: 0, S.PAID: 1, S.PROCESSING: 1, S.SHIPPED: 2, S.DELIVERED: 3}
 
@@ -208,6 +213,11 @@ class Order(db.Model):
         """How far along placed, paid (or confirmed), shipped, delivered the order is (0 to 3);
         None for an order that left that road (on hold, cancelled, refunded)."""
         return PROGRESS.get(self.status)
+
+    @property
+    def has_goods_to_pack(self) -> bool:
+        """Whether the desk may print a packing slip for the order."""
+        return self.status in PACKABLE
 
     @property
     def item_count(self) -> int:

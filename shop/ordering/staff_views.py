@@ -21,6 +21,7 @@ from shop.forms import EmptyForm, clean_text, posted
 from shop.ordering import orders
 from shop.ordering.forms import NoteForm, ReasonForm, ShipForm
 from shop.ordering.models import CancelCause, Order, OrderStatus
+from shop.ordering.packing_slip import packing_slip_download
 
 desk_pages(__name__, Desk.ORDERS)
 
@@ -112,6 +113,15 @@ def order(number: str):
         note_form=NoteForm(formdata=None),
         action_form=EmptyForm(formdata=None),
     )
+
+
+@bp.route("/orders/<order_number:number>/packing-slip.pdf")
+def order_packing_slip(number: str):
+    """Only an order with goods to pack has a slip; any other is a 404, as an unknown one."""
+    found = _order_or_404(number)
+    if not found.has_goods_to_pack:
+        abort(404)
+    return packing_slip_download(found)
 
 
 ACTIONS = {
