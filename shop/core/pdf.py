@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import send_file
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 
@@ -41,6 +42,17 @@ class LetterheadPDF(FPDF):
         self.line(self.l_margin, self.get_y() + 2, self.w - self.r_margin, self.get_y() + 2)
         self.ln(6)
         self.set_text_color(27, 39, 51)
+
+    def lines_table(self, headings: tuple[str, ...], rows: list[tuple[str, ...]], align: tuple[str, ...]) -> None:
+        """A document's table of lines: a shaded heading row, then one row per line, column 1
+        (the product) taking the width the others leave (`column_widths`)."""
+        widths = column_widths(self, headings, rows)
+        self.set_font("DejaVu", "", 8.5)
+        heading = FontFace(emphasis="BOLD", fill_color=(227, 239, 245))
+        with self.table(col_widths=widths, text_align=align, headings_style=heading, line_height=5) as table:
+            table.row(headings)
+            for row in rows:
+                table.row(row)
 
     def footer(self) -> None:
         self.set_y(-15)

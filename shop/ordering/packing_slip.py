@@ -4,12 +4,10 @@ PO and order numbers, the practice and clinician), on the supplier's letterhead
 
 from __future__ import annotations
 
-from fpdf.fonts import FontFace
-
 from shop import clock
 from shop.core.formatting import country_name, long_date
 from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, column_widths, pdf_response
+from shop.core.pdf import LetterheadPDF, pdf_response
 from shop.ordering.models import Order
 
 HEADINGS = ("SKU", "Product", "Variant / pack", "Qty")
@@ -63,17 +61,7 @@ def packing_slip_pdf(order: Order) -> bytes:
         bottom = max(bottom, pdf.get_y())
     pdf.set_xy(pdf.l_margin, bottom + 4)
     rows = _rows(order)
-    widths = column_widths(pdf, HEADINGS, rows)
-    pdf.set_font("DejaVu", "", 8.5)
-    with pdf.table(
-        col_widths=widths,
-        text_align=("LEFT", "LEFT", "LEFT", "RIGHT"),
-        headings_style=FontFace(emphasis="BOLD", fill_color=(227, 239, 245)),
-        line_height=5,
-    ) as table:
-        table.row(HEADINGS)
-        for row in rows:
-            table.row(row)
+    pdf.lines_table(HEADINGS, rows, ("LEFT", "LEFT", "LEFT", "RIGHT"))
     pdf.ln(3)
     pdf.set_font("DejaVu", "B", 10)
     pdf.cell(0, 6, f"{order.item_count} packs on {len(rows)} lines", new_x="LMARGIN", new_y="NEXT")

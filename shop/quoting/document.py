@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from fpdf.fonts import FontFace
 
 from shop import clock
 from shop.core.formatting import long_date, money
 from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, column_widths, pdf_response
+from shop.core.pdf import LetterheadPDF, pdf_response
 from shop.core.pricing import percent
 from shop.quoting.models import Quote, QuoteVersion
 
@@ -123,18 +122,7 @@ def quote_pdf(quote: Quote, version: QuoteVersion) -> bytes:
         )
         for line in doc.lines
     ]
-    heading = FontFace(emphasis="BOLD", fill_color=(227, 239, 245))
-    widths = column_widths(pdf, HEADINGS, rows)
-    pdf.set_font("DejaVu", "", 8.5)
-    with pdf.table(
-        col_widths=widths,
-        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
-        headings_style=heading,
-        line_height=5,
-    ) as table:
-        table.row(HEADINGS)
-        for row in rows:
-            table.row(row)
+    pdf.lines_table(HEADINGS, rows, ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"))
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 10)
     for label, value, bold in (
