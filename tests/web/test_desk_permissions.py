@@ -129,7 +129,10 @@ def test_an_admin_changes_a_colleagues_role_and_it_is_audited(admin, signed_in):
     browser.post(f"/staff/users/{colleague.id}/role")
     assert not reloaded(colleague.id).is_admin
     changes = [
-        e.changes for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "staff.role_changed"))
+        e.changes
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "staff.role_changed").order_by(AuditEntry.id)
+        )
     ]
     assert changes == [{"role": ["staff", "admin"]}, {"role": ["admin", "staff"]}], "desks kept as they were"
 
