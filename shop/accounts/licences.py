@@ -112,6 +112,19 @@ class LicenceApplication(db.Model):
     def awaits_decision(self, today: date) -> bool:
         return bool(self.available_actions(today) & DESK_DECISIONS)
 
+    def licence_details(self) -> dict:
+        """The licence as the applicant gave it (or the desk corrected it), field by field."""
+        return {name: getattr(self, name) for name in LICENCE_FIELDS}
+
+
+# What the verification desk can correct of an application before deciding, and how it names it.
+LICENCE_FIELDS = {
+    "profession": "Profession",
+    "licence_number": "Licence number",
+    "licence_region": "Issued by",
+    "licence_expiry": "Expiry",
+}
+
 
 class LicenceDocument(db.Model):
     """A scan of a licence. The file lives in UPLOAD_FOLDER under `stored_name`, never in static."""
@@ -156,4 +169,5 @@ class ApplicationEvent(EventColumns, db.Model):
             "info_requested": "More information requested",
             "document_uploaded": "New document uploaded",
             "renewal_submitted": "Renewed licence submitted",
+            "corrected": "Licence details corrected",
         }.get(self.action, self.action.replace("_", " ").capitalize())

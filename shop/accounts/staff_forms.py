@@ -1,6 +1,7 @@
 """Forms of the verification desk and of staff accounts."""
 
 from wtforms import (
+    DateField,
     EmailField,
     SelectChoice,
     SelectField,
@@ -12,6 +13,10 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from shop.access import WORK_DESKS, Desk
+from shop.accounts.forms import LICENCE
+from shop.accounts.licences import LicenceApplication
+from shop.accounts.models import Profession
+from shop.accounts.verification import LicenceDetails
 from shop.forms import ShopForm, required_text
 
 
@@ -25,6 +30,38 @@ class RejectForm(ShopForm):
 
 class RequestInfoForm(ShopForm):
     message = required_text("What do you need from the clinician?", "Say what the clinician should send.")
+
+
+class CorrectionForm(ShopForm):
+    """The licence details as the desk reads them on the document."""
+
+    profession = SelectField(
+        "Profession",
+        choices=[SelectChoice(p.value, p.label) for p in Profession],
+        validators=[DataRequired("Choose the profession.")],
+    )
+    licence_number = StringField(
+        "Licence number", validators=[DataRequired("Enter the licence number."), Length(max=40), LICENCE]
+    )
+    licence_region = StringField(
+        "Issued by", validators=[DataRequired("Enter where the licence was issued."), Length(min=2, max=80)]
+    )
+    licence_expiry = DateField(
+        "Expiry date", format="%Y-%m-%d", validators=[DataRequired("Enter the expiry date as YYYY-MM-DD.")]
+    )
+
+    @classmethod
+    def of(cls, application: LicenceApplication) -> "CorrectionForm":
+        details = application.licence_details()
+        return cls(formdata=None, data={**details, "profession": details["profession"].value})
+
+    def details(self) -> LicenceDetails:
+        return LicenceDetails(
+            profession=Profession(self.profession.data),
+            licence_number=self.licence_number.data,
+            licence_region=self.licence_region.data,
+            licence_expiry=self.licence_expiry.data,
+        )
 
 
 class DesksField(SelectMultipleField):

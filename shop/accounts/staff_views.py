@@ -17,7 +17,7 @@ from shop.accounts.licences import (
     ApplicationStatus,
     LicenceDocument,
 )
-from shop.accounts.staff_forms import ApproveForm, RejectForm, RequestInfoForm
+from shop.accounts.staff_forms import ApproveForm, CorrectionForm, RejectForm, RequestInfoForm
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.paging import paginate
@@ -102,7 +102,7 @@ def application(application_id: int):
     return _render_application(_application_or_404(application_id))
 
 
-def _render_application(app_row, *, approve=None, reject=None, request_info=None, status=200):
+def _render_application(app_row, *, approve=None, reject=None, request_info=None, correct=None, status=200):
     return (
         render_template(
             "staff/application.html",
@@ -110,6 +110,7 @@ def _render_application(app_row, *, approve=None, reject=None, request_info=None
             approve_form=approve or ApproveForm(formdata=None),
             reject_form=reject or RejectForm(formdata=None),
             info_form=request_info or RequestInfoForm(formdata=None),
+            correct_form=correct or CorrectionForm.of(app_row),
             today=clock.today(),
         ),
         status,
@@ -127,6 +128,22 @@ def _decide(application_id: int, form, target: ApplicationStatus, note_field: st
             flash(done, "success")
             return redirect(url_for("staff.application", application_id=application_id), code=303)
     return _render_application(app_row, status=422, **{slot: form})
+
+
+@bp.route("/applications/<id:application_id>/correct", methods=["POST"])
+def correct(application_id: int):
+    """The licence details as the document shows them, before the desk decides."""
+    app_row = _application_or_404(application_id)
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        try:
+            verification.correct(application_id, current_user, form.details())
+        except ShopError as error:
+            show_error(form, error)
+        else:
+            flash("Licence details corrected; the change is in the history.", "success")
+            return redirect(url_for("staff.application", application_id=application_id), code=303)
+    return _render_application(app_row, status=422, correct=form)
 
 
 # The desk's decisions: the form, its field with the note for the clinician, what the desk is told.

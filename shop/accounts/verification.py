@@ -4,6 +4,7 @@ is taken at most once even when two people click at the same moment."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from flask import current_app
@@ -12,11 +13,17 @@ from werkzeug.datastructures import FileStorage
 
 from shop import clock
 from shop.accounts.documents import stored_document
-from shop.accounts.licences import ApplicationAction, ApplicationEvent, ApplicationStatus, LicenceApplication
-from shop.accounts.models import User
+from shop.accounts.licences import (
+    LICENCE_FIELDS,
+    ApplicationAction,
+    ApplicationEvent,
+    ApplicationStatus,
+    LicenceApplication,
+)
+from shop.accounts.models import Profession, User
 from shop.accounts.registration import check_licence_expiry, document_row
 from shop.core import events
-from shop.core.db import unit_of_work
+from shop.core.db import hold, unit_of_work
 from shop.core.outbox import queue_email
 from shop.errors import InvalidTransition, NotEligible, NotFound
 from shop.extensions import db
@@ -67,6 +74,64 @@ def decide(application_id: int, staff: User, target: ApplicationStatus, note: st
         db.session.expire(application)
         _email_clinician(application, kind, subject, note)
     return application
+
+
+@dataclass(frozen=True)
+class LicenceDetails:
+    """The licence as the desk reads it on the document: what a correction sets."""
+
+    profession: Profession
+    licence_number: str
+    licence_region: str
+    licence_expiry: date
+
+
+def correct(application_id: int, staff: User, details: LicenceDetails) -> LicenceApplication:
+    """The desk corrects what the applicant typed (a nurse who chose "physician", a digit
+    mistyped) before deciding, so what is approved is what the document says. Each correction
+    is an event and an audit entry with every field's before and after. Raises NotEligible
+    (not staff, nothing changed, an expired date), NotFound, or InvalidTransition once the
+    application is no longer waiting for a decision."""
+    _require_staff(staff)
+    application = get_application(application_id)
+    with unit_of_work():
+        hold(LicenceApplication.status, application.id)
+        db.session.refresh(application)
+        if not application.awaits_decision(clock.today()):
+            raise InvalidTransition(
+                f"Application #{application.id} is {application.status.label.lower()}; "
+                "only an application waiting for a decision can be corrected."
+            )
+        wanted = asdict(details)
+        wanted["licence_number"], wanted["licence_region"] = (
+            details.licence_number.strip(),
+            details.licence_region.strip(),
+        )
+        if wanted["licence_expiry"] != application.licence_expiry and wanted["licence_expiry"] < clock.today():
+            raise NotEligible(
+                f"{wanted['licence_expiry'].isoformat()} has passed, and an expired licence cannot be approved. "
+                "Ask the clinician for a current one instead.",
+                field="licence_expiry",
+            )
+        changes = {name: (getattr(application, name), wanted[name]) for name in LICENCE_FIELDS}
+        changes = {name: pair for name, pair in changes.items() if pair[0] != pair[1]}
+        if not changes:
+            raise NotEligible("Nothing was changed: the details are as the application already has them.")
+        for name, (_before, after) in changes.items():
+            setattr(application, name, after)
+        events.record_note(application, staff, "corrected", _describe(changes), changes=changes)
+    return application
+
+
+def _describe(changes: dict) -> str:
+    """The changes as the history reads them: "Profession: Physician (MD/DO) → Registered nurse…"."""
+
+    def shown(value) -> str:
+        if isinstance(value, Profession):
+            return value.label
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+    return "; ".join(f"{LICENCE_FIELDS[name]}: {shown(b)} → {shown(a)}" for name, (b, a) in changes.items())
 
 
 def _email_clinician(application: LicenceApplication, kind: str, subject: str, note: str) -> None:

@@ -64,9 +64,11 @@ def record(
     note: str = "",
     *,
     at: datetime | None = None,
+    changes: dict | None = None,
 ) -> None:
     """Add an event row about `row` (in the caller's transaction), as of now or `at`; a staff
-    member's is written to the audit log beside it, so the record's history and the log agree."""
+    member's is written to the audit log beside it, with the status and any other `changes`
+    ({field: (before, after)}), so the record's history and the log agree."""
     db.session.add(
         row.new_event(
             actor_id=actor.id if actor else None,
@@ -78,12 +80,15 @@ def record(
         )
     )
     if actor is not None and actor.is_staff:
-        audit.record(actor, f"{row.audit_type}.{action}", row, {"status": (from_status, to_status)}, note)
+        audit.record(
+            actor, f"{row.audit_type}.{action}", row, {"status": (from_status, to_status), **(changes or {})}, note
+        )
 
 
-def record_note(row: Tracked, actor: User | None, action: str, text: str) -> None:
-    """An event that does not change the status (a payment attempt, a reminder...)."""
-    record(row, actor, action, row.status.value, row.status.value, text)
+def record_note(row: Tracked, actor: User | None, action: str, text: str, changes: dict | None = None) -> None:
+    """An event that does not change the status (a payment attempt, a reminder, a correction
+    with its `changes`...)."""
+    record(row, actor, action, row.status.value, row.status.value, text, changes=changes)
 
 
 def advance(row: Tracked, target: StrEnum, actor: User | None, action: str, note: str = "", **values) -> None:
