@@ -145,6 +145,7 @@ PRIVATELY_CACHED = frozenset({"static", "catalogue.image"})
 MODEL_MODULES = (
     "shop.core.outbox",
     "shop.core.audit",
+    "shop.practices.models",
     "shop.accounts.models",
     "shop.accounts.licences",
     "shop.catalogue.models",
@@ -166,6 +167,7 @@ DESK_VIEWS = (
     "shop.accounts.staff_views",
     "shop.accounts.staff_users",
     "shop.ordering.staff_views",
+    "shop.practices.staff_views",
     "shop.ordering.staff_practices",
     "shop.ordering.staff_exports",
     "shop.quoting.staff_views",
@@ -227,6 +229,7 @@ def _register_blueprints(app: Flask) -> None:
     from shop.catalogue.views import bp as catalogue_bp
     from shop.ordering.views import bp as orders_bp
     from shop.payments.views import bp as payments_bp
+    from shop.practices.views import bp as practice_bp
     from shop.public.views import bp as public_bp
     from shop.quoting.views import bp as quotes_bp
 
@@ -237,6 +240,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         security_bp,
         account_bp,
+        practice_bp,
         catalogue_bp,
         cart_bp,
         orders_bp,

@@ -150,6 +150,11 @@ def _why_closed(user) -> str:
             f"Your licence on file expired on {application.licence_expiry:%d %b %Y}, so the catalogue is closed to "
             "your account until we verify a renewed one. Upload it on this page."
         )
+    if application is not None and application.grants_access(clock.today()) and user.practice_id is None:
+        return (
+            "You are no longer a member of a practice, so the catalogue is closed to your account. Ask a practice's "
+            "owner to invite you, or call customer care."
+        )
     return "Your account is not verified yet, so the catalogue is not open to you."
 
 

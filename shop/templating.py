@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from shop.access import Desk, is_verified_clinician, may_open
 from shop.accounts.licences import ApplicationAction, ApplicationStatus
+from shop.accounts.models import Profession
 from shop.cart.models import CartLine
 from shop.core import limits
 from shop.core.formatting import country_name, local_datetime, long_date, money
@@ -17,6 +18,7 @@ from shop.core.outbox import MailStatus
 from shop.core.pricing import percent
 from shop.extensions import db
 from shop.ordering.models import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
+from shop.practices.models import PracticeRole, PracticeStatus
 from shop.quoting.models import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
 
 
@@ -42,6 +44,9 @@ def register(app: Flask) -> None:
         OrderAction,
         OrderStatus,
         PaymentMethod,
+        PracticeRole,
+        PracticeStatus,
+        Profession,
         QuoteAction,
         QuoteStatus,
     ):

@@ -24,8 +24,7 @@ from shop import clock
 from shop.access import Desk
 from shop.accounts import registration
 from shop.accounts import users as accounts
-from shop.accounts.models import Address, Profession, Role, SecondFactor, User
-from shop.accounts.users import PracticeDetails
+from shop.accounts.models import Profession, Role, SecondFactor, User
 from shop.cart import services as carts
 from shop.catalogue.models import (
     Brand,
@@ -41,6 +40,8 @@ from shop.demo.seed import sample_licence_pdf, seed_catalogue
 from shop.extensions import db
 from shop.ordering import checkout
 from shop.ordering.models import Order, PaymentMethod
+from shop.practices.models import Address, PracticeRole
+from shop.practices.practices import PracticeDetails
 from shop.quoting import acceptance as quote_orders
 from shop.quoting import builder as quote_builder
 from shop.quoting import quotes
@@ -156,6 +157,7 @@ def make_clinician(
     practice_name: str | None = None,
     address_line1: str | None = None,
     practice_of: User | None = None,
+    practice_role: PracticeRole = PracticeRole.BUYER,
     on_account: bool = False,
     credit_limit_cents: int | None = None,
     payment_terms_days: int | None = None,
@@ -164,7 +166,8 @@ def make_clinician(
 
     `profession` and `licence_number` are those of the approved licence; `practice_name` and
     `address_line1` rename the practice and its address; `practice_of` makes the clinician a
-    colleague in another clinician's practice instead (sharing its addresses and its terms);
+    colleague in another clinician's practice instead (sharing its addresses and its terms), a
+    buyer there unless `practice_role` says otherwise (the first clinician is its owner);
     `on_account` lets the practice pay on account, up to `credit_limit_cents` (100,000.00
     unless given) within `payment_terms_days` (30 unless given)."""
     if (credit_limit_cents is not None or payment_terms_days is not None) and not on_account:
@@ -188,6 +191,7 @@ def make_clinician(
         user.practice.default_address.line1 = address_line1
     if practice_of is not None:
         user.practice = practice_of.practice
+        user.practice_role = practice_role
     db.session.commit()
     if on_account:
         allow_account(

@@ -6,14 +6,24 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_login import current_user, login_user, logout_user
 
 from shop.access import Policy, allow, protect
-from shop.accounts import login_steps, registration, second_factor, sessions
+from shop.accounts import joining, login_steps, registration, second_factor, sessions
 from shop.accounts import users as accounts
-from shop.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, RegistrationForm, SetPasswordForm
+from shop.accounts.forms import (
+    ApplicantForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    JoinForm,
+    LoginForm,
+    RegistrationForm,
+    SetPasswordForm,
+)
 from shop.accounts.models import Profession, normalise_email
-from shop.accounts.users import INVITE_SALT, RESET_SALT, PracticeDetails
+from shop.accounts.users import INVITE_SALT, RESET_SALT
 from shop.errors import ShopError
 from shop.extensions import limiter
 from shop.forms import show_error
+from shop.practices import members
+from shop.practices.practices import PracticeDetails
 from shop.urls import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -73,7 +83,8 @@ def register():
     form = RegistrationForm()
     if request.method == "POST":
         valid = form.validate_on_submit()
-        for problem in registration.application_problems(**_checked_by_the_shop(form)):
+        checked = _checked_by_the_shop(form, form.email.data or "", form.practice_name.data or "")
+        for problem in registration.application_problems(**checked):
             show_error(form, problem)
         if valid and not form.errors:
             try:
@@ -83,18 +94,17 @@ def register():
             else:
                 session["applied_as"] = form.email.data
                 return redirect(url_for("auth.application_sent"), code=303)
-        if form.errors and not form.licence_document.errors and form.licence_document.data:
-            form.licence_document.errors = ["Choose the file again: a browser cannot keep it for you."]
+        _ask_for_the_file_again(form)
     response = make_response(render_template("auth/register.html", form=form), 422 if form.errors else 200)
     response.headers["Cache-Control"] = "private, no-store"  # the password typed is sent back
     return response
 
 
-def _checked_by_the_shop(form: RegistrationForm) -> dict:
+def _checked_by_the_shop(form: ApplicantForm, email: str, practice_name: str) -> dict:
     """What the shop checks beyond the form's own rules, for the fields the form accepted."""
     return {
         "password": None if form.password.errors else form.password.data,
-        "user_inputs": (form.email.data or "", form.full_name.data or "", form.practice_name.data or ""),
+        "user_inputs": (email, form.full_name.data or "", practice_name),
         "licence_expiry": None if form.licence_expiry.errors else form.licence_expiry.data,
         "document": None if form.licence_document.errors else form.licence_document.data,
     }
@@ -117,25 +127,80 @@ def confirm_email(token: str):
     return redirect(url_for("account.status"), code=303)
 
 
-def _application_from(form: RegistrationForm) -> registration.Application:
+@bp.route("/register/join/<token>", methods=["GET", "POST"])
+@limiter.limit(
+    _limit("REGISTER_RATE_LIMIT"), methods=["POST"], deduct_when=lambda response: response.status_code == 303
+)
+def join(token: str):
+    """Apply as a colleague through an owner's emailed invitation."""
+    if current_user.is_authenticated:
+        return redirect(url_for("public.start"))
+    invitation = members.invitation_for(token)
+    if invitation is None:
+        flash(
+            "This invitation has expired, was withdrawn or was already used. Ask the practice's owner for a new one.",
+            "error",
+        )
+        return redirect(url_for("auth.register"))
+    form = JoinForm()
+    refused = False
+    if request.method == "POST":
+        valid = form.validate_on_submit()
+        checked = _checked_by_the_shop(form, invitation.email, invitation.practice.name)
+        for problem in registration.application_problems(**checked):
+            show_error(form, problem)
+        if valid and not form.errors:
+            try:
+                user = joining.register_invited(invitation, _application_from(form), form.licence_document.data)
+            except ShopError as error:
+                show_error(form, error)
+                refused = True
+            else:
+                login_steps.sign_in(user)
+                flash(
+                    f"Thank you: your application to join {invitation.practice.name} is with our verification desk.",
+                    "success",
+                )
+                return redirect(url_for("account.status"), code=303)
+        _ask_for_the_file_again(form)
+    response = make_response(
+        render_template("auth/join.html", form=form, invitation=invitation), 422 if form.errors or refused else 200
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _ask_for_the_file_again(form: ApplicantForm) -> None:
+    if form.errors and not form.licence_document.errors and form.licence_document.data:
+        form.licence_document.errors = ["Choose the file again: a browser cannot keep it for you."]
+
+
+def _application_from(form: ApplicantForm) -> registration.Application:
+    """The application a form gives; a colleague's (JoinForm) names neither an address (the
+    invited one is used) nor a practice of its own."""
+    founding = isinstance(form, RegistrationForm)
     return registration.Application(
-        email=form.email.data,
+        email=form.email.data if founding else "",
         password=form.password.data,
         full_name=form.full_name.data,
         profession=Profession(form.profession.data),
         licence_number=form.licence_number.data,
         licence_region=form.licence_region.data,
         licence_expiry=form.licence_expiry.data,
-        practice=PracticeDetails(
-            name=form.practice_name.data,
-            phone=form.phone.data,
-            line1=form.address_line1.data,
-            line2=form.address_line2.data or "",
-            city=form.city.data,
-            region=form.region.data or "",
-            postcode=form.postcode.data,
-            country=form.country.data,
-        ),
+        practice=_practice_from(form) if founding else None,
+    )
+
+
+def _practice_from(form: RegistrationForm) -> PracticeDetails:
+    return PracticeDetails(
+        name=form.practice_name.data,
+        phone=form.phone.data,
+        line1=form.address_line1.data,
+        line2=form.address_line2.data or "",
+        city=form.city.data,
+        region=form.region.data or "",
+        postcode=form.postcode.data,
+        country=form.country.data,
     )
 
 

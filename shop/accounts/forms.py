@@ -1,15 +1,10 @@
-"""Forms of the clinician's side of accounts: logging in, applying, choosing passwords, sending a
-new licence document, and the practice's delivery addresses."""
+"""Forms of the clinician's side of accounts: logging in, applying (founding a practice, or
+joining one by invitation), choosing passwords and sending a new licence document."""
 
 from __future__ import annotations
 
-from functools import cache
-
-from babel import Locale
-from flask import current_app
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -19,25 +14,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import PasswordInput
 
-from shop.accounts.models import Profession, looks_like_po_box
+from shop.accounts.models import Profession
 from shop.forms import ShopForm
+from shop.practices.forms import PHONE, POSTCODE, ChoosesCountry, not_a_po_box
 
-PHONE = Regexp(r"^\+?[0-9 ().\-]{7,25}$", message="Enter a phone number with digits, spaces, +, - or brackets.")
-POSTCODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,14}$", message="Enter a valid postal code.")
 LICENCE = Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9 ./\-]{2,39}$",
     message="Use letters, digits, spaces, dots, slashes or dashes, as printed on the licence.",
 )
-
-
-@cache
-def country_choices() -> list[SelectChoice]:
-    names = Locale.parse("en_US").territories
-    codes = sorted((code for code in names if len(code) == 2 and code.isalpha() and code != "ZZ"), key=names.get)
-    return [SelectChoice(code, names[code]) for code in codes]
 
 
 def email_field(label: str = "Email address") -> EmailField:
@@ -51,29 +38,16 @@ def email_field(label: str = "Email address") -> EmailField:
     )
 
 
-def not_a_po_box(_form, field) -> None:
-    if looks_like_po_box(field.data):
-        raise ValidationError("Give a street address: we cannot deliver injectables to a PO box.")
-
-
-class ChoosesCountry(ShopForm):
-    """A form with a `country` choice of every country by name, the shop's own pre-selected."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.country.choices = country_choices()
-        if not self.is_submitted():
-            self.country.data = self.country.data or current_app.config["SHOP_COUNTRY"]
-
-
 class LoginForm(ShopForm):
     email = email_field()
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=256)])
     next = HiddenField()
 
 
-class RegistrationForm(ChoosesCountry):
-    email = email_field()
+class ApplicantForm(ShopForm):
+    """The person and their licence: what every application gives, whether it founds a practice
+    or joins one by invitation."""
+
     # Sent back with the other values when something must be corrected (the page is never cached).
     password = PasswordField(
         "Password",
@@ -100,6 +74,15 @@ class RegistrationForm(ChoosesCountry):
         format="%Y-%m-%d",
         validators=[DataRequired("Enter the expiry date as YYYY-MM-DD.")],
     )
+    licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
+
+
+class JoinForm(ApplicantForm):
+    """An application through an owner's invitation: the address is the invited one."""
+
+
+class RegistrationForm(ChoosesCountry, ApplicantForm):
+    email = email_field()
     practice_name = StringField(
         "Practice name", validators=[DataRequired("Enter the name of your practice."), Length(min=2, max=160)]
     )
@@ -112,7 +95,6 @@ class RegistrationForm(ChoosesCountry):
     region = StringField("State or region", validators=[Optional(), Length(max=80)])
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
-    licence_document = FileField("Scan of your licence", validators=[FileRequired("Attach a scan of your licence.")])
 
 
 class ForgotPasswordForm(ShopForm):
@@ -137,18 +119,6 @@ class DocumentForm(ShopForm):
         "Licence expiry date", format="%Y-%m-%d", validators=[DataRequired("Enter the expiry date as YYYY-MM-DD.")]
     )
     message = TextAreaField("Message for the verification desk (optional)", validators=[Optional(), Length(max=2000)])
-
-
-class AddressForm(ChoosesCountry):
-    line1 = StringField(
-        "Street address", validators=[DataRequired("Enter the street address."), Length(max=120), not_a_po_box]
-    )
-    line2 = StringField("Address line 2 (optional)", validators=[Optional(), Length(max=120), not_a_po_box])
-    city = StringField("City", validators=[DataRequired("Enter the city."), Length(max=80)])
-    region = StringField("State or region (optional)", validators=[Optional(), Length(max=80)])
-    postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
-    country = SelectField("Country", validators=[DataRequired("Choose a country.")])
-    make_default = BooleanField("Deliver here by default")
 
 
 class CodeForm(ShopForm):

@@ -170,4 +170,5 @@ class ApplicationEvent(EventColumns, db.Model):
             "document_uploaded": "New document uploaded",
             "renewal_submitted": "Renewed licence submitted",
             "corrected": "Licence details corrected",
+            "attached": "Attached to an existing practice",
         }.get(self.action, self.action.replace("_", " ").capitalize())

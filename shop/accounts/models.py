@@ -1,24 +1,22 @@
-"""People and practices: users with a role, the practice a clinician orders for, its
-addresses, the server-side login sessions that make logout final, and second factors with
-their recovery codes (used in `second_factor`)."""
+"""People: users with a role (and, for a clinician, the practice they order for and their role
+in it), the server-side login sessions that make logout final, and second factors with their
+recovery codes (used in `second_factor`). Practices themselves are in shop.practices."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, false, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from shop.access import Desk
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
-from shop.errors import NotFound
 from shop.extensions import db
+from shop.practices.models import Practice, PracticeRole
 
 if TYPE_CHECKING:
     from shop.accounts.licences import LicenceApplication
@@ -53,86 +51,6 @@ PRESCRIBERS = frozenset(
 )
 
 
-# PO boxes in the forms clinicians write them, which couriers cannot deliver injectables to:
-# "PO Box 12", "P.O. Box", "PO-Box", "P0 Box" (a zero for the O), "POB 12", "GPO Box" and
-# "Locked Bag" (Australia), "Post Office Box", "Post-Office Box", and the European forms:
-# "Postbus" (NL), "Postfach" (DE, AT, CH), "Boîte postale" / "BP 123" and "Case postale" (FR, CH,
-# BE), "Apartado" / "Apdo." (ES). Text is NFKC-folded first, so full-width letters count too.
-PO_BOX = re.compile(
-    r"""\b(
-        g?p[\s.\-]*[o0][\s.\-]*(box|b)(?=\d|\b)
-      | post[\s\-]*office[\s\-]*box
-      | post\s*box | pobox
-      | locked\s+bag
-      | postbus | postfach
-      | bo[iî]te\s+postale | case\s+postale | bp\s*\d
-      | apartado | apdo\b
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-def looks_like_po_box(text: str) -> bool:
-    return bool(PO_BOX.search(unicodedata.normalize("NFKC", text or "")))
-
-
-class Practice(db.Model):
-    __tablename__ = "practices"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(160))
-    phone: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Paying on account (by invoice) is off until staff enable it for the practice.
-    on_account: Mapped[bool] = mapped_column(default=False, server_default=false())
-    payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
-    credit_limit_cents: Mapped[int] = mapped_column(default=0, server_default="0")
-
-    addresses: Mapped[list[Address]] = relationship(
-        back_populates="practice", order_by="Address.id", cascade="all, delete-orphan"
-    )
-    members: Mapped[list[User]] = relationship(back_populates="practice")
-
-    @property
-    def default_address(self) -> Address | None:
-        defaults = [a for a in self.addresses if a.is_default]
-        return (defaults or self.addresses or [None])[0]
-
-
-def of_own_practice(user: User, record, what: str):
-    """`record` (an order, a quote...) when it belongs to the user's practice; anything else,
-    missing or another practice's, is NotFound, so that a 404 never tells what exists."""
-    if record is None or user.practice_id is None or record.practice_id != user.practice_id:
-        raise NotFound(f"There is no such {what}.")
-    return record
-
-
-class Address(db.Model):
-    __tablename__ = "addresses"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"), index=True)
-    line1: Mapped[str] = mapped_column(String(120))
-    line2: Mapped[str] = mapped_column(String(120), default="")
-    city: Mapped[str] = mapped_column(String(80))
-    region: Mapped[str] = mapped_column(String(80), default="")
-    postcode: Mapped[str] = mapped_column(String(20))
-    country: Mapped[str] = mapped_column(String(2))
-    is_default: Mapped[bool] = mapped_column(default=False)
-
-    practice: Mapped[Practice] = relationship(back_populates="addresses")
-
-    @property
-    def is_po_box(self) -> bool:
-        return looks_like_po_box(f"{self.line1} {self.line2}")
-
-    def lines(self) -> list[str]:
-        """The address as printed on a label, without the country (shown by name in templates)."""
-        town = ", ".join(part for part in (self.city, self.region) if part)
-        locality = " ".join(part for part in (town, self.postcode) if part)
-        return [line for line in (self.line1, self.line2, locality) if line]
-
-
 # The password of an account created by invitation until its owner chooses one: no password
 # verifies against it.
 UNSET_PASSWORD = "!unset"
@@ -149,6 +67,8 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     active: Mapped[bool] = mapped_column(default=True)
     practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id"), index=True)
+    # A clinician's role in their practice (None for staff, and for someone removed from one).
+    practice_role: Mapped[PracticeRole | None] = mapped_column(enum_column(PracticeRole, "practice_role"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the owner opened the confirmation link emailed at registration (accounts made by an
@@ -215,9 +135,14 @@ class User(UserMixin, db.Model):
         return self.is_admin or (self.is_staff and desk in self.desks)
 
     def is_verified(self, today: date) -> bool:
-        """A clinician may see and buy once staff approved a licence that is still valid."""
+        """A clinician may see and buy once staff approved a licence that is still valid, while
+        they are a member of a practice (someone removed from theirs orders nothing)."""
         return (
-            self.is_clinician and self.active and self.application is not None and self.application.grants_access(today)
+            self.is_clinician
+            and self.active
+            and self.practice_id is not None
+            and self.application is not None
+            and self.application.grants_access(today)
         )
 
 

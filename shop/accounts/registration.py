@@ -18,11 +18,13 @@ from shop.accounts.documents import StoredFile, check_document, stored_document
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication, LicenceDocument
 from shop.accounts.models import Profession, Role, User, user_with_email
 from shop.accounts.passwords import hash_password, password_problem
-from shop.accounts.users import PracticeDetails, add_practice, new_user
+from shop.accounts.users import new_user
 from shop.core.db import unit_of_work
 from shop.core.outbox import queue_email
 from shop.errors import DuplicateAccount, NotEligible, ShopError, WeakPassword
 from shop.extensions import db
+from shop.practices.models import PracticeRole
+from shop.practices.practices import PracticeDetails, add_practice
 from shop.urls import external_url
 
 CONFIRM_SALT = "confirm-email"
@@ -37,7 +39,8 @@ class Application:
     licence_number: str
     licence_region: str
     licence_expiry: date
-    practice: PracticeDetails
+    # None for a colleague joining an existing practice by invitation.
+    practice: PracticeDetails | None
 
 
 def document_row(stored: StoredFile) -> LicenceDocument:
@@ -113,7 +116,9 @@ def register_clinician(application: Application, document: FileStorage | None) -
         return None
     try:
         with stored_document(document) as stored, unit_of_work(conflict=DuplicateAccount("", field="email")):
-            return _add_applicant(application, stored)
+            user = add_applicant(application, stored)
+            send_confirmation(user)
+            return user
     except DuplicateAccount:  # the same address applied at the same moment
         db.session.rollback()
         _tell_the_owner(user_with_email(application.email))
@@ -135,12 +140,16 @@ def _tell_the_owner(owner: User) -> None:
         )
 
 
-def _add_applicant(data: Application, stored: StoredFile) -> User:
+def add_applicant(data: Application, stored: StoredFile, *, confirmed: bool = False) -> User:
+    """The applicant's account, licence application (pending) and document, and their own
+    practice as its owner when the application names one; in the caller's unit of work."""
     now = clock.now()
     user = new_user(
-        email=data.email, password=data.password, full_name=data.full_name, role=Role.CLINICIAN, confirmed=False
+        email=data.email, password=data.password, full_name=data.full_name, role=Role.CLINICIAN, confirmed=confirmed
     )
-    user.practice = add_practice(data.practice)
+    if data.practice is not None:
+        user.practice = add_practice(data.practice)
+        user.practice_role = PracticeRole.OWNER
     application = LicenceApplication(
         applicant=user,
         profession=data.profession,
@@ -164,7 +173,6 @@ def _add_applicant(data: Application, stored: StoredFile) -> User:
         )
     )
     db.session.flush()
-    send_confirmation(user)
     return user
 
 
@@ -230,11 +238,12 @@ def confirm(user: User) -> bool:
         application = user.application
         if application is not None:
             application.queued_at = now
-            _announce(user, application)
+            announce(user, application)
     return True
 
 
-def _announce(user: User, application: LicenceApplication) -> None:
+def announce(user: User, application: LicenceApplication) -> None:
+    """Tell the applicant and customer care that the application is with the desk."""
     config = current_app.config
     queue_email(
         kind="application.received",

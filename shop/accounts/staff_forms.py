@@ -3,13 +3,14 @@
 from wtforms import (
     DateField,
     EmailField,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from shop.access import WORK_DESKS, Desk
@@ -62,6 +63,14 @@ class CorrectionForm(ShopForm):
             licence_region=self.licence_region.data,
             licence_expiry=self.licence_expiry.data,
         )
+
+
+class AttachForm(ShopForm):
+    """The practice the desk attaches an applicant to (a button per practice offered)."""
+
+    practice_id = IntegerField(
+        "Practice", validators=[DataRequired("Choose a practice."), NumberRange(1, 2**31 - 1, "Choose a practice.")]
+    )
 
 
 class DesksField(SelectMultipleField):

@@ -15,6 +15,8 @@ from shop.backoffice import bp
 from shop.errors import ShopError
 from shop.extensions import db
 from shop.forms import EmptyForm, show_error
+from shop.practices.models import Practice
+from shop.practices.staff_panels import Panel, panel
 
 
 def _staff_members():
@@ -140,3 +142,11 @@ def set_user_role(user_id: int):
         else:
             flash(f"{member.full_name} is {'an administrator' if member.is_admin else 'staff'} now.", "success")
     return redirect(url_for("staff.users") + f"#member-{member.id}", code=303)
+
+
+@panel(position=90)
+def _second_factors(practice: Practice) -> Panel | None:
+    """A practice's members who use a second factor; an admin can reset one lost with a phone."""
+    factors = second_factor.factors_of(practice.members)
+    users = [member for member in practice.members if factors.get(member.id)]
+    return Panel("Second factors", "staff/practices/_second_factors.html", {"members": users}) if users else None

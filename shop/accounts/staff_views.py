@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from shop import clock
 from shop.access import Desk, desk_pages
-from shop.accounts import verification
+from shop.accounts import joining, verification
 from shop.accounts.documents import path_of
 from shop.accounts.licences import (
     ACTION_TARGETS,
@@ -17,13 +17,13 @@ from shop.accounts.licences import (
     ApplicationStatus,
     LicenceDocument,
 )
-from shop.accounts.staff_forms import ApproveForm, CorrectionForm, RejectForm, RequestInfoForm
+from shop.accounts.staff_forms import ApproveForm, AttachForm, CorrectionForm, RejectForm, RequestInfoForm
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.paging import paginate
 from shop.errors import NotFound, ShopError
 from shop.extensions import db
-from shop.forms import show_error
+from shop.forms import clean_text, posted, show_error
 from shop.urls import add_post_routes
 
 desk_pages(__name__, Desk.VERIFICATION)
@@ -103,10 +103,15 @@ def application(application_id: int):
 
 
 def _render_application(app_row, *, approve=None, reject=None, request_info=None, correct=None, status=200):
+    searched = clean_text(request.args.get("practice_q", ""))[:80]
     return (
         render_template(
             "staff/application.html",
             application=app_row,
+            similar=joining.similar_practices(app_row.applicant),
+            searched=searched,
+            found=joining.practices_named(searched),
+            attach_form=AttachForm(formdata=None),
             approve_form=approve or ApproveForm(formdata=None),
             reject_form=reject or RejectForm(formdata=None),
             info_form=request_info or RequestInfoForm(formdata=None),
@@ -144,6 +149,22 @@ def correct(application_id: int):
             flash("Licence details corrected; the change is in the history.", "success")
             return redirect(url_for("staff.application", application_id=application_id), code=303)
     return _render_application(app_row, status=422, correct=form)
+
+
+@bp.route("/applications/<id:application_id>/attach", methods=["POST"])
+def attach(application_id: int):
+    """Make a new applicant a buyer of an existing practice the desk chose."""
+    _application_or_404(application_id)
+    form = AttachForm()
+
+    def attach_now():
+        try:
+            joining.attach_to_practice(application_id, current_user, form.practice_id.data)
+        except NotFound:
+            abort(404)
+
+    posted(form, attach_now, "The applicant is now a buyer of that practice; the practice they typed in is removed.")
+    return redirect(url_for("staff.application", application_id=application_id), code=303)
 
 
 # The desk's decisions: the form, its field with the note for the clinician, what the desk is told.

@@ -8,7 +8,6 @@ password hash, so each link works once and stops working after any password chan
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
@@ -16,9 +15,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from shop import clock
 from shop.access import WORK_DESKS
-from shop.accounts.addresses import AddressDetails, new_address
 from shop.accounts.licences import ApplicationEvent, ApplicationStatus, LicenceApplication
-from shop.accounts.models import UNSET_PASSWORD, Practice, Profession, Role, User, normalise_email, user_with_email
+from shop.accounts.models import UNSET_PASSWORD, Profession, Role, User, normalise_email, user_with_email
 from shop.accounts.passwords import hash_password, password_problem, verify_password
 from shop.accounts.sessions import revoke_all_sessions, start_session
 from shop.core import audit
@@ -27,18 +25,12 @@ from shop.core.formatting import local_datetime
 from shop.core.outbox import queue_email
 from shop.errors import DuplicateAccount, NotEligible, WeakPassword, WrongPassword
 from shop.extensions import db
+from shop.practices.models import PracticeRole
+from shop.practices.practices import PracticeDetails, add_practice
 from shop.urls import external_url
 
 RESET_SALT = "password-reset"
 INVITE_SALT = "staff-invite"
-
-
-@dataclass(frozen=True, kw_only=True)
-class PracticeDetails(AddressDetails):
-    """A practice as an application or an operator gives it: its name, phone and first address."""
-
-    name: str
-    phone: str
 
 
 def email_taken(email: str) -> bool:
@@ -61,13 +53,6 @@ def new_user(*, email: str, password: str | None, full_name: str, role: Role, co
     )
     db.session.add(user)
     return user
-
-
-def add_practice(details: PracticeDetails) -> Practice:
-    practice = Practice(name=details.name.strip(), phone=details.phone.strip(), created_at=clock.now())
-    practice.addresses.append(new_address(details, is_default=True))
-    db.session.add(practice)
-    return practice
 
 
 def create_user(
@@ -106,6 +91,7 @@ def duplicate_account(email: str) -> DuplicateAccount:
 def _verify_as_operator(user: User, name: str, licence_expiry: date | None) -> None:
     """An approved physician's licence and a practice with one address, as an operator vouches."""
     now = clock.now()
+    user.practice_role = PracticeRole.OWNER
     user.practice = add_practice(
         PracticeDetails(
             name=f"{name} Practice",

@@ -14,7 +14,6 @@ from shop import clock
 from shop.accounts import registration
 from shop.accounts import users as accounts
 from shop.accounts.models import Profession, Role, User
-from shop.accounts.users import PracticeDetails
 from shop.catalogue import images
 from shop.catalogue.models import (
     Brand,
@@ -30,6 +29,7 @@ from shop.catalogue.models import (
 from shop.demo.catalogue import AREAS, BRANDS, CATEGORIES, INGREDIENTS, PRODUCTS
 from shop.demo.pack_images import pack_image
 from shop.extensions import db
+from shop.practices.practices import PracticeDetails
 
 ADMIN = ("admin@meridian-demo.example", "Meridian-admin-2026", "Alex Morgan")
 STAFF = ("desk@meridian-demo.example", "Meridian-desk-2026", "Jordan Lee")

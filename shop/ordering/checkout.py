@@ -16,7 +16,7 @@ from datetime import timedelta
 from flask import current_app
 
 from shop import clock
-from shop.accounts.models import Address, Practice, User
+from shop.accounts.models import User
 from shop.cart import services as carts
 from shop.catalogue import stock
 from shop.catalogue.compliance import variant_refusal
@@ -29,6 +29,7 @@ from shop.extensions import db
 from shop.ordering.credit import available_credit, payment_methods
 from shop.ordering.mail import email_order_placed
 from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
+from shop.practices.models import Address, Practice
 
 NUMBER_OFFSET = 100_000
 

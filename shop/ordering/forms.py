@@ -1,9 +1,6 @@
-"""Forms of ordering: checkout (of a cart, or of an accepted quote), and the orders desk's steps
-and a practice's terms."""
+"""Forms of ordering: checkout (of a cart, or of an accepted quote), and the orders desk's steps."""
 
 from wtforms import (
-    BooleanField,
-    DecimalField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -11,12 +8,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from shop.accounts.models import User
 from shop.core.formatting import country_name
 from shop.core.limits import PO_NUMBER_LENGTH
-from shop.forms import ShopForm, a_number, money_checks, required_text
+from shop.forms import ShopForm, required_text
 from shop.ordering import checkout, credit
 from shop.ordering.models import PaymentMethod
 
@@ -77,24 +74,3 @@ class ReasonForm(ShopForm):
 
 class NoteForm(ShopForm):
     note = required_text("Note", "Write a short note for the record.")
-
-
-class PracticeTermsForm(ShopForm):
-    on_account = BooleanField("May pay on account (by invoice)")
-    payment_terms_days = IntegerField(
-        "Payment terms (days)",
-        default=30,
-        validators=[
-            InputRequired("Enter the payment terms in days."),
-            a_number("Enter a whole number of days."),
-            NumberRange(0, 180, "Between 0 and 180 days."),
-        ],
-    )
-    credit_limit = DecimalField(
-        "Credit limit",
-        places=2,
-        validators=[
-            InputRequired("Enter the credit limit (0 for none)."),
-            *money_checks("Enter an amount such as 2500 or 2500.50."),
-        ],
-    )

@@ -10,13 +10,14 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.accounts.models import Practice, User
+from shop.accounts.models import User
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
 from shop.core.events import EventColumns
 from shop.core.limits import ITEM_NAME_LENGTH, PO_NUMBER_LENGTH, SKU_LENGTH
 from shop.errors import InvalidTransition, NotEligible, ShopError
 from shop.extensions import db
+from shop.practices.models import Practice
 
 
 class OrderStatus(LabelledEnum):

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.accounts.models import User, of_own_practice
+from shop.accounts.models import User
 from shop.catalogue import stock
 from shop.core import events
 from shop.core.db import unit_of_work
@@ -21,6 +21,7 @@ from shop.ordering.mail import email_order_cancelled, email_order_shipped
 from shop.ordering.models import CancelCause, Order, OrderAction, OrderEvent, OrderStatus
 from shop.ordering.signals import order_lapsed_unpaid
 from shop.payments import gateway as stripe_gateway
+from shop.practices.models import of_own_practice
 
 
 def order_by_number(number: str) -> Order | None:

@@ -53,7 +53,6 @@ class QuoteDocument:
 def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
     """Everything a quote version says, formatted once for the page and the PDF alike."""
     currency = version.currency
-    application = quote.contact.application
     issued: date = clock.local(version.sent_at).date() if version.sent_at else clock.today()
     letterhead = shop_details()
     return QuoteDocument(
@@ -66,7 +65,7 @@ def quote_document(quote: Quote, version: QuoteVersion) -> QuoteDocument:
         practice=quote.practice.name,
         contact=quote.contact.full_name,
         contact_email=quote.contact.email,
-        licence=f"{application.licence_number} ({application.licence_region})" if application else "",
+        licence=f"{quote.licence_number} ({quote.licence_region})" if quote.licence_number else "",
         lines=[
             DocumentLine(
                 sku=line.sku or "—",

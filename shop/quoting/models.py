@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.accounts.models import Practice, User
+from shop.accounts.models import User
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
 from shop.core.events import EventColumns
@@ -19,6 +19,7 @@ from shop.core.pricing import percent
 from shop.errors import InvalidTransition, QuoteExpired, ShopError
 from shop.extensions import db
 from shop.ordering.models import Order
+from shop.practices.models import Practice
 
 
 class QuoteStatus(LabelledEnum):
@@ -78,6 +79,10 @@ class Quote(db.Model):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
     # The clinician who asked, or for whom staff started the quote (phone or fax).
     contact_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The contact's licence as it was when the quote was asked for or started by the desk.
+    profession: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    licence_number: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    licence_region: Mapped[str] = mapped_column(String(80), default="", server_default="")
     started_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[QuoteStatus] = mapped_column(enum_column(QuoteStatus, "quote_status"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.accounts.models import Practice, User, of_own_practice
+from shop.accounts.models import User
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
 from shop.catalogue.search import find_by_sku_or_name, no_such_sku, sellable_variants
@@ -23,6 +23,7 @@ from shop.core.db import unit_of_work
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
 from shop.errors import NotEligible
 from shop.extensions import db
+from shop.practices.models import Practice, of_own_practice
 from shop.quoting.mail import (
     email_changes_requested,
     email_comment,
@@ -91,10 +92,14 @@ def change_status(quote: Quote, target: QuoteStatus, actor: User | None, action:
 
 def new_quote(practice: Practice, contact: User, started_by: User, status: QuoteStatus, **values) -> Quote:
     now = clock.now()
+    licence = contact.application
     quote = Quote(
         number=f"tmp-{uuid.uuid4().hex[:16]}",
         practice_id=practice.id,
         contact_id=contact.id,
+        profession=licence.profession.value if licence else "",
+        licence_number=licence.licence_number if licence else "",
+        licence_region=licence.licence_region if licence else "",
         started_by_id=started_by.id,
         status=status,
         created_at=now,

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
-from shop.accounts.models import Address
 from shop.cart import services as carts
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
 from shop.ordering import checkout, credit, orders
 from shop.ordering.models import CancelCause, Order, OrderStatus, PaymentMethod
+from shop.practices.models import Address
 from tests.factories import (
     add_address,
     clinician_with_cart,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.accounts.models import looks_like_po_box
+from shop.practices.models import looks_like_po_box
 
 PO_BOXES = [
     "PO Box 12",

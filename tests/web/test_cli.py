@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from shop import clock
 from shop.accounts.licences import ApplicationStatus, LicenceApplication
-from shop.accounts.models import Address, Practice, Role, User
+from shop.accounts.models import Role, User
 from shop.accounts.users import request_password_reset
 from shop.catalogue.models import Brand, Category, Product, Variant
 from shop.core.outbox import OutboxMessage
 from shop.extensions import db
+from shop.practices.models import Address, Practice
 from tests.factories import PASSWORD, make_staff
 from tests.helpers import redirect_path, row_count
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from shop.accounts.models import Practice
+from shop.practices.models import Practice
 from tests.factories import clinician_with_cart, make_clinician, make_staff, make_variant, place_order
 from tests.helpers import field_error, flashes, redirect_path, reload, text
 

@@ -18,11 +18,12 @@ from sqlalchemy import event, select
 
 from shop import clock
 from shop.accounts.licences import ApplicationStatus, LicenceApplication, LicenceDocument
-from shop.accounts.models import Address, Profession, Role, User
+from shop.accounts.models import Profession, Role, User
 from shop.accounts.passwords import verify_password
 from shop.core.mailer import deliver_due
 from shop.core.outbox import OutboxMessage, queue_email
 from shop.extensions import db
+from shop.practices.models import Address
 from tests.factories import (
     APPLICANT_EMAIL,
     ELF_BYTES,

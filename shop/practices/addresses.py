@@ -1,16 +1,20 @@
-"""A practice's delivery addresses, kept by its verified clinicians: add one (never a PO box),
+"""A practice's delivery addresses, kept by its owners: add one (never a PO box),
 choose the default, remove one. Orders copy the address they ship to, so removing an address
 never changes an order."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shop import clock
-from shop.accounts.models import Address, Practice, User, looks_like_po_box
 from shop.core.db import hold, unit_of_work
 from shop.errors import NotEligible, NotFound
 from shop.extensions import db
+from shop.practices.members import is_owner
+from shop.practices.models import Address, Practice, looks_like_po_box
+
+if TYPE_CHECKING:
+    from shop.accounts.models import User
 
 MAX_ADDRESSES = 20
 
@@ -40,8 +44,8 @@ def new_address(details: AddressDetails, *, is_default: bool = False) -> Address
 
 
 def _practice_of(user: User):
-    if not user.is_verified(clock.today()) or user.practice is None:
-        raise NotEligible("Only verified clinicians of a practice can change its addresses.")
+    if not is_owner(user):
+        raise NotEligible("Only an owner of the practice can change its addresses. Ask your practice's owner.")
     return user.practice
 
 

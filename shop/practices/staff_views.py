@@ -1,0 +1,96 @@
+"""The customers desk: the practices, and each practice's page with its members, terms and
+history, plus the panels the other desks add to it (shop.practices.staff_panels). The orders and
+quotes desks may open these pages for context; only the customers desk changes anything."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from shop import clock
+from shop.access import Desk, desk_pages, readable_by
+from shop.backoffice import bp
+from shop.core.paging import paginate
+from shop.core.pricing import cents
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.forms import EmptyForm, clean_text, posted
+from shop.practices import members, terms
+from shop.practices.models import Practice
+from shop.practices.staff_forms import PracticeTermsForm
+from shop.practices.staff_panels import panels_for
+
+desk_pages(__name__, Desk.CUSTOMERS)
+
+
+@bp.route("/practices")
+@readable_by(Desk.ORDERS, Desk.QUOTES)
+def practices():
+    q = clean_text(request.args.get("q", ""))[:80]
+    query = select(Practice).order_by(Practice.name)
+    if q:
+        query = query.where(db.func.lower(Practice.name).contains(q.lower(), autoescape=True))
+    page = paginate(query)
+    return render_template("staff/practices.html", page=page, q=q)
+
+
+def _practice_or_404(practice_id: int) -> Practice:
+    row = db.session.get(Practice, practice_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/practices/<id:practice_id>", methods=["GET", "POST"])
+@readable_by(Desk.ORDERS, Desk.QUOTES)
+def practice(practice_id: int):
+    row = _practice_or_404(practice_id)
+    form = PracticeTermsForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "on_account": row.on_account,
+            "payment_terms_days": row.payment_terms_days,
+            "credit_limit": Decimal(row.credit_limit_cents) / 100,
+        },
+    )
+    if form.validate_on_submit():
+        terms.set_terms(
+            current_user,
+            row,
+            terms.Terms(
+                on_account=form.on_account.data,
+                payment_terms_days=form.payment_terms_days.data,
+                credit_limit_cents=cents(form.credit_limit.data),
+            ),
+        )
+        flash(f"Terms of {row.name} are saved.", "success")
+        return redirect(url_for("staff.practice", practice_id=row.id), code=303)
+    return (
+        render_template(
+            "staff/practice.html",
+            practice=row,
+            form=form,
+            panels=panels_for(row),
+            action_form=EmptyForm(formdata=None),
+            today=clock.today(),
+        ),
+        422 if form.errors else 200,
+    )
+
+
+@bp.route("/practices/<id:practice_id>/members/<id:member_id>/remove", methods=["POST"])
+def practice_member_remove(practice_id: int, member_id: int):
+    row = _practice_or_404(practice_id)
+
+    def remove():
+        try:
+            members.remove_member(current_user, row, member_id)
+        except NotFound:
+            abort(404)
+
+    posted(EmptyForm(), remove, "The member is removed; their orders and quotes stay with the practice.")
+    return redirect(url_for("staff.practice", practice_id=row.id) + "#members", code=303)
