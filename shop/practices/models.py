@@ -28,9 +28,10 @@ class PracticeRole(LabelledEnum):
 
     @property
     def duties(self) -> str:
+        """What the role lets a member do, as a sentence that follows "you"."""
         if self is PracticeRole.OWNER:
-            return "Manages members, addresses and the practice's details; sees every order, quote and invoice."
-        return "Orders and asks for quotes; sees the practice's orders and quotes."
+            return "manage the members, addresses and details of the practice, and see every order, quote and invoice"
+        return "order and ask for quotes, and see the practice's orders and quotes"
 
 
 class PracticeStatus(LabelledEnum):
