@@ -19,6 +19,7 @@ from shop.core.pricing import percent
 from shop.extensions import db
 from shop.ordering.models import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
 from shop.practices.models import PracticeRole, PracticeStatus
+from shop.practices.terms import suspension_notice
 from shop.quoting.models import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
 
 
@@ -60,7 +61,9 @@ def register(app: Flask) -> None:
         # A page for a failure asks the database nothing, not even who is signed in.
         plain = g.get("plain_page", False) or not current_user  # (no user outside a request: emails)
         verified = not plain and is_verified_clinician(current_user)
+        suspended = verified and current_user.practice.is_suspended
         return {
+            "suspension_notice": suspension_notice(current_user.practice) if suspended else "",
             "cart_count": cart_count(current_user) if verified else 0,
             "shop": shop_details(),
             "shop_currency": app.config["SHOP_CURRENCY"],

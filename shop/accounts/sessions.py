@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from shop import clock
 from shop.accounts.models import LoginSession, User, user_with_email
@@ -73,7 +74,14 @@ def load_session_user(token: str) -> User | None:
     """The user behind a live session token, or None if it ended, expired or never existed."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+    # The user comes with their licence and practice, which every page asks about (the gate,
+    # the header, prices): one statement instead of four.
+    user = joinedload(LoginSession.user)
+    row = db.session.scalar(
+        select(LoginSession)
+        .where(LoginSession.token_hash == _hash_token(token))
+        .options(user.joinedload(User.application), user.joinedload(User.practice))
+    )
     now = clock.now()
     if row is None or not row.is_live(now) or not row.user.active:
         return None

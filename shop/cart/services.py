@@ -16,6 +16,7 @@ from shop.accounts.models import User
 from shop.cart.models import CartLine
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Product, Variant
+from shop.catalogue.price_lists import PriceList, price_list_of
 from shop.catalogue.search import find_variant, no_such_sku
 from shop.core.db import unit_of_work
 from shop.core.limits import QUANTITY_RANGE, quantity_in_range
@@ -72,14 +73,15 @@ def _put(user: User, variant: Variant, quantity: int, *, add: bool) -> CartLine:
             else f"{variant.sku} is out of stock.",
             field="quantity",
         )
-    price = variant.unit_price_for(new_quantity)
+    prices = price_list_of(user)
+    price = prices.unit_price(variant, new_quantity)
     if line is None:
         line = CartLine(
             user_id=user.id, variant=variant, quantity=new_quantity, seen_unit_price_cents=price, added_at=clock.now()
         )
         db.session.add(line)
     else:
-        pending = line.seen_unit_price_cents != variant.unit_price_for(old_quantity)
+        pending = line.seen_unit_price_cents != prices.unit_price(variant, old_quantity)
         line.quantity = new_quantity
         if not pending:
             line.seen_unit_price_cents = price
@@ -149,9 +151,10 @@ def accept_current_prices(user: User, shown: dict[int, int] | None = None) -> in
     `shown` maps line ids to the unit prices the page showed; a line whose price moved again
     since then is not accepted (it stays flagged). Returns how many lines stay flagged."""
     still_changed = 0
+    prices = price_list_of(user)
     with unit_of_work():
         for line in lines_of(user):
-            price = line.variant.unit_price_for(line.quantity)
+            price = prices.unit_price(line.variant, line.quantity)
             if shown is not None and shown.get(line.id) != price:
                 still_changed += price != line.seen_unit_price_cents
                 continue
@@ -207,6 +210,10 @@ class CartRow:
     line_total_cents: int
     problems: list[str] = field(default_factory=list)
     price_changed: bool = False
+    # The next volume price this line could reach at the practice's prices: (from quantity, unit price).
+    next_break: tuple[int, int] | None = None
+    # The list price, when the practice pays another (an agreed price, its discount).
+    list_price_cents: int | None = None
 
     @property
     def variant(self) -> Variant:
@@ -215,16 +222,6 @@ class CartRow:
     @property
     def ok(self) -> bool:
         return not self.problems and not self.price_changed
-
-    @property
-    def next_break(self) -> tuple[int, int] | None:
-        """The next volume price this line could reach: (from quantity, unit price)."""
-        above = sorted(
-            (b.min_quantity, b.unit_price_cents)
-            for b in self.variant.price_breaks
-            if b.min_quantity > self.line.quantity and b.unit_price_cents < self.unit_price_cents
-        )
-        return above[0] if above else None
 
     @property
     def availability(self) -> str:
@@ -267,13 +264,25 @@ class CartView:
 
 def view_cart(user: User) -> CartView:
     rows = []
+    prices = price_list_of(user)
     for line in lines_of(user):
         variant = line.variant
-        price = variant.unit_price_for(line.quantity)
-        row = CartRow(line=line, unit_price_cents=price, line_total_cents=line_total(price, line.quantity))
+        price = prices.unit_price(variant, line.quantity)
+        row = CartRow(
+            line=line,
+            unit_price_cents=price,
+            line_total_cents=line_total(price, line.quantity),
+            next_break=_next_break(prices, variant, line.quantity, price),
+            list_price_cents=variant.unit_price_for(line.quantity) if prices.differs(variant, line.quantity) else None,
+        )
         problem = _availability_problem(line, user)
         if problem:
             row.problems.append(problem)
         row.price_changed = price != line.seen_unit_price_cents
         rows.append(row)
     return CartView(rows=rows, totals=totals([row.line_total_cents for row in rows], PriceRules.from_config()))
+
+
+def _next_break(prices: PriceList, variant: Variant, quantity: int, price: int) -> tuple[int, int] | None:
+    above = [(minimum, unit) for minimum, unit in prices.volume_prices(variant) if minimum > quantity and unit < price]
+    return min(above) if above else None

@@ -10,18 +10,20 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from datetime import datetime
 
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import ForeignKey, LargeBinary, String, select
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
 from shop.accounts.models import User
 from shop.catalogue.editing import require_desk
-from shop.catalogue.models import Product, ProductImage
+from shop.catalogue.models import Product
 from shop.core import audit
-from shop.core.db import unit_of_work
+from shop.core.db import UTCDateTime, unit_of_work
 from shop.errors import CatalogueRefusal
 from shop.extensions import db
 
@@ -31,6 +33,32 @@ ACCEPTED = {"image/jpeg", "image/png", "image/webp"}
 SIZES = {"card": (480, 480), "large": (1200, 1200)}
 MAX_IMAGES = 12
 QUALITY = 82
+
+
+class ProductImage(db.Model):
+    """A product photo as the shop re-encoded it (WebP), at the two sizes the pages use."""
+
+    __tablename__ = "product_images"
+    audit_type = "product_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    width: Mapped[int]  # of the large image
+    height: Mapped[int]
+    card_width: Mapped[int]
+    card_height: Mapped[int]
+    digest: Mapped[str] = mapped_column(String(16))  # of the encoded images, for ETags and URLs
+    original_filename: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    card: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    large: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    product: Mapped[Product] = relationship(back_populates="images")
+
+    @property
+    def audit_label(self) -> str:
+        return f"Image {self.original_filename or self.id} of {self.product.name}"
 
 
 def encoded(data: bytes) -> dict:

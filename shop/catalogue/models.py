@@ -5,6 +5,7 @@ regulatory status per market."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,7 +13,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Table,
     Text,
@@ -20,13 +20,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
 from shop.core.limits import SKU_LENGTH
 from shop.core.pricing import unit_price
 from shop.extensions import db
+
+if TYPE_CHECKING:  # mapped in shop.catalogue.images, which owns product photos
+    from shop.catalogue.images import ProductImage
 
 product_ingredients = Table(
     "product_ingredients",
@@ -161,6 +164,9 @@ class Product(db.Model):
         return status is not None and status.sale_permitted
 
 
+MIN_BREAK_QUANTITY = 2  # a volume price is for several packs
+
+
 class Variant(db.Model):
     """A sellable unit: one SKU with its pack, price and stock."""
 
@@ -207,7 +213,10 @@ class Variant(db.Model):
         return self.stock_on_hand <= self.reorder_level
 
     def unit_price_for(self, quantity: int) -> int:
-        """The price per pack when buying `quantity`: the volume break reached, if any."""
+        """The price per pack when buying `quantity`: the volume break reached, if any (a single
+        pack costs the price without reading the breaks, which a CHECK keeps from 2 packs on)."""
+        if quantity < MIN_BREAK_QUANTITY:
+            return self.price_cents
         return unit_price(self.price_cents, ((b.min_quantity, b.unit_price_cents) for b in self.price_breaks), quantity)
 
     @property
@@ -229,7 +238,10 @@ class PriceBreak(db.Model):
     """A volume price: from `min_quantity` packs on, each costs `unit_price_cents`."""
 
     __tablename__ = "price_breaks"
-    __table_args__ = (UniqueConstraint("variant_id", "min_quantity", name="uq_price_breaks_variant_quantity"),)
+    __table_args__ = (
+        UniqueConstraint("variant_id", "min_quantity", name="uq_price_breaks_variant_quantity"),
+        CheckConstraint(f"min_quantity >= {MIN_BREAK_QUANTITY}", name="from_two_packs"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
@@ -237,32 +249,6 @@ class PriceBreak(db.Model):
     unit_price_cents: Mapped[int]
 
     variant: Mapped[Variant] = relationship(back_populates="price_breaks")
-
-
-class ProductImage(db.Model):
-    """A product photo as the shop re-encoded it (WebP), at the two sizes the pages use."""
-
-    __tablename__ = "product_images"
-    audit_type = "product_image"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
-    position: Mapped[int] = mapped_column(default=0)
-    width: Mapped[int]  # of the large image
-    height: Mapped[int]
-    card_width: Mapped[int]
-    card_height: Mapped[int]
-    digest: Mapped[str] = mapped_column(String(16))  # of the encoded images, for ETags and URLs
-    original_filename: Mapped[str] = mapped_column(String(255), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    card: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
-    large: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
-
-    product: Mapped[Product] = relationship(back_populates="images")
-
-    @property
-    def audit_label(self) -> str:
-        return f"Image {self.original_filename or self.id} of {self.product.name}"
 
 
 class RegulatoryCategory(LabelledEnum):

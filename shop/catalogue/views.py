@@ -10,6 +10,7 @@ from shop.catalogue import images
 from shop.catalogue import search as catalogue
 from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.forms import filter_from_args
+from shop.catalogue.price_lists import price_list_of
 from shop.catalogue.search import SORTS
 from shop.core.paging import requested_page
 
@@ -38,6 +39,7 @@ def index():
         sorts=SORTS,
         orderable=orderable,
         refusals={product.id: product_refusals(product, buyer) for product in page.items},
+        prices=price_list_of(buyer),
     )
 
 
@@ -73,4 +75,5 @@ def product(slug: str):
         refusals=product_refusals(item, buyer),
         buyer=buyer is not None,
         buy_problems={v.id: variant_refusal(v, buyer) for v in item.variants} if buyer else {},
+        prices=price_list_of(buyer),
     )

@@ -30,6 +30,7 @@ from shop.ordering.credit import available_credit, payment_methods
 from shop.ordering.mail import email_order_placed
 from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
 from shop.practices.models import Address, Practice
+from shop.practices.terms import require_open
 
 NUMBER_OFFSET = 100_000
 
@@ -99,6 +100,7 @@ def delivery_address(user: User, address_id: int) -> Address:
 def _place(user: User, request: CheckoutRequest) -> Order:
     if not user.is_verified(clock.today()):
         raise NotEligible("Your account is not verified to order.")
+    require_open(user.practice)
     address = delivery_address(user, request.address_id)
     if request.payment_method not in payment_methods(user):
         raise NotEligible("Choose a payment method that is offered to your practice.", field="payment_method")
@@ -149,9 +151,10 @@ def create_order(
     note: str,
     currency: str | None = None,
 ) -> Order:
-    """Check the payment method and credit, reserve the stock, write the order with its lines
+    """Check that the practice may order (not suspended), the payment method and credit, reserve the stock, write the order with its lines
     and first event, and queue the emails; all in the caller's transaction. Raises NotEligible,
     CreditLimitExceeded or OutOfStock."""
+    require_open(user.practice)
     if request.payment_method not in payment_methods(user):
         raise NotEligible("Choose a payment method that is offered to your practice.", field="payment_method")
     if request.payment_method == PaymentMethod.ACCOUNT:

@@ -52,6 +52,8 @@ def checkout_page():
     if not view.can_check_out:
         flash(checkout.blocking_message(view, current_user), "error")
         return redirect(url_for("cart.show"), code=303)
+    if current_user.practice.is_suspended:
+        return redirect(url_for("cart.show"), code=303)  # the page says why, on every page
     form = _checkout_form(view)
     if not form.validate_on_submit():
         return _render_checkout(form, view, 422 if form.is_submitted() else 200)

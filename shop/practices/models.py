@@ -85,6 +85,8 @@ class Practice(db.Model):
     on_account: Mapped[bool] = mapped_column(default=False, server_default=false())
     payment_terms_days: Mapped[int] = mapped_column(default=30, server_default="30")
     credit_limit_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Off every list price the practice pays, in basis points (where no price is agreed).
+    discount_bps: Mapped[int] = mapped_column(default=0, server_default="0")
 
     addresses: Mapped[list[Address]] = relationship(
         back_populates="practice", order_by="Address.id", cascade="all, delete-orphan"
@@ -176,6 +178,7 @@ PRACTICE_EVENT_LABELS = {
     "member_removed": "Member removed",
     "details_changed": "Details changed",
     "terms_changed": "Terms changed",
+    "price_agreed": "Agreed price changed",
     "suspended": "Suspended",
     "reinstated": "Suspension lifted",
 }

@@ -20,6 +20,7 @@ from shop.ordering import checkout
 from shop.ordering.checkout import CheckoutRequest, OrderLineDraft, PlacedOrder
 from shop.ordering.models import Order
 from shop.ordering.signals import order_lapsed_unpaid
+from shop.practices.terms import require_open
 from shop.quoting.mail import email_quote_accepted
 from shop.quoting.models import Quote, QuoteAction, QuoteStatus, QuoteVersion
 from shop.quoting.quotes import change_status, may_speak
@@ -108,6 +109,7 @@ def acceptable_version(clinician: User, quote: Quote, version_number: int) -> Qu
     may_speak(clinician, quote)
     if not clinician.is_verified(clock.today()):
         raise NotEligible("Your account is not verified to order.")
+    require_open(clinician.practice)
     quote.require(QuoteAction.ACCEPT, clock.now())
     latest = quote.latest_sent
     if latest is None:

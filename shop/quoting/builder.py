@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop import clock
 from shop.accounts.models import User
+from shop.catalogue.price_lists import price_list_for
 from shop.core import audit
 from shop.core.db import unit_of_work
 from shop.core.formatting import long_date
@@ -66,7 +67,8 @@ def open_draft(staff: User, quote: Quote) -> QuoteVersion:
 def _open_version(staff: User, quote: Quote) -> QuoteVersion:
     previous = quote.latest_sent
     if previous is None:
-        lines = [line_from_request(r) for r in quote.request_lines]
+        prices = price_list_for(quote.practice)
+        lines = [line_from_request(r, prices) for r in quote.request_lines]
         version = _new_version(quote, staff, lines=lines)
         if quote.status == QuoteStatus.REQUESTED:
             change_status(quote, QuoteStatus.DRAFT, staff, "drafted")
@@ -202,6 +204,7 @@ def _draft_figures(version: QuoteVersion) -> dict:
 
 
 def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: list[LineEdit]) -> None:
+    prices = price_list_for(version.quote.practice)
     for change in changes:
         line = by_id.pop(change.line_id, None)
         if line is None:
@@ -215,7 +218,7 @@ def _apply_lines(version: QuoteVersion, by_id: dict[int, QuoteLine], changes: li
             raise NotEligible("A discount is between 0 and 100 percent.")
         if change.unit_price_cents is not None and change.unit_price_cents < 0:
             raise NotEligible("Prices cannot be negative.")
-        reprice(line, change.quantity, change.unit_price_cents, change.discount_bps)
+        reprice(line, change.quantity, change.unit_price_cents, change.discount_bps, prices)
 
 
 def add_line(
@@ -239,7 +242,7 @@ def add_line(
             variant = product_asked_for(quote.contact, sku)
         except NotEligible as refused:
             raise NotEligible(refused.message, field="sku") from None
-        line = catalogue_line(variant, quantity, unit_price_cents, position)
+        line = catalogue_line(variant, quantity, price_list_for(quote.practice), unit_price_cents, position)
     else:
         description = (description or "").strip()
         if not description:

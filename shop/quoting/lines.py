@@ -5,6 +5,7 @@ percentage discount on the list price; and the version's totals, tax on goods an
 from __future__ import annotations
 
 from shop.catalogue.models import Variant
+from shop.catalogue.price_lists import PriceList
 from shop.catalogue.search import find_variant
 from shop.core.formatting import money
 from shop.core.limits import ITEM_NAME_LENGTH
@@ -15,10 +16,11 @@ from shop.quoting.models import QuoteLine, QuoteRequestLine, QuoteVersion
 
 
 def catalogue_line(
-    variant: Variant, quantity: int, unit_price_cents: int | None = None, position: int = 0
+    variant: Variant, quantity: int, prices: PriceList, unit_price_cents: int | None = None, position: int = 0
 ) -> QuoteLine:
-    """A catalogue product at its list price for `quantity`, or at the unit price staff typed."""
-    price = variant.unit_price_for(quantity)
+    """A catalogue product at the practice's price for `quantity` (its agreed price or discount,
+    shop.catalogue.price_lists), which is the line's list price, or at the unit price staff typed."""
+    price = prices.unit_price(variant, quantity)
     unit = price if unit_price_cents is None else unit_price_cents
     return QuoteLine(
         position=position,
@@ -46,12 +48,12 @@ def custom_line(name: str, quantity: int, unit_price_cents: int, position: int =
     )
 
 
-def line_from_request(request: QuoteRequestLine) -> QuoteLine:
-    """What the clinician asked for, as v1 starts: catalogue items at their list price, anything
-    else at 0 until staff price it."""
+def line_from_request(request: QuoteRequestLine, prices: PriceList) -> QuoteLine:
+    """What the clinician asked for, as v1 starts: catalogue items at the practice's price,
+    anything else at 0 until staff price it."""
     variant = find_variant(request.sku) if request.sku else None
     if variant is not None:
-        return catalogue_line(variant, request.quantity)
+        return catalogue_line(variant, request.quantity, prices)
     return custom_line(request.description, request.quantity, 0)
 
 
@@ -104,17 +106,17 @@ def priced_unit(list_price_cents: int, unit_price_cents: int | None, discount_bp
     return list_price_cents if unit_price_cents is None else unit_price_cents
 
 
-def reprice(line: QuoteLine, quantity: int, typed: int | None, discount_bps: int) -> None:
+def reprice(line: QuoteLine, quantity: int, typed: int | None, discount_bps: int, prices: PriceList) -> None:
     """A line's new quantity, typed unit price (None: keep the list price) and discount.
 
-    A catalogue line whose quantity changes takes the list price of the new quantity (volume
-    breaks) and, unless staff typed another price, its unit price follows. A custom line has no
+    A catalogue line whose quantity changes takes the practice's price of the new quantity
+    (volume breaks) and, unless staff typed another price, its unit price follows. A custom line has no
     catalogue price: the price staff type for it is its list price."""
     variant = db.session.get(Variant, line.variant_id) if line.variant_id is not None else None
     if variant is not None:
         if quantity != line.quantity:
             untouched = line.unit_price_cents == line.list_price_cents and typed in (None, line.unit_price_cents)
-            line.list_price_cents = variant.unit_price_for(quantity)
+            line.list_price_cents = prices.unit_price(variant, quantity)
             typed = None if untouched else typed
     elif typed is not None and (not discount_bps or line.list_price_cents == 0):
         line.list_price_cents = typed

@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from shop.access import Desk
-from shop.catalogue.models import ProductImage
+from shop.catalogue.images import ProductImage
 from shop.core.audit import AuditEntry
 from shop.extensions import db
 from tests.factories import make_applicant, make_product, make_staff
