@@ -154,6 +154,19 @@ class Config:
     # card payment is set up (shop.quoting.builder.default_terms).
     QUOTE_DEFAULT_TERMS = _env("QUOTE_DEFAULT_TERMS")
 
+    # The seller as invoices and credit notes name it (an EU invoice must carry the VAT number),
+    # and where practices pay. SELLER_ADDRESS defaults to SHOP_ADDRESS.
+    SELLER_LEGAL_NAME = _env("SELLER_LEGAL_NAME", "Meridian Aesthetic Supply Ltd")
+    SELLER_ADDRESS = _env("SELLER_ADDRESS")
+    SELLER_VAT_NUMBER = _env("SELLER_VAT_NUMBER", "IE 3456789XH")
+    SELLER_COMPANY_NUMBER = _env("SELLER_COMPANY_NUMBER", "Registered in Ireland, no. 654321")
+    SELLER_BANK_NAME = _env("SELLER_BANK_NAME", "Bank of Ireland, Cork")
+    SELLER_IBAN = _env("SELLER_IBAN", "IE29 BOFI 9000 1712 3456 78")
+    SELLER_BIC = _env("SELLER_BIC", "BOFIIE2D")
+    # Days after an invoice's due date on which the practice's owners are reminded, while it is
+    # unpaid (comma-separated).
+    INVOICE_REMINDER_DAYS = _env("INVOICE_REMINDER_DAYS", "7,21,45")
+
     CATALOGUE_PAGE_SIZE = 12
     STAFF_PAGE_SIZE = 25
 

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from werkzeug.routing import BaseConverter, IntegerConverter
 
 from config import config_for
+from shop.urls import register_converters
 
 
 def create_app(env: str | None = None, **overrides) -> Flask:
@@ -33,10 +33,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     # refused the same way whatever it carries.
     app.before_request(enforce_access)
     _init_extensions(app)
-    app.url_map.converters["slug"] = SlugConverter
-    app.url_map.converters["id"] = RowIdConverter
-    app.url_map.converters["order_number"] = OrderNumberConverter
-    app.url_map.converters["quote_number"] = QuoteNumberConverter
+    register_converters(app)
     _register_blueprints(app)
 
     from shop import cli, templating
@@ -63,6 +60,7 @@ def _trust_proxies(app: Flask) -> None:
 def _check_settings(config) -> None:
     """Refuse to start with a setting every checkout would trip over, naming it."""
     from shop.core.pricing import percent_to_bps
+    from shop.invoicing.reminders import reminder_days
     from shop.payments.gateway import MAX_SESSION_LIFETIME
 
     max_minutes = int(MAX_SESSION_LIFETIME.total_seconds() // 60)
@@ -80,6 +78,10 @@ def _check_settings(config) -> None:
             f"ORDER_PAYMENT_MINUTES must be between 1 and {max_minutes} "
             "(the shop's Stripe payment pages live at most 23 hours)"
         )
+    try:
+        reminder_days(config["INVOICE_REMINDER_DAYS"])
+    except ValueError:
+        problems.append("INVOICE_REMINDER_DAYS must be whole days after the due date, such as 7,21,45")
     problems += _rate_limit_storage_problems(config)
     if problems:
         raise RuntimeError("Invalid settings: " + "; ".join(problems))
@@ -100,32 +102,6 @@ def _rate_limit_storage_problems(config) -> list[str]:
         "process. With more than one gunicorn worker set RATELIMIT_STORAGE_URI=redis://…"
     )
     return []
-
-
-class SlugConverter(BaseConverter):
-    """Lower-case words joined by dashes; anything else in a slug position is a 404."""
-
-    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-
-
-class OrderNumberConverter(BaseConverter):
-    """An order number as people see it: ORD- and digits."""
-
-    regex = r"ORD-\d{1,12}"
-
-
-class QuoteNumberConverter(BaseConverter):
-    """A quote number as people see it: Q- and digits."""
-
-    regex = r"Q-\d{1,12}"
-
-
-class RowIdConverter(IntegerConverter):
-    """A database row id: a positive 32-bit integer. A larger number is a 404 at routing time
-    instead of an overflow in the database driver."""
-
-    def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def _configure_logging(app: Flask) -> None:
@@ -154,6 +130,7 @@ MODEL_MODULES = (
     "shop.catalogue.import_jobs",
     "shop.catalogue.price_lists",
     "shop.cart.models",
+    "shop.invoicing.models",
     "shop.ordering.models",
     "shop.payments.models",
     "shop.quoting.models",
@@ -172,6 +149,8 @@ DESK_VIEWS = (
     "shop.practices.staff_views",
     "shop.ordering.staff_practices",
     "shop.ordering.staff_exports",
+    "shop.invoicing.staff_views",
+    "shop.invoicing.staff_statements",
     "shop.quoting.staff_views",
     "shop.quoting.staff_queue",
     "shop.catalogue.staff_views",
@@ -230,6 +209,7 @@ def _register_blueprints(app: Flask) -> None:
     from shop.backoffice import bp as staff_bp
     from shop.cart.views import bp as cart_bp
     from shop.catalogue.views import bp as catalogue_bp
+    from shop.invoicing.views import bp as invoices_bp
     from shop.ordering.views import bp as orders_bp
     from shop.payments.views import bp as payments_bp
     from shop.practices.views import bp as practice_bp
@@ -247,6 +227,7 @@ def _register_blueprints(app: Flask) -> None:
         catalogue_bp,
         cart_bp,
         orders_bp,
+        invoices_bp,
         quotes_bp,
         payments_bp,
         staff_bp,

@@ -37,6 +37,7 @@ class Desk(LabelledEnum):
     QUOTES = "quotes", "Quotes"
     CUSTOMERS = "customers", "Customers (practices, terms and credit)"
     CATALOGUE = "catalogue", "Catalogue and stock"
+    FINANCE = "finance", "Finance (invoices, payments, credit notes)"
     AUDIT = "audit", "Audit log (read only)"
 
 

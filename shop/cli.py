@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_worker)
     app.cli.add_command(expire_orders)
     app.cli.add_command(expire_quotes)
+    app.cli.add_command(send_invoice_reminders)
 
 
 @click.command("seed-demo")
@@ -89,13 +90,24 @@ def expire_quotes():
     )
 
 
+@click.command("send-invoice-reminders")
+def send_invoice_reminders():
+    """Email the owners of practices whose invoices are INVOICE_REMINDER_DAYS past due and unpaid."""
+    from shop.invoicing.reminders import send_reminders
+
+    reminded = send_reminders()
+    click.echo(f"{reminded} overdue invoice{'' if reminded == 1 else 's'} reminded")
+
+
 @click.command("mail-worker")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds.")
 def mail_worker(interval: float | None):
     """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also runs catalogue imports,
-    cancels card orders left unpaid past their time, expires quotes and sends their reminders."""
+    cancels card orders left unpaid past their time, expires quotes and sends their reminders,
+    and reminds practices of overdue invoices."""
     from shop.catalogue.import_jobs import run_next as run_next_import
     from shop.core.mailer import run_worker
+    from shop.invoicing.reminders import send_reminders
     from shop.ordering.orders import cancel_unpaid_orders
     from shop.quoting.expiry import expire_quotes as expire_due_quotes
 
@@ -114,7 +126,7 @@ def mail_worker(interval: float | None):
         stop,
         interval,
         each_round=(run_next_import,),
-        jobs=(expire_orders_round, expire_due_quotes),
+        jobs=(expire_orders_round, expire_due_quotes, send_reminders),
         jobs_every=current_app.config["HOUSEKEEPING_INTERVAL"],
     )
     db.session.remove()

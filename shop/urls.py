@@ -1,12 +1,13 @@
-"""Building links: absolute ones for email, checking `next` targets for redirects, and the
-routes of a table of posts."""
+"""Building links: absolute ones for email, checking `next` targets for redirects, the routes of
+a table of posts, and the shapes of what a path may hold (slugs, row ids, document numbers)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Flask, current_app
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -43,3 +44,53 @@ def add_post_routes(blueprint: Blueprint, rule: str, names: Iterable[str], view_
         view.__name__ = name
         url = rule.format(name=name.replace("_", "-"))
         blueprint.add_url_rule(url, endpoint=name, view_func=view, methods=["POST"])
+
+
+class SlugConverter(BaseConverter):
+    """Lower-case words joined by dashes; anything else in a slug position is a 404."""
+
+    regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+class OrderNumberConverter(BaseConverter):
+    """An order number as people see it: ORD- and digits."""
+
+    regex = r"ORD-\d{1,12}"
+
+
+class QuoteNumberConverter(BaseConverter):
+    """A quote number as people see it: Q- and digits."""
+
+    regex = r"Q-\d{1,12}"
+
+
+class InvoiceNumberConverter(BaseConverter):
+    """An invoice number as printed: INV-, the year, and digits."""
+
+    regex = r"INV-\d{4}-\d{1,12}"
+
+
+class CreditNoteNumberConverter(BaseConverter):
+    """A credit note's number as printed: CN-, the year, and digits."""
+
+    regex = r"CN-\d{4}-\d{1,12}"
+
+
+class RowIdConverter(IntegerConverter):
+    """A database row id: a positive 32-bit integer. A larger number is a 404 at routing time
+    instead of an overflow in the database driver."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
+def register_converters(app: Flask) -> None:
+    """The converters the shop's routes name (`<order_number:number>`...)."""
+    app.url_map.converters.update(
+        slug=SlugConverter,
+        id=RowIdConverter,
+        order_number=OrderNumberConverter,
+        quote_number=QuoteNumberConverter,
+        invoice_number=InvoiceNumberConverter,
+        credit_note_number=CreditNoteNumberConverter,
+    )

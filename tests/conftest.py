@@ -222,12 +222,11 @@ def _empty_tables() -> None:
         )
     else:
         # Quotes and their versions refer to each other: check the keys once all rows are gone.
-        # The audit log refuses deletes (its triggers, and the session): its triggers are
-        # lifted for the moment and put back as they were, and rows go through the connection.
+        # The audit log and issued invoices refuse deletes (their triggers, and the session):
+        # the triggers are lifted for the moment and put back as they were, and rows go
+        # through the connection.
         connection = db.session.connection()
-        triggers = connection.execute(
-            db.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
-        ).all()
+        triggers = connection.execute(db.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
         for name, _sql in triggers:
             connection.execute(db.text(f'DROP TRIGGER "{name}"'))
         connection.execute(db.text("PRAGMA defer_foreign_keys = ON"))

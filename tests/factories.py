@@ -38,7 +38,7 @@ from shop.catalogue.models import (
 )
 from shop.demo.seed import sample_licence_pdf, seed_catalogue
 from shop.extensions import db
-from shop.ordering import checkout
+from shop.ordering import checkout, orders
 from shop.ordering.models import Order, PaymentMethod
 from shop.practices.models import Address, PracticeRole
 from shop.practices.practices import PracticeDetails
@@ -391,6 +391,35 @@ def place_order(
         ),
     )
     return db.session.get(Order, placed.id)
+
+
+FINANCE_DESKS = frozenset({Desk.FINANCE, Desk.ORDERS, Desk.CUSTOMERS})
+
+
+def make_finance_clerk(**staff) -> User:
+    """A member of staff on the finance desk (and the orders and customers desks)."""
+    return make_staff(desks=staff.pop("desks", FINANCE_DESKS), **staff)
+
+
+def invoiced_order(
+    clinician: User | None = None,
+    *,
+    lines: Sequence[tuple[str, int]] = (("INV-1", 2),),
+    price_cents: int = 10_000,
+    staff: User | None = None,
+    po_number: str = "",
+    **clinician_attrs,
+) -> Order:
+    """An order on account that the orders desk confirmed, so it has its invoice: `lines` of new
+    products at `price_cents` a pack (a clinician on account unless given)."""
+    for sku, _quantity in lines:
+        if db.session.scalar(select(Variant).where(Variant.sku == sku)) is None:
+            make_variant(sku, price_cents=price_cents, stock=100)
+    clinician = clinician or make_clinician(on_account=True, **clinician_attrs)
+    fill_cart(clinician, *lines)
+    order = place_order(clinician, po_number=po_number)
+    orders.confirm(order, staff or make_staff())
+    return reload(Order, order.id)
 
 
 @dataclass

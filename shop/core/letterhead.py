@@ -1,4 +1,5 @@
-"""The supplier as its letterhead shows it, from configuration: on every page, email and document."""
+"""The supplier as its letterhead shows it, from configuration: on every page, email and document;
+and the seller's legal details an invoice must carry."""
 
 from __future__ import annotations
 
@@ -28,3 +29,20 @@ def letterhead_lines(head: dict[str, str]) -> list[str]:
         f"Quotes {head['quotes_email']} · Orders {head['orders_email']}",
         f"Customer care {head['customer_care_email']}",
     ]
+
+
+def seller_details() -> dict[str, str]:
+    """The seller as an invoice or credit note names it (copied onto each when it is issued): its
+    legal name and address, VAT and company registration numbers, and where to pay."""
+    config = current_app.config
+    return {
+        "legal_name": config["SELLER_LEGAL_NAME"],
+        "address": config["SELLER_ADDRESS"] or config["SHOP_ADDRESS"],
+        "vat_number": config["SELLER_VAT_NUMBER"],
+        "company_number": config["SELLER_COMPANY_NUMBER"],
+        "bank_name": config["SELLER_BANK_NAME"],
+        "iban": config["SELLER_IBAN"],
+        "bic": config["SELLER_BIC"],
+        "email": config["ORDERS_DESK_EMAIL"],
+        "phone": config["ORDERS_PHONE"],
+    }

@@ -43,10 +43,12 @@ class LetterheadPDF(FPDF):
         self.ln(6)
         self.set_text_color(27, 39, 51)
 
-    def lines_table(self, headings: tuple[str, ...], rows: list[tuple[str, ...]], align: tuple[str, ...]) -> None:
-        """A document's table of lines: a shaded heading row, then one row per line, column 1
-        (the product) taking the width the others leave (`column_widths`)."""
-        widths = column_widths(self, headings, rows)
+    def lines_table(
+        self, headings: tuple[str, ...], rows: list[tuple[str, ...]], align: tuple[str, ...], wrap: int = 1
+    ) -> None:
+        """A document's table of lines: a shaded heading row, then one row per line, column
+        `wrap` (the product) taking the width the others leave (`column_widths`)."""
+        widths = column_widths(self, headings, rows, wrap)
         self.set_font("DejaVu", "", 8.5)
         heading = FontFace(emphasis="BOLD", fill_color=(227, 239, 245))
         with self.table(col_widths=widths, text_align=align, headings_style=heading, line_height=5) as table:

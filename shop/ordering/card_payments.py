@@ -19,7 +19,7 @@ from shop.core.pricing import percent
 from shop.errors import IdempotencyConflict, InvalidTransition, PaymentUnavailable
 from shop.ordering.mail import alert_desk, email_payment_failed, email_payment_received
 from shop.ordering.models import CancelCause, Order, OrderStatus
-from shop.ordering.orders import cancel_in_transaction, move, note_event, order_by_number, recorded
+from shop.ordering.orders import cancel_in_transaction, invoice_if_sold, move, note_event, order_by_number, recorded
 from shop.payments import gateway as stripe_gateway
 from shop.payments.gateway import CheckoutSession, LineItem
 from shop.payments.webhook import checkout_session_event
@@ -167,6 +167,7 @@ def _paid(order: Order, session: CheckoutSession, source: str) -> None:
         alert_desk(order, "the payment does not match the order")
         return
     move(order, OrderStatus.PAID, None, "paid", f"Paid by card (session {session.id}, via {source}).", **paid)
+    invoice_if_sold(order, None)
     email_payment_received(order)
 
 

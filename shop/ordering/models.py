@@ -15,8 +15,9 @@ from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
 from shop.core.events import EventColumns
 from shop.core.limits import ITEM_NAME_LENGTH, PO_NUMBER_LENGTH, SKU_LENGTH
-from shop.errors import InvalidTransition, NotEligible, ShopError
+from shop.errors import InvalidTransition, ShopError
 from shop.extensions import db
+from shop.invoicing.models import Invoice
 from shop.practices.models import Practice
 
 
@@ -53,6 +54,10 @@ ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 PACKABLE = frozenset({S.PLACED, S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED, S.ON_HOLD})
 
 
+# Orders whose goods are sold, so they have (or can have) an invoice.
+INVOICEABLE = frozenset({S.PAID, S.PROCESSING, S.SHIPPED, S.DELIVERED})
+
+
 # The road an order travels, as the clinician's order page draws it.
 PROGRESS = {S.AWAITING_PAYMENT: 0, S.PLACED: 0, S.PAID: 1, S.PROCESSING: 1, S.SHIPPED: 2, S.DELIVERED: 3}
 
@@ -66,7 +71,7 @@ class OrderAction(StrEnum):
     RELEASE = "release"
     CANCEL = "cancel"
     REFUND = "refund"
-    SETTLE = "settle"
+    INVOICE = "invoice"
 
 
 # The status each of the desk's steps leads to; the transition table says from where. Confirming
@@ -149,6 +154,7 @@ class Order(db.Model):
     practice: Mapped[Practice] = relationship()
     placed_by: Mapped[User] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+    invoice: Mapped[Invoice | None] = relationship(Invoice, uselist=False, viewonly=True)
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
 
     def can_become(self, target: OrderStatus) -> bool:
@@ -173,8 +179,8 @@ class Order(db.Model):
 
     def refusal(self, action: OrderAction) -> ShopError | None:
         """Why the desk cannot take `action` now (the error to raise), or None when it can."""
-        if action == OrderAction.SETTLE:
-            return self._settle_refusal()
+        if action == OrderAction.INVOICE:
+            return self._invoice_refusal()
         status = self.status
         target = STEP_TARGETS[action]
         if action == OrderAction.CONFIRM and (status == S.ON_HOLD or not self.can_become(target)):
@@ -191,15 +197,14 @@ class Order(db.Model):
             )
         return None
 
-    def _settle_refusal(self) -> ShopError | None:
-        if self.payment_method != PaymentMethod.ACCOUNT:
-            return NotEligible("Only orders on account have an invoice to settle.")
-        if self.invoice_settled_at is not None:
-            return InvalidTransition(f"The invoice of {self.number} is already settled.")
-        if self.status in (S.CANCELLED, S.REFUNDED):
-            return InvalidTransition(
-                f"Order {self.number} is {self.status.label.lower()}; there is no invoice to settle."
-            )
+    def _invoice_refusal(self) -> ShopError | None:
+        """An order is invoiced once its goods are sold: on account once confirmed, by card once
+        paid. It happens by itself; the desk issues one only for an order sold before invoices
+        were kept."""
+        if self.invoice is not None:
+            return InvalidTransition(f"Order {self.number} has its invoice, {self.invoice.number}.")
+        if self.status not in INVOICEABLE or (self.payment_method == PaymentMethod.CARD and self.paid_at is None):
+            return InvalidTransition(f"Order {self.number} is {self.status.label.lower()}; it has nothing to invoice.")
         return None
 
     @property
@@ -280,4 +285,6 @@ ORDER_EVENT_LABELS = {
     "hold_released": "Released from hold",
     "refunded": "Refunded",
     "invoice_settled": "Invoice paid",
+    "invoiced": "Invoice issued",
+    "credited": "Credit note issued",
 }

@@ -15,8 +15,10 @@ from shop.accounts.models import User
 from shop.catalogue import stock
 from shop.core import events
 from shop.core.db import unit_of_work
+from shop.core.formatting import money
 from shop.errors import InvalidTransition, NotEligible, PaymentUnavailable
 from shop.extensions import db
+from shop.ordering import billing
 from shop.ordering.mail import email_order_cancelled, email_order_shipped
 from shop.ordering.models import CancelCause, Order, OrderAction, OrderEvent, OrderStatus
 from shop.ordering.signals import order_lapsed_unpaid
@@ -143,6 +145,7 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: 
     lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order, "Cancelled")
+    _credited(order, actor, reason, refunded=False)
     reopened = [answer for _, answer in order_lapsed_unpaid.send(order)] if lapsed else []
     email_order_cancelled(order, reason, next((number for number in reopened if number), ""))
 
@@ -153,6 +156,7 @@ def confirm(order: Order, staff: User) -> Order:
     order.require(OrderAction.CONFIRM)
     with unit_of_work():
         move(order, OrderStatus.PROCESSING, staff, "confirmed", "Confirmed by the orders desk.")
+        invoice_if_sold(order, staff)
     return order
 
 
@@ -192,6 +196,7 @@ def release_hold(order: Order, staff: User, note: str) -> Order:
         raise NotEligible("Say what was checked.", field="note")
     with unit_of_work():
         move(order, OrderStatus.PROCESSING, staff, "hold_released", note, hold_reason="")
+        invoice_if_sold(order, staff)
     return order
 
 
@@ -206,24 +211,32 @@ def mark_refunded(order: Order, staff: User, note: str) -> Order:
         move(order, OrderStatus.REFUNDED, staff, "refunded", note)
         if restock:
             release_stock(order, "Refunded before shipping")
+        _credited(order, staff, note, refunded=True)
     return order
 
 
-def settle_invoice(order: Order, staff: User) -> Order:
-    """An on-account invoice was paid: it no longer counts against the practice's credit."""
-    order.require(OrderAction.SETTLE)
+def issue_invoice(order: Order, staff: User) -> Order:
+    """The desk invoices an order sold before invoices were kept (any other is invoiced by itself
+    when confirmed or paid). Raises InvalidTransition."""
+    order.require(OrderAction.INVOICE)
     with unit_of_work():
-        settled = db.session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.invoice_settled_at.is_(None))
-            .values(invoice_settled_at=clock.now())
-            .execution_options(synchronize_session=False)
-        )
-        if settled.rowcount != 1:  # a second click at the same moment
-            raise InvalidTransition(f"The invoice of {order.number} is already settled.")
-        note_event(order, staff, "invoice_settled", "Invoice paid.")
-    db.session.expire(order)
+        invoice_if_sold(order, staff)
     return order
+
+
+def invoice_if_sold(order: Order, actor: User | None) -> None:
+    """Issue the order's invoice if its goods are now sold, noting it on the order."""
+    if order.invoice is None and (invoice := billing.invoice_order(order, actor)) is not None:
+        note_event(order, actor, "invoiced", f"Invoice {invoice.number} issued.")
+
+
+def _credited(order: Order, actor: User | None, reason: str, *, refunded: bool) -> None:
+    """Credit what is left on the order's invoice, if it has one, noting it on the order."""
+    note = billing.credit_order(order, actor, reason, refunded=refunded)
+    if note is not None:
+        note_event(
+            order, actor, "credited", f"Credit note {note.number} issued for {money(note.total_cents, note.currency)}."
+        )
 
 
 def cancel_unpaid_orders(now: datetime | None = None) -> int:

@@ -139,12 +139,12 @@ ACTIONS = {
     ),
     "release": (NoteForm, lambda o, f: orders.release_hold(o, current_user, f.note.data), "Released from hold."),
     "refund": (NoteForm, lambda o, f: orders.mark_refunded(o, current_user, f.note.data), "Marked refunded."),
-    "settle": (EmptyForm, lambda o, f: orders.settle_invoice(o, current_user), "Invoice marked paid."),
+    "invoice": (EmptyForm, lambda o, f: orders.issue_invoice(o, current_user), "Invoice issued and emailed."),
 }
 
 
 @bp.route(
-    "/orders/<order_number:number>/<any(confirm,ship,deliver,cancel,release,refund,settle):action>", methods=["POST"]
+    "/orders/<order_number:number>/<any(confirm,ship,deliver,cancel,release,refund,invoice):action>", methods=["POST"]
 )
 def order_action(number: str, action: str):
     form_class, perform, done = ACTIONS[action]

@@ -14,6 +14,7 @@ from shop.core.paging import paginate
 from shop.errors import NotFound, PaymentUnavailable, ShopError
 from shop.extensions import db
 from shop.forms import EmptyForm, show_error
+from shop.invoicing.views import may_see
 from shop.ordering import card_payments as payments
 from shop.ordering import checkout, credit
 from shop.ordering.forms import CheckoutForm
@@ -38,6 +39,7 @@ def _render_checkout(form, view, status=200):
             view=view,
             credit=credit.available_credit(current_user),
             methods=credit.payment_methods(current_user),
+            overdue=credit.account_blocked_by_overdue(current_user),
         ),
         status,
     )
@@ -114,7 +116,8 @@ def history():
 def detail(number: str):
     order = _own(number)
     unsold = no_longer_sold(line.variant_id for line in order.lines)
-    return render_template("orders/detail.html", order=order, action_form=EmptyForm(), unsold=unsold)
+    invoice = order.invoice if may_see(current_user, order.invoice) else None
+    return render_template("orders/detail.html", order=order, action_form=EmptyForm(), unsold=unsold, invoice=invoice)
 
 
 @bp.route("/orders/<order_number:number>/pay", methods=["POST"])

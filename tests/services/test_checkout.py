@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 
 from shop import clock
+from shop.access import Desk
 from shop.cart import services as carts
 from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChanged
 from shop.extensions import db
+from shop.invoicing import receipts
 from shop.ordering import checkout, credit, orders
 from shop.ordering.models import CancelCause, Order, OrderStatus, PaymentMethod
 from shop.practices.models import Address
@@ -385,15 +387,21 @@ def test_a_card_order_does_not_use_the_credit_on_account(ctx):
     assert credit.available_credit(user) == 30_000
 
 
-def test_settling_an_invoice_at_the_desk_frees_the_credit_it_used(ctx):
+def test_paying_an_invoice_frees_the_credit_it_used(ctx):
     make_variant("BST-1", price_cents=10_000, stock=10)
     user = clinician_with_cart(("BST-1", 2), credit_limit_cents=30_000)
     first = place_order(user)
     fill_cart(user, ("BST-1", 2))
     with pytest.raises(CreditLimitExceeded):
         place_order(user)
+    staff = make_staff(desks={Desk.ORDERS, Desk.FINANCE})
+    orders.confirm(first, staff)
+    invoice = reload(Order, first.id).invoice
+    assert credit.available_credit(user) == 30_000 - invoice.total_cents
 
-    orders.settle_invoice(first, make_staff())
+    receipts.record_payment(
+        staff, invoice, receipts.Receipt(received_on=clock.today(), amount_cents=invoice.total_cents, reference="TRF 1")
+    )
 
     assert credit.available_credit(user) == 30_000
     assert place_order(user).status == OrderStatus.PLACED

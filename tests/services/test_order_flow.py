@@ -71,11 +71,13 @@ def test_the_desk_takes_an_order_from_placed_to_delivered_and_each_step_records_
     assert _events(order.id) == [
         ("placed", None, "placed", clinician_id),
         ("confirmed", "placed", "processing", desk.id),
+        ("invoiced", "processing", "processing", desk.id),
         ("shipped", "processing", "shipped", desk.id),
         ("delivered", "shipped", "delivered", desk.id),
     ]
-    assert [e.created_at for e in order.events[1:]] == moments
-    assert "DHL Express" in order.events[2].note and "JD014600003SE" in order.events[2].note
+    steps = [e for e in order.events if e.action != "invoiced"]
+    assert [e.created_at for e in steps[1:]] == moments
+    assert "DHL Express" in steps[2].note and "JD014600003SE" in steps[2].note
 
 
 def test_shipping_needs_both_the_carrier_and_the_tracking_number(ctx, desk):
@@ -91,7 +93,7 @@ def test_shipping_needs_both_the_carrier_and_the_tracking_number(ctx, desk):
 
     order = reload(Order, order.id)
     assert order.status == OrderStatus.PROCESSING and order.tracking_number == ""
-    assert [e[0] for e in _events(order.id)] == ["placed", "confirmed"]
+    assert [e[0] for e in _events(order.id)] == ["placed", "confirmed", "invoiced"]
 
 
 def test_the_clinician_is_emailed_when_the_order_ships(ctx, desk):
@@ -137,7 +139,8 @@ ILLEGAL = {
     "ship twice": (("confirm", "ship"), lambda o, d: orders.ship(o, d, "UPS", "1Z999")),
     "release an order that is not on hold": ((), lambda o, d: orders.release_hold(o, d, "Checked.")),
     "refund an unpaid order on account": ((), lambda o, d: orders.mark_refunded(o, d, "CN-1")),
-    "settle the invoice of a cancelled order": (("cancel",), lambda o, d: orders.settle_invoice(o, d)),
+    "invoice a cancelled order": (("cancel",), lambda o, d: orders.issue_invoice(o, d)),
+    "invoice an order that has its invoice": (("confirm",), lambda o, d: orders.issue_invoice(o, d)),
 }
 
 
@@ -152,7 +155,7 @@ def test_a_step_the_status_flow_does_not_allow_is_refused_and_changes_nothing(ct
         step(order, desk)
     db.session.rollback()
 
-    assert order.number in refused.value.message or "settled" in refused.value.message
+    assert order.number in refused.value.message
     order = reload(Order, order.id)
     after = (order.status, _events(order.id), stock_of("VIT-1"), _mail_kinds(), order.carrier, order.tracking_number)
     assert after == before
@@ -169,25 +172,22 @@ def test_confirming_a_card_order_before_it_is_paid_is_refused(ctx, desk):
     assert reload(Order, order.id).status == OrderStatus.AWAITING_PAYMENT
 
 
-def test_settling_is_only_for_orders_on_account_and_only_once(ctx, desk):
+def test_confirming_an_order_on_account_invoices_it_once_and_notes_it(ctx, desk):
     make_variant("VIT-1", stock=10)
-    card = _card_order(quantity=1)
-    with pytest.raises(NotEligible):
-        orders.settle_invoice(card, desk)
-    db.session.rollback()
+    order = _order_on_account(quantity=1)
 
-    invoice = _order_on_account(quantity=1)
-    orders.settle_invoice(invoice, desk)
-    with pytest.raises(InvalidTransition):
-        orders.settle_invoice(reload(Order, invoice.id), desk)
-    db.session.rollback()
+    orders.confirm(order, desk)
 
-    invoice = reload(Order, invoice.id)
-    assert invoice.invoice_settled_at is not None
-    assert [(e.action, e.actor_id) for e in invoice.events] == [
-        ("placed", invoice.placed_by_id),
-        ("invoice_settled", desk.id),
+    order = reload(Order, order.id)
+    assert order.invoice is not None and order.invoice.total_cents == order.total_cents
+    assert [(e.action, e.actor_id) for e in order.events] == [
+        ("placed", order.placed_by_id),
+        ("confirmed", desk.id),
+        ("invoiced", desk.id),
     ]
+    with pytest.raises(InvalidTransition):
+        orders.issue_invoice(order, desk)
+    db.session.rollback()
 
 
 def test_the_transition_table_never_leads_out_of_refunded_and_never_back_to_placed_from_shipped():

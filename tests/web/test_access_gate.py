@@ -37,6 +37,10 @@ def _sample_value(converter, argument: str, known: dict) -> str:
         return known.get("order_number", "ORD-100001")
     if converter == "QuoteNumberConverter":
         return known.get("quote_number", "Q-100001")
+    if converter == "InvoiceNumberConverter":
+        return "INV-2026-000001"
+    if converter == "CreditNoteNumberConverter":
+        return "CN-2026-000001"
     if converter in ("IntegerConverter", "RowIdConverter"):
         return str(known.get(argument, 1))
     if converter == "SlugConverter":
@@ -102,6 +106,9 @@ CONTRACT = {
     "cart.show": Policy.VERIFIED,
     "cart.update": Policy.VERIFIED,
     "catalogue.image": Policy.CATALOGUE,
+    "invoices.credit_note_pdf": Policy.VERIFIED,
+    "invoices.index": Policy.VERIFIED,
+    "invoices.pdf": Policy.VERIFIED,
     "catalogue.index": Policy.CATALOGUE,
     "catalogue.product": Policy.CATALOGUE,
     "orders.checkout_page": Policy.VERIFIED,
@@ -156,7 +163,13 @@ CONTRACT = {
     "staff.stock_ledger_csv": Policy.STAFF,
     "staff.catalogue_variant": Policy.STAFF,
     "staff.catalogue_variant_new": Policy.STAFF,
+    "staff.credit_note_pdf": Policy.STAFF,
     "staff.document": Policy.STAFF,
+    "staff.invoice": Policy.STAFF,
+    "staff.invoice_credit": Policy.STAFF,
+    "staff.invoice_payment": Policy.STAFF,
+    "staff.invoice_pdf": Policy.STAFF,
+    "staff.invoices": Policy.STAFF,
     "staff.order": Policy.STAFF,
     "staff.orders_csv": Policy.STAFF,
     "staff.order_action": Policy.STAFF,
@@ -169,6 +182,9 @@ CONTRACT = {
     "staff.practice_prices": Policy.STAFF,
     "staff.practice_reinstate": Policy.STAFF,
     "staff.practice_suspend": Policy.STAFF,
+    "staff.practice_statement": Policy.STAFF,
+    "staff.practice_statement_send": Policy.STAFF,
+    "staff.practices_over_limit": Policy.STAFF,
     "staff.practices": Policy.STAFF,
     "staff.quote": Policy.STAFF,
     "staff.quote_add_line": Policy.STAFF,
@@ -226,6 +242,12 @@ DESKS = {
     "staff.catalogue_variant": (Desk.CATALOGUE, set()),
     "staff.catalogue_variant_new": (Desk.CATALOGUE, set()),
     "staff.document": (Desk.VERIFICATION, set()),
+    "staff.credit_note_pdf": (Desk.FINANCE, {Desk.ORDERS, Desk.CUSTOMERS}),
+    "staff.invoice": (Desk.FINANCE, {Desk.ORDERS, Desk.CUSTOMERS}),
+    "staff.invoice_credit": (Desk.FINANCE, set()),
+    "staff.invoice_payment": (Desk.FINANCE, set()),
+    "staff.invoice_pdf": (Desk.FINANCE, {Desk.ORDERS, Desk.CUSTOMERS}),
+    "staff.invoices": (Desk.FINANCE, {Desk.ORDERS, Desk.CUSTOMERS}),
     "staff.order": (Desk.ORDERS, set()),
     "staff.orders_csv": (Desk.ORDERS, set()),
     "staff.order_action": (Desk.ORDERS, set()),
@@ -237,6 +259,9 @@ DESKS = {
     "staff.practice_prices": (Desk.CUSTOMERS, {Desk.ORDERS, Desk.QUOTES}),
     "staff.practice_reinstate": (Desk.CUSTOMERS, set()),
     "staff.practice_suspend": (Desk.CUSTOMERS, set()),
+    "staff.practice_statement": (Desk.FINANCE, {Desk.ORDERS, Desk.CUSTOMERS}),
+    "staff.practice_statement_send": (Desk.FINANCE, set()),
+    "staff.practices_over_limit": (Desk.CUSTOMERS, {Desk.ORDERS, Desk.FINANCE}),
     "staff.practices": (Desk.CUSTOMERS, {Desk.ORDERS, Desk.QUOTES}),
     "staff.quote": (Desk.QUOTES, set()),
     "staff.quote_add_line": (Desk.QUOTES, set()),
@@ -314,7 +339,9 @@ def test_each_visitor_gets_exactly_what_each_route_allows(app, visitors, visitor
         response = client.get(url) if method == "GET" else client.post(url, {})
         got, expected = _outcome(response), EXPECTED[policy][visitor]
         if visitor == "staff" and endpoint in DESKS and DESKS[endpoint][0] not in WORK_DESKS:
-            expected = "403"  # the desks of the daily work do not include this one
+            # The desks of the daily work do not include this one; one of them may read it.
+            readable = method == "GET" and DESKS[endpoint][1] & WORK_DESKS
+            expected = expected if readable else "403"
         if got != expected:
             wrong.append(f"{method} {url} ({policy}): expected {expected}, got {got} [{response.status_code}]")
     assert wrong == []

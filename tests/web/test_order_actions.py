@@ -23,12 +23,18 @@ FIELDS = {
     A.RELEASE: {"note": "Checked the payment in Stripe."},
     A.CANCEL: {"reason": "The clinic asked us to cancel."},
     A.REFUND: {"note": "Refund re_1 / credit note CN-1."},
-    A.SETTLE: {},
+    A.INVOICE: {},
 }
 
 
 def _paid(order: Order) -> None:
     orders.move(order, OrderStatus.PAID, None, "paid", "Paid by card.", paid_at=clock.now())
+    orders.invoice_if_sold(order, None)
+
+
+def _sold_before_invoices(order: Order) -> None:
+    """Confirmed before the shop kept invoices: being prepared, with none."""
+    orders.move(order, OrderStatus.PROCESSING, None, "confirmed", "Confirmed by the orders desk.")
 
 
 def _held(order: Order) -> None:
@@ -43,11 +49,11 @@ def _paid_after_cancellation(order: Order) -> None:
 # How each order got where it is (the desk's own steps, or Stripe's verdict), and what the desk
 # may do with it there.
 STATES = {
-    "placed on account": (PaymentMethod.ACCOUNT, [], {A.CONFIRM, A.CANCEL, A.SETTLE}),
-    "being prepared": (PaymentMethod.ACCOUNT, [A.CONFIRM], {A.SHIP, A.CANCEL, A.SETTLE}),
-    "shipped on account": (PaymentMethod.ACCOUNT, [A.CONFIRM, A.SHIP], {A.DELIVER, A.REFUND, A.SETTLE}),
-    "delivered and invoiced": (PaymentMethod.ACCOUNT, [A.CONFIRM, A.SHIP, A.DELIVER], {A.REFUND, A.SETTLE}),
-    "delivered and settled": (PaymentMethod.ACCOUNT, [A.CONFIRM, A.SHIP, A.DELIVER, A.SETTLE], {A.REFUND}),
+    "placed on account": (PaymentMethod.ACCOUNT, [], {A.CONFIRM, A.CANCEL}),
+    "being prepared": (PaymentMethod.ACCOUNT, [A.CONFIRM], {A.SHIP, A.CANCEL}),
+    "shipped on account": (PaymentMethod.ACCOUNT, [A.CONFIRM, A.SHIP], {A.DELIVER, A.REFUND}),
+    "delivered and invoiced": (PaymentMethod.ACCOUNT, [A.CONFIRM, A.SHIP, A.DELIVER], {A.REFUND}),
+    "sold before invoices were kept": (PaymentMethod.ACCOUNT, [_sold_before_invoices], {A.SHIP, A.CANCEL, A.INVOICE}),
     "cancelled on account": (PaymentMethod.ACCOUNT, [A.CANCEL], set()),
     "awaiting a card payment": (PaymentMethod.CARD, [], {A.CANCEL}),
     "paid by card": (PaymentMethod.CARD, [_paid], {A.CONFIRM, A.CANCEL, A.REFUND}),
@@ -64,7 +70,7 @@ def _offered(html: str, number: str) -> set[OrderAction]:
 
 def _state(order_id: int) -> tuple:
     order = reload(Order, order_id)
-    return order.status, order.invoice_settled_at, order.carrier, len(order.events)
+    return order.status, order.invoice.number if order.invoice else None, order.carrier, len(order.events)
 
 
 @pytest.fixture
@@ -108,9 +114,9 @@ def test_a_refund_of_an_order_sent_on_account_is_a_credit_that_frees_the_practic
 
     shown = flashes(browser.get(f"/staff/orders/{order.number}"))
     page = browser.get(f"/staff/orders/{order.number}").get_data(as_text=True)
-    assert shown == [] and "The credit note&#39;s reference." in page
+    assert shown == [] and "How the money was returned" in page
 
     browser.post(f"/staff/orders/{order.number}/refund", {"note": "Credit note CN-7."})
 
     assert reload(Order, order.id).status == OrderStatus.REFUNDED
-    assert A.SETTLE not in reload(Order, order.id).available_actions()
+    assert A.INVOICE not in reload(Order, order.id).available_actions()

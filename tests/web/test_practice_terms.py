@@ -40,7 +40,7 @@ def test_the_practice_page_shows_its_members_addresses_terms_and_open_invoices(d
         "Dr Maeve Byrne",
         user.email,
         "12 Grand Parade",
-        "Open invoices $264.45",
+        "Owed on account $264.45",
     ):
         assert expected in shown, expected
     html = page.get_data(as_text=True)

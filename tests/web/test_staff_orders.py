@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from shop import clock
+from shop.access import Desk
 from shop.core import mailer
 from shop.extensions import db
+from shop.invoicing import receipts
 from shop.ordering import orders
 from shop.ordering.models import Order, OrderEvent, OrderStatus, PaymentMethod
 from tests.factories import (
@@ -49,7 +51,7 @@ def _state(order_id: int) -> tuple:
         order.carrier,
         order.tracking_number,
         order.cancel_reason,
-        order.invoice_settled_at,
+        order.invoice.number if order.invoice else None,
         [(e.action, e.actor_id) for e in events],
         stock_of("VIT-1"),
     )
@@ -232,11 +234,17 @@ def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_even
 
     status, carrier, tracking, _, _, events, _ = _state(order.id)
     assert (status, carrier, tracking) == (OrderStatus.DELIVERED, "DHL Express", "JD014600003SE")
-    assert events[1:] == [("confirmed", staff.id), ("shipped", staff.id), ("delivered", staff.id)]
+    assert events[1:] == [
+        ("confirmed", staff.id),
+        ("invoiced", staff.id),
+        ("shipped", staff.id),
+        ("delivered", staff.id),
+    ]
     page = text(browser.get(f"/staff/orders/{order.number}"))
     assert "Siobhan Daly" in page[page.index("History") :]
     mailer.deliver_due()
-    [shipped] = mailbox.to(order.clinician_email)
+    invoiced, shipped = mailbox.to(order.clinician_email)
+    assert invoiced["Subject"].startswith("Invoice INV-")
     assert "on its way" in shipped["Subject"] and "JD014600003SE" in text_of(shipped)
 
 
@@ -268,7 +276,7 @@ ILLEGAL = {
     "confirm twice": (["confirm"], "confirm", {}),
     "release an order not on hold": ([], "release", {"note": "Checked."}),
     "refund an unpaid order": ([], "refund", {"note": "CN-1"}),
-    "settle twice": (["settle"], "settle", {}),
+    "invoice twice": (["confirm"], "invoice", {}),
 }
 
 
@@ -282,7 +290,6 @@ def test_a_step_the_order_cannot_take_is_refused_with_a_message_and_changes_noth
         "confirm": {},
         "ship": {"carrier": "DHL", "tracking_number": "JD1"},
         "cancel": {"reason": "Asked by the clinic."},
-        "settle": {},
     }
     for step in setup:
         assert _act(browser, order.number, step, **steps[step])[0][0] == "success"
@@ -293,7 +300,7 @@ def test_a_step_the_order_cannot_take_is_refused_with_a_message_and_changes_noth
     shown = _act(browser, order.number, action, **fields)
 
     assert [kind for kind, _ in shown] == ["error"]
-    assert order.number in shown[0][1] or "settled" in shown[0][1]
+    assert order.number in shown[0][1]
     assert _state(order.id) == before
     mailer.deliver_due()
     assert mailbox.messages == []
@@ -404,7 +411,7 @@ def test_cancelling_a_paid_card_order_reminds_the_desk_to_refund_it(desk):
     assert "Refund due" not in text(browser.get(f"/staff/orders/{paid.number}"))
 
 
-def test_a_refunded_order_on_account_has_no_invoice_left_to_settle(desk):
+def test_a_refunded_order_on_account_has_nothing_left_to_invoice(desk):
     make_variant("VIT-1", stock=10)
     order = _order(quantity=1)
     orders.move(order, OrderStatus.PROCESSING, None, "confirmed", "Confirmed.")
@@ -413,11 +420,11 @@ def test_a_refunded_order_on_account_has_no_invoice_left_to_settle(desk):
     db.session.commit()
     browser, _ = desk
 
-    assert "Mark invoice paid" not in text(browser.get(f"/staff/orders/{order.number}"))
-    messages = _act(browser, order.number, "settle")
+    assert "Issue its invoice" not in text(browser.get(f"/staff/orders/{order.number}"))
+    messages = _act(browser, order.number, "invoice")
 
-    assert ("error", f"Order {order.number} is refunded; there is no invoice to settle.") in messages
-    assert reload(Order, order.id).invoice_settled_at is None
+    assert ("error", f"Order {order.number} is refunded; it has nothing to invoice.") in messages
+    assert reload(Order, order.id).invoice is None
 
 
 def test_a_held_order_is_released_with_a_note_and_a_paid_one_refunded(desk):
@@ -443,7 +450,7 @@ def test_a_held_order_is_released_with_a_note_and_a_paid_one_refunded(desk):
     assert stock_of("VIT-1") == 9  # the refunded order never left the warehouse
 
 
-def test_settling_an_invoice_at_the_desk_lets_the_practice_order_on_account_again(desk, signed_in):
+def test_a_paid_invoice_lets_the_practice_order_on_account_again(desk, signed_in):
     make_variant("VIT-1", price_cents=10_000, stock=20)
     user = clinician_with_cart(("VIT-1", 2), credit_limit_cents=30_000)
     clinician = signed_in(user)
@@ -453,11 +460,16 @@ def test_settling_an_invoice_at_the_desk_lets_the_practice_order_on_account_agai
     refused = post_checkout(clinician)
     assert refused.status_code == 422
     browser, staff = desk
+    assert _act(browser, first.number, "confirm")[0][0] == "success"
+    invoice = reload(Order, first.id).invoice
+    assert f"{invoice.number}" in text(browser.get(f"/staff/orders/{first.number}"))
+    finance = make_staff(desks={Desk.FINANCE})
 
-    assert ("success", f"{first.number}: Invoice marked paid.") in _act(browser, first.number, "settle")
+    receipts.record_payment(
+        finance, invoice, receipts.Receipt(received_on=clock.today(), amount_cents=invoice.total_cents, reference="TRF")
+    )
 
-    assert "Invoice paid" in text(browser.get(f"/staff/orders/{first.number}"))
-    assert reload(Order, first.id).invoice_settled_at is not None
+    assert "settled" in text(browser.get(f"/staff/orders/{first.number}"))
     assert post_checkout(clinician).status_code == 303
     assert db.session.scalar(select(db.func.count()).select_from(Order)) == 2
 
