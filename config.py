@@ -143,6 +143,9 @@ class Config:
     TAX_LABEL = _env("TAX_LABEL", "VAT")
     # An unpaid card order is cancelled, and its stock released, after this many minutes.
     ORDER_PAYMENT_MINUTES = _env_int("ORDER_PAYMENT_MINUTES", 60)
+    # ...and a card order keyed in by the orders desk, whose payment link is emailed, after this
+    # many hours (at most 23: a Stripe payment page lives no longer).
+    DESK_PAYMENT_HOURS = _env_int("DESK_PAYMENT_HOURS", 23)
     STRIPE_TIMEOUT_SECONDS = _env_int("STRIPE_TIMEOUT_SECONDS", 10)
     STRIPE_MAX_RETRIES = _env_int("STRIPE_MAX_RETRIES", 1)
 
@@ -155,9 +158,11 @@ class Config:
     QUOTE_DEFAULT_TERMS = _env("QUOTE_DEFAULT_TERMS")
 
     # The seller as invoices and credit notes name it (an EU invoice must carry the VAT number),
-    # and where practices pay. SELLER_ADDRESS defaults to SHOP_ADDRESS.
+    # and where practices pay.
     SELLER_LEGAL_NAME = _env("SELLER_LEGAL_NAME", "Meridian Aesthetic Supply Ltd")
-    SELLER_ADDRESS = _env("SELLER_ADDRESS")
+    SELLER_ADDRESS = _env(
+        "SELLER_ADDRESS", "Unit 4, Harbour Point Business Park, Little Island, Cork T45 X627, Ireland"
+    )
     SELLER_VAT_NUMBER = _env("SELLER_VAT_NUMBER", "IE 3456789XH")
     SELLER_COMPANY_NUMBER = _env("SELLER_COMPANY_NUMBER", "Registered in Ireland, no. 654321")
     SELLER_BANK_NAME = _env("SELLER_BANK_NAME", "Bank of Ireland, Cork")

@@ -82,6 +82,8 @@ def _check_settings(config) -> None:
         reminder_days(config["INVOICE_REMINDER_DAYS"])
     except ValueError:
         problems.append("INVOICE_REMINDER_DAYS must be whole days after the due date, such as 7,21,45")
+    if not 1 <= config["DESK_PAYMENT_HOURS"] <= max_minutes // 60:
+        problems.append(f"DESK_PAYMENT_HOURS must be between 1 and {max_minutes // 60}")
     problems += _rate_limit_storage_problems(config)
     if problems:
         raise RuntimeError("Invalid settings: " + "; ".join(problems))
@@ -132,6 +134,7 @@ MODEL_MODULES = (
     "shop.cart.models",
     "shop.invoicing.models",
     "shop.ordering.models",
+    "shop.ordering.history",
     "shop.payments.models",
     "shop.quoting.models",
 )
@@ -146,6 +149,7 @@ DESK_VIEWS = (
     "shop.accounts.staff_views",
     "shop.accounts.staff_users",
     "shop.ordering.staff_views",
+    "shop.ordering.staff_desk_orders",
     "shop.practices.staff_views",
     "shop.ordering.staff_practices",
     "shop.ordering.staff_exports",

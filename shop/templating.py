@@ -17,7 +17,8 @@ from shop.core.letterhead import shop_details
 from shop.core.outbox import MailStatus
 from shop.core.pricing import percent
 from shop.extensions import db
-from shop.ordering.models import ORDER_EVENT_LABELS, OrderAction, OrderStatus, PaymentMethod
+from shop.ordering.history import ORDER_EVENT_LABELS
+from shop.ordering.models import OrderAction, OrderStatus, PaymentMethod
 from shop.practices.models import PracticeRole, PracticeStatus
 from shop.practices.terms import suspension_notice
 from shop.quoting.models import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus

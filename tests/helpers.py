@@ -39,7 +39,8 @@ from shop.core import mailer
 from shop.core.outbox import OutboxMessage
 from shop.core.pricing import percent
 from shop.extensions import db
-from shop.ordering.models import Order, OrderEvent
+from shop.ordering.history import OrderEvent
+from shop.ordering.models import Order
 from shop.payments.models import StripeEvent
 from shop.quoting.models import QuoteEvent, QuoteVersion
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import (
     Brand,
     Category,
@@ -19,6 +20,7 @@ from shop.catalogue.models import (
     product_treatment_areas,
 )
 from shop.core.limits import SKU_LENGTH
+from shop.errors import NotEligible
 from shop.extensions import db
 
 SORTS = {
@@ -245,3 +247,29 @@ def no_longer_sold(variant_ids) -> set[int]:
             .where(Variant.id.in_(wanted), or_(Variant.active.is_(False), ~Product.active))
         )
     )
+
+
+def option_named(buyer, typed: str, *, otherwise: str = "") -> Variant:
+    """The catalogue option `typed` names for `buyer` (a clinician): its SKU, or words of its name
+    that fit one option on sale. Raises NotEligible saying why not: nothing matches, several do
+    (they are named, to choose from), or it is one the clinician could never order (not sold any
+    more, not cleared in the shop's market, prescription-only). `otherwise` ends the message for
+    a product the catalogue does not have."""
+    matches = find_by_sku_or_name(typed)
+    if not matches:
+        shown = no_such_sku(typed).removesuffix(".")
+        raise NotEligible(f"{shown}, nor one whose name has those words.{otherwise}")
+    orderable = [v for v in matches if variant_refusal(v, buyer) is None]
+    if len(matches) > 1 and orderable:
+        matches = orderable
+    if len(matches) > 1:
+        named = "; ".join(f"{v.sku} ({v.product.name}, {v.label})" for v in matches[:5])
+        more = " and more" if len(matches) > 5 else ""
+        raise NotEligible(
+            f"Several products match {typed.strip()!r}: {named}{more}. Choose one from the list or enter its SKU."
+        )
+    variant = matches[0]
+    refusal = variant_refusal(variant, buyer)
+    if refusal:
+        raise NotEligible(refusal.about(variant))
+    return variant

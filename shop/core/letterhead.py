@@ -37,7 +37,7 @@ def seller_details() -> dict[str, str]:
     config = current_app.config
     return {
         "legal_name": config["SELLER_LEGAL_NAME"],
-        "address": config["SELLER_ADDRESS"] or config["SHOP_ADDRESS"],
+        "address": config["SELLER_ADDRESS"],
         "vat_number": config["SELLER_VAT_NUMBER"],
         "company_number": config["SELLER_COMPANY_NUMBER"],
         "bank_name": config["SELLER_BANK_NAME"],

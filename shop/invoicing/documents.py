@@ -100,7 +100,7 @@ def how_to_pay(seller: dict, reference: str) -> str:
     return (
         f"By bank transfer to {seller.get('legal_name', '')}, {seller.get('bank_name', '')}, "
         f"IBAN {seller.get('iban', '')}, BIC {seller.get('bic', '')}, quoting {reference}. "
-        f"Questions about this invoice: {seller.get('email', '')}, {seller.get('phone', '')}."
+        f"Questions: {seller.get('email', '')}, {seller.get('phone', '')}."
     )
 
 

@@ -15,6 +15,12 @@ from shop.invoicing.models import CreditNote, Invoice, PaymentKind
 from shop.ordering.models import Order, OrderAction, PaymentMethod
 
 
+def described(product_name: str, variant_label: str, pack_size: str) -> str:
+    """A line as an invoice reads it: the product, the option (unless the name says it), the pack."""
+    label = "" if variant_label and variant_label in product_name else variant_label
+    return ", ".join(part for part in (product_name, label, pack_size) if part)
+
+
 def source_of(order: Order) -> InvoiceSource:
     """What the invoice copies of the order: its lines and totals as placed, the practice and its
     billing address (its default address) as they are today, the payment if it was by card."""
@@ -47,7 +53,7 @@ def source_of(order: Order) -> InvoiceSource:
         lines=tuple(
             SourceLine(
                 sku=line.sku,
-                description=", ".join(part for part in (line.product_name, line.variant_label, line.pack_size) if part),
+                description=described(line.product_name, line.variant_label, line.pack_size),
                 quantity=line.quantity,
                 unit_price_cents=line.unit_price_cents,
                 line_total_cents=line.line_total_cents,

@@ -28,7 +28,7 @@ from shop.errors import CreditLimitExceeded, NotEligible, OutOfStock, PriceChang
 from shop.extensions import db
 from shop.ordering.credit import available_credit, payment_methods
 from shop.ordering.mail import email_order_placed
-from shop.ordering.models import Order, OrderLine, OrderStatus, PaymentMethod
+from shop.ordering.models import Order, OrderChannel, OrderLine, OrderStatus, PaymentMethod
 from shop.practices.models import Address, Practice
 from shop.practices.terms import require_open
 
@@ -47,6 +47,16 @@ class CheckoutRequest:
     expected_total_cents: int
     po_number: str = ""
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """An order the orders desk keys in for a clinician: who keyed it, from what (a call, a fax,
+    an email), and how long a card payment may take (the link is emailed, not paid at once)."""
+
+    staff: User
+    channel: OrderChannel
+    pay_within: timedelta
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,7 @@ def create_order(
     *,
     note: str,
     currency: str | None = None,
+    keyed: Keyed | None = None,
 ) -> Order:
     """Check that the practice may order (not suspended), the payment method and credit, reserve the stock, write the order with its lines
     and first event, and queue the emails; all in the caller's transaction. Raises NotEligible,
@@ -173,7 +184,7 @@ def create_order(
         stock.reserve(line.variant, line.quantity)
         for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id)
     ]
-    order = _new_order(user, request, address, totals, currency or current_app.config["SHOP_CURRENCY"])
+    order = _new_order(user, request, address, totals, currency or current_app.config["SHOP_CURRENCY"], keyed)
     for line in lines:
         copied = {name: getattr(line, name) for name in LINE_COPIES}
         variant_id = line.variant.id if line.variant else None
@@ -184,7 +195,8 @@ def create_order(
     order.number = f"ORD-{NUMBER_OFFSET + order.id}"
     for movement in reserved:
         movement.reference = order.number
-    events.record(order, user, "placed", None, order.status.value, note, at=order.placed_at)
+    placed_by = keyed.staff if keyed else user
+    events.record(order, placed_by, "placed", None, order.status.value, note, at=order.placed_at)
     email_order_placed(order)
     return order
 
@@ -216,7 +228,9 @@ def _short_message(variant: Variant, quantity: int) -> str:
     )
 
 
-def _new_order(user: User, request: CheckoutRequest, address: Address, totals: Totals, currency: str) -> Order:
+def _new_order(
+    user: User, request: CheckoutRequest, address: Address, totals: Totals, currency: str, keyed: Keyed | None
+) -> Order:
     """The order's row as placed now: the totals, and copies of the practice, the ship-to
     address and the clinician's licence, so later edits never change the paperwork."""
     now = clock.now()
@@ -248,7 +262,11 @@ def _new_order(user: User, request: CheckoutRequest, address: Address, totals: T
         licence_region=application.licence_region,
         licence_expiry=application.licence_expiry,
         placed_at=now,
-        pay_by=now + timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]) if card else None,
+        pay_by=now + (keyed.pay_within if keyed else timedelta(minutes=current_app.config["ORDER_PAYMENT_MINUTES"]))
+        if card
+        else None,
+        channel=keyed.channel if keyed else OrderChannel.WEB,
+        keyed_by_id=keyed.staff.id if keyed else None,
         invoice_due_on=None if card else clock.today() + timedelta(days=practice.payment_terms_days),
     )
     return order

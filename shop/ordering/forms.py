@@ -1,10 +1,12 @@
-"""Forms of ordering: checkout (of a cart, or of an accepted quote), and the orders desk's steps."""
+"""Forms of ordering: checkout (of a cart, or of an accepted quote), the orders desk's steps and
+the orders it keys in."""
 
 from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
     SelectChoice,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -15,6 +17,7 @@ from shop.core.formatting import country_name
 from shop.core.limits import PO_NUMBER_LENGTH
 from shop.forms import ShopForm, required_text
 from shop.ordering import checkout, credit
+from shop.ordering.desk_orders import DESK_CHANNELS
 from shop.ordering.models import PaymentMethod
 
 
@@ -74,3 +77,66 @@ class ReasonForm(ShopForm):
 
 class NoteForm(ShopForm):
     note = required_text("Note", "Write a short note for the record.")
+
+
+class DeskOrderForm(ShopForm):
+    """An order the orders desk keys in (shop.ordering.desk_orders)."""
+
+    practice_id = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
+    clinician_id = RadioField(
+        "Ordering clinician (their licence goes on the order)",
+        coerce=int,
+        validators=[InputRequired("Choose the clinician who is ordering.")],
+    )
+    lines = TextAreaField(
+        "Lines: a SKU or words of the product's name, then the packs, one per line",
+        validators=[Optional(), Length(max=10_000, message="Use at most 10,000 characters.")],
+    )
+    address_id = RadioField("Deliver to", coerce=int, validators=[Optional()])
+    channel = SelectField(
+        "Came in by",
+        choices=[SelectChoice(c.value, c.label) for c in DESK_CHANNELS],
+        validators=[DataRequired("Say how the order came in.")],
+    )
+    po_number = StringField(
+        "Their purchase-order number (optional)",
+        validators=[Optional(), Length(max=PO_NUMBER_LENGTH, message=f"Use at most {PO_NUMBER_LENGTH} characters.")],
+    )
+    note = TextAreaField(
+        "Note for the order (optional)",
+        validators=[Optional(), Length(max=2000, message="Use at most 2,000 characters.")],
+    )
+    payment_method = RadioField("Payment", validators=[Optional()])
+    expected_total = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+    # "1" when the lines are those of the clinician's cart (ordered from the cart, which empties it).
+    from_cart = HiddenField(default="")
+
+    @property
+    def ordering_cart(self) -> bool:
+        return self.from_cart.data == "1"
+
+    def offer(self, practice, clinicians: list[User], payer: User | None) -> None:
+        """The choices for this practice: its clinicians who may order, its delivery addresses,
+        and the ways it may pay (card means a payment link emailed to the clinician)."""
+        self.clinician_id.choices = [
+            SelectChoice(
+                c.id, f"{c.full_name} · {c.application.profession.label}, licence {c.application.licence_number}"
+            )
+            for c in clinicians
+        ]
+        addresses = [a for a in practice.addresses if not a.is_po_box]
+        self.address_id.choices = [
+            SelectChoice(a.id, ", ".join([*a.lines(), country_name(a.country)])) for a in addresses
+        ]
+        methods = credit.payment_methods(payer) if payer is not None else []
+        labels = {
+            PaymentMethod.CARD: "Card: email the clinician a payment link",
+            PaymentMethod.ACCOUNT: "On account (invoice)",
+        }
+        self.payment_method.choices = [SelectChoice(m.value, labels[m]) for m in methods]
+        if not self.is_submitted():
+            self.practice_id.data = practice.id
+            default = practice.default_address
+            self.address_id.data = default.id if default in addresses else (addresses[0].id if addresses else None)
+            self.clinician_id.data = clinicians[0].id if len(clinicians) == 1 else None
+            self.payment_method.data = methods[0].value if len(methods) == 1 else None

@@ -91,3 +91,9 @@ def alert_desk(order: Order, problem: str) -> None:
         headline=f"Needs attention: {problem}",
         alert=True,
     )
+
+
+def email_payment_link(order: Order, pay_link: str | None) -> None:
+    """The card payment link of an order the desk keyed in (None: Stripe could not be reached,
+    so the clinician pays from the order's page)."""
+    _to_clinician(order, "order.payment_link", "Pay for your order by card", "order_payment_link", pay_link=pay_link)

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.accounts.models import User
 from shop.core.db import UTCDateTime, enum_column
 from shop.core.enums import LabelledEnum
-from shop.core.events import EventColumns
 from shop.core.limits import ITEM_NAME_LENGTH, PO_NUMBER_LENGTH, SKU_LENGTH
 from shop.errors import InvalidTransition, ShopError
 from shop.extensions import db
 from shop.invoicing.models import Invoice
+from shop.ordering.history import OrderEvent
 from shop.practices.models import Practice
 
 
@@ -99,6 +99,15 @@ class CancelCause(StrEnum):
         return self in (CancelCause.PAYMENT_LAPSED, CancelCause.STRIPE_EXPIRED)
 
 
+class OrderChannel(LabelledEnum):
+    """How the order reached the shop: placed on the web, or keyed in by the orders desk."""
+
+    WEB = "web", "Web"
+    PHONE = "phone", "Phone"
+    FAX = "fax", "Fax"
+    EMAIL = "email", "Email"
+
+
 class PaymentMethod(LabelledEnum):
     CARD = "card", "Card (Stripe)"
     ACCOUNT = "account", "On account (invoice)"
@@ -112,6 +121,11 @@ class Order(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
     placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[OrderChannel] = mapped_column(
+        enum_column(OrderChannel, "order_channel"), default=OrderChannel.WEB, server_default="web"
+    )
+    # The member of the orders desk who keyed it in (None for an order placed on the web).
+    keyed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[OrderStatus] = mapped_column(enum_column(OrderStatus, "order_status"), index=True)
     payment_method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod, "payment_method"))
     currency: Mapped[str] = mapped_column(String(3))
@@ -152,7 +166,8 @@ class Order(db.Model):
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
 
     practice: Mapped[Practice] = relationship()
-    placed_by: Mapped[User] = relationship()
+    placed_by: Mapped[User] = relationship(foreign_keys=[placed_by_id])
+    keyed_by: Mapped[User | None] = relationship(foreign_keys=[keyed_by_id])
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
     invoice: Mapped[Invoice | None] = relationship(Invoice, uselist=False, viewonly=True)
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
@@ -257,34 +272,3 @@ class OrderLine(db.Model):
     tax_rate_bps: Mapped[int]
 
     order: Mapped[Order] = relationship(back_populates="lines")
-
-
-class OrderEvent(EventColumns, db.Model):
-    """Who changed an order, when, from which status to which, and why."""
-
-    __tablename__ = "order_events"
-
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-
-    order: Mapped[Order] = relationship(back_populates="events")
-
-
-ORDER_EVENT_LABELS = {
-    "placed": "Order placed",
-    "paid": "Payment received",
-    "payment_pending": "Payment being confirmed by the bank",
-    "payment_failed": "Payment failed",
-    "payment_unavailable": "Card payment could not be started",
-    "payment_mismatch": "Payment does not match the order: on hold",
-    "paid_after_cancellation": "Payment received after cancellation",
-    "payment_unknown_session": "Payment through a Stripe page the shop did not make for this order",
-    "confirmed": "Confirmed by the orders desk",
-    "shipped": "Shipped",
-    "delivered": "Delivered",
-    "cancelled": "Cancelled",
-    "hold_released": "Released from hold",
-    "refunded": "Refunded",
-    "invoice_settled": "Invoice paid",
-    "invoiced": "Invoice issued",
-    "credited": "Credit note issued",
-}

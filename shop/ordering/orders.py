@@ -19,8 +19,9 @@ from shop.core.formatting import money
 from shop.errors import InvalidTransition, NotEligible, PaymentUnavailable
 from shop.extensions import db
 from shop.ordering import billing
+from shop.ordering.history import OrderEvent
 from shop.ordering.mail import email_order_cancelled, email_order_shipped
-from shop.ordering.models import CancelCause, Order, OrderAction, OrderEvent, OrderStatus
+from shop.ordering.models import CancelCause, Order, OrderAction, OrderStatus
 from shop.ordering.signals import order_lapsed_unpaid
 from shop.payments import gateway as stripe_gateway
 from shop.practices.models import of_own_practice

@@ -17,7 +17,7 @@ from shop import clock
 from shop.accounts.models import User
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
-from shop.catalogue.search import find_by_sku_or_name, no_such_sku, sellable_variants
+from shop.catalogue.search import option_named, sellable_variants
 from shop.core import events
 from shop.core.db import unit_of_work
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
@@ -145,30 +145,10 @@ def request_quote(
 NOT_IN_CATALOGUE = " Describe it under the items not in the catalogue."
 
 
-def product_asked_for(clinician: User, typed: str, *, otherwise: str = NOT_IN_CATALOGUE) -> Variant:
-    """The catalogue option `typed` names for `clinician`: its SKU, or words of its name that fit
-    one option on sale. Raises NotEligible saying why not: nothing matches, several do (they are
-    named, to choose from), or it is one the clinician could never order (not sold any more, not
-    cleared in the shop's market, prescription-only). `otherwise` ends the message for a
-    product the catalogue does not have."""
-    matches = find_by_sku_or_name(typed)
-    if not matches:
-        shown = no_such_sku(typed).removesuffix(".")
-        raise NotEligible(f"{shown}, nor one whose name has those words.{otherwise}")
-    orderable = [v for v in matches if variant_refusal(v, clinician) is None]
-    if len(matches) > 1 and orderable:
-        matches = orderable
-    if len(matches) > 1:
-        named = "; ".join(f"{v.sku} ({v.product.name}, {v.label})" for v in matches[:5])
-        more = " and more" if len(matches) > 5 else ""
-        raise NotEligible(
-            f"Several products match {typed.strip()!r}: {named}{more}. Choose one from the list or enter its SKU."
-        )
-    variant = matches[0]
-    refusal = variant_refusal(variant, clinician)
-    if refusal:
-        raise NotEligible(refusal.about(variant))
-    return variant
+def product_asked_for(clinician: User, typed: str) -> Variant:
+    """The catalogue option `typed` names for `clinician` (shop.catalogue.search.option_named),
+    pointing at the items not in the catalogue when nothing matches."""
+    return option_named(clinician, typed, otherwise=NOT_IN_CATALOGUE)
 
 
 def sku_choices(clinician: User) -> list[tuple[str, str]]:

@@ -16,7 +16,8 @@ from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
 from shop.ordering import orders
-from shop.ordering.models import ORDER_TRANSITIONS, CancelCause, Order, OrderEvent, OrderStatus, PaymentMethod
+from shop.ordering.history import OrderEvent
+from shop.ordering.models import ORDER_TRANSITIONS, CancelCause, Order, OrderStatus, PaymentMethod
 from tests.factories import clinician_with_cart, make_staff, make_variant, place_order
 from tests.helpers import reload, row_count, stock_of
 

@@ -17,7 +17,8 @@ from shop.core import mailer
 from shop.extensions import db
 from shop.invoicing import receipts
 from shop.ordering import orders
-from shop.ordering.models import Order, OrderEvent, OrderStatus, PaymentMethod
+from shop.ordering.history import OrderEvent
+from shop.ordering.models import Order, OrderStatus, PaymentMethod
 from tests.factories import (
     CARD_STOCK,
     clinician_with_cart,
