@@ -20,17 +20,10 @@ from shop.practices.staff_panels import Panel, panel
 desk_pages(__name__, Desk.CUSTOMERS)
 
 
-def _practice_or_404(practice_id: int) -> Practice:
-    row = db.session.get(Practice, practice_id)
-    if row is None:
-        abort(404)
-    return row
-
-
 @bp.route("/practices/<id:practice_id>/prices", methods=["GET", "POST"])
 @readable_by(Desk.ORDERS, Desk.QUOTES)
 def practice_prices(practice_id: int):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
     form = AgreedPriceForm()
     if form.validate_on_submit():
         try:
@@ -54,7 +47,7 @@ def practice_prices(practice_id: int):
 
 @bp.route("/practices/<id:practice_id>/prices/<id:agreement_id>/remove", methods=["POST"])
 def practice_price_remove(practice_id: int, agreement_id: int):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
 
     def remove():
         try:

@@ -3,7 +3,7 @@ its statement of account) and to the dashboard (overdue invoices)."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from flask import redirect, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -22,24 +22,17 @@ from shop.practices.staff_panels import Panel, panel
 desk_pages(__name__, Desk.FINANCE)
 
 
-def _practice_or_404(practice_id: int) -> Practice:
-    row = db.session.get(Practice, practice_id)
-    if row is None:
-        abort(404)
-    return row
-
-
 @bp.route("/practices/<id:practice_id>/statement.pdf")
 @readable_by(Desk.ORDERS, Desk.CUSTOMERS)
 def practice_statement(practice_id: int):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
     statement = statements.statement_of(row)
     return pdf_response(statements.statement_pdf(statement), f"statement-{row.id}-{statement.until.isoformat()}.pdf")
 
 
 @bp.route("/practices/<id:practice_id>/statement", methods=["POST"])
 def practice_statement_send(practice_id: int):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
     posted(
         EmptyForm(),
         lambda: statements.send_statement(current_user, row),

@@ -11,6 +11,7 @@ from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from shop.forms import ShopForm
+from shop.practices.addresses import AddressDetails
 from shop.practices.models import PracticeRole, looks_like_po_box
 
 PHONE = Regexp(r"^\+?[0-9 ().\-]{7,25}$", message="Enter a phone number with digits, spaces, +, - or brackets.")
@@ -49,6 +50,16 @@ class AddressForm(ChoosesCountry):
     postcode = StringField("ZIP or postal code", validators=[DataRequired("Enter the postal code."), POSTCODE])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     make_default = BooleanField("Deliver here by default")
+
+    def details(self) -> AddressDetails:
+        return AddressDetails(
+            line1=self.line1.data,
+            line2=self.line2.data or "",
+            city=self.city.data,
+            region=self.region.data or "",
+            postcode=self.postcode.data,
+            country=self.country.data,
+        )
 
 
 class DetailsForm(ShopForm):

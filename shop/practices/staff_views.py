@@ -37,17 +37,10 @@ def practices():
     return render_template("staff/practices.html", page=page, q=q)
 
 
-def _practice_or_404(practice_id: int) -> Practice:
-    row = db.session.get(Practice, practice_id)
-    if row is None:
-        abort(404)
-    return row
-
-
 @bp.route("/practices/<id:practice_id>", methods=["GET", "POST"])
 @readable_by(Desk.ORDERS, Desk.QUOTES)
 def practice(practice_id: int):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
     form = PracticeTermsForm() if request.method == "POST" else _terms_form(row)
     if form.validate_on_submit():
         discount = form.discount.data
@@ -122,7 +115,7 @@ def practice_reinstate(practice_id: int):
 
 
 def _change_standing(practice_id: int, form, slot: str, change, done: str):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
     if form.validate_on_submit():
         try:
             change(row, form)
@@ -136,7 +129,7 @@ def _change_standing(practice_id: int, form, slot: str, change, done: str):
 
 @bp.route("/practices/<id:practice_id>/members/<id:member_id>/remove", methods=["POST"])
 def practice_member_remove(practice_id: int, member_id: int):
-    row = _practice_or_404(practice_id)
+    row = db.get_or_404(Practice, practice_id)
 
     def remove():
         try:

@@ -125,18 +125,7 @@ def add_address():
     form = AddressForm()
     if form.validate_on_submit():
         try:
-            addresses.add_address(
-                current_user,
-                addresses.AddressDetails(
-                    line1=form.line1.data,
-                    line2=form.line2.data or "",
-                    city=form.city.data,
-                    region=form.region.data or "",
-                    postcode=form.postcode.data,
-                    country=form.country.data,
-                ),
-                make_default=form.make_default.data,
-            )
+            addresses.add_address(current_user, form.details(), make_default=form.make_default.data)
         except ShopError as error:
             show_error(form, error)
         else:
