@@ -109,11 +109,29 @@ def main() -> None:
 
         admin = browser.new_context(viewport=viewport).new_page()
         log_in(admin, base, ADMIN)
+        admin.goto(f"{base}/staff/orders/{number}")
+        admin.click("button:has-text('Confirm')")
+        invoice = admin.locator("a[href^='/staff/invoices/INV-']").first.inner_text()
+        shot(admin, "staff-invoice", f"/staff/invoices/{invoice}")
+        shot(admin, "staff-practice", "/staff/practices/1")
+        key_in_order(admin, base)
+        shot(admin, "staff-desk-order")
+        shot(clinician, "practice", "/practice")
+        shot(clinician, "invoices", "/invoices")
         shot(admin, "staff-catalogue", "/staff/catalogue")
         shot(admin, "staff-product", "/staff/catalogue/1")
         import_with_errors(admin, base, out)
         shot(admin, "staff-import")
         browser.close()
+
+
+def key_in_order(page: Page, base: str) -> None:
+    """The orders desk types a phone order for the demo practice; the lines are checked live."""
+    page.goto(base + "/staff/orders/new?practice=1")
+    page.locator("input[name=clinician_id]").first.check()
+    page.fill("#lines", "RSB-VIT-1 4\nvital light 2\nkybella 1")
+    page.wait_for_selector("#line-check table")
+    page.fill("#po_number", "Phoned in, PO-2302")
 
 
 IMPORT_WITH_ERRORS = """product_slug,product_name,brand,category,status,prescription_only,sku,gtin,option,pack_size,price,volume_prices,stock

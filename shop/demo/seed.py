@@ -29,11 +29,13 @@ from shop.catalogue.models import (
 from shop.demo.catalogue import AREAS, BRANDS, CATEGORIES, INGREDIENTS, PRODUCTS
 from shop.demo.pack_images import pack_image
 from shop.extensions import db
+from shop.practices.models import PracticeRole
 from shop.practices.practices import PracticeDetails
 
 ADMIN = ("admin@meridian-demo.example", "Meridian-admin-2026", "Alex Morgan")
 STAFF = ("desk@meridian-demo.example", "Meridian-desk-2026", "Jordan Lee")
 CLINICIAN = ("dr.ruiz@harbour-clinic.example", "Harbour-clinic-2026", "Dr Ana Ruiz")
+COLLEAGUE = ("liam.walsh@harbour-clinic.example", "Harbour-nurse-2026", "Liam Walsh RN")
 APPLICANT = ("sam.patel@northside-skin.example", "Northside-skin-2026", "Sam Patel")
 
 
@@ -49,11 +51,13 @@ def seed() -> list[tuple[str, str, str, str]]:
         clinician.practice.on_account = True
         clinician.practice.credit_limit_cents = 500_000
         db.session.commit()
+    _ensure_colleague()
     _ensure_applicant()
     return [
         ("admin", ADMIN[0], ADMIN[1], "back office, can add staff; sets up an authenticator app at first login"),
         ("staff (verification desk)", STAFF[0], STAFF[1], "back office; sets up an authenticator app at first login"),
-        ("verified clinician", CLINICIAN[0], CLINICIAN[1], "sees the catalogue"),
+        ("verified clinician", CLINICIAN[0], CLINICIAN[1], "owner of Harbour Aesthetics Clinic, orders on account"),
+        ("colleague (buyer)", COLLEAGUE[0], COLLEAGUE[1], "a registered nurse of the same practice"),
         ("pending applicant", APPLICANT[0], APPLICANT[1], "waits for review"),
     ]
 
@@ -147,6 +151,20 @@ def _ensure_user(email: str, password: str, name: str, role: Role, verified: boo
         return False
     accounts.create_user(email=email, password=password, role=role, full_name=name, verified=verified)
     return True
+
+
+def _ensure_colleague() -> None:
+    """A registered nurse who orders for the demo clinician's practice as a buyer."""
+    if not _ensure_user(*COLLEAGUE, Role.CLINICIAN, verified=True):
+        return
+    colleague, owner = _existing(COLLEAGUE[0]), _existing(CLINICIAN[0])
+    own_practice = colleague.practice
+    colleague.practice, colleague.practice_role = owner.practice, PracticeRole.BUYER
+    colleague.application.profession = Profession.REGISTERED_NURSE
+    colleague.application.licence_region = "Nursing and Midwifery Board of Ireland"
+    db.session.flush()
+    db.session.delete(own_practice)
+    db.session.commit()
 
 
 def _ensure_applicant() -> None:

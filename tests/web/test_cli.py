@@ -164,6 +164,20 @@ def test_seed_demo_run_twice_keeps_the_same_counts(cli):
     assert _printed_logins(second.output) == _printed_logins(first.output)
 
 
+def test_the_demo_practice_has_an_owner_and_a_buyer_who_is_a_nurse(cli):
+    cli("seed-demo")
+    cli("seed-demo")
+    owner = db.session.scalar(select(User).where(User.email == "dr.ruiz@harbour-clinic.example"))
+    roles = {
+        member.email: (member.practice_role.value, member.application.profession.value)
+        for member in owner.practice.members
+    }
+    assert roles == {
+        "dr.ruiz@harbour-clinic.example": ("owner", "physician"),
+        "liam.walsh@harbour-clinic.example": ("buyer", "registered_nurse"),
+    }
+
+
 def test_every_printed_demo_login_works(cli, make_client):
     result = cli("seed-demo")
     landings = {}
@@ -172,7 +186,8 @@ def test_every_printed_demo_login_works(cli, make_client):
         assert response.status_code == 303, f"demo login {email} does not work"
         landings[email] = redirect_path(response)
     # Staff accounts set up their authenticator app at their first login.
-    assert sorted(landings.values()) == sorted(["/login/enrol", "/login/enrol", "/catalogue", "/account"])
+    # The owner and the colleague of the demo practice land in the catalogue.
+    assert sorted(landings.values()) == sorted(["/login/enrol", "/login/enrol", "/catalogue", "/catalogue", "/account"])
 
 
 # --- send-mail --------------------------------------------------------------------------
