@@ -132,6 +132,8 @@ class Config:
     # Completed applications per address (a form sent back to be corrected does not count).
     REGISTER_RATE_LIMIT = _env("REGISTER_RATE_LIMIT", "5 per hour")
     CONFIRMATION_RESEND_RATE_LIMIT = _env("CONFIRMATION_RESEND_RATE_LIMIT", "3 per hour")
+    # Invitations an owner sends (each is an email to someone who did not ask for it).
+    INVITATION_RATE_LIMIT = _env("INVITATION_RATE_LIMIT", "20 per day")
     PASSWORD_RESET_RATE_LIMIT = _env("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
     # Codes typed for a second factor, per account: five wrong codes also end the waiting login.
     SECOND_FACTOR_RATE_LIMIT = _env("SECOND_FACTOR_RATE_LIMIT", "10 per minute;30 per hour")

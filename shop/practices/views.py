@@ -4,12 +4,13 @@ member, rename, keep the addresses)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop import clock
 from shop.access import Policy, protect
 from shop.errors import NotFound, ShopError
+from shop.extensions import limiter
 from shop.forms import EmptyForm, posted, show_error
 from shop.practices import addresses, members, practices
 from shop.practices.forms import AddressForm, DetailsForm, InviteForm, RoleForm
@@ -77,6 +78,11 @@ def details():
 
 
 @bp.route("/invitations", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["INVITATION_RATE_LIMIT"],
+    key_func=lambda: f"invite:{current_user.id}",
+    deduct_when=lambda response: response.status_code == 303,
+)
 def invite():
     form = InviteForm()
     if form.validate_on_submit():

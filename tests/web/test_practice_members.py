@@ -495,3 +495,15 @@ def test_an_approved_clinician_is_not_moved_and_unknown_practices_are_404(signed
 
     assert reload(applicant).practice_id != existing.practice_id
     assert "not a new application" in " ".join(m for _, m in flashes(desk.get(url)))
+
+
+def test_an_owner_cannot_flood_inboxes_with_invitations(owner, app):
+    browser, _ = owner
+    allowed = int(app.config["INVITATION_RATE_LIMIT"].split()[0])
+
+    answers = [
+        browser.post("/practice/invitations", {"email": f"colleague{n}@clinic.example", "role": "buyer"}).status_code
+        for n in range(allowed + 1)
+    ]
+
+    assert answers[:allowed] == [303] * allowed and answers[allowed] == 429
