@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from shop import clock
 from shop.access import Desk
@@ -50,6 +51,21 @@ def require_owner(user: User) -> Practice:
     if not is_owner(user):
         raise NotEligible("Only an owner of the practice can do this. Ask your practice's owner.")
     return user.practice
+
+
+def members_with_licences(practice: Practice) -> list[User]:
+    """The practice's members, each with their licence, in two statements however many there are
+    (the practice's pages list both). The members are accounts, a part above this one: their
+    class is read from the relationship rather than imported."""
+    account = Practice.members.property.mapper.class_
+    return list(
+        db.session.scalars(
+            select(account)
+            .where(account.practice_id == practice.id)
+            .options(selectinload(account.application))
+            .order_by(account.id)
+        )
+    )
 
 
 def _member(practice: Practice, member_id: int) -> User:

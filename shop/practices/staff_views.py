@@ -80,6 +80,7 @@ def _render(row: Practice, *, form=None, suspend_form=None, reinstate_form=None,
         render_template(
             "staff/practice.html",
             practice=row,
+            members=members.members_with_licences(row),
             form=form or _terms_form(row),
             suspend_form=suspend_form or SuspendForm(formdata=None),
             reinstate_form=reinstate_form or ReinstateForm(formdata=None),

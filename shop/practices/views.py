@@ -27,6 +27,7 @@ def _render(*, details_form=None, invite_form=None, address_form=None, status=20
         render_template(
             "practice/index.html",
             practice=practice,
+            members=members.members_with_licences(practice),
             owner=owner,
             invitations=members.open_invitations(practice) if owner else [],
             details_form=details_form or DetailsForm(formdata=None, obj=practice),
