@@ -21,7 +21,7 @@ from shop.accounts.models import Profession, normalise_email
 from shop.accounts.users import INVITE_SALT, RESET_SALT
 from shop.errors import ShopError
 from shop.extensions import limiter
-from shop.forms import show_error
+from shop.forms import EmptyForm, posted, show_error
 from shop.practices import members
 from shop.practices.practices import PracticeDetails
 from shop.urls import safe_next
@@ -132,16 +132,17 @@ def confirm_email(token: str):
     _limit("REGISTER_RATE_LIMIT"), methods=["POST"], deduct_when=lambda response: response.status_code == 303
 )
 def join(token: str):
-    """Apply as a colleague through an owner's emailed invitation."""
-    if current_user.is_authenticated:
-        return redirect(url_for("public.start"))
+    """Apply as a colleague through an owner's emailed invitation; or, signed in with the invited
+    address and no practice (someone who left theirs), join with the account."""
     invitation = members.invitation_for(token)
     if invitation is None:
         flash(
             "This invitation has expired, was withdrawn or was already used. Ask the practice's owner for a new one.",
             "error",
         )
-        return redirect(url_for("auth.register"))
+        return redirect(url_for("public.start" if current_user.is_authenticated else "auth.register"))
+    if current_user.is_authenticated:
+        return _join_signed_in(invitation)
     form = JoinForm()
     refused = False
     if request.method == "POST":
@@ -168,6 +169,19 @@ def join(token: str):
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _join_signed_in(invitation):
+    form = EmptyForm()
+    if request.method == "POST":
+        joined = posted(
+            form,
+            lambda: joining.accept_as_member(invitation, current_user),
+            f"You are a member of {invitation.practice.name} now.",
+        )
+        if joined:
+            return redirect(url_for("public.start"), code=303)
+    return render_template("auth/join_signed_in.html", form=form, invitation=invitation)
 
 
 def _ask_for_the_file_again(form: ApplicantForm) -> None:

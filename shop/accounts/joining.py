@@ -45,8 +45,8 @@ def register_invited(
     if problems:
         raise problems[0]
     taken = DuplicateAccount(
-        f"There is already an account under {invitation.email}. Log in with it, and call customer care to join "
-        f"{invitation.practice.name}."
+        f"There is already an account under {invitation.email}. Log in with it, then open the invitation's link "
+        f"again to join {invitation.practice.name}."
     )
     if user_with_email(invitation.email) is not None:
         raise taken
@@ -56,6 +56,23 @@ def register_invited(
         members.accept(invitation, user)
         registration.announce(user, user.application)
     return user
+
+
+def accept_as_member(invitation: Invitation, user: User) -> None:
+    """A clinician who has an account under the invited address and no practice (they left
+    theirs, or were removed from it) joins with that account; their licence stays as verified.
+    Raises NotEligible (another address, not a clinician, a member of a practice already) or
+    InvalidTransition (used or withdrawn meanwhile)."""
+    if user.email != invitation.email:
+        raise NotEligible(f"This invitation is for {invitation.email}. Log out, and log in with that address.")
+    if not user.is_clinician:
+        raise NotEligible("Invitations are for clinicians; staff accounts do not join practices.")
+    if user.practice_id is not None:
+        raise NotEligible(
+            f"You are a member of {user.practice.name}. Ask its owner to remove you first, or call customer care."
+        )
+    with unit_of_work():
+        members.accept(invitation, user)
 
 
 # --- the verification desk attaches an applicant ---------------------------------------------------

@@ -166,7 +166,7 @@ def _spend(statement) -> bool:
 
 def _matching_step(secret: str, code: str) -> int | None:
     digits = "".join((code or "").split())
-    if len(digits) != 6 or not digits.isdigit():
+    if len(digits) != 6 or not (digits.isascii() and digits.isdigit()):
         return None
     totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     now = int(clock.now().timestamp()) // STEP_SECONDS

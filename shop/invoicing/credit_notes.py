@@ -22,6 +22,7 @@ from shop.core.pricing import tax_on
 from shop.errors import NotEligible
 from shop.extensions import db
 from shop.invoicing.documents import credit_note_pdf
+from shop.invoicing.issuing import recipients
 from shop.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoicePayment, PaymentKind
 from shop.invoicing.numbering import next_number
 from shop.practices.models import Practice
@@ -151,9 +152,13 @@ def _what_to_credit(invoice: Invoice, credit: Credit, left: int) -> tuple[list[C
             )
         lines.append(_line_of(line, packs))
     net = sum(line.line_total_cents for line in lines)
-    tax = min(tax_on(net, invoice.tax_rate_bps), left - net) if net else 0
+    tax = tax_on(net, invoice.tax_rate_bps)
     if net + tax > left:
-        raise NotEligible(f"At most {money(left, invoice.currency)} is left to credit on {invoice.number}.")
+        raise NotEligible(
+            f"Those packs come to {money(net + tax, invoice.currency)} and only {money(left, invoice.currency)} "
+            f"is left to credit on {invoice.number}: credit an amount instead.",
+            field="quantities",
+        )
     return lines, net, tax
 
 
@@ -226,16 +231,15 @@ def record_refund(invoice: Invoice, actor: User | None, amount_cents: int, refun
 
 
 def _email(note: CreditNote, invoice: Invoice) -> None:
-    to = invoice.placed_by.email if invoice.placed_by_id and invoice.placed_by else None
-    if not to:
-        return
-    queue_email(
-        kind="credit_note.issued",
-        to=to,
-        subject=f"Credit note {note.number} for invoice {invoice.number}",
-        template="credit_note_issued",
-        note=note,
-        invoice=invoice,
-        link=external_url("invoices.index"),
-        attachments=((f"{note.number}.pdf", "application/pdf", credit_note_pdf(note)),),
-    )
+    pdf = credit_note_pdf(note)
+    for to in recipients(invoice.practice_id, invoice.placed_by_id):
+        queue_email(
+            kind="credit_note.issued",
+            to=to,
+            subject=f"Credit note {note.number} for invoice {invoice.number}",
+            template="credit_note_issued",
+            note=note,
+            invoice=invoice,
+            link=external_url("invoices.index"),
+            attachments=((f"{note.number}.pdf", "application/pdf", pdf),),
+        )

@@ -20,6 +20,7 @@ from shop.extensions import db
 from shop.invoicing.documents import invoice_pdf
 from shop.invoicing.models import Invoice, InvoiceLine, InvoicePayment, PaymentKind
 from shop.invoicing.numbering import next_number
+from shop.practices.models import Practice
 from shop.urls import external_url
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class InvoiceSource:
     lines: tuple[SourceLine, ...]
     terms_days: int
     card_payment: CardPayment | None = None
+    terms: str = ""  # said instead of the usual terms (a card payment being reconciled)
 
 
 def invoice_of_order(order_id: int) -> Invoice | None:
@@ -89,7 +91,7 @@ def issue_invoice(source: InvoiceSource, actor: User | None) -> Invoice:
         issued_at=clock.now(),
         issue_date=today,
         due_date=today if source.card_payment else due,
-        terms=_terms(source, due),
+        terms=source.terms or _terms(source, due),
         currency=source.currency,
         seller=seller_details(),
         buyer_name=source.buyer_name,
@@ -141,13 +143,25 @@ def _terms(source: InvoiceSource, due: date) -> str:
     return f"Payment due within {source.terms_days} days of the invoice date, by {long_date(due)}."
 
 
+def recipients(practice_id: int, placed_by_id: int | None) -> list[str]:
+    """Who receives a practice's invoice or credit note: the clinician who ordered while they are
+    still an active member of the practice, else its owners (never someone who left it)."""
+    practice = db.session.get(Practice, practice_id)
+    active = {member.id: member for member in practice.members if member.active}
+    if placed_by_id in active:
+        return [active[placed_by_id].email]
+    return [owner.email for owner in practice.owners if owner.active]
+
+
 def _email(invoice: Invoice, source: InvoiceSource) -> None:
-    queue_email(
-        kind="invoice.issued",
-        to=source.clinician_email,
-        subject=f"Invoice {invoice.number} for order {invoice.order_number}",
-        template="invoice_issued",
-        invoice=invoice,
-        link=external_url("invoices.index"),
-        attachments=((f"{invoice.number}.pdf", "application/pdf", invoice_pdf(invoice)),),
-    )
+    pdf = invoice_pdf(invoice)
+    for to in recipients(source.practice_id, source.placed_by_id):
+        queue_email(
+            kind="invoice.issued",
+            to=to,
+            subject=f"Invoice {invoice.number} for order {invoice.order_number}",
+            template="invoice_issued",
+            invoice=invoice,
+            link=external_url("invoices.index"),
+            attachments=((f"{invoice.number}.pdf", "application/pdf", pdf),),
+        )

@@ -62,7 +62,7 @@ def chosen_packs(form_data, lines: list[InvoiceLine]) -> tuple[dict[int, int], s
         raw = (form_data.get(f"packs-{line.id}") or "").strip()
         if not raw:
             continue
-        if not raw.isdigit() or len(raw) > 6:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
             return {}, f"{line.sku or line.description}: enter a whole number of packs."
         chosen[line.id] = int(raw)
     return chosen, None

@@ -57,7 +57,11 @@ def _filters() -> InvoiceFilters:
     args = request.args
     shown = args.get("shown", "unpaid")
     practice_id = args.get("practice", "")
-    practice = db.session.get(Practice, int(practice_id)) if practice_id.isdigit() and len(practice_id) < 10 else None
+    practice = (
+        db.session.get(Practice, int(practice_id))
+        if practice_id.isascii() and practice_id.isdigit() and len(practice_id) < 10
+        else None
+    )
     since, until, problem = period_asked(args)
     return InvoiceFilters(
         shown=shown if shown in SHOWN else "unpaid",

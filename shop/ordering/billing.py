@@ -27,8 +27,11 @@ def source_of(order: Order) -> InvoiceSource:
     practice = order.practice
     address = practice.default_address
     billing = [*address.lines(), country_name(address.country)] if address else order.ship_to.splitlines()[1:]
-    card = None
-    if order.payment_method == PaymentMethod.CARD and order.paid_at is not None:
+    card, terms = None, ""
+    if order.payment_method == PaymentMethod.CARD and any(e.action == "payment_mismatch" for e in order.events):
+        # Stripe took another amount than the order's: the finance desk records what arrived.
+        terms = "Paid by card; the amount Stripe received differed from the order, and the finance desk records it."
+    elif order.payment_method == PaymentMethod.CARD and order.paid_at is not None:
         card = CardPayment(
             amount_cents=order.total_cents,
             reference=order.stripe_payment_intent or order.stripe_session_id or order.number,
@@ -61,8 +64,9 @@ def source_of(order: Order) -> InvoiceSource:
             )
             for line in order.lines
         ),
-        terms_days=practice.payment_terms_days,
+        terms_days=0 if order.payment_method == PaymentMethod.CARD else practice.payment_terms_days,
         card_payment=card,
+        terms=terms,
     )
 
 
@@ -80,13 +84,18 @@ def invoice_order(order: Order, actor: User | None) -> Invoice | None:
 
 
 def credit_order(order: Order, actor: User | None, reason: str, *, refunded: bool) -> CreditNote | None:
-    """Credit what is left on the order's invoice (none: nothing to do), and when the money goes
-    back to the practice, record the refund against it; in the caller's transaction."""
+    """Credit what is left on the order's invoice (if anything is), and when the money goes back
+    to the practice, record the refund of what it paid beyond what it owes (a cancelled order
+    whose invoice was credited at the cancellation is refunded later); in the caller's
+    transaction. Returns the credit note issued now, if one was."""
     invoice = invoice_of_order(order.id)
-    if invoice is None or left_to_credit(invoice) <= 0:
+    if invoice is None:
         return None
-    note = credit_in_transaction(invoice, actor, Credit(reason=reason, everything=True))
+    note = None
+    if left_to_credit(invoice) > 0:
+        note = credit_in_transaction(invoice, actor, Credit(reason=reason, everything=True))
     if refunded:
+        db.session.expire(invoice)
         kind = PaymentKind.CARD if order.payment_method == PaymentMethod.CARD else PaymentKind.TRANSFER
-        record_refund(invoice, actor, note.total_cents, Refund(kind=kind, reference=reason))
+        record_refund(invoice, actor, max(-invoice.outstanding_cents, 0), Refund(kind=kind, reference=reason))
     return note

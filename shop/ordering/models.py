@@ -218,6 +218,8 @@ class Order(db.Model):
         were kept."""
         if self.invoice is not None:
             return InvalidTransition(f"Order {self.number} has its invoice, {self.invoice.number}.")
+        if self.invoice_settled_at is not None:
+            return InvalidTransition(f"Order {self.number} was invoiced and paid before invoices were kept here.")
         if self.status not in INVOICEABLE or (self.payment_method == PaymentMethod.CARD and self.paid_at is None):
             return InvalidTransition(f"Order {self.number} is {self.status.label.lower()}; it has nothing to invoice.")
         return None

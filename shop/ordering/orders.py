@@ -14,7 +14,7 @@ from shop import clock
 from shop.accounts.models import User
 from shop.catalogue import stock
 from shop.core import events
-from shop.core.db import unit_of_work
+from shop.core.db import hold, unit_of_work
 from shop.core.formatting import money
 from shop.errors import InvalidTransition, NotEligible, PaymentUnavailable
 from shop.extensions import db
@@ -24,7 +24,7 @@ from shop.ordering.mail import email_order_cancelled, email_order_shipped
 from shop.ordering.models import CancelCause, Order, OrderAction, OrderStatus
 from shop.ordering.signals import order_lapsed_unpaid
 from shop.payments import gateway as stripe_gateway
-from shop.practices.models import of_own_practice
+from shop.practices.models import Practice, of_own_practice
 
 
 def order_by_number(number: str) -> Order | None:
@@ -138,12 +138,23 @@ def _close_payment_page(order: Order) -> None:
         )
 
 
+def hold_practice(order: Order) -> None:
+    """For an invoiced order, take the practice's row first, as a checkout on account does before
+    it reserves stock: a cancellation or refund (which releases stock, then credits the invoice
+    under the practice's lock) and a colleague's checkout then queue instead of waiting on each
+    other in a circle. An order with no invoice credits nothing and takes no such lock (so an
+    unpaid card order, whose row is held while its Stripe page closes, never waits on it)."""
+    if order.invoice is not None:
+        hold(Practice.name, order.practice_id)
+
+
 def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: CancelCause) -> None:
     """The cancellation itself, in the caller's transaction. When the shop cancels an unpaid
     card order because the payment never came, whoever cares (a quote it was accepted from) is
     told by the `order_lapsed_unpaid` signal; the desk cancelling means the deal is off."""
     order.require(OrderAction.CANCEL)
     lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
+    hold_practice(order)
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order, "Cancelled")
     _credited(order, actor, reason, refunded=False)
@@ -209,6 +220,7 @@ def mark_refunded(order: Order, staff: User, note: str) -> Order:
     # Goods that never left the warehouse go back into stock; shipped ones do not.
     restock = order.status in (OrderStatus.PAID, OrderStatus.ON_HOLD)
     with unit_of_work():
+        hold_practice(order)
         move(order, OrderStatus.REFUNDED, staff, "refunded", note)
         if restock:
             release_stock(order, "Refunded before shipping")

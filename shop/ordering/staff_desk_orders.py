@@ -29,7 +29,7 @@ def _practice_asked() -> Practice | None:
     raw = (request.form.get("practice_id") or request.args.get("practice") or "").strip()
     if not raw:
         return None
-    practice = db.session.get(Practice, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    practice = db.session.get(Practice, int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     if practice is None:
         abort(404)
     return practice
@@ -141,7 +141,7 @@ def order_new_check():
     clinician = next((c for c in practice.members if str(c.id) == clinician_id), None) if practice else None
     if practice is None or clinician is None:
         return jsonify(ok=False, message="Choose the practice and the clinician first.", lines=[]), 422
-    check = desk_orders.check_lines(practice, clinician, (request.form.get("lines") or "")[:10_000])
+    check = desk_orders.check_lines(practice, clinician, clean_text(request.form.get("lines") or "")[:10_000])
     return jsonify(
         ok=check.ok,
         message=check.problems[0] if check.problems else "",

@@ -75,11 +75,15 @@ def _member(practice: Practice, member_id: int) -> User:
     return member
 
 
-def _hold(practice: Practice) -> None:
-    """Take the practice's row lock and read its members afresh: two owners changing roles at the
-    same moment are taken one after the other, so they can never leave it without an owner."""
+def _hold(practice: Practice, actor: User) -> None:
+    """Take the practice's row lock, then read its members and the actor afresh: two owners
+    changing roles at the same moment are taken one after the other, so they can never leave it
+    without an owner, and one demoted a moment ago no longer acts as an owner."""
     hold(Practice.name, practice.id)
     db.session.expire(practice, ["members"])
+    db.session.refresh(actor)
+    if not may_manage_members(actor, practice):
+        raise NotEligible("Only an owner of the practice can do this. Ask your practice's owner.")
 
 
 def _record(practice: Practice, actor: User | None, action: str, note: str, changes: dict | None = None) -> None:
@@ -99,7 +103,7 @@ def invite(owner: User, email: str, role: PracticeRole = PracticeRole.BUYER) -> 
         raise NotEligible(f"{email} is already a member of {practice.name}.", field="email")
     now = clock.now()
     with unit_of_work():
-        _hold(practice)
+        _hold(practice, owner)
         invitation = db.session.scalar(
             select(Invitation).where(
                 Invitation.practice_id == practice.id,
@@ -222,7 +226,7 @@ def set_role(owner: User, member_id: int, role: PracticeRole) -> User:
     practice without an owner."""
     practice = require_owner(owner)
     with unit_of_work():
-        _hold(practice)
+        _hold(practice, owner)
         member = _member(practice, member_id)
         before = member.practice_role
         if before == role:
@@ -240,17 +244,17 @@ def set_role(owner: User, member_id: int, role: PracticeRole) -> User:
     return member
 
 
-def may_remove(actor: User, practice: Practice) -> bool:
+def may_manage_members(actor: User, practice: Practice) -> bool:
     return is_owner(actor, practice) or (actor.is_staff and actor.works(Desk.CUSTOMERS))
 
 
 def remove_member(actor: User, practice: Practice, member_id: int) -> User:
     """An owner (or the customers desk) removes a member: their membership ends, their history
     stays with the practice. Raises NotEligible (not allowed, or the last owner), NotFound."""
-    if not may_remove(actor, practice):
+    if not may_manage_members(actor, practice):
         raise NotEligible("Only an owner of the practice, or the customers desk, can remove a member.")
     with unit_of_work():
-        _hold(practice)
+        _hold(practice, actor)
         member = _member(practice, member_id)
         if member.practice_role == PracticeRole.OWNER and len(practice.owners) <= 1:
             raise NotEligible(f"{member.full_name} is the practice's only owner: make someone else an owner first.")

@@ -27,7 +27,7 @@ desk_pages(__name__, Desk.CUSTOMERS)
 
 
 @bp.route("/practices")
-@readable_by(Desk.ORDERS, Desk.QUOTES)
+@readable_by(Desk.ORDERS, Desk.QUOTES, Desk.FINANCE)
 def practices():
     q = clean_text(request.args.get("q", ""))[:80]
     query = select(Practice).order_by(Practice.name)
@@ -38,7 +38,7 @@ def practices():
 
 
 @bp.route("/practices/<id:practice_id>", methods=["GET", "POST"])
-@readable_by(Desk.ORDERS, Desk.QUOTES)
+@readable_by(Desk.ORDERS, Desk.QUOTES, Desk.FINANCE)
 def practice(practice_id: int):
     row = db.get_or_404(Practice, practice_id)
     form = PracticeTermsForm() if request.method == "POST" else _terms_form(row)

@@ -11,6 +11,7 @@
   var expected = form.querySelector("input[name=expected_total]");
   var url = form.getAttribute("data-check-url");
   var timer = null;
+  var asked = 0; // only the answer to the latest check is shown (answers can arrive out of order)
 
   function cell(row, text, className) {
     var td = document.createElement("td");
@@ -73,9 +74,10 @@
     body.append("practice_id", form.querySelector("input[name=practice_id]").value);
     body.append("clinician_id", chosen.value);
     body.append("lines", lines.value);
+    var mine = ++asked;
     fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.json(); })
-      .then(show)
+      .then(function (data) { if (mine === asked) { show(data); } })
       .catch(function () { /* the Check button still works */ });
   }
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shop import clock
 from shop.accounts.models import User
+from shop.cart import services as carts
 from shop.extensions import db
 from shop.invoicing.models import CreditNote, Invoice
 from shop.ordering import orders
@@ -84,3 +85,58 @@ def test_credit_notes_issued_at_the_same_moment_are_numbered_without_gap_or_dupl
 
     assert outcomes == [None] * 16
     assert sequence(CreditNote) == list(range(1, 17))
+
+
+def test_cancellations_and_checkouts_of_one_practice_at_the_same_moment_never_deadlock(ctx):
+    """Cancelling an invoiced order releases stock and credits the invoice under the practice's
+    lock; a checkout on account takes the practice's lock, then the stock: both take the practice
+    first, so they queue instead of waiting on each other."""
+    make_variant("BOTH-1", price_cents=1_000, stock=200)
+    owner = make_clinician(on_account=True)
+    buyers = [make_clinician(practice_of=owner) for _ in range(6)]
+    staff = make_staff()
+    confirmed = []
+    for _ in range(6):
+        fill_cart(owner, ("BOTH-1", 1))
+        order = place_order(owner)
+        orders.confirm(order, staff)
+        confirmed.append(order.id)
+    for buyer in buyers:
+        fill_cart(buyer, ("BOTH-1", 2))
+    staff_id, buyer_ids = staff.id, [buyer.id for buyer in buyers]  # read here, not in the threads
+    start = threading.Barrier(12)
+
+    def cancel(order_id: int):
+        with ctx.app_context():
+            try:
+                desk = db.session.get(User, staff_id)
+                db.session.rollback()
+                start.wait(timeout=60)
+                orders.cancel(db.session.get(Order, order_id), desk, "Asked to.", CancelCause.STAFF)
+                return None
+            except Exception as error:  # noqa: BLE001 - reported to the test
+                return error
+            finally:
+                db.session.remove()
+
+    def checkout(user_id: int):
+        with ctx.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                expected = carts.view_cart(user).totals.total_cents
+                db.session.rollback()
+                start.wait(timeout=60)
+                place_order(db.session.get(User, user_id), expected_total_cents=expected)
+                return None
+            except Exception as error:  # noqa: BLE001 - reported to the test
+                return error
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        futures = [pool.submit(cancel, i) for i in confirmed] + [pool.submit(checkout, b) for b in buyer_ids]
+        outcomes = [future.result(timeout=300) for future in futures]
+
+    assert outcomes == [None] * 12
+    db.session.expire_all()
+    assert sequence(CreditNote) == list(range(1, 7))
