@@ -17,16 +17,14 @@ from shop.access import Desk
 from shop.core import audit
 from shop.core.db import hold, unit_of_work
 from shop.core.formatting import money
-from shop.core.outbox import queue_email
 from shop.core.pricing import tax_on
 from shop.errors import NotEligible
 from shop.extensions import db
 from shop.invoicing.documents import credit_note_pdf
-from shop.invoicing.issuing import recipients
+from shop.invoicing.issuing import email_document
 from shop.invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, InvoicePayment, PaymentKind
 from shop.invoicing.numbering import next_number
 from shop.practices.models import Practice
-from shop.urls import external_url
 
 if TYPE_CHECKING:
     from shop.accounts.models import User
@@ -118,7 +116,14 @@ def credit_in_transaction(invoice: Invoice, actor: User | None, credit: Credit) 
     db.session.flush()
     if actor is not None and actor.is_staff:
         audit.record(actor, "credit_note.issued", note, {"total_cents": (None, note.total_cents)}, reason)
-    _email(note, invoice)
+    email_document(
+        invoice,
+        "credit_note.issued",
+        f"Credit note {number} for invoice {invoice.number}",
+        number,
+        credit_note_pdf(note),
+        note=note,
+    )
     return note
 
 
@@ -228,18 +233,3 @@ def record_refund(invoice: Invoice, actor: User | None, amount_cents: int, refun
             label=f"Refund on {invoice.number}",
         )
     return payment
-
-
-def _email(note: CreditNote, invoice: Invoice) -> None:
-    pdf = credit_note_pdf(note)
-    for to in recipients(invoice.practice_id, invoice.placed_by_id):
-        queue_email(
-            kind="credit_note.issued",
-            to=to,
-            subject=f"Credit note {note.number} for invoice {invoice.number}",
-            template="credit_note_issued",
-            note=note,
-            invoice=invoice,
-            link=external_url("invoices.index"),
-            attachments=((f"{note.number}.pdf", "application/pdf", pdf),),
-        )

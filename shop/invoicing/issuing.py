@@ -133,7 +133,9 @@ def issue_invoice(source: InvoiceSource, actor: User | None) -> Invoice:
     db.session.flush()
     if actor is not None and actor.is_staff:
         audit.record(actor, "invoice.issued", invoice, {"total_cents": (None, invoice.total_cents)})
-    _email(invoice, source)
+    email_document(
+        invoice, "invoice.issued", f"Invoice {number} for order {invoice.order_number}", number, invoice_pdf(invoice)
+    )
     return invoice
 
 
@@ -153,15 +155,16 @@ def recipients(practice_id: int, placed_by_id: int | None) -> list[str]:
     return [owner.email for owner in practice.owners if owner.active]
 
 
-def _email(invoice: Invoice, source: InvoiceSource) -> None:
-    pdf = invoice_pdf(invoice)
-    for to in recipients(source.practice_id, source.placed_by_id):
+def email_document(invoice: Invoice, kind: str, subject: str, number: str, pdf: bytes, **context) -> None:
+    """Email an invoice (or a credit note on it) as a PDF to whoever receives its documents."""
+    for to in recipients(invoice.practice_id, invoice.placed_by_id):
         queue_email(
-            kind="invoice.issued",
+            kind=kind,
             to=to,
-            subject=f"Invoice {invoice.number} for order {invoice.order_number}",
-            template="invoice_issued",
+            subject=subject,
+            template=kind.replace(".", "_"),
             invoice=invoice,
             link=external_url("invoices.index"),
-            attachments=((f"{invoice.number}.pdf", "application/pdf", pdf),),
+            attachments=((f"{number}.pdf", "application/pdf", pdf),),
+            **context,
         )
