@@ -59,6 +59,9 @@ class Config:
     SHOP_MARKET = _env("SHOP_MARKET", "EU")
     # Pre-selected in address forms.
     SHOP_COUNTRY = _env("SHOP_COUNTRY", "IE")
+    # The professions (comma-separated values of the registration form's `profession`) whose
+    # licence lets a clinician buy prescription-only products; checked when the app starts.
+    PRESCRIBER_PROFESSIONS = _env("PRESCRIBER_PROFESSIONS", "physician,dentist,nurse_practitioner,physician_assistant")
 
     # The supplier's published contact details (letterhead, footer, home page).
     SHOP_ADDRESS = _env(

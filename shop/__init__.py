@@ -59,6 +59,7 @@ def _trust_proxies(app: Flask) -> None:
 
 def _check_settings(config) -> None:
     """Refuse to start with a setting every checkout would trip over, naming it."""
+    from shop.accounts.models import prescriber_professions
     from shop.core.pricing import percent_to_bps
     from shop.invoicing.reminders import reminder_days
     from shop.payments.gateway import MAX_SESSION_LIFETIME
@@ -84,6 +85,10 @@ def _check_settings(config) -> None:
         problems.append("INVOICE_REMINDER_DAYS must be whole days after the due date, such as 7,21,45")
     if not 1 <= config["DESK_PAYMENT_HOURS"] <= max_minutes // 60:
         problems.append(f"DESK_PAYMENT_HOURS must be between 1 and {max_minutes // 60}")
+    try:
+        prescriber_professions(config["PRESCRIBER_PROFESSIONS"])
+    except ValueError as error:
+        problems.append(f"PRESCRIBER_PROFESSIONS: {error}")
     problems += _rate_limit_storage_problems(config)
     if problems:
         raise RuntimeError("Invalid settings: " + "; ".join(problems))

@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(expire_orders)
     app.cli.add_command(expire_quotes)
     app.cli.add_command(send_invoice_reminders)
+    app.cli.add_command(check_licences)
 
 
 @click.command("seed-demo")
@@ -99,12 +100,23 @@ def send_invoice_reminders():
     click.echo(f"{reminded} overdue invoice{'' if reminded == 1 else 's'} reminded")
 
 
+@click.command("check-licences")
+def check_licences():
+    """Email clinicians whose licence expires in 30 or 7 days, or lapsed, once per reminder."""
+    from shop.accounts.expiry import check_licences as run
+
+    reminded = run()
+    click.echo(f"{reminded} licence reminder{'' if reminded == 1 else 's'} sent")
+
+
 @click.command("mail-worker")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds.")
 def mail_worker(interval: float | None):
     """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also runs catalogue imports,
     cancels card orders left unpaid past their time, expires quotes and sends their reminders,
-    and reminds practices of overdue invoices."""
+    reminds practices of overdue invoices, and clinicians of licences running out (each
+    reminder once, however often the round runs)."""
+    from shop.accounts.expiry import check_licences as remind_licences
     from shop.catalogue.import_jobs import run_next as run_next_import
     from shop.core.mailer import run_worker
     from shop.invoicing.reminders import send_reminders
@@ -126,7 +138,7 @@ def mail_worker(interval: float | None):
         stop,
         interval,
         each_round=(run_next_import,),
-        jobs=(expire_orders_round, expire_due_quotes, send_reminders),
+        jobs=(expire_orders_round, expire_due_quotes, send_reminders, remind_licences),
         jobs_every=current_app.config["HOUSEKEEPING_INTERVAL"],
     )
     db.session.remove()

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -36,19 +37,24 @@ class Profession(LabelledEnum):
     REGISTERED_NURSE = "registered_nurse", "Registered nurse (under a prescriber)"
     PHARMACIST = "pharmacist", "Pharmacist"
 
-    @property
-    def is_prescriber(self) -> bool:
-        return self in PRESCRIBERS
 
-
-PRESCRIBERS = frozenset(
-    {
-        Profession.PHYSICIAN,
-        Profession.DENTIST,
-        Profession.NURSE_PRACTITIONER,
-        Profession.PHYSICIAN_ASSISTANT,
-    }
-)
+def prescriber_professions(setting: str | None = None) -> tuple[Profession, ...]:
+    """The professions whose licence lets a clinician buy prescription-only products, in the
+    order of `Profession`, from PRESCRIBER_PROFESSIONS (or `setting`): profession values
+    separated by commas, such as "physician,dentist". Raises ValueError, naming the word, for
+    anything that is not a profession, and when none is named. The sale rule itself is
+    shop.catalogue.compliance's."""
+    raw = current_app.config["PRESCRIBER_PROFESSIONS"] if setting is None else setting
+    named = [part.strip().lower() for part in str(raw).split(",") if part.strip()]
+    unknown = [word for word in named if word not in Profession._value2member_map_]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(repr(word) for word in unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+            f"a profession; use {', '.join(p.value for p in Profession)}"
+        )
+    if not named:
+        raise ValueError(f"name at least one profession of {', '.join(p.value for p in Profession)}")
+    return tuple(profession for profession in Profession if profession.value in named)
 
 
 # The password of an account created by invitation until its owner chooses one: no password

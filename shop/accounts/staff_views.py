@@ -1,5 +1,6 @@
-"""The verification desk: the queue of applications, one application with its documents, and
-the three decisions."""
+"""The verification desk: the queue of applications, one application with its documents, the
+three decisions (or, for a renewed licence sent early, approval or a request for another), and
+the licences expiring soon or lapsed."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from sqlalchemy import func, select
 
 from shop import clock
 from shop.access import Desk, desk_pages
-from shop.accounts import joining, verification
+from shop.accounts import expiry, joining, verification
 from shop.accounts.documents import path_of
+from shop.accounts.expiry import EXPIRY_LISTS
 from shop.accounts.licences import (
     ACTION_TARGETS,
+    RENEWAL_WINDOW_DAYS,
     ApplicationAction,
     ApplicationStatus,
     LicenceDocument,
 )
+from shop.accounts.models import prescriber_professions
 from shop.accounts.staff_forms import ApproveForm, AttachForm, CorrectionForm, RejectForm, RequestInfoForm
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
@@ -32,6 +36,7 @@ QUEUE_FILTERS = {
     "open": "Waiting for a decision",
     "pending": "Under review",
     "reuploaded": "New document from the clinician",
+    "renewal": "Renewed licence sent early",
     "needs_info": "More information needed",
     "approved": "Approved",
     "rejected": "Rejected",
@@ -43,10 +48,9 @@ QUEUE_FILTERS = {
 def _verification_queue() -> list[QueueCount]:
     waiting = verification.confirmed_applications().subquery()
     counts = dict(db.session.execute(select(waiting.c.status, func.count()).group_by(waiting.c.status)).all())
-    reuploaded = db.session.scalar(
-        select(func.count()).select_from(
-            verification.confirmed_applications().where(verification.reuploaded()).subquery()
-        )
+    reuploaded, renewals = (
+        db.session.scalar(select(func.count()).select_from(verification.desk_list(shown).order_by(None).subquery()))
+        for shown in ("reuploaded", "renewal")
     )
     pending, needs_info = counts.get(ApplicationStatus.PENDING, 0), counts.get(ApplicationStatus.NEEDS_INFO, 0)
     return [
@@ -63,6 +67,12 @@ def _verification_queue() -> list[QueueCount]:
             url_for("staff.applications", status="reuploaded"),
         ),
         QueueCount(
+            renewals,
+            "renewed licence to review",
+            "renewed licences to review",
+            url_for("staff.applications", status="renewal"),
+        ),
+        QueueCount(
             needs_info,
             "waiting for the clinician",
             "waiting for the clinician",
@@ -71,23 +81,44 @@ def _verification_queue() -> list[QueueCount]:
     ]
 
 
+@queue(position=12, desk=Desk.VERIFICATION)
+def _expiring_licences() -> list[QueueCount]:
+    return [
+        QueueCount(
+            expiry.count_expiring(clock.today()),
+            f"licence expiring within {RENEWAL_WINDOW_DAYS} days",
+            f"licences expiring within {RENEWAL_WINDOW_DAYS} days",
+            url_for("staff.licences", show="expiring"),
+        )
+    ]
+
+
 @bp.route("/applications")
 def applications():
     shown = request.args.get("status", "pending")
     shown = shown if shown in QUEUE_FILTERS else "pending"
-    if shown == "all":
-        statuses = None
-    elif shown == "open":
-        statuses = [ApplicationStatus.PENDING, ApplicationStatus.NEEDS_INFO]
-    elif shown == "reuploaded":
-        statuses = [ApplicationStatus.PENDING]
-    else:
-        statuses = [ApplicationStatus(shown)]
-    query = verification.review_queue(statuses)
-    if shown == "reuploaded":
-        query = query.where(verification.reuploaded())
-    page = paginate(query)
-    return render_template("staff/applications.html", page=page, shown=shown, filters=QUEUE_FILTERS)
+    page = paginate(verification.desk_list(shown))
+    return render_template(
+        "staff/applications.html", page=page, shown=shown, filters=QUEUE_FILTERS, prescribers=prescriber_professions()
+    )
+
+
+@bp.route("/licences")
+def licences():
+    """Approved licences expiring within the renewal window, or lapsed, with the reminders sent."""
+    shown = request.args.get("show", "expiring")
+    shown = shown if shown in EXPIRY_LISTS else "expiring"
+    today = clock.today()
+    page = paginate(expiry.expiry_list(shown, today))
+    return render_template(
+        "staff/licences.html",
+        page=page,
+        shown=shown,
+        lists=EXPIRY_LISTS,
+        reminders=expiry.sent_reminders(a.id for a in page.items),
+        prescribers=prescriber_professions(),
+        today=today,
+    )
 
 
 def _application_or_404(application_id: int):
@@ -116,6 +147,7 @@ def _render_application(app_row, *, approve=None, reject=None, request_info=None
             reject_form=reject or RejectForm(formdata=None),
             info_form=request_info or RequestInfoForm(formdata=None),
             correct_form=correct or CorrectionForm.of(app_row),
+            prescribers=prescriber_professions(),
             today=clock.today(),
         ),
         status,

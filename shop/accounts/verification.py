@@ -1,6 +1,7 @@
 """The verification desk: staff approve, reject or ask for more, and clinicians answer with a
-new document. Every step checks the status table, records an event, emails the clinician, and
-is taken at most once even when two people click at the same moment."""
+new document (or a renewed licence: shop.accounts.renewals). Every step checks the status
+table, records an event, emails the clinician, and is taken at most once even when two people
+click at the same moment."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from werkzeug.datastructures import FileStorage
 
 from shop import clock
+from shop.accounts import renewals
 from shop.accounts.documents import stored_document
 from shop.accounts.licences import (
     LICENCE_FIELDS,
@@ -63,6 +65,9 @@ def decide(application_id: int, staff: User, target: ApplicationStatus, note: st
     note = (note or "").strip()
     if target in (ApplicationStatus.REJECTED, ApplicationStatus.NEEDS_INFO) and not note:
         raise NotEligible("Say why, so the clinician knows what to do.", field="reason")
+    if application.renewal_waiting:
+        with unit_of_work():
+            return renewals.decide(application, staff, target, note)
     if target == ApplicationStatus.APPROVED and application.licence_expired(clock.today()):
         raise NotEligible(
             f"The licence on file expired on {application.licence_expiry.isoformat()}; ask for a current one instead."
@@ -97,7 +102,7 @@ def correct(application_id: int, staff: User, details: LicenceDetails) -> Licenc
     with unit_of_work():
         hold(LicenceApplication.status, application.id)
         db.session.refresh(application)
-        if not application.awaits_decision(clock.today()):
+        if not application.correctable(clock.today()):
             raise InvalidTransition(
                 f"Application #{application.id} is {application.status.label.lower()}; "
                 "only an application waiting for a decision can be corrected."
@@ -156,26 +161,36 @@ def can_submit_document(application: LicenceApplication | None, today: date) -> 
 def submit_document(
     clinician: User, document: FileStorage | None, licence_expiry: date, message: str = ""
 ) -> LicenceApplication:
-    """The clinician answers a request for information, or sends a renewed licence after the
-    one on file expired. The application goes back to the review queue."""
+    """The clinician answers a request for information, or sends a renewed licence: after the
+    one on file expired the application goes back to the review queue; before that (from
+    RENEWAL_WINDOW_DAYS ahead) the renewal waits beside the approved licence, which keeps the
+    account open (shop.accounts.renewals). Raises NotFound, InvalidTransition, NotEligible (an
+    expired licence, a renewal that does not run beyond the one on file) or InvalidDocument."""
     application = clinician.application
     if application is None:
         raise NotFound("You have no application on file.")
     if not can_submit_document(application, clock.today()):
         raise InvalidTransition("Your application is not waiting for a document.")
     check_licence_expiry(licence_expiry)
+    early = renewals.sent_early(application, clock.today())
+    if early:
+        renewals.check_renewed_expiry(application, licence_expiry)
     renewal = application.status == ApplicationStatus.APPROVED
+    message = (message or "").strip()
     with stored_document(document) as stored, unit_of_work():
         now = clock.now()
-        _move(
-            application,
-            ApplicationStatus.PENDING,
-            clinician,
-            "renewal_submitted" if renewal else "document_uploaded",
-            (message or "").strip(),
-            licence_expiry=licence_expiry,
-            queued_at=now,
-        )
+        if early:
+            renewals.receive(application, clinician, licence_expiry, message, now)
+        else:
+            _move(
+                application,
+                ApplicationStatus.PENDING,
+                clinician,
+                "renewal_submitted" if renewal else "document_uploaded",
+                message,
+                licence_expiry=licence_expiry,
+                queued_at=now,
+            )
         row = document_row(stored)
         row.application_id = application.id
         db.session.add(row)
@@ -184,11 +199,12 @@ def submit_document(
         queue_email(
             kind="application.document_uploaded",
             to=current_app.config["CUSTOMER_CARE_EMAIL"],
-            subject=f"Application #{application.id}: new licence document from {clinician.full_name}",
+            subject=f"Application #{application.id}: {'renewed licence' if renewal else 'new licence document'} "
+            f"from {clinician.full_name}",
             template="application_document_uploaded",
             user=clinician,
             application=application,
-            message=(message or "").strip(),
+            message=message,
             link=external_url("staff.application", application_id=application.id),
         )
     return application
@@ -222,9 +238,33 @@ def reuploaded():
     )
 
 
+def renewal_waiting():
+    """The condition for an approved application with a renewed licence sent early, waiting."""
+    return (LicenceApplication.status == ApplicationStatus.APPROVED) & LicenceApplication.renewal_expiry.is_not(None)
+
+
+# The desk's lists of applications: the condition of each, by the name in its link.
+QUEUES = {
+    "open": lambda: or_(
+        LicenceApplication.status.in_([ApplicationStatus.PENDING, ApplicationStatus.NEEDS_INFO]), renewal_waiting()
+    ),
+    "reuploaded": lambda: (LicenceApplication.status == ApplicationStatus.PENDING) & reuploaded(),
+    "renewal": renewal_waiting,
+    "all": lambda: None,
+    **{status.value: (lambda status=status: LicenceApplication.status == status) for status in ApplicationStatus},
+}
+
+
 def review_queue(statuses: list[ApplicationStatus] | None):
     """Applications for the desk in these statuses (all when None), oldest in the queue first."""
     query = confirmed_applications().order_by(LicenceApplication.queued_at, LicenceApplication.id)
     if statuses is not None:
         query = query.where(LicenceApplication.status.in_(statuses))
     return query
+
+
+def desk_list(shown: str):
+    """The applications of the desk's list `shown` (a key of QUEUES), oldest in the queue first."""
+    condition = QUEUES[shown]()
+    query = review_queue(None)
+    return query if condition is None else query.where(condition)

@@ -2,8 +2,9 @@
 
 A variant is sold only while it and its product are active; a product only where it is cleared
 for sale in the shop's market (SHOP_MARKET); a prescription-only product only to a clinician
-whose verified licence is a prescriber's. The catalogue, the cart, quick order, quote requests,
-the quotes desk's builder, acceptance and checkout all ask here and show the refusal's words.
+whose verified licence is of a prescribing profession (PRESCRIBER_PROFESSIONS). The catalogue,
+the cart, quick order, quote requests, the quotes desk's builder, acceptance and checkout all
+ask here and show the refusal's words.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from enum import StrEnum
 
 from flask import current_app
 
-from shop.accounts.models import User
+from shop.accounts.models import User, prescriber_professions
 from shop.catalogue.models import Product, Variant
 
 
@@ -70,7 +71,7 @@ def _market() -> str:
 
 def _prescriber(user: User) -> bool:
     application = user.application
-    return application is not None and application.profession.is_prescriber
+    return application is not None and application.profession in prescriber_professions()
 
 
 def product_refusals(product: Product, buyer: User | None) -> list[Refusal]:
