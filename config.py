@@ -176,6 +176,9 @@ class Config:
     # Days after an invoice's due date on which the practice's owners are reminded, while it is
     # unpaid (comma-separated).
     INVOICE_REMINDER_DAYS = _env("INVOICE_REMINDER_DAYS", "7,21,45")
+    # The shelf life a clinic is promised: a lot expiring within this many days of the day it
+    # would ship is not packed (it stays on sale until its expiry, for the desk to decide).
+    MIN_SHELF_LIFE_DAYS = _env_int("MIN_SHELF_LIFE_DAYS", 90)
 
     CATALOGUE_PAGE_SIZE = 12
     STAFF_PAGE_SIZE = 25

@@ -132,6 +132,9 @@ MODEL_MODULES = (
     "shop.accounts.models",
     "shop.accounts.licences",
     "shop.catalogue.models",
+    "shop.lots.models",
+    "shop.shipping.models",
+    "shop.recalls.models",
     "shop.catalogue.images",
     "shop.catalogue.stock",
     "shop.catalogue.import_jobs",
@@ -148,6 +151,7 @@ MODEL_MODULES = (
 SIGNAL_RECEIVERS = (
     "shop.ordering.card_payments",
     "shop.quoting.acceptance",
+    "shop.shipping.documents",
 )
 # The pages of each desk, which add themselves to the back office's `staff` blueprint.
 DESK_VIEWS = (
@@ -163,7 +167,10 @@ DESK_VIEWS = (
     "shop.quoting.staff_views",
     "shop.quoting.staff_queue",
     "shop.catalogue.staff_views",
-    "shop.catalogue.staff_stock",
+    "shop.lots.staff_views",
+    "shop.shipping.staff_views",
+    "shop.shipping.staff_exports",
+    "shop.recalls.staff_views",
     "shop.catalogue.staff_images",
     "shop.catalogue.staff_exports",
     "shop.catalogue.staff_import",
@@ -224,6 +231,7 @@ def _register_blueprints(app: Flask) -> None:
     from shop.practices.views import bp as practice_bp
     from shop.public.views import bp as public_bp
     from shop.quoting.views import bp as quotes_bp
+    from shop.recalls.views import bp as recalls_bp
 
     for module in DESK_VIEWS:
         import_module(module)
@@ -239,6 +247,7 @@ def _register_blueprints(app: Flask) -> None:
         invoices_bp,
         quotes_bp,
         payments_bp,
+        recalls_bp,
         staff_bp,
     )
     for blueprint in blueprints:

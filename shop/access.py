@@ -26,6 +26,9 @@ class Policy(StrEnum):
     AUTHENTICATED = "authenticated"  # any signed-in account
     CLINICIAN = "clinician"  # any signed-in clinician, verified or not
     VERIFIED = "verified"  # clinicians whose licence staff approved and which is still valid
+    # Members of a practice whose licence staff approved once, lapsed since included: their
+    # history (orders, quotes, invoices) stays theirs to read while they cannot order.
+    MEMBER = "member"
     CATALOGUE = "catalogue"  # verified clinicians and staff
     STAFF = "staff"  # staff and admins
     ADMIN = "admin"
@@ -38,6 +41,7 @@ class Desk(LabelledEnum):
     CUSTOMERS = "customers", "Customers (practices, terms and credit)"
     CATALOGUE = "catalogue", "Catalogue and stock"
     FINANCE = "finance", "Finance (invoices, payments, credit notes)"
+    RECALLS = "recalls", "Recalls (lots recalled by the manufacturer)"
     AUDIT = "audit", "Audit log (read only)"
 
 
@@ -115,6 +119,16 @@ def is_verified_clinician(user) -> bool:
     return g.verified
 
 
+def sees_history(user) -> bool:
+    """Whether `user` may read their practice's history: verified, or verified once and still a
+    member (a lapsed licence, a renewal under review). Computed once per request."""
+    if not user.is_authenticated:
+        return False
+    if "history" not in g:
+        g.history = is_verified_clinician(user) or user.was_verified()
+    return g.history
+
+
 def enforce_access():
     """The app-wide gate, run before every request."""
     if request.endpoint is None:
@@ -138,7 +152,9 @@ def enforce_access():
         return None
     if not current_user.is_clinician:
         abort(403)
-    if policy in (Policy.VERIFIED, Policy.CATALOGUE) and not is_verified_clinician(current_user):
+    if policy == Policy.MEMBER and sees_history(current_user):
+        return None
+    if policy in (Policy.VERIFIED, Policy.CATALOGUE, Policy.MEMBER) and not is_verified_clinician(current_user):
         flash(_why_closed(current_user), "info")
         return redirect(url_for("account.status"))
     return None

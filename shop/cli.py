@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(expire_quotes)
     app.cli.add_command(send_invoice_reminders)
     app.cli.add_command(check_licences)
+    app.cli.add_command(expire_lots)
 
 
 @click.command("seed-demo")
@@ -109,17 +110,27 @@ def check_licences():
     click.echo(f"{reminded} licence reminder{'' if reminded == 1 else 's'} sent")
 
 
+@click.command("expire-lots")
+def expire_lots():
+    """Take every lot past its expiry date off sale (its packs leave the stock)."""
+    from shop.lots.holds import withdraw_expired
+
+    expired = withdraw_expired()
+    click.echo(f"{expired} lot{'' if expired == 1 else 's'} expired")
+
+
 @click.command("mail-worker")
 @click.option("--interval", type=float, default=None, help="Seconds between rounds.")
 def mail_worker(interval: float | None):
     """Deliver due mail in a loop until stopped (SIGINT or SIGTERM); also runs catalogue imports,
     cancels card orders left unpaid past their time, expires quotes and sends their reminders,
     reminds practices of overdue invoices, and clinicians of licences running out (each
-    reminder once, however often the round runs)."""
+    reminder once, however often the round runs), and takes lots past their expiry off sale."""
     from shop.accounts.expiry import check_licences as remind_licences
     from shop.catalogue.import_jobs import run_next as run_next_import
     from shop.core.mailer import run_worker
     from shop.invoicing.reminders import send_reminders
+    from shop.lots.holds import withdraw_expired
     from shop.ordering.orders import cancel_unpaid_orders
     from shop.quoting.expiry import expire_quotes as expire_due_quotes
 
@@ -138,7 +149,7 @@ def mail_worker(interval: float | None):
         stop,
         interval,
         each_round=(run_next_import,),
-        jobs=(expire_orders_round, expire_due_quotes, send_reminders, remind_licences),
+        jobs=(expire_orders_round, expire_due_quotes, send_reminders, remind_licences, withdraw_expired),
         jobs_every=current_app.config["HOUSEKEEPING_INTERVAL"],
     )
     db.session.remove()

@@ -25,6 +25,11 @@ class CatalogueRefusal(ShopError):
     """A catalogue entry the desk cannot save as given (a taken SKU, a wrong check digit...)."""
 
 
+class LotRefusal(ShopError):
+    """A lot, a scan or a shipment the desk cannot record as given (an expired lot, a scan of
+    another product, more packs than the lot holds...)."""
+
+
 class InvalidTransition(ShopError):
     """The record is not in a state that allows this step (already decided, for example)."""
 

@@ -7,7 +7,7 @@ from flask import Flask, g
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from shop.access import Desk, is_verified_clinician, may_open
+from shop.access import Desk, is_verified_clinician, may_open, sees_history
 from shop.accounts.licences import ApplicationAction, ApplicationStatus
 from shop.accounts.models import Profession
 from shop.cart.models import CartLine
@@ -70,6 +70,9 @@ def register(app: Flask) -> None:
             "shop_currency": app.config["SHOP_CURRENCY"],
             "shop_market": app.config["SHOP_MARKET"],
             "user_is_verified": verified,
+            # A lapsed licence still reads its practice's history (orders, quotes, invoices).
+            "user_sees_history": verified
+            or (not plain and current_user.is_authenticated and sees_history(current_user)),
             "signed_in": not plain and current_user.is_authenticated,
             "plain_page": plain,
         }

@@ -38,6 +38,7 @@ from shop.catalogue.models import (
 )
 from shop.demo.seed import sample_licence_pdf, seed_catalogue
 from shop.extensions import db
+from shop.lots.models import Lot, LotStatus
 from shop.ordering import checkout, orders
 from shop.ordering.models import Order, PaymentMethod
 from shop.practices.models import Address, PracticeRole
@@ -48,6 +49,7 @@ from shop.quoting import quotes
 from shop.quoting.builder import DraftEdit, LineEdit
 from shop.quoting.models import Quote, QuoteVersion
 from shop.quoting.quotes import RequestedItem
+from shop.shipping import packing
 from tests.helpers import WebClient, allow_account, post_checkout, reload
 
 PASSWORD = "Velvet-harbour-lantern-42"
@@ -293,13 +295,15 @@ def make_product(
     created_at: datetime | None = None,
     options: Sequence[Variant] = (),
     description: str = "A test product.",
+    lots: bool = True,
 ) -> Product:
     """A product of the skin-boosters category with one variant: `sku` (TST-n unless given) at
     `price_cents` a pack with volume `breaks` ((from quantity, unit price)...) and `stock` packs
     in stock, named "Booster <sku>" unless `name` says otherwise, cleared for sale in `market`
     as `sale_permitted` says. `prescription_only` products are for prescribers; an inactive
     (`active=False`) product is withdrawn altogether, a `discontinued` variant is no longer sold.
-    `options` (made with `option()`) are further variants."""
+    `options` (made with `option()`) are further variants. Its stock is on the shelf in one lot
+    per variant expiring in two years (none with `lots=False`)."""
     category = db.session.scalar(select(Category).where(Category.slug == "skin-boosters")) or Category(
         slug="skin-boosters", name="Skin boosters"
     )
@@ -336,7 +340,50 @@ def make_product(
     )
     db.session.add(product)
     db.session.commit()
+    if lots:
+        for variant in product.variants:
+            if variant.stock_on_hand > 0:
+                make_lot(variant, f"{variant.sku[:15]}-L1", on_hand=variant.stock_on_hand, counted=True)
     return product
+
+
+def make_lot(
+    variant: Variant,
+    lot_number: str,
+    *,
+    on_hand: int,
+    expires_on: date | None = None,
+    status: LotStatus = LotStatus.AVAILABLE,
+    counted: bool = False,
+) -> Lot:
+    """A lot of `variant` with `on_hand` packs on the shelf, expiring in two years unless told.
+    Unless `counted` (already in the variant's stock), its packs are added to the stock."""
+    lot = Lot(
+        variant_id=variant.id,
+        lot_number=lot_number.upper(),
+        expires_on=expires_on or clock.today() + timedelta(days=730),
+        status=status,
+        on_hand=on_hand,
+        received=on_hand,
+        created_at=clock.now(),
+    )
+    db.session.add(lot)
+    if not counted and status == LotStatus.AVAILABLE:
+        variant.stock_on_hand += on_hand
+    db.session.commit()
+    return lot
+
+
+def ship_order(order: Order, staff: User, carrier: str = "DHL", tracking_number: str = "JD1"):
+    """The orders desk packs the whole order in one parcel from the lots it is offered (first
+    expiry first) and records it."""
+    plan = packing.suggest(order)
+    picks = tuple(
+        packing.Pick(order_line_id=line_id, lot=lot.lot_number, quantity=packs)
+        for line_id, taken in plan.items()
+        for lot, packs in taken
+    )
+    return packing.ship(staff, order, packing.Parcel(carrier, tracking_number, picks))
 
 
 def make_variant(sku: str | None = None, **product) -> Variant:

@@ -96,6 +96,11 @@ class LicenceApplication(db.Model):
         """Approved, but the licence on file has expired since: a renewed one is needed."""
         return self.status == ApplicationStatus.APPROVED and self.licence_expired(today)
 
+    def ever_approved(self) -> bool:
+        return self.status == ApplicationStatus.APPROVED or any(
+            event.to_status == ApplicationStatus.APPROVED.value for event in self.events
+        )
+
     def grants_access(self, today: date) -> bool:
         return self.status == ApplicationStatus.APPROVED and not self.licence_expired(today)
 

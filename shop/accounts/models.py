@@ -140,6 +140,17 @@ class User(UserMixin, db.Model):
         """Whether the back-office desk is this person's: every desk for an admin."""
         return self.is_admin or (self.is_staff and desk in self.desks)
 
+    def was_verified(self) -> bool:
+        """A clinician, still a member of a practice, whose licence staff approved at some time
+        (it may have lapsed since, or a renewal may be under review)."""
+        return (
+            self.is_clinician
+            and self.active
+            and self.practice_id is not None
+            and self.application is not None
+            and self.application.ever_approved()
+        )
+
     def is_verified(self, today: date) -> bool:
         """A clinician may see and buy once staff approved a licence that is still valid, while
         they are a member of a practice (someone removed from theirs orders nothing)."""

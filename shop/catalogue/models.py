@@ -172,7 +172,6 @@ class Variant(db.Model):
 
     __tablename__ = "variants"
     __table_args__ = (
-        CheckConstraint("stock_on_hand >= 0", name="stock_on_hand_not_negative"),
         # The few variants at or under their reorder level, for the low-stock list and count.
         Index(
             "ix_variants_low_stock",

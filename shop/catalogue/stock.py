@@ -1,7 +1,8 @@
 """The stock ledger: every change to a variant's stock is a row, with who, when, why and how much.
 
-A variant's `stock_on_hand` is the sum of its ledger and never negative (a CHECK constraint
-says so too). Each change is one conditional UPDATE of the variant's row that returns the new
+A variant's `stock_on_hand` is the sum of its ledger: the packs of its sellable lots not yet
+reserved by an order. Checkouts and clerks never take it below zero; only a lot withdrawn from
+sale (quarantined, expired, recalled) can, when orders had reserved its packs (see `book`). Each change is one conditional UPDATE of the variant's row that returns the new
 balance, and the ledger row is written in the same transaction, so a checkout and a clerk's
 adjustment at the same moment queue on the row and neither is lost. A new variant's stock
 begins with an opening-balance row.
@@ -35,10 +36,23 @@ class Movement(LabelledEnum):
     RETURNED = "returned", "Returned to stock"
     RESERVED = "reserved", "Reserved by an order"
     RELEASED = "released", "Released by an order"
+    LOT_RECORDED = "lot_recorded", "Lot recorded for stock on the shelf"
+    QUARANTINED = "quarantined", "Lot quarantined"
+    UNQUARANTINED = "unquarantined", "Lot released from quarantine"
+    EXPIRED = "expired", "Lot expired"
+    RECALLED = "recalled", "Lot recalled"
 
 
-# What a clerk may record by hand; the others are the shop's own.
-STAFF_MOVEMENTS = (Movement.RECEIVED, Movement.COUNTED, Movement.WRITTEN_OFF, Movement.RETURNED)
+# What a clerk may record by hand; the others are the shop's own. Goods received, and stock on
+# the shelf recorded by lot, are booked through the lot they belong to (shop.lots).
+STAFF_MOVEMENTS = (
+    Movement.RECEIVED,
+    Movement.LOT_RECORDED,
+    Movement.COUNTED,
+    Movement.WRITTEN_OFF,
+    Movement.RETURNED,
+)
+BY_LOT_ONLY = frozenset({Movement.RECEIVED, Movement.LOT_RECORDED})
 
 
 class StockMovement(db.Model):
@@ -53,9 +67,11 @@ class StockMovement(db.Model):
     reference: Mapped[str] = mapped_column(String(120), default="")  # supplier's delivery note, order number
     reason: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)  # the lot it concerns, if any
 
     variant: Mapped[Variant] = relationship()
     actor = relationship("User")
+    lot = relationship("Lot")
 
 
 @dataclass(frozen=True)
@@ -67,9 +83,10 @@ class Adjustment:
 
 
 def _write(
-    variant_id: int, kind: Movement, quantity: int, balance: int, *, reference="", reason="", actor=None
+    variant_id: int, kind: Movement, quantity: int, balance: int, *, reference="", reason="", actor=None, lot_id=None
 ) -> StockMovement:
     movement = StockMovement(
+        lot_id=lot_id,
         variant_id=variant_id,
         created_at=clock.now(),
         kind=kind,
@@ -83,17 +100,31 @@ def _write(
     return movement
 
 
-def _move(variant_id: int, quantity: int) -> int | None:
-    """Add `quantity` (negative: take) to the stock, unless that would go below zero; the new
-    balance, or None when there is not enough."""
+def _move(variant_id: int, quantity: int, *, guard: bool = True) -> int | None:
+    """Add `quantity` (negative: take) to the stock, unless (with `guard`) that would go below
+    zero; the new balance, or None when there is not enough."""
     statement = update(Variant).where(Variant.id == variant_id)
-    if quantity < 0:
+    if quantity < 0 and guard:
         statement = statement.where(Variant.stock_on_hand >= -quantity)
     return db.session.scalar(
         statement.values(stock_on_hand=Variant.stock_on_hand + quantity)
         .returning(Variant.stock_on_hand)
         .execution_options(synchronize_session=False)
     )
+
+
+def book(
+    variant_id: int, kind: Movement, change: int, *, lot_id: int, reference: str = "", reason: str = "", actor=None
+) -> int:
+    """A change that a lot makes to its variant's stock (received, quarantined, released, expired,
+    recalled, written off or returned), in the caller's unit of work; the new balance.
+
+    A lot leaving the stock takes all of its packs even when orders have already reserved some:
+    the balance may then fall below zero, which says how many packs ordered are no longer
+    covered by a sellable lot (checkouts, which never take more than is there, wait for stock)."""
+    balance = _move(variant_id, change, guard=False)
+    _write(variant_id, kind, change, balance, reference=reference, reason=reason, actor=actor, lot_id=lot_id)
+    return balance
 
 
 def reserve(variant: Variant, quantity: int) -> StockMovement:
@@ -119,6 +150,8 @@ def adjust(staff: User, variant: Variant, adjustment: Adjustment) -> StockMoveme
     kind, quantity = adjustment.kind, adjustment.quantity
     if kind not in STAFF_MOVEMENTS:
         raise CatalogueRefusal("Choose what happened to the stock.", field="kind")
+    if kind in BY_LOT_ONLY:
+        raise CatalogueRefusal("Goods are received by lot: enter the lot number and its expiry.", field="lot_number")
     if not 0 <= quantity <= MAX_ADJUSTMENT or (quantity == 0 and kind != Movement.COUNTED):
         raise CatalogueRefusal(f"Enter a number of packs between 1 and {MAX_ADJUSTMENT:,}.", field="quantity")
     if kind in (Movement.WRITTEN_OFF, Movement.COUNTED) and not adjustment.reason.strip():

@@ -22,6 +22,11 @@ def money(cents: int | None, currency: str | None = None) -> str:
     return format_currency(amount, currency, locale=current_app.config["SHOP_LOCALE"])
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """ "1 practice", "3 practices" (or `words` where the plural is not word + s)."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def local_datetime(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     if moment is None:
         return ""

@@ -27,6 +27,7 @@ from shop.catalogue.models import (
     Variant,
 )
 from shop.demo.catalogue import AREAS, BRANDS, CATEGORIES, INGREDIENTS, PRODUCTS
+from shop.demo.lots import seed_lots
 from shop.demo.pack_images import pack_image
 from shop.extensions import db
 from shop.practices.models import PracticeRole
@@ -43,6 +44,7 @@ def seed() -> list[tuple[str, str, str, str]]:
     """Load everything that is missing; returns the demo logins (role, email, password, note)."""
     seed_catalogue()
     seed_images()
+    seed_lots()
     _ensure_user(*ADMIN, Role.ADMIN)
     _ensure_user(*STAFF, Role.STAFF)
     if _ensure_user(*CLINICIAN, Role.CLINICIAN, verified=True):

@@ -5,6 +5,8 @@ document itself, so a PDF made years later reads as the one sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app
 
 from shop.core.formatting import long_date, money
@@ -14,6 +16,18 @@ from shop.core.pricing import percent
 from shop.invoicing.models import CreditNote, Invoice, IssuedDocument
 
 INVOICE_HEADINGS = ("SKU", "Description", "Qty", "Unit price", "Tax", "Total")
+
+# What the parts above invoicing add to an invoice's PDF below its terms: (heading, text), or
+# None. Shipping adds the lots delivered, which are known only once the goods have left.
+INVOICE_NOTES: list[Callable[[Invoice], tuple[str, str] | None]] = []
+
+
+def invoice_note(note: Callable[[Invoice], tuple[str, str] | None]):
+    """Register a note for every invoice's PDF (see INVOICE_NOTES)."""
+    INVOICE_NOTES.append(note)
+    return note
+
+
 CREDIT_HEADINGS = ("Description", "Qty", "Unit price", "Total")
 
 
@@ -152,6 +166,10 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     paragraph(pdf, "Terms", invoice.terms)
     if not invoice.terms.startswith("Paid"):
         paragraph(pdf, "How to pay", how_to_pay(invoice.seller, invoice.number))
+    for note in INVOICE_NOTES:
+        written = note(invoice)
+        if written:
+            paragraph(pdf, *written)
     return bytes(pdf.output())
 
 

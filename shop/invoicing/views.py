@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shop import clock
-from shop.access import Policy, protect
+from shop.access import Policy, allow, protect
 from shop.core.paging import paginate
 from shop.extensions import db
 from shop.invoicing import balances
@@ -43,6 +43,7 @@ def may_see(user, invoice: Invoice | None) -> bool:
 
 
 @bp.route("/invoices")
+@allow(Policy.MEMBER)
 def index():
     page = paginate(
         visible_invoices(current_user).options(selectinload(Invoice.payments), selectinload(Invoice.credit_notes))
@@ -65,11 +66,13 @@ def _invoice_or_404(number: str) -> Invoice:
 
 
 @bp.route("/invoices/<invoice_number:number>.pdf")
+@allow(Policy.MEMBER)
 def pdf(number: str):
     return invoice_download(_invoice_or_404(number))
 
 
 @bp.route("/credit-notes/<credit_note_number:number>.pdf")
+@allow(Policy.MEMBER)
 def credit_note_pdf(number: str):
     note = db.session.scalar(select(CreditNote).where(CreditNote.number == number))
     if note is None or not may_see(current_user, note.invoice):

@@ -64,13 +64,6 @@ class CheckoutForm(ShopForm):
 # --- the orders desk ---------------------------------------------------------------------
 
 
-class ShipForm(ShopForm):
-    carrier = StringField("Carrier", validators=[DataRequired("Enter the carrier."), Length(max=60)])
-    tracking_number = StringField(
-        "Tracking number", validators=[DataRequired("Enter the tracking number."), Length(max=80)]
-    )
-
-
 class ReasonForm(ShopForm):
     reason = required_text("Reason (the clinician sees it)", "Give the reason; the clinician will see it.")
 

@@ -10,7 +10,9 @@ from shop.ordering.models import Order
 from shop.urls import external_url
 
 
-def _mail(order: Order) -> Correspondence:
+def correspondence(order: Order, **context) -> Correspondence:
+    """The mail about `order` between the orders desk and its clinician, with the links every
+    message about an order carries and any more `context`."""
     return Correspondence(
         desk=current_app.config["ORDERS_DESK_EMAIL"],
         clinician=order.clinician_email,
@@ -20,16 +22,17 @@ def _mail(order: Order) -> Correspondence:
             "order": order,
             "order_link": external_url("orders.detail", number=order.number),
             "staff_link": external_url("staff.order", number=order.number),
+            **context,
         },
     )
 
 
 def _to_desk(order: Order, kind: str, subject: str, template: str, **context) -> None:
-    _mail(order).to_desk(kind, subject, template, reply_to=order.clinician_email, **context)
+    correspondence(order).to_desk(kind, subject, template, reply_to=order.clinician_email, **context)
 
 
 def _to_clinician(order: Order, kind: str, subject: str, template: str, **context) -> None:
-    _mail(order).to_clinician(kind, subject, template, **context)
+    correspondence(order).to_clinician(kind, subject, template, **context)
 
 
 def email_order_placed(order: Order) -> None:
@@ -75,10 +78,6 @@ def email_order_cancelled(order: Order, reason: str, reopened_quote: str = "") -
         headline=f"The order was cancelled: {reason}"
         + (f" Quote {reopened_quote} is open again." if reopened_quote else ""),
     )
-
-
-def email_order_shipped(order: Order) -> None:
-    _to_clinician(order, "order.shipped", "Your order is on its way", "order_shipped")
 
 
 def alert_desk(order: Order, problem: str) -> None:

@@ -206,6 +206,11 @@ class Order(db.Model):
             return InvalidTransition(f"Order {self.number} is {status.label.lower()}, not on hold.")
         if action == OrderAction.CANCEL and not self.can_become(target):
             return InvalidTransition(f"Order {self.number} is {status.label.lower()} and can no longer be cancelled.")
+        if action == OrderAction.CANCEL and self.part_shipped:
+            return InvalidTransition(
+                f"Part of order {self.number} has shipped, so it can no longer be cancelled: ship the rest, "
+                "or credit what the practice will not receive."
+            )
         if not self.can_become(target) or (action == OrderAction.REFUND and not self.has_money_to_refund):
             return InvalidTransition(
                 f"Order {self.number} is {status.label.lower()}, so it cannot become “{target.label.lower()}” now."
@@ -243,6 +248,10 @@ class Order(db.Model):
         return self.status in PACKABLE
 
     @property
+    def part_shipped(self) -> bool:
+        return any(line.shipped_quantity for line in self.lines)
+
+    @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
 
@@ -272,5 +281,11 @@ class OrderLine(db.Model):
     unit_price_cents: Mapped[int]
     line_total_cents: Mapped[int]
     tax_rate_bps: Mapped[int]
+    # Packs of this line that have left the warehouse, each with its lot (shop.shipping).
+    shipped_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def to_ship(self) -> int:
+        return self.quantity - self.shipped_quantity

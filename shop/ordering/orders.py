@@ -20,7 +20,7 @@ from shop.errors import InvalidTransition, NotEligible, PaymentUnavailable
 from shop.extensions import db
 from shop.ordering import billing
 from shop.ordering.history import OrderEvent
-from shop.ordering.mail import email_order_cancelled, email_order_shipped
+from shop.ordering.mail import email_order_cancelled
 from shop.ordering.models import CancelCause, Order, OrderAction, OrderStatus
 from shop.ordering.signals import order_lapsed_unpaid
 from shop.payments import gateway as stripe_gateway
@@ -79,8 +79,8 @@ def release_stock(order: Order, reason: str) -> bool:
     # By variant, the order checkout reserves in, so a cancellation and a checkout of the same
     # products never wait on each other in a circle.
     for line in sorted(order.lines, key=lambda line: line.variant_id or 0):
-        if line.variant_id is not None:
-            stock.release(line.variant_id, line.quantity, order.number, reason)
+        if line.variant_id is not None and line.to_ship:
+            stock.release(line.variant_id, line.to_ship, order.number, reason)
     return True
 
 
@@ -172,25 +172,18 @@ def confirm(order: Order, staff: User) -> Order:
     return order
 
 
-def ship(order: Order, staff: User, carrier: str, tracking_number: str) -> Order:
-    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
-    if not carrier:
-        raise NotEligible("Enter the carrier.", field="carrier")
-    if not tracking_number:
-        raise NotEligible("Enter the tracking number.", field="tracking_number")
-    order.require(OrderAction.SHIP)
-    with unit_of_work():
-        move(
-            order,
-            OrderStatus.SHIPPED,
-            staff,
-            "shipped",
-            f"{carrier}, tracking {tracking_number}",
-            carrier=carrier,
-            tracking_number=tracking_number,
-        )
-        email_order_shipped(order)
-    return order
+def mark_shipped(order: Order, staff: User, carrier: str, tracking_number: str) -> None:
+    """The order has left in full: shipped, with the last parcel's carrier and tracking. In the
+    caller's unit of work (shop.shipping's, once every pack has left with its lot)."""
+    move(
+        order,
+        OrderStatus.SHIPPED,
+        staff,
+        "shipped",
+        f"{carrier}, tracking {tracking_number}",
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
 
 
 def deliver(order: Order, staff: User) -> Order:

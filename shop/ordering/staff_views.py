@@ -19,7 +19,7 @@ from shop.core.paging import paginate
 from shop.extensions import db
 from shop.forms import EmptyForm, clean_text, posted
 from shop.ordering import orders
-from shop.ordering.forms import NoteForm, ReasonForm, ShipForm
+from shop.ordering.forms import NoteForm, ReasonForm
 from shop.ordering.models import CancelCause, Order, OrderStatus
 from shop.ordering.packing_slip import packing_slip_download
 
@@ -108,7 +108,6 @@ def order(number: str):
         "staff/orders/detail.html",
         order=found,
         unsold=no_longer_sold(line.variant_id for line in found.lines),
-        ship_form=ShipForm(formdata=None),
         cancel_form=ReasonForm(formdata=None),
         note_form=NoteForm(formdata=None),
         action_form=EmptyForm(formdata=None),
@@ -126,11 +125,6 @@ def order_packing_slip(number: str):
 
 ACTIONS = {
     "confirm": (EmptyForm, lambda o, f: orders.confirm(o, current_user), "Confirmed: the order is being prepared."),
-    "ship": (
-        ShipForm,
-        lambda o, f: orders.ship(o, current_user, f.carrier.data, f.tracking_number.data),
-        "Marked shipped; the clinician has been emailed.",
-    ),
     "deliver": (EmptyForm, lambda o, f: orders.deliver(o, current_user), "Marked delivered."),
     "cancel": (
         ReasonForm,
@@ -143,9 +137,7 @@ ACTIONS = {
 }
 
 
-@bp.route(
-    "/orders/<order_number:number>/<any(confirm,ship,deliver,cancel,release,refund,invoice):action>", methods=["POST"]
-)
+@bp.route("/orders/<order_number:number>/<any(confirm,deliver,cancel,release,refund,invoice):action>", methods=["POST"])
 def order_action(number: str, action: str):
     form_class, perform, done = ACTIONS[action]
     order = _order_or_404(number)

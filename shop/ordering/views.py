@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from shop.access import Policy, protect
+from shop.access import Policy, allow, protect
 from shop.cart import quick_order as bulk
 from shop.cart import services as carts
 from shop.catalogue.search import no_longer_sold
@@ -107,12 +107,14 @@ def _own(number: str):
 
 
 @bp.route("/orders")
+@allow(Policy.MEMBER)
 def history():
     page = paginate(practice_orders(current_user))
     return render_template("orders/history.html", page=page)
 
 
 @bp.route("/orders/<order_number:number>")
+@allow(Policy.MEMBER)
 def detail(number: str):
     order = _own(number)
     unsold = no_longer_sold(line.variant_id for line in order.lines)

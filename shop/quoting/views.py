@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from shop import clock
-from shop.access import Policy, protect
+from shop.access import Policy, allow, protect
 from shop.cart import services as carts
 from shop.core.paging import paginate
 from shop.errors import InvalidTransition, NotEligible, NotFound, ShopError
@@ -33,6 +33,7 @@ def _own(number: str):
 
 
 @bp.route("")
+@allow(Policy.MEMBER)
 def index():
     page = paginate(quotes.practice_quotes(current_user))
     return render_template("quotes/index.html", page=page, now=clock.now())
@@ -99,6 +100,7 @@ def _version(quote, number_arg):
 
 
 @bp.route("/<quote_number:number>")
+@allow(Policy.MEMBER)
 def detail(number: str):
     quote = _own(number)
     version = _version(quote, request.args.get("version"))
@@ -116,6 +118,7 @@ def detail(number: str):
 
 
 @bp.route("/<quote_number:number>/pdf")
+@allow(Policy.MEMBER)
 def pdf(number: str):
     quote = _own(number)
     version = _version(quote, request.args.get("version"))

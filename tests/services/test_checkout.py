@@ -25,6 +25,7 @@ from tests.factories import (
     make_staff,
     make_variant,
     place_order,
+    ship_order,
 )
 from tests.helpers import allow_account, cart_lines, reload, row_count, stock_of
 
@@ -418,7 +419,7 @@ def test_cancelled_and_refunded_orders_on_account_no_longer_count_against_the_cr
 
     orders.cancel(cancelled, staff, "Duplicate order.", CancelCause.STAFF)
     orders.confirm(refunded, staff)
-    orders.ship(refunded, staff, "DHL", "JD0001")
+    ship_order(refunded, staff, "DHL", "JD0001")
     orders.mark_refunded(refunded, staff, "Credit note CN-7")
 
     assert credit.available_credit(user) == 60_000

@@ -29,6 +29,7 @@ from tests.factories import (
     make_staff,
     make_variant,
     place_order,
+    ship_order,
 )
 from tests.helpers import delivered, pdf_attachment, pdf_text, reload
 
@@ -174,7 +175,7 @@ def test_cancelling_an_invoiced_order_credits_the_whole_invoice(mailbox):
 def test_refunding_a_paid_invoice_credits_it_and_records_the_money_paid_back():
     order = invoiced_order()
     desk = make_finance_clerk()
-    orders.ship(order, desk, "DHL", "JD1")
+    ship_order(order, desk, "DHL", "JD1")
     paid(desk, order.invoice, order.total_cents)
 
     orders.mark_refunded(reload(Order, order.id), desk, "Transfer of the full amount, ref RF-9.")

@@ -18,7 +18,7 @@ from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.history import OrderEvent
 from shop.ordering.models import ORDER_TRANSITIONS, CancelCause, Order, OrderStatus, PaymentMethod
-from tests.factories import clinician_with_cart, make_staff, make_variant, place_order
+from tests.factories import clinician_with_cart, make_staff, make_variant, place_order, ship_order
 from tests.helpers import reload, row_count, stock_of
 
 
@@ -59,7 +59,7 @@ def test_the_desk_takes_an_order_from_placed_to_delivered_and_each_step_records_
     with time_machine.travel(clock.now(), tick=False) as traveller:
         for step in (
             lambda o: orders.confirm(o, desk),
-            lambda o: orders.ship(o, desk, "DHL Express", "JD014600003SE"),
+            lambda o: ship_order(o, desk, "DHL Express", "JD014600003SE"),
             lambda o: orders.deliver(o, desk),
         ):
             traveller.shift(timedelta(hours=5))
@@ -73,10 +73,11 @@ def test_the_desk_takes_an_order_from_placed_to_delivered_and_each_step_records_
         ("placed", None, "placed", clinician_id),
         ("confirmed", "placed", "processing", desk.id),
         ("invoiced", "processing", "processing", desk.id),
+        ("parcel_shipped", "processing", "processing", desk.id),
         ("shipped", "processing", "shipped", desk.id),
         ("delivered", "shipped", "delivered", desk.id),
     ]
-    steps = [e for e in order.events if e.action != "invoiced"]
+    steps = [e for e in order.events if e.action not in ("invoiced", "parcel_shipped")]
     assert [e.created_at for e in steps[1:]] == moments
     assert "DHL Express" in steps[2].note and "JD014600003SE" in steps[2].note
 
@@ -88,7 +89,7 @@ def test_shipping_needs_both_the_carrier_and_the_tracking_number(ctx, desk):
 
     for carrier, tracking, field in (("", "JD01", "carrier"), ("DHL", "  ", "tracking_number")):
         with pytest.raises(NotEligible) as refused:
-            orders.ship(reload(Order, order.id), desk, carrier, tracking)
+            ship_order(reload(Order, order.id), desk, carrier, tracking)
         assert refused.value.field == field
         db.session.rollback()
 
@@ -103,7 +104,7 @@ def test_the_clinician_is_emailed_when_the_order_ships(ctx, desk):
     orders.confirm(order, desk)
     before = _mail_kinds()
 
-    orders.ship(reload(Order, order.id), desk, "An Post", "CE123456789IE")
+    ship_order(reload(Order, order.id), desk, "An Post", "CE123456789IE")
 
     assert _mail_kinds()[len(before) :] == ["order.shipped"]
 
@@ -113,7 +114,7 @@ def test_the_clinician_is_emailed_when_the_order_ships(ctx, desk):
 
 STEPS = {
     "confirm": lambda order, desk: orders.confirm(order, desk),
-    "ship": lambda order, desk: orders.ship(order, desk, "DHL", "JD1"),
+    "ship": lambda order, desk: ship_order(order, desk, "DHL", "JD1"),
     "deliver": lambda order, desk: orders.deliver(order, desk),
     "cancel": lambda order, desk: orders.cancel(order, desk, "Asked by the clinician.", CancelCause.STAFF),
 }
@@ -126,7 +127,7 @@ def _advance(order: Order, desk, *steps: str) -> Order:
 
 
 ILLEGAL = {
-    "ship a placed order": ((), lambda o, d: orders.ship(o, d, "DHL", "JD1")),
+    "ship a placed order": ((), lambda o, d: ship_order(o, d, "DHL", "JD1")),
     "deliver a processing order": (("confirm",), lambda o, d: orders.deliver(o, d)),
     "deliver a placed order": ((), lambda o, d: orders.deliver(o, d)),
     "cancel a shipped order": (("confirm", "ship"), lambda o, d: orders.cancel(o, d, "Too late.", CancelCause.STAFF)),
@@ -137,7 +138,7 @@ ILLEGAL = {
     "cancel a cancelled order": (("cancel",), lambda o, d: orders.cancel(o, d, "Again.", CancelCause.STAFF)),
     "confirm twice": (("confirm",), lambda o, d: orders.confirm(o, d)),
     "confirm a cancelled order": (("cancel",), lambda o, d: orders.confirm(o, d)),
-    "ship twice": (("confirm", "ship"), lambda o, d: orders.ship(o, d, "UPS", "1Z999")),
+    "ship twice": (("confirm", "ship"), lambda o, d: ship_order(o, d, "UPS", "1Z999")),
     "release an order that is not on hold": ((), lambda o, d: orders.release_hold(o, d, "Checked.")),
     "refund an unpaid order on account": ((), lambda o, d: orders.mark_refunded(o, d, "CN-1")),
     "invoice a cancelled order": (("cancel",), lambda o, d: orders.issue_invoice(o, d)),

@@ -16,7 +16,7 @@ from shop.core.outbox import OutboxMessage
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import CancelCause, Order, OrderStatus, PaymentMethod
-from tests.factories import add_address, clinician_with_cart, make_staff, make_variant, place_order
+from tests.factories import add_address, clinician_with_cart, make_staff, make_variant, place_order, ship_order
 from tests.helpers import post_checkout, redirect_path, reload
 from tests.smtp import html_of, text_of
 
@@ -132,7 +132,7 @@ def test_the_clinician_is_emailed_the_carrier_and_tracking_number_when_the_order
     orders.confirm(order, staff)
     settled()
 
-    orders.ship(reload(Order, order.id), staff, "DHL Express", "JD014600003SE")
+    ship_order(reload(Order, order.id), staff, "DHL Express", "JD014600003SE")
     mailer.deliver_due()
 
     message = _one(mailbox, user.email)
@@ -207,7 +207,7 @@ def test_shipping_and_cancelling_while_smtp_is_down_lose_no_mail(ctx, smtp_serve
     smtp_server.stop()
     try:
         with time_machine.travel(clock.now(), tick=False) as traveller:
-            orders.ship(reload(Order, shipped.id), staff, "UPS", "1Z999AA10123456784")
+            ship_order(reload(Order, shipped.id), staff, "UPS", "1Z999AA10123456784")
             orders.cancel(reload(Order, cancelled.id), staff, "Asked by the clinic.", CancelCause.STAFF)
             assert reload(Order, shipped.id).status == OrderStatus.SHIPPED
             assert reload(Order, cancelled.id).status == OrderStatus.CANCELLED

@@ -68,7 +68,7 @@ def test_a_staff_member_sees_only_their_desks_in_the_menu_and_on_the_dashboard(s
     make_applicant(email="waiting@clinic.example")
     browser = signed_in(clerk)
 
-    assert nav(browser) == ["Overview", "Orders", "Invoices", "Practices", "Mail"]
+    assert nav(browser) == ["Overview", "Orders", "Invoices", "Practices", "Supplies", "Lots", "Mail"]
     dashboard = text(browser.get("/staff"))
     assert "orders to confirm" in dashboard and "emails not yet delivered" in dashboard
     assert "application to review" not in dashboard and "quote requests" not in dashboard

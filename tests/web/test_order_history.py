@@ -12,7 +12,15 @@ from sqlalchemy import select
 from shop.extensions import db
 from shop.ordering import orders
 from shop.ordering.models import CancelCause, Order
-from tests.factories import clinician_with_cart, fill_cart, make_clinician, make_staff, make_variant, place_order
+from tests.factories import (
+    clinician_with_cart,
+    fill_cart,
+    make_clinician,
+    make_staff,
+    make_variant,
+    place_order,
+    ship_order,
+)
 from tests.helpers import reload, text
 
 ORDER_LINK = re.compile(r'<a href="/orders/(ORD-\d+)">')
@@ -74,7 +82,7 @@ def test_an_order_page_shows_its_lines_totals_delivery_and_status_timeline(signe
     order = place_order(user, po_number="PO-77", note="Side door.")
     staff = make_staff(full_name="Siobhan Daly")
     orders.confirm(order, staff)
-    orders.ship(reload(Order, order.id), staff, "DHL Express", "JD014600003SE")
+    ship_order(reload(Order, order.id), staff, "DHL Express", "JD014600003SE")
 
     page = text(signed_in(user).get(f"/orders/{order.number}"))
 

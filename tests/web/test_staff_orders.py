@@ -28,7 +28,7 @@ from tests.factories import (
     place_card_order,
     place_order,
 )
-from tests.helpers import flashes, post_checkout, reload, stock_of, text
+from tests.helpers import field_error, flashes, post_checkout, reload, stock_of, text
 from tests.smtp import text_of
 
 ROW = re.compile(r'<a href="/staff/orders/(ORD-\d+)">')
@@ -59,9 +59,22 @@ def _state(order_id: int) -> tuple:
 
 
 def _act(browser, number: str, action: str, **fields):
+    """Take a step from the order's page; shipping packs the whole order from its product's lot,
+    as the packing page offers it."""
+    if action == "ship":
+        fields = {**_picks(number), **fields}
     response = browser.post(f"/staff/orders/{number}/{action}", fields)
     assert response.status_code == 303, response.status_code
     return flashes(browser.get(f"/staff/orders/{number}"))
+
+
+def _picks(number: str) -> dict[str, str]:
+    order = orders.order_by_number(number)
+    picks = {}
+    for line in order.lines:
+        picks[f"pick-{line.id}-0-lot"] = f"{line.sku}-L1"
+        picks[f"pick-{line.id}-0-qty"] = str(line.to_ship)
+    return picks
 
 
 def _order(practice_name: str | None = None, po_number: str = "", method=PaymentMethod.ACCOUNT, quantity=2):
@@ -228,9 +241,10 @@ def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_even
     assert ("success", f"{order.number}: Confirmed: the order is being prepared.") in _act(
         browser, order.number, "confirm"
     )
-    assert ("success", f"{order.number}: Marked shipped; the clinician has been emailed.") in _act(
-        browser, order.number, "ship", carrier="DHL Express", tracking_number="JD014600003SE"
-    )
+    assert (
+        "success",
+        f"Parcel {order.number}/1 recorded with its lots; the order is shipped. The clinician has been emailed.",
+    ) in _act(browser, order.number, "ship", carrier="DHL Express", tracking_number="JD014600003SE")
     assert ("success", f"{order.number}: Marked delivered.") in _act(browser, order.number, "deliver")
 
     status, carrier, tracking, _, _, events, _ = _state(order.id)
@@ -238,6 +252,7 @@ def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_even
     assert events[1:] == [
         ("confirmed", staff.id),
         ("invoiced", staff.id),
+        ("parcel_shipped", staff.id),
         ("shipped", staff.id),
         ("delivered", staff.id),
     ]
@@ -252,10 +267,10 @@ def test_the_desk_confirms_ships_and_delivers_an_order_and_each_click_is_an_even
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"carrier": "", "tracking_number": "JD01"}, "Carrier: Enter the carrier."),
-        ({"carrier": "DHL", "tracking_number": ""}, "Tracking number: Enter the tracking number."),
-        ({"carrier": "   ", "tracking_number": "   "}, "Carrier: Enter the carrier."),
-        ({}, "Carrier: Enter the carrier."),
+        ({"carrier": "", "tracking_number": "JD01"}, ("carrier", "Enter the carrier.")),
+        ({"carrier": "DHL", "tracking_number": ""}, ("tracking_number", "Enter the tracking number.")),
+        ({"carrier": "   ", "tracking_number": "   "}, ("carrier", "Enter the carrier.")),
+        ({}, ("carrier", "Enter the carrier.")),
     ],
 )
 def test_shipping_without_carrier_or_tracking_number_is_refused_and_changes_nothing(desk, fields, message):
@@ -265,7 +280,10 @@ def test_shipping_without_carrier_or_tracking_number_is_refused_and_changes_noth
     orders.confirm(order, staff)
     before = _state(order.id)
 
-    assert ("error", message) in _act(browser, order.number, "ship", **fields)
+    response = browser.post(f"/staff/orders/{order.number}/ship", {**_picks(order.number), **fields})
+    assert response.status_code == 422
+    field, said = message
+    assert said in field_error(response, field)
     assert _state(order.id) == before
 
 
@@ -500,7 +518,7 @@ def test_bad_input_on_every_order_action_is_refused_without_an_error_page(desk, 
 
     response = browser.post(f"/staff/orders/{order.number}/{action}", fields)
 
-    assert response.status_code == 303
+    assert response.status_code == (422 if action == "ship" else 303)
     assert browser.get(f"/staff/orders/{order.number}").status_code == 200
     if before is not None:
         assert _state(order.id) == before
