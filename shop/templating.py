@@ -34,6 +34,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(percent, "percent")
     app.add_template_filter(local_datetime, "local_datetime")
     app.add_template_filter(long_date, "long_date")
+    # Query arguments a link may carry on: url_for reads names starting with "_" as its own.
+    app.add_template_filter(lambda args: {k: v for k, v in dict(args).items() if not k.startswith("_")}, "link_args")
     app.add_template_filter(country_name, "country_name")
     app.jinja_env.globals["event_labels"] = ORDER_EVENT_LABELS
     app.jinja_env.globals["quote_event_labels"] = QUOTE_EVENT_LABELS

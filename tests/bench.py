@@ -5,6 +5,9 @@ Builds a catalogue of BENCH_PRODUCTS products (three variants each; 10,000 by de
 (nearly all long delivered, as in a shop that has run for years) in a scratch database, logs in
 a verified clinician and a member of staff, and times the pages through the WSGI app (no
 network), reporting the median and 95th percentile and the peak Python memory of one request.
+The orders come from BENCH_PRACTICES practices and the shipped ones have their parcels, shipment
+lines and lots (tests/bench_traceability.py); the recall look-up and the recall desk's page are
+timed on them, with how the database reads the look-up (BENCH_EXPLAIN=1 prints its whole plan).
 Results go to stdout; BENCHMARKS.md records them with the targets.
 """
 
@@ -39,6 +42,7 @@ from shop.catalogue.models import (
 )
 from shop.extensions import db
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
+from tests import bench_traceability as traceability
 from tests.helpers import WebClient
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "10000"))
@@ -63,7 +67,13 @@ STAFF_PAGES = {
     "desk: low-stock list": "/staff/catalogue/low-stock",
     "desk: product page": "/staff/catalogue/1234",
 }
-TARGETS_MS = {"p95": 150, "dashboard": 50}
+# The recall look-up has its target (issue 13); a recall's page lists every supply and notice
+# of the recall, so what it costs is reported, not held to a page's target.
+TARGETS_MS = (
+    {"p95": 150, "dashboard": 50}
+    | dict.fromkeys(traceability.LOOKUP_LABELS, traceability.LOOKUP_TARGET_MS)
+    | dict.fromkeys(traceability.PAGE_LABELS)
+)
 IMPORT_TARGET_S = 120
 # How the bench's orders stand: nearly all delivered long ago, a few waiting for the desk.
 ORDER_MIX = (
@@ -76,7 +86,7 @@ ORDER_MIX = (
 )
 
 
-def build(app) -> None:
+def build(app) -> traceability.Traceability:
     from flask_migrate import upgrade
 
     with app.app_context():
@@ -125,24 +135,29 @@ def build(app) -> None:
         desk = accounts.create_user(email="desk@supplier.example", password=PASSWORD, role=Role.STAFF)
         desk.desks = set(Desk)
         db.session.add(SecondFactor(user_id=desk.id, secret=STAFF_SECRET, created_at=now, confirmed_at=now))
-        build_orders(clinician)
+        build_orders(traceability.build_practices(clinician))
+        built = traceability.build_shipments(desk.id)
         # A database in service has its planner statistics; a freshly loaded one gets them here.
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
+        return built
 
 
-def build_orders(clinician) -> None:
-    """ORDERS orders of the bench clinician's practice, inserted in batches."""
+def build_orders(practices: list[traceability.BenchPractice]) -> None:
+    """ORDERS orders of the bench's practices, inserted in batches (their totals are made up
+    from their lines once bench_traceability has added these)."""
     now = clock.now()
+    practice_of_next_order = traceability.practice_picker(practices)
     statuses = [status for status, share in ORDER_MIX for _ in range(int(share * 1000))]
     batch = []
     for n in range(ORDERS):
         status = statuses[n % len(statuses)]
+        practice = practice_of_next_order()
         batch.append(
             {
                 "number": f"ORD-{200000 + n}",
-                "practice_id": clinician.practice_id,
-                "placed_by_id": clinician.id,
+                "practice_id": practice.id,
+                "placed_by_id": practice.owner_id,
                 "status": status,
                 "payment_method": PaymentMethod.CARD
                 if status == OrderStatus.AWAITING_PAYMENT
@@ -153,12 +168,12 @@ def build_orders(clinician) -> None:
                 "tax_rate_bps": 2300,
                 "tax_cents": 2300,
                 "total_cents": 12_300,
-                "practice_name": "Bench Practice",
-                "practice_phone": "+353 21 555 0100",
+                "practice_name": practice.name,
+                "practice_phone": practice.phone,
                 "ship_to": "12 Grand Parade\nCork",
                 "ship_to_country": "IE",
-                "clinician_name": clinician.full_name,
-                "clinician_email": clinician.email,
+                "clinician_name": practice.owner_name,
+                "clinician_email": practice.owner_email,
                 "profession": "physician",
                 "licence_number": "BENCH-1",
                 "licence_region": "Medical Council of Ireland",
@@ -200,16 +215,30 @@ def measure(app, email: str, pages: dict[str, str]) -> dict[str, tuple[float, fl
 def run(kind: str, url: str, folder: str) -> bool:
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, UPLOAD_FOLDER=os.path.join(folder, "uploads"))
     start = time.perf_counter()
-    build(app)
+    built = build(app)
     print(f"\n{kind}: {PRODUCTS} products, {PRODUCTS * 3} variants (built in {time.perf_counter() - start:.1f}s)")
     print(f"  {ORDERS} orders")
+    for line in traceability.describe(built):
+        print(f"  {line}")
     print(f"  {'page':<28}{'median ms':>10}{'p95 ms':>10}{'peak MiB':>10}")
     ok = True
-    timed = {**measure(app, "bench@clinic.example", PAGES), **measure(app, "desk@supplier.example", STAFF_PAGES)}
+    timed = {
+        **measure(app, "bench@clinic.example", PAGES),
+        **measure(app, "desk@supplier.example", STAFF_PAGES | traceability.recall_pages(built)),
+        **traceability.time_lookups(app, built),
+    }
     for label, (median, p95, peak) in timed.items():
-        flag = "" if p95 <= TARGETS_MS.get(label, TARGETS_MS["p95"]) else "  <-- over target"
+        target = TARGETS_MS.get(label, TARGETS_MS["p95"])
+        flag = "" if target is None or p95 <= target else "  <-- over target"
         ok = ok and not flag
+        flag = flag or ("  (no target)" if target is None else "")
         print(f"  {label:<28}{median:>10.1f}{p95:>10.1f}{peak:>10.2f}{flag}")
+    for label, lots in zip(traceability.LOOKUP_LABELS, built.recall_lots, strict=True):
+        plan = traceability.query_plan(app, lots)
+        reads, whole = traceability.plan_summary(plan)
+        print(f"  plan of the {label}: {reads}" + (f"  <-- reads whole tables: {whole}" if whole else ""))
+        if os.environ.get("BENCH_EXPLAIN"):
+            print("\n".join(f"    {line}" for line in plan))
     seconds = time_import(app)
     flag = "" if seconds <= IMPORT_TARGET_S else "  <-- over target"
     ok = ok and not flag
@@ -272,7 +301,10 @@ def main() -> int:
             finally:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
                 conn.close()
-    targets = f"p95 <= {TARGETS_MS['p95']} ms per catalogue page, {TARGETS_MS['dashboard']} ms for the dashboard"
+    targets = (
+        f"p95 <= {TARGETS_MS['p95']} ms per catalogue page, {TARGETS_MS['dashboard']} ms for the dashboard, "
+        f"{traceability.LOOKUP_TARGET_MS} ms for the recall look-up"
+    )
     print(f"\ntarget: {targets} -> {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
 

@@ -97,6 +97,9 @@ class LicenceApplication(db.Model):
         return self.status == ApplicationStatus.APPROVED and self.licence_expired(today)
 
     def ever_approved(self) -> bool:
+        """Approved now, or once and under review since (a renewal); a rejection ends it."""
+        if self.status == ApplicationStatus.REJECTED:
+            return False
         return self.status == ApplicationStatus.APPROVED or any(
             event.to_status == ApplicationStatus.APPROVED.value for event in self.events
         )

@@ -1,7 +1,8 @@
 """Invoices and credit notes as PDF documents on the supplier's letterhead (shop.core.pdf, as
 quotes and packing slips): the seller's legal details beside the buyer's, the references, the
 lines, the totals with the tax on each rate, and how to pay. Every figure comes from the issued
-document itself, so a PDF made years later reads as the one sent."""
+document itself, so a PDF made years later reads as the one sent; below them, notes the parts
+above may add (the lots delivered, known only once the goods have left) appear when they exist."""
 
 from __future__ import annotations
 

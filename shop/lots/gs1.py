@@ -44,7 +44,7 @@ def read(text: str) -> Scan:
     not_gs1 = LotRefusal("That is not a GS1 code: scan the DataMatrix or GS1-128 code on the pack.", field="scan")
     try:
         message = GS1Message.parse_hri(value) if value.startswith("(") else biip.parse(value).gs1_message
-    except (biip.BiipException, ValueError):
+    except (biip.BiipException, ValueError, IndexError):  # biip may fail on a bare symbology prefix
         raise not_gs1 from None
     if message is None or not message.element_strings:
         raise not_gs1

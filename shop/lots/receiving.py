@@ -26,7 +26,10 @@ from shop.extensions import db
 from shop.lots import gs1
 from shop.lots.models import LOT_NUMBER_LENGTH, Lot, LotStatus
 
-LOT_MOVEMENTS = frozenset({Movement.RECEIVED, Movement.LOT_RECORDED, Movement.WRITTEN_OFF, Movement.RETURNED})
+LOT_MOVEMENTS = frozenset(
+    {Movement.RECEIVED, Movement.LOT_RECORDED, Movement.WRITTEN_OFF, Movement.RETURNED, Movement.COUNTED}
+)
+INCOMING = frozenset({Movement.RECEIVED, Movement.LOT_RECORDED, Movement.RETURNED})
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,17 @@ def record(staff: User, variant: Variant, adjustment: Adjustment, entry: LotEntr
     kind, quantity = adjustment.kind, adjustment.quantity
     if kind not in LOT_MOVEMENTS:
         raise LotRefusal("Choose what happened to the lot.", field="kind")
-    if not 1 <= quantity <= MAX_ADJUSTMENT:
+    if not (0 if kind == Movement.COUNTED else 1) <= quantity <= MAX_ADJUSTMENT:
         raise LotRefusal(f"Enter a number of packs between 1 and {MAX_ADJUSTMENT:,}.", field="quantity")
-    if kind == Movement.WRITTEN_OFF and not adjustment.reason.strip():
+    if kind in (Movement.WRITTEN_OFF, Movement.COUNTED) and not adjustment.reason.strip():
         raise LotRefusal("Say why, for the record.", field="reason")
     entry = resolve(variant, entry)
     today = clock.today()
-    incoming = kind in (Movement.RECEIVED, Movement.LOT_RECORDED, Movement.RETURNED)
+    incoming = kind in INCOMING
     with unit_of_work(conflict=LotRefusal("Someone recorded this lot a moment ago: try again.")):
         lot = lot_of(variant.id, entry.lot_number)
         if lot is None:
-            if kind in (Movement.WRITTEN_OFF, Movement.RETURNED):
+            if kind not in (Movement.RECEIVED, Movement.LOT_RECORDED):
                 raise LotRefusal(f"{variant.sku} has no lot {entry.lot_number} on record.", field="lot_number")
             lot = _new_lot(staff, variant, entry, adjustment.reference)
         else:
@@ -106,9 +109,22 @@ def record(staff: User, variant: Variant, adjustment: Adjustment, entry: LotEntr
             raise LotRefusal(f"Lot {lot.lot_number} expired on {lot.expires_on:%d %b %Y}: it cannot be taken in.")
         if incoming and lot.status == LotStatus.RECALLED:
             raise LotRefusal(f"Lot {lot.lot_number} is recalled: it cannot be taken into stock.")
-        _change(staff, lot, kind, quantity if incoming else -quantity, adjustment, today)
+        # A count replaces what the books say of the lot.
+        change = quantity - lot.on_hand if kind == Movement.COUNTED else (quantity if incoming else -quantity)
+        _change(staff, lot, kind, change, adjustment)
     db.session.refresh(variant)
     return lot
+
+
+def adjust_unlotted(staff: User, variant: Variant, adjustment: Adjustment) -> None:
+    """A change to stock that no lot holds (a variant stocked before lots were kept). Once a
+    variant has lots, every change names one: otherwise the stock and its lots would part."""
+    if db.session.scalar(select(Lot.id).where(Lot.variant_id == variant.id).limit(1)) is not None:
+        raise LotRefusal(
+            f"{variant.sku}'s stock is kept by lot: name the lot (scan the pack or type its lot and expiry).",
+            field="lot_number",
+        )
+    stock.adjust(staff, variant, adjustment)
 
 
 def _new_lot(staff: User, variant: Variant, entry: LotEntry, reference: str) -> Lot:
@@ -128,7 +144,7 @@ def _new_lot(staff: User, variant: Variant, entry: LotEntry, reference: str) -> 
     return lot
 
 
-def _change(staff: User, lot: Lot, kind: Movement, change: int, adjustment: Adjustment, today: date) -> None:
+def _change(staff: User, lot: Lot, kind: Movement, change: int, adjustment: Adjustment) -> None:
     statement = update(Lot).where(Lot.id == lot.id)
     if change < 0:
         statement = statement.where(Lot.on_hand >= -change)
@@ -141,11 +157,17 @@ def _change(staff: User, lot: Lot, kind: Movement, change: int, adjustment: Adju
     )
     if after is None:
         raise LotRefusal(f"Lot {lot.lot_number} has only {before} on the shelf.", field="quantity")
-    if lot.sellable(today) and kind != Movement.LOT_RECORDED:
+    # The stock counts what an available lot holds (until housekeeping marks it expired). Packs
+    # found on the shelf are in the stock already: attributed to a held lot, they leave it.
+    if kind == Movement.LOT_RECORDED:
+        stock_change = 0 if lot.status == LotStatus.AVAILABLE else -change
+    else:
+        stock_change = change if lot.status == LotStatus.AVAILABLE else 0
+    if stock_change:
         stock.book(
             lot.variant_id,
             kind,
-            change,
+            stock_change,
             lot_id=lot.id,
             reference=adjustment.reference,
             reason=adjustment.reason,

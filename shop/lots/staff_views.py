@@ -46,7 +46,7 @@ def catalogue_stock(product_id: int, variant_id: int):
                 lot = receiving.record(current_user, variant, adjustment, form.lot_entry())
             else:
                 lot = None
-                stock.adjust(current_user, variant, adjustment)
+                receiving.adjust_unlotted(current_user, variant, adjustment)
         except ShopError as error:
             show_error(form, error)
         else:

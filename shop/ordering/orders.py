@@ -155,6 +155,11 @@ def cancel_in_transaction(order: Order, actor: User | None, reason: str, cause: 
     order.require(OrderAction.CANCEL)
     lapsed = order.status == OrderStatus.AWAITING_PAYMENT and cause.lapsed_unpaid
     hold_practice(order)
+    # A parcel packed a moment ago must be seen: packing holds the order's row too.
+    hold(Order.carrier, order.id)
+    for line in order.lines:
+        db.session.refresh(line)
+    order.require(OrderAction.CANCEL)
     move(order, OrderStatus.CANCELLED, actor, "cancelled", reason, cancel_reason=reason)
     release_stock(order, "Cancelled")
     _credited(order, actor, reason, refunded=False)

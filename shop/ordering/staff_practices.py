@@ -32,12 +32,19 @@ def _account(practice: Practice) -> Panel:
 
 
 def _per_practice(column, amount, *conditions):
-    return select(column.label("practice_id"), func.sum(amount).label("amount")).where(*conditions).group_by(column)
+    # Only practices on account have a credit limit: the others are never summed (with orders
+    # spread over thousands of practices, summing them all made the dashboard slow).
+    on_account = select(Practice.id).where(Practice.on_account)
+    return (
+        select(column.label("practice_id"), func.sum(amount).label("amount"))
+        .where(column.in_(on_account), *conditions)
+        .group_by(column)
+    )
 
 
 def exposure():
-    """Per practice: what it owes on invoices (less credit notes and payments) and on orders on
-    account not yet invoiced, as a subquery of (practice_id, owed)."""
+    """Per practice on account: what it owes on invoices (less credit notes and payments) and on
+    orders on account not yet invoiced, as a subquery of (practice_id, owed)."""
     parts = [
         _per_practice(Invoice.practice_id, Invoice.total_cents),
         _per_practice(CreditNote.practice_id, -CreditNote.total_cents),

@@ -10,7 +10,7 @@ from shop import clock
 from shop.accounts.models import User
 from shop.core import events
 from shop.core.db import unit_of_work
-from shop.errors import InvalidTransition
+from shop.errors import InvalidTransition, NotEligible
 from shop.extensions import db
 from shop.lots.models import Lot
 from shop.recalls.models import Recall, RecallNotice, RecallStatus
@@ -25,7 +25,11 @@ def notices_of(user: User) -> list[RecallNotice]:
             select(RecallNotice)
             .join(Recall)
             .where(RecallNotice.practice_id == user.practice_id, RecallNotice.first_notified_at.is_not(None))
-            .options(joinedload(RecallNotice.recall).joinedload(Recall.product))
+            .options(
+                joinedload(RecallNotice.recall).joinedload(Recall.product),
+                joinedload(RecallNotice.recall).selectinload(Recall.lots),
+                joinedload(RecallNotice.acknowledged_by),
+            )
             .order_by(Recall.status, Recall.opened_at.desc())
         )
     )
@@ -81,6 +85,8 @@ def open_notices_for_lots(practice_id: int, lot_ids: set[int]) -> list[RecallNot
 def acknowledge(user: User, notice: RecallNotice) -> RecallNotice:
     """The member confirms the practice received the notice and acted on it. Once: a second
     acknowledgement (by a colleague at the same moment) is told it was already given."""
+    if not (user.is_verified(clock.today()) or user.was_verified()):
+        raise NotEligible("Only a verified member of the practice can acknowledge a recall for it.")
     with unit_of_work():
         done = db.session.execute(
             update(RecallNotice)

@@ -9,14 +9,16 @@ RecallRefusal (shop.errors.LotRefusal) with a message for the desk.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
 
 from shop import clock
 from shop.access import Desk
 from shop.accounts.models import User
 from shop.catalogue.models import Product, Variant
 from shop.core import events
-from shop.core.db import unit_of_work
+from shop.core.db import hold, unit_of_work
 from shop.core.formatting import plural
 from shop.errors import LotRefusal, NotEligible
 from shop.extensions import db
@@ -83,30 +85,58 @@ def open_recall(staff: User, product: Product, lot_ids: list[int], reason: str, 
     return recall
 
 
-def notify(staff: User, recall: Recall) -> int:
-    """Send the notice to every affected practice not yet told; returns how many were."""
+@dataclass(frozen=True)
+class Notified:
+    sent: int  # practices emailed now
+    unreachable: tuple[str, ...]  # practices with no active member to email: the desk phones them
+
+
+def notify(staff: User, recall: Recall) -> Notified:
+    """Send the notice to every affected practice not yet told. A practice with nobody left to
+    email stays untold, for the desk to phone (`record_call`). Two desks at once send it once."""
     _require_desk(staff)
     _require_open(recall)
     with unit_of_work():
-        due = [notice for notice in recall.notices if notice.first_notified_at is None]
-        for notice in due:
-            _send(notice)
-        if due:
-            email_desk_summary(recall, [notice.practice for notice in due])
-        events.record_note(recall, staff, "notified", f"Notice sent to {plural(len(due), 'practice')}")
-    return len(due)
+        hold(Recall.reason, recall.id)
+        db.session.expire(recall, ["notices"])
+        sent, unreachable = [], []
+        for notice in recall.notices:
+            if notice.first_notified_at is None:
+                (sent if _send(notice) else unreachable).append(notice.practice)
+        if sent:
+            email_desk_summary(recall, sent)
+        events.record_note(recall, staff, "notified", f"Notice sent to {plural(len(sent), 'practice')}")
+    return Notified(len(sent), tuple(practice.name for practice in unreachable))
 
 
 def resend(staff: User, recall: Recall, practice_id: int) -> RecallNotice:
     """Send one practice's notice again (to its members as they are now)."""
     _require_desk(staff)
     _require_open(recall)
+    notice = _notice(recall, practice_id)
+    with unit_of_work():
+        if not _send(notice):
+            raise LotRefusal(f"{notice.practice.name} has no active member to email: phone them and record the call.")
+        events.record_note(recall, staff, "notice_resent", f"Notice sent again to {notice.practice.name}")
+    return notice
+
+
+def record_call(staff: User, recall: Recall, practice_id: int, note: str) -> RecallNotice:
+    """The desk told the practice by phone (who they spoke to, what was agreed)."""
+    _require_desk(staff)
+    _require_open(recall)
+    notice = _notice(recall, practice_id)
+    note = _text(note, "note", "Say whom you spoke to.", 500)
+    with unit_of_work():
+        _mark_told(notice, f"By phone ({staff.full_name}): {note}")
+        events.record_note(recall, staff, "told_by_phone", f"{notice.practice.name}: {note}")
+    return notice
+
+
+def _notice(recall: Recall, practice_id: int) -> RecallNotice:
     notice = next((n for n in recall.notices if n.practice_id == practice_id), None)
     if notice is None:
         raise NotEligible("That practice did not receive a recalled lot.")
-    with unit_of_work():
-        _send(notice)
-        events.record_note(recall, staff, "notice_resent", f"Notice sent again to {notice.practice.name}")
     return notice
 
 
@@ -127,17 +157,24 @@ def _require_open(recall: Recall) -> None:
         raise NotEligible(f"Recall {recall.number} is closed.")
 
 
-def _send(notice: RecallNotice) -> None:
-    now = clock.now()
+def _send(notice: RecallNotice) -> bool:
+    """Email the notice to the practice's members; False when it has none to email."""
     addresses = email_notice(notice)
+    if addresses:
+        _mark_told(notice, ", ".join(addresses))
+    return bool(addresses)
+
+
+def _mark_told(notice: RecallNotice, told: str) -> None:
+    now = clock.now()
     db.session.execute(
         update(RecallNotice)
         .where(RecallNotice.id == notice.id)
         .values(
-            first_notified_at=notice.first_notified_at or now,
+            first_notified_at=func.coalesce(RecallNotice.first_notified_at, now),
             last_notified_at=now,
             times_notified=RecallNotice.times_notified + 1,
-            notified_to=", ".join(addresses),
+            notified_to=told[:1000],
         )
         .execution_options(synchronize_session=False)
     )

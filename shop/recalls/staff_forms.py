@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import SelectMultipleField, StringField
+from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -25,3 +25,18 @@ class RecallForm(ShopForm):
 
 class CloseForm(ShopForm):
     note = required_text("How it ended", "Say how the recall ended (packs returned, destroyed...).")
+
+
+class CallForm(ShopForm):
+    """A practice told by phone: one with nobody left to email, or one the desk rang anyway."""
+
+    practice_id = SelectField("Practice", coerce=int, validators=[DataRequired("Choose the practice you called.")])
+    note = StringField("Whom you spoke to", validators=[DataRequired("Say whom you spoke to."), Length(max=500)])
+
+    @classmethod
+    def for_recall(cls, recall, **kwargs) -> CallForm:
+        form = cls(**kwargs)
+        form.practice_id.choices = [
+            (notice.practice_id, notice.practice.name) for notice in recall.notices if notice.acknowledged_at is None
+        ]
+        return form

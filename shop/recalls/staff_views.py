@@ -22,7 +22,7 @@ from shop.lots.models import Lot
 from shop.recalls import recalls
 from shop.recalls.models import Recall, RecallEvent, RecallNotice, RecallStatus
 from shop.recalls.report import recall_supplies, report_csv, report_pdf_download
-from shop.recalls.staff_forms import CloseForm, RecallForm
+from shop.recalls.staff_forms import CallForm, CloseForm, RecallForm
 
 desk_pages(__name__, Desk.RECALLS)
 
@@ -55,7 +55,8 @@ def recalls_list():
 @bp.route("/recalls/new", methods=["GET", "POST"])
 def recall_new():
     products = db.session.scalars(select(Product).order_by(Product.name)).all()
-    product = db.session.get(Product, request.args.get("product_id", type=int) or 0)
+    product_id = request.args.get("product_id", type=int) or 0
+    product = db.session.get(Product, product_id) if 0 < product_id < 2**31 else None
     form = RecallForm()
     lots = []
     if product is not None:
@@ -97,6 +98,7 @@ def recall(recall_id: int):
         supplies=recall_supplies(found),
         action_form=EmptyForm(formdata=None),
         close_form=CloseForm(formdata=None),
+        call_form=CallForm.for_recall(found, formdata=None),
     )
 
 
@@ -109,7 +111,14 @@ def recall_notify(recall_id: int):
         except ShopError as error:
             flash(error.message, "error")
         else:
-            flash(f"The notice went to {plural(sent, 'practice')} and to customer care.", "success")
+            if sent.sent:
+                flash(f"The notice went to {plural(sent.sent, 'practice')} and to customer care.", "success")
+            if sent.unreachable:
+                flash(
+                    f"No active member to email at {', '.join(sent.unreachable)}: phone "
+                    f"{'it' if len(sent.unreachable) == 1 else 'them'} and record the call below.",
+                    "warning",
+                )
     else:
         flash("Your form expired. Please try again.", "error")
     return redirect(url_for("staff.recall", recall_id=recall_id), code=303)
@@ -119,6 +128,18 @@ def recall_notify(recall_id: int):
 def recall_resend(recall_id: int, practice_id: int):
     found = _recall_or_404(recall_id)
     posted(EmptyForm(), lambda: recalls.resend(current_user, found, practice_id), "The notice was sent again.")
+    return redirect(url_for("staff.recall", recall_id=recall_id), code=303)
+
+
+@bp.route("/recalls/<id:recall_id>/called", methods=["POST"])
+def recall_called(recall_id: int):
+    found = _recall_or_404(recall_id)
+    form = CallForm.for_recall(found)
+    posted(
+        form,
+        lambda: recalls.record_call(current_user, found, form.practice_id.data, form.note.data),
+        "The call is recorded.",
+    )
     return redirect(url_for("staff.recall", recall_id=recall_id), code=303)
 
 
@@ -147,7 +168,11 @@ def _recall_queue() -> list[QueueCount]:
         select(func.count())
         .select_from(RecallNotice)
         .join(Recall)
-        .where(Recall.status == RecallStatus.OPEN, RecallNotice.acknowledged_at.is_(None))
+        .where(
+            Recall.status == RecallStatus.OPEN,
+            RecallNotice.first_notified_at.is_not(None),
+            RecallNotice.acknowledged_at.is_(None),
+        )
     )
     url = url_for("staff.recalls_list")
     return [

@@ -3,8 +3,8 @@ licence on record, the parcel and the lot. Recalls read it for the lots they rec
 inspector's export reads it for a practice, a product, a lot or a period.
 
 One query, driven by the index that fits the question (shipment lines by lot for a recall,
-shipments by date or practice otherwise), joined to the rest by primary keys, so its cost
-follows what is found, not how many orders there are.
+found first on their own; shipments by date or practice otherwise), joined to the rest by
+primary keys, so its cost follows what is found, not how many orders there are.
 """
 
 from __future__ import annotations
@@ -86,7 +86,10 @@ def supply_query(which: SupplyFilter):
         .join(OrderLine, OrderLine.id == ShipmentLine.order_line_id)
     )
     if which.lot_ids:
-        query = query.where(ShipmentLine.lot_id.in_(which.lot_ids))
+        # The lines of the lots first, by their index, then the rest by primary key: left to
+        # itself, PostgreSQL's planner may read every shipment instead once the table is large.
+        line_ids = db.session.scalars(select(ShipmentLine.id).where(ShipmentLine.lot_id.in_(which.lot_ids))).all()
+        query = query.where(ShipmentLine.id.in_(line_ids or [0]))
     if which.practice_id is not None:
         query = query.where(Shipment.practice_id == which.practice_id)
     if which.product_id is not None:

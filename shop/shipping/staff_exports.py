@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from flask import render_template, request
 from sqlalchemy import select
 from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from shop import clock
 from shop.access import Desk, desk_pages, readable_by
@@ -50,6 +50,14 @@ CSV_HEADER = (
 )
 
 
+FILTERS = ("practice_id", "product_id", "lot", "shipped_from", "shipped_to")
+
+
+def a_plausible_date(_form, field) -> None:
+    if field.data is not None and not 2000 <= field.data.year <= 2999:
+        raise ValidationError("Enter a date between the years 2000 and 2999.")
+
+
 class SupplyForm(ShopForm):
     class Meta:
         csrf = False
@@ -57,8 +65,12 @@ class SupplyForm(ShopForm):
     practice_id = IntegerField("Practice number", validators=[Optional(), NumberRange(1, 2**31 - 1)])
     product_id = SelectField("Product", coerce=int, validators=[Optional()])
     lot = StringField("Lot number", validators=[Optional(), Length(max=LOT_NUMBER_LENGTH)])
-    shipped_from = DateField("Shipped from", validators=[Optional()])
-    shipped_to = DateField("Shipped up to and including", validators=[Optional()])
+    shipped_from = DateField("Shipped from", validators=[Optional(), a_plausible_date])
+    shipped_to = DateField("Shipped up to and including", validators=[Optional(), a_plausible_date])
+
+    def query(self) -> dict[str, str]:
+        """The filters asked for, as the files' links carry them."""
+        return {name: value for name in FILTERS if (value := (request.args.get(name) or "").strip())}
 
     def criteria(self) -> SupplyFilter | None:
         """What was asked for, or None when nothing was (or a lot that does not exist)."""
@@ -141,7 +153,9 @@ def supplies_csv():
 def supplies_pdf():
     form, criteria = _asked()
     rows = supplies(criteria, limit=PDF_ROWS + 1) if criteria else []
-    return pdf_response(_pdf(form.described() if criteria else "nothing asked", rows), f"supplies-{clock.today().isoformat()}.pdf")
+    return pdf_response(
+        _pdf(form.described() if criteria else "nothing asked", rows), f"supplies-{clock.today().isoformat()}.pdf"
+    )
 
 
 def _csv_row(s: Supply) -> tuple:

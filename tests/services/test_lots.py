@@ -192,7 +192,7 @@ def test_an_expired_lot_in_quarantine_is_not_released(ctx, clerk, booster):
 
 
 def test_stock_on_the_shelf_before_lots_were_kept_is_recorded_by_lot_without_counting_it_twice(ctx, clerk):
-    variant = make_variant("LOT-OLD", stock=9)
+    variant = make_variant("LOT-OLD", stock=9, lots=False)
     lot = receive(clerk, variant, 9, kind=Movement.LOT_RECORDED)
     assert stock_of("LOT-OLD") == 9 and reload(Lot, lot.id).on_hand == 9
 
@@ -213,3 +213,40 @@ def test_the_expire_lots_command_takes_lots_past_their_expiry_off_sale(ctx, cler
         result = ctx.test_cli_runner().invoke(args=["expire-lots"])
     assert result.exit_code == 0 and "1 lot expired" in result.output
     assert reload(Lot, lot.id).status == LotStatus.EXPIRED and stock_of("LOT-1") == 0
+
+
+def test_packs_written_off_from_a_lot_past_its_expiry_leave_the_stock_once(ctx, clerk, booster):
+    with time_machine.travel(datetime(2029, 6, 1, 9, tzinfo=UTC), tick=False) as clock:
+        receive(clerk, booster, 10)
+        clock.move_to(datetime(2029, 7, 2, 9, tzinfo=UTC))  # expired, not yet withdrawn by housekeeping
+        receive(clerk, booster, 10, kind=Movement.WRITTEN_OFF, reason="Expired, destroyed.")
+        holds.withdraw_expired()
+    assert stock_of("LOT-1") == 0
+
+
+def test_stock_found_on_the_shelf_and_put_in_a_held_lot_leaves_the_stock(ctx, clerk):
+    variant = make_variant("LOT-SHELF", stock=10, lots=False)
+    lot = receive(clerk, variant, 3, lot="Q1")
+    holds.quarantine(clerk, reload(Lot, lot.id), "Damaged cartons.")
+    assert stock_of("LOT-SHELF") == 10
+    receive(clerk, variant, 5, lot="Q1", kind=Movement.LOT_RECORDED)
+    assert stock_of("LOT-SHELF") == 5  # the five found packs are held with their lot
+    holds.release(clerk, reload(Lot, lot.id), "Cartons inspected: sound.")
+    assert stock_of("LOT-SHELF") == 13 and reload(Lot, lot.id).on_hand == 8
+
+
+def test_once_a_variant_has_lots_every_change_names_one_and_a_count_is_per_lot(ctx, clerk, booster):
+    receive(clerk, booster, 10)
+    with pytest.raises(LotRefusal, match="kept by lot") as refused:
+        receiving.adjust_unlotted(clerk, booster, Adjustment(Movement.WRITTEN_OFF, 2, reason="Broken."))
+    assert refused.value.field == "lot_number"
+    receive(clerk, booster, 7, kind=Movement.COUNTED, reason="Monthly count.")
+    assert stock_of("LOT-1") == 7 and db.session.scalar(select(Lot.on_hand)) == 7
+    with pytest.raises(LotRefusal, match="Say why"):
+        receive(clerk, booster, 7, kind=Movement.COUNTED)
+
+
+def test_a_bare_symbology_prefix_is_not_a_scan(ctx, clerk, booster):
+    for scan in ("]", "]Y", "]d2"):
+        with pytest.raises(LotRefusal, match="not a GS1 code"):
+            receiving.record(clerk, booster, Adjustment(Movement.RECEIVED, 1), LotEntry(scan=scan))

@@ -4,11 +4,16 @@ the desk sends a notice again, and closes with a report of who was told when."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
 from shop.access import Desk
+from shop.accounts.models import User
 from shop.core import mailer
+from shop.core.outbox import OutboxMessage
 from shop.errors import InvalidTransition, LotRefusal, NotEligible
 from shop.extensions import db
 from shop.lots.models import Lot, LotStatus
@@ -20,6 +25,7 @@ from shop.recalls.report import report_pdf
 from shop.shipping import packing
 from tests.factories import (
     clinician_with_cart,
+    make_applicant,
     make_clinician,
     make_lot,
     make_staff,
@@ -92,8 +98,8 @@ def test_opening_a_recall_takes_the_lot_off_sale_and_lists_every_practice_that_r
 def test_one_action_notifies_every_member_of_each_practice_and_customer_care(ctx, desk, shipped, settled, mailbox):
     settled()
     recall = _open(desk, shipped)
-    assert recalls.notify(desk, reload(Recall, recall.id)) == 2
-    assert recalls.notify(desk, reload(Recall, recall.id)) == 0  # nobody is told twice by accident
+    assert recalls.notify(desk, reload(Recall, recall.id)).sent == 2
+    assert recalls.notify(desk, reload(Recall, recall.id)).sent == 0  # nobody is told twice by accident
     mailer.deliver_due()
 
     for user in (shipped["owner"], shipped["colleague"], shipped["other"]):
@@ -164,3 +170,56 @@ def test_only_the_recall_desk_opens_a_recall_and_only_lots_of_the_product(ctx, s
         recalls.open_recall(desk, shipped["variant"].product, [shipped["bad"].id], "Reason.", "  ")
     assert db.session.scalar(select(Recall)) is None
     assert reload(Lot, shipped["bad"].id).status == LotStatus.AVAILABLE
+
+
+def test_two_desks_notifying_at_once_tell_each_practice_once(ctx, desk, shipped):
+    recall = _open(desk, shipped)
+    other = make_staff(desks=[Desk.RECALLS])
+    start = threading.Barrier(2)
+
+    def send(staff_id: int):
+        with ctx.app_context():
+            try:
+                staff, found = db.session.get(User, staff_id), db.session.get(Recall, recall.id)
+                assert len(found.notices) == 2  # the page loaded them before the click
+                db.session.rollback()
+                start.wait(timeout=30)
+                return recalls.notify(staff, db.session.get(Recall, recall.id)).sent
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sent = sorted(pool.map(send, [desk.id, other.id]))
+    assert sent == [0, 2]
+    notices = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "recall.notice")).all()
+    assert len(notices) == 3  # the owner, the colleague, the other practice's clinician
+    assert {n.times_notified for n in reload(Recall, recall.id).notices} == {1}
+
+
+def test_a_practice_nobody_is_left_to_email_is_phoned_and_the_call_recorded(ctx, desk, shipped):
+    other = shipped["other"]
+    other.active = False
+    db.session.commit()
+    recall = _open(desk, shipped)
+    result = recalls.notify(desk, reload(Recall, recall.id))
+    assert (result.sent, result.unreachable) == (1, ("Northside Skin",))
+    with pytest.raises(LotRefusal, match="Send the notice to every affected practice"):
+        recalls.close(desk, reload(Recall, recall.id), "Done.")
+    with pytest.raises(LotRefusal, match="no active member to email"):
+        recalls.resend(desk, reload(Recall, recall.id), other.practice_id)
+    recalls.record_call(desk, reload(Recall, recall.id), other.practice_id, "Spoke to the practice manager, Ms Byrne.")
+    notice = next(n for n in reload(Recall, recall.id).notices if n.practice_id == other.practice_id)
+    assert notice.first_notified_at is not None and "By phone (Rowan Quinn): Spoke to" in notice.notified_to
+    recalls.close(desk, reload(Recall, recall.id), "Packs collected.")
+
+
+def test_only_a_verified_member_acknowledges_for_the_practice(ctx, desk, shipped):
+    recall = _open(desk, shipped)
+    recalls.notify(desk, reload(Recall, recall.id))
+    applicant = make_applicant(email="joined.by.invitation@clinic.example")
+    applicant.practice_id = shipped["owner"].practice_id
+    db.session.commit()
+    notice = acknowledging.notice_for(applicant, recall.id)
+    with pytest.raises(NotEligible, match="verified member"):
+        acknowledging.acknowledge(applicant, notice)
+    assert reload(RecallNotice, notice.id).acknowledged_at is None

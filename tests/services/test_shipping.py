@@ -199,3 +199,29 @@ def test_two_desks_packing_the_last_packs_of_a_lot_never_both_get_them(ctx, desk
     db.session.expire_all()
     assert db.session.scalar(select(Lot.on_hand).where(Lot.lot_number == "LAST")) == 0
     assert sum(db.session.scalars(select(ShipmentLine.quantity))) == 3
+
+
+def test_a_cancellation_decided_on_a_page_loaded_before_a_parcel_left_is_refused(ctx, desk):
+    _variant_with_lots("FEFO-1", ("A", 10, 400))
+    order = _confirmed(desk, ("FEFO-1", 4))
+    stale = reload(Order, order.id)
+    assert not stale.part_shipped  # the other desk's page, as it was loaded
+
+    def pack():
+        with ctx.app_context():
+            try:
+                packer = db.session.get(User, desk.id)
+                fresh = db.session.get(Order, order.id)
+                packing.ship(packer, fresh, _parcel(fresh, ("A", 3)))
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(pack).result(timeout=60)
+
+    with pytest.raises(InvalidTransition, match="has shipped"):
+        orders.cancel(stale, desk, "The clinic changed its mind.", CancelCause.STAFF)
+    db.session.expire_all()
+    order = reload(Order, order.id)
+    assert order.status == OrderStatus.PROCESSING and order.lines[0].shipped_quantity == 3
+    assert order.invoice.credit_notes == []

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from shop import clock
+from shop.accounts.licences import ApplicationStatus
 from shop.extensions import db
 from shop.practices.models import PracticeRole
 from tests.factories import invoiced_order, make_applicant, make_clinician
@@ -45,3 +46,13 @@ def test_someone_never_verified_reads_no_history_even_in_a_practice(signed_in):
     assert redirect_path(browser.get("/orders")) == "/account"
     assert redirect_path(browser.get(f"/orders/{order.number}")) == "/account"
     assert redirect_path(browser.get("/invoices")) == "/account"
+
+
+def test_a_clinician_whose_renewal_was_rejected_reads_no_more_history(signed_in):
+    clinician = make_clinician(on_account=True)
+    order = invoiced_order(clinician)
+    application = clinician.application
+    application.status = ApplicationStatus.REJECTED
+    db.session.commit()
+    browser = signed_in(clinician)
+    assert redirect_path(browser.get(f"/orders/{order.number}")) == "/account"

@@ -138,3 +138,31 @@ def test_the_recall_page_costs_the_same_statements_for_one_practice_as_for_five(
     desk.get(f"/staff/recalls/{recall.id}")
     many = statements_during(lambda: desk.get(f"/staff/recalls/{recall.id}"))
     assert many == few
+
+
+def test_an_unknown_or_absurd_product_on_the_recall_form_is_just_not_chosen(desk):
+    for product_id in ("99999999999999999999", "-1", "abc", "0"):
+        page = desk.get(f"/staff/recalls/new?product_id={product_id}")
+        assert page.status_code == 200 and "Choose the product" in text(page)
+
+
+def test_the_dashboard_counts_open_recalls_and_notices_sent_but_not_acknowledged(desk, staff):
+    variant, lot, _ = _supply(staff, 2)
+    recall = _open(desk, variant, lot)
+    dashboard = text(desk.get("/staff"))
+    assert "1 open recall" in dashboard and "recall notice not yet acknowledged" not in dashboard
+    desk.post(f"/staff/recalls/{recall.id}/notify", {})
+    assert "2 recall notices not yet acknowledged" in text(desk.get("/staff"))
+
+
+def test_a_practice_told_by_phone_is_recorded_from_the_recall_page(desk, staff):
+    variant, lot, [(user, _)] = _supply(staff, 1)
+    recall = _open(desk, variant, lot)
+    page = text(desk.get(f"/staff/recalls/{recall.id}"))
+    assert "Record a practice told by phone" in page
+    refused = desk.post(f"/staff/recalls/{recall.id}/called", {"practice_id": str(user.practice_id), "note": ""})
+    assert redirect_path(refused) == f"/staff/recalls/{recall.id}"
+    assert db.session.scalar(select(RecallNotice.first_notified_at)) is None
+    desk.post(f"/staff/recalls/{recall.id}/called", {"practice_id": "999999", "note": "x"})
+    desk.post(f"/staff/recalls/{recall.id}/called", {"practice_id": str(user.practice_id), "note": "Dr Ruiz, 10:05."})
+    assert "By phone (Rowan Quinn): Dr Ruiz, 10:05." in text(desk.get(f"/staff/recalls/{recall.id}"))

@@ -102,3 +102,11 @@ def test_the_orders_desk_may_read_the_records(signed_in, supplied):
     assert "Harbour Clinic" in text(orders_desk.get("/staff/supplies?lot=A-1"))
     verification = signed_in(make_staff(desks=[Desk.VERIFICATION]))
     assert verification.get("/staff/supplies?lot=A-1").status_code == 403
+
+
+def test_the_files_links_carry_only_the_filters(desk, supplied):
+    page = desk.get("/staff/supplies?lot=A-1&_method=POST&_external=1")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/staff/supplies.csv?lot=A-1" in html and "_method" not in html
+    assert desk.get("/staff/lots?q=A&_method=POST&page=2").status_code == 200
