@@ -114,6 +114,11 @@ def main() -> None:
         invoice = admin.locator("a[href^='/staff/invoices/INV-']").first.inner_text()
         shot(admin, "staff-invoice", f"/staff/invoices/{invoice}")
         shot(admin, "staff-practice", "/staff/practices/1")
+        admin.goto(f"{base}/staff/orders/{number}/ship")
+        shot(admin, "staff-pack")
+        recall = ship_and_recall(admin, base)
+        shot(admin, "staff-recall")
+        shot(clinician, "recall", recall)
         key_in_order(admin, base)
         shot(admin, "staff-desk-order")
         shot(clinician, "practice", "/practice")
@@ -123,6 +128,21 @@ def main() -> None:
         import_with_errors(admin, base, out)
         shot(admin, "staff-import")
         browser.close()
+
+
+def ship_and_recall(page: Page, base: str) -> str:
+    """Record the parcel from the lots offered, then recall the first lot shipped and send the
+    notice; the clinician's path to the recall."""
+    page.fill("#carrier", "DHL Express")
+    page.fill("#tracking_number", "JD014600003IE")
+    page.click("button:has-text('Record the parcel')")
+    page.locator("#parcels-title ~ .table-wrap a").first.click()
+    page.click("text=Open a recall for this lot")
+    page.fill("#manufacturer_reference", "FSCA-2026-118")
+    page.fill("#reason", "Particulate matter found in syringes of this lot during stability testing.")
+    page.click("button:has-text('Open the recall')")
+    page.click("button:has-text('Send the recall notice')")
+    return "/recalls/" + page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def key_in_order(page: Page, base: str) -> None:
