@@ -64,7 +64,9 @@ def test_goods_received_by_lot_go_into_the_stock_and_a_second_delivery_adds_to_t
         (Movement.RECEIVED, 5, other.id),
     ]
     actions = db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_type == "lot", AuditEntry.object_id == str(lot.id))
+        select(AuditEntry.action)
+        .where(AuditEntry.object_type == "lot", AuditEntry.object_id == str(lot.id))
+        .order_by(AuditEntry.id)
     ).all()
     assert actions == ["lot.created", "lot.received", "lot.received"]
 
@@ -145,7 +147,9 @@ def test_a_quarantined_lot_stops_being_sold_at_once_and_release_brings_it_back(c
     with pytest.raises(LotRefusal, match="Say why"):
         holds.quarantine(clerk, reload(Lot, held.id), "   ")
     actions = db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_type == "lot", AuditEntry.object_id == str(held.id))
+        select(AuditEntry.action)
+        .where(AuditEntry.object_type == "lot", AuditEntry.object_id == str(held.id))
+        .order_by(AuditEntry.id)
     ).all()
     assert actions == [
         "lot.created",
