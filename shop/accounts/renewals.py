@@ -81,16 +81,17 @@ def decide(application: LicenceApplication, staff: User, target: ApplicationStat
         before = application.licence_expiry
         application.licence_expiry = renewed
         events.record_note(application, staff, "renewal_approved", note, changes={"licence_expiry": (before, renewed)})
-        _email(application, "licence.renewal_approved", "Your renewed licence is verified", note)
+        email_applicant(application, "licence.renewal_approved", "Your renewed licence is verified", note)
     else:
         events.record_note(
             application, staff, "renewal_info_requested", note, changes={"renewal_expiry": (renewed, None)}
         )
-        _email(application, "licence.renewal_returned", "We need another copy of your renewed licence", note)
+        email_applicant(application, "licence.renewal_returned", "We need another copy of your renewed licence", note)
     return application
 
 
-def _email(application: LicenceApplication, kind: str, subject: str, note: str) -> None:
+def email_applicant(application: LicenceApplication, kind: str, subject: str, note: str) -> None:
+    """A decision on the application (or its renewal) to its clinician, through the outbox."""
     queue_email(
         kind=kind,
         to=application.applicant.email,
@@ -101,5 +102,6 @@ def _email(application: LicenceApplication, kind: str, subject: str, note: str) 
         note=note,
         lapsed=application.licence_expired(clock.today()),
         link=external_url("account.status"),
+        catalogue_link=external_url("catalogue.index"),
         reply_to=current_app.config["CUSTOMER_CARE_EMAIL"],
     )

@@ -77,7 +77,7 @@ def decide(application_id: int, staff: User, target: ApplicationStatus, note: st
         now = clock.now()
         _move(application, target, staff, action, note, decided_at=now, decided_by_id=staff.id, decision_note=note)
         db.session.expire(application)
-        _email_clinician(application, kind, subject, note)
+        renewals.email_applicant(application, kind, subject, note)
     return application
 
 
@@ -137,21 +137,6 @@ def _describe(changes: dict) -> str:
         return value.isoformat() if isinstance(value, date) else str(value)
 
     return "; ".join(f"{LICENCE_FIELDS[name]}: {shown(b)} → {shown(a)}" for name, (b, a) in changes.items())
-
-
-def _email_clinician(application: LicenceApplication, kind: str, subject: str, note: str) -> None:
-    queue_email(
-        kind=kind,
-        to=application.applicant.email,
-        subject=subject,
-        template=kind.replace(".", "_"),
-        user=application.applicant,
-        application=application,
-        note=note,
-        link=external_url("account.status"),
-        catalogue_link=external_url("catalogue.index"),
-        reply_to=current_app.config["CUSTOMER_CARE_EMAIL"],
-    )
 
 
 def can_submit_document(application: LicenceApplication | None, today: date) -> bool:

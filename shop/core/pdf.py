@@ -12,6 +12,8 @@ from flask import send_file
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from shop.core.letterhead import letterhead_lines, shop_details
+
 FONTS = Path(__file__).resolve().parent / "fonts"
 
 
@@ -61,6 +63,14 @@ class LetterheadPDF(FPDF):
         self.set_font("DejaVu", "", 8)
         self.set_text_color(90, 100, 110)
         self.cell(0, 5, f"{self.reference} · page {self.page_no()} of {{nb}}", align="C")
+
+
+def letterhead_document(reference: str) -> LetterheadPDF:
+    """A new document on the supplier's letterhead as configured now, its first page begun."""
+    letterhead = shop_details()
+    pdf = LetterheadPDF(letterhead, letterhead_lines(letterhead), reference)
+    pdf.add_page()
+    return pdf
 
 
 def pdf_response(data: bytes, filename: str):

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from flask import current_app
 
 from shop.core.formatting import long_date, money
-from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, pdf_response
+from shop.core.pdf import LetterheadPDF, letterhead_document, pdf_response
 from shop.core.pricing import percent
 from shop.invoicing.models import CreditNote, Invoice, IssuedDocument
 
@@ -30,13 +29,6 @@ def invoice_note(note: Callable[[Invoice], tuple[str, str] | None]):
 
 
 CREDIT_HEADINGS = ("Description", "Qty", "Unit price", "Total")
-
-
-def new_document(reference: str) -> LetterheadPDF:
-    letterhead = shop_details()
-    pdf = LetterheadPDF(letterhead, letterhead_lines(letterhead), reference)
-    pdf.add_page()
-    return pdf
 
 
 def title(pdf: LetterheadPDF, text: str) -> None:
@@ -121,7 +113,7 @@ def how_to_pay(seller: dict, reference: str) -> str:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     currency = invoice.currency
-    pdf = new_document(invoice.number)
+    pdf = letterhead_document(invoice.number)
     title(pdf, f"Invoice {invoice.number}")
     columns(
         pdf,
@@ -177,7 +169,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 def credit_note_pdf(note: CreditNote) -> bytes:
     currency = note.currency
     invoice = note.invoice
-    pdf = new_document(note.number)
+    pdf = letterhead_document(note.number)
     title(pdf, f"Credit note {note.number}")
     columns(
         pdf,

@@ -149,10 +149,10 @@ def recipients(practice_id: int, placed_by_id: int | None) -> list[str]:
     """Who receives a practice's invoice or credit note: the clinician who ordered while they are
     still an active member of the practice, else its owners (never someone who left it)."""
     practice = db.session.get(Practice, practice_id)
-    active = {member.id: member for member in practice.members if member.active}
+    active = {member.id: member for member in practice.active_members}
     if placed_by_id in active:
         return [active[placed_by_id].email]
-    return [owner.email for owner in practice.owners if owner.active]
+    return [owner.email for owner in practice.active_owners]
 
 
 def email_document(invoice: Invoice, kind: str, subject: str, number: str, pdf: bytes, **context) -> None:

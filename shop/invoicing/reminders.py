@@ -62,7 +62,7 @@ def _remind(invoice: Invoice, today: date, days: list[int]) -> bool:
             if day not in sent:
                 db.session.add(InvoiceReminder(invoice_id=invoice.id, days_overdue=day, sent_at=clock.now()))
         db.session.flush()
-        for owner in (member for member in practice.owners if member.active):
+        for owner in practice.active_owners:
             queue_email(
                 kind="invoice.reminder",
                 to=owner.email,

@@ -19,9 +19,10 @@ from shop.core.db import unit_of_work
 from shop.core.formatting import long_date, money
 from shop.core.letterhead import seller_details
 from shop.core.outbox import queue_email
+from shop.core.pdf import letterhead_document
 from shop.errors import NotEligible
 from shop.extensions import db
-from shop.invoicing.documents import columns, how_to_pay, new_document, paragraph, title
+from shop.invoicing.documents import columns, how_to_pay, paragraph, title
 from shop.invoicing.models import CreditNote, Invoice, InvoicePayment
 from shop.practices.models import Practice
 
@@ -146,7 +147,7 @@ HEADINGS = ("Date", "Document", "Due", "Charges", "Credits", "Balance")
 
 def statement_pdf(statement: Statement) -> bytes:
     practice, currency = statement.practice, statement.currency
-    pdf = new_document(f"Statement {practice.name} {statement.until.isoformat()}")
+    pdf = letterhead_document(f"Statement {practice.name} {statement.until.isoformat()}")
     title(pdf, "Statement of account")
     address = practice.default_address
     columns(
@@ -202,7 +203,7 @@ def send_statement(staff: User, practice: Practice) -> int:
     sent. Raises NotEligible (not the finance desk, no owner to send it to)."""
     if not staff.works(Desk.FINANCE):
         raise NotEligible("Only the finance desk sends statements.")
-    owners = [member for member in practice.owners if member.active]
+    owners = practice.active_owners
     if not owners:
         raise NotEligible(f"{practice.name} has no owner to send a statement to.")
     statement = statement_of(practice)

@@ -28,7 +28,7 @@ class LotStockForm(StockForm):
     def scanned(self) -> str:
         """What the scanner typed, group separators (ASCII 29) included: the field's own cleaning
         would remove them, and they say where a lot number ends."""
-        return (self.scan.raw_data or [""])[0].strip() if self.scan.raw_data else ""
+        return self.scan.raw_data[0].strip() if self.scan.raw_data else ""
 
     def lot_entry(self) -> LotEntry:
         return LotEntry(lot_number=self.lot_number.data or "", expires_on=self.expires_on.data, scan=self.scanned())

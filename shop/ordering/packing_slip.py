@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from shop import clock
 from shop.core.formatting import country_name, long_date
-from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, pdf_response
+from shop.core.pdf import letterhead_document, pdf_response
 from shop.ordering.models import Order
 
 HEADINGS = ("SKU", "Product", "Variant / pack", "Qty")
@@ -32,9 +31,7 @@ def ship_to_lines(order: Order) -> list[str]:
 
 
 def packing_slip_pdf(order: Order) -> bytes:
-    letterhead = shop_details()
-    pdf = LetterheadPDF(letterhead, letterhead_lines(letterhead), f"Packing slip {order.number}")
-    pdf.add_page()
+    pdf = letterhead_document(f"Packing slip {order.number}")
     pdf.set_font("DejaVu", "B", 18)
     pdf.cell(0, 9, f"Packing slip {order.number}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)

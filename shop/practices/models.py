@@ -106,6 +106,15 @@ class Practice(db.Model):
         return [member for member in self.members if member.practice_role == PracticeRole.OWNER]
 
     @property
+    def active_members(self) -> list[User]:
+        """The members whose accounts are active: those the shop writes to."""
+        return [member for member in self.members if member.active]
+
+    @property
+    def active_owners(self) -> list[User]:
+        return [member for member in self.owners if member.active]
+
+    @property
     def is_suspended(self) -> bool:
         return self.status == PracticeStatus.SUSPENDED
 

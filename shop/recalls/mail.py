@@ -18,7 +18,7 @@ def email_notice(notice: RecallNotice) -> list[str]:
     """Email the notice to the practice's active members; the addresses it went to."""
     recall, practice = notice.recall, notice.practice
     received = supplies(SupplyFilter(practice_id=practice.id, lot_ids=tuple(lot.id for lot in recall.lots)))
-    addresses = sorted({member.email for member in practice.members if member.active})
+    addresses = sorted({member.email for member in practice.active_members})
     for address in addresses:
         queue_email(
             kind="recall.notice",

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from shop import clock
 from shop.core.formatting import local_datetime, long_date
-from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, pdf_response
+from shop.core.pdf import letterhead_document, pdf_response
 from shop.core.spreadsheet import csv_download
 from shop.recalls.models import Recall, RecallNotice
 from shop.shipping.records import Supply, SupplyFilter, supplies
@@ -74,9 +73,7 @@ def report_csv(recall: Recall):
 
 
 def report_pdf(recall: Recall) -> bytes:
-    letterhead = shop_details()
-    pdf = LetterheadPDF(letterhead, letterhead_lines(letterhead), f"Recall report {recall.number}")
-    pdf.add_page()
+    pdf = letterhead_document(f"Recall report {recall.number}")
     pdf.set_font("DejaVu", "B", 18)
     pdf.cell(0, 9, f"Recall report {recall.number}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)

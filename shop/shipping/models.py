@@ -23,7 +23,6 @@ from shop.ordering.models import Order, OrderLine
 class Shipment(db.Model):
     __tablename__ = "shipments"
     __table_args__ = (UniqueConstraint("order_id", "sequence", name="uq_shipments_order_sequence"),)
-    audit_type = "shipment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -42,14 +41,6 @@ class Shipment(db.Model):
     @property
     def reference(self) -> str:
         return f"{self.order.number}/{self.sequence}"
-
-    @property
-    def audit_label(self) -> str:
-        return f"Shipment {self.reference}"
-
-    @property
-    def pack_count(self) -> int:
-        return sum(line.quantity for line in self.lines)
 
 
 class ShipmentLine(db.Model):

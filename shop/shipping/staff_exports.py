@@ -16,8 +16,7 @@ from shop.access import Desk, desk_pages, readable_by
 from shop.backoffice import bp
 from shop.catalogue.models import Product, Variant
 from shop.core.formatting import local_datetime, long_date
-from shop.core.letterhead import letterhead_lines, shop_details
-from shop.core.pdf import LetterheadPDF, pdf_response
+from shop.core.pdf import letterhead_document, pdf_response
 from shop.core.spreadsheet import csv_download
 from shop.extensions import db
 from shop.forms import ShopForm
@@ -180,9 +179,7 @@ def _csv_row(s: Supply) -> tuple:
 
 
 def _pdf(described: str, rows: list[Supply]) -> bytes:
-    letterhead = shop_details()
-    pdf = LetterheadPDF(letterhead, letterhead_lines(letterhead), "Record of supply")
-    pdf.add_page()
+    pdf = letterhead_document("Record of supply")
     pdf.set_font("DejaVu", "B", 16)
     pdf.cell(0, 8, "Record of supply", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9.5)
