@@ -88,4 +88,7 @@
 
   lines.addEventListener("input", soon);
   form.querySelectorAll("input[name=clinician_id]").forEach(function (radio) { radio.addEventListener("change", soon); });
+  // Lines already there when the script starts (typed while the page was loading, or restored by
+  // the browser on going back) are checked at once.
+  if (lines.value.trim()) { check(); }
 })();
