@@ -120,6 +120,23 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # Responses a browser accepts compressed (Accept-Encoding) go Brotli or gzip: pages, styles,
+    # scripts, JSON and SVG above a few hundred bytes. A page's CSRF token beside text it echoes
+    # (a search) is the BREACH pattern; the session cookie is SameSite=Lax, so no other site can
+    # make the browser fetch a signed-in page again and again to measure its size.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
+    ]
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_BR_LEVEL = 4
+    COMPRESS_LEVEL = 6
+
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     # How many gunicorn workers production starts (gunicorn reads the same variable); memory://
     # limits are refused with more than one.

@@ -36,11 +36,12 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     register_converters(app)
     _register_blueprints(app)
 
-    from shop import cli, templating
+    from shop import assets, cli, templating
     from shop.public import error_pages
 
     error_pages.register(app)
     templating.register(app)
+    assets.register(app)
     cli.register(app)
     app.after_request(_security_headers)
     return app
@@ -132,6 +133,7 @@ MODEL_MODULES = (
     "shop.accounts.models",
     "shop.accounts.licences",
     "shop.catalogue.models",
+    "shop.catalogue.search_index",
     "shop.lots.models",
     "shop.shipping.models",
     "shop.recalls.models",
@@ -185,14 +187,17 @@ DESK_VIEWS = (
 
 def _init_extensions(app: Flask) -> None:
     from shop.accounts.sessions import load_session_user
-    from shop.core.db import render_item
-    from shop.extensions import csrf, db, limiter, login_manager, migrate
+    from shop.core.db import include_object, render_item
+    from shop.extensions import compress, csrf, db, limiter, login_manager, migrate
 
     for module in MODEL_MODULES + SIGNAL_RECEIVERS:
         import_module(module)
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, compare_type=True, render_item=render_item)
+    migrate.init_app(
+        app, db, render_as_batch=True, compare_type=True, render_item=render_item, include_object=include_object
+    )
     csrf.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

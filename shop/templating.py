@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, g
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from shop.access import Desk, is_verified_clinician, may_open, sees_history
 from shop.accounts.licences import ApplicationAction, ApplicationStatus
@@ -22,11 +22,20 @@ from shop.ordering.models import OrderAction, OrderStatus, PaymentMethod
 from shop.practices.models import PracticeRole, PracticeStatus
 from shop.practices.terms import suspension_notice
 from shop.quoting.models import QUOTE_EVENT_LABELS, QuoteAction, QuoteStatus
+from shop.recalls.acknowledging import unacknowledged_count_query
 
 
-def cart_count(user) -> int:
-    """Packs in the user's cart, for the header."""
-    return db.session.scalar(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id))
+def header_counts(user, verified: bool) -> tuple[int, int]:
+    """For the header, in one statement: packs in a verified clinician's cart, and the open recalls
+    the clinician's practice has not acknowledged yet (0, 0 for anyone else)."""
+    if not user.is_authenticated or not user.is_clinician:
+        return 0, 0
+    packs = select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id)
+    recalls = unacknowledged_count_query(user.practice_id) if user.practice_id is not None else select(literal(0))
+    row = db.session.execute(
+        select((packs if verified else select(literal(0))).scalar_subquery(), recalls.scalar_subquery())
+    ).one()
+    return row[0], row[1]
 
 
 def register(app: Flask) -> None:
@@ -65,9 +74,11 @@ def register(app: Flask) -> None:
         plain = g.get("plain_page", False) or not current_user  # (no user outside a request: emails)
         verified = not plain and is_verified_clinician(current_user)
         suspended = verified and current_user.practice.is_suspended
+        packs, recalls_due = (0, 0) if plain else header_counts(current_user, verified)
         return {
             "suspension_notice": suspension_notice(current_user.practice) if suspended else "",
-            "cart_count": cart_count(current_user) if verified else 0,
+            "cart_count": packs,
+            "recalls_due": recalls_due,
             "shop": shop_details(),
             "shop_currency": app.config["SHOP_CURRENCY"],
             "shop_market": app.config["SHOP_MARKET"],

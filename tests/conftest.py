@@ -20,6 +20,8 @@ from werkzeug.serving import make_server
 
 from config import normalise_database_url
 from shop import create_app
+from shop.catalogue import facets
+from shop.catalogue.search_index import FTS_TABLES
 from shop.core import mailer
 from shop.extensions import db, limiter
 from tests import stripe_fake
@@ -73,8 +75,10 @@ def postgres_base_url() -> str:
 
 
 def postgres_schema_url(base: str, schema: str) -> str:
+    """The database with `schema` first on the search path, then public, where extensions
+    (pg_trgm) live, one per database."""
     separator = "&" if "?" in base else "?"
-    return normalise_database_url(base) + f"{separator}options=-csearch_path%3D{schema}"
+    return normalise_database_url(base) + f"{separator}options=-csearch_path%3D{schema}%2Cpublic"
 
 
 @pytest.fixture(scope="session")
@@ -234,6 +238,9 @@ def _empty_tables() -> None:
             connection.execute(table.delete())
         for _name, sql in triggers:
             connection.execute(db.text(sql))
+        # The full-text tables read their rows from tables emptied while their triggers were off.
+        for table in FTS_TABLES:
+            connection.execute(db.text(f"INSERT INTO {table}({table}) VALUES ('rebuild')"))
     db.session.commit()
 
 
@@ -245,6 +252,7 @@ def ctx(data_app, app_config):
         db.session.remove()
         _empty_tables()
         db.session.remove()
+        facets.forget()
     limiter.reset()
     for folder in (app_config["UPLOAD_FOLDER"], app_config["MAIL_FILE_DIR"]):
         shutil.rmtree(folder, ignore_errors=True)

@@ -16,8 +16,8 @@ from shop.accounts.models import User
 from shop.cart.models import CartLine
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Product, Variant
+from shop.catalogue.options import find_variant, no_such_sku
 from shop.catalogue.price_lists import PriceList, price_list_of
-from shop.catalogue.search import find_variant, no_such_sku
 from shop.core.db import unit_of_work
 from shop.core.limits import QUANTITY_RANGE, quantity_in_range
 from shop.core.pricing import PriceRules, Totals, line_total, totals

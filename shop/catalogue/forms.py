@@ -17,9 +17,10 @@ def _slug(args: MultiDict, name: str) -> str:
 
 def filter_from_args(args: MultiDict) -> CatalogueFilter:
     """Whatever arrives in the query string becomes a valid filter; nonsense is ignored."""
-    sort = args.get("sort", "name")
+    q = clean_text(args.get("q", ""))[:MAX_QUERY_LENGTH]
+    sort = args.get("sort") or ("relevance" if q.strip() else "name")
     return CatalogueFilter(
-        q=clean_text(args.get("q", ""))[:MAX_QUERY_LENGTH],
+        q=q,
         category=_slug(args, "category"),
         brand=_slug(args, "brand"),
         ingredient=_slug(args, "ingredient"),

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from shop import clock
 from shop.catalogue.models import Product, Variant
-from shop.catalogue.search import find_variant, no_such_sku
+from shop.catalogue.options import find_variant, no_such_sku
 from shop.core import events
 from shop.core.db import UTCDateTime, hold, unit_of_work
 from shop.core.formatting import money

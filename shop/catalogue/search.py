@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import selectinload
+from flask import current_app
+from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from shop.catalogue.compliance import variant_refusal
+from shop.catalogue.images import ProductImage
 from shop.catalogue.models import (
     Brand,
     Category,
     Ingredient,
     Product,
+    RegulatoryStatus,
     TreatmentArea,
     Variant,
     product_ingredients,
     product_treatment_areas,
 )
+from shop.catalogue.text_search import matches, terms
 from shop.core.limits import SKU_LENGTH
-from shop.errors import NotEligible
+from shop.core.paging import CappedPagination
 from shop.extensions import db
 
 SORTS = {
+    "relevance": "Best match",
     "name": "Name (A to Z)",
     "price_asc": "Price (low to high)",
     "price_desc": "Price (high to low)",
@@ -47,45 +50,20 @@ class CatalogueFilter:
 
     @property
     def terms(self) -> list[str]:
-        return self.q[:MAX_QUERY_LENGTH].lower().split()[:MAX_TERMS]
+        """The words searched for, folded as the index holds them ("Juvéderm" is "juvederm")."""
+        return terms(self.q[:MAX_QUERY_LENGTH], MAX_TERMS)
 
     @property
     def is_filtered(self) -> bool:
         return bool(
-            self.terms or self.category or self.brand or self.ingredient or self.area or self.lidocaine or self.in_stock
+            self.q.strip()
+            or self.category
+            or self.brand
+            or self.ingredient
+            or self.area
+            or self.lidocaine
+            or self.in_stock
         )
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _ascii(term: str) -> str:
-    """The term without accents ("juvéderm" -> "juvederm"), as slugs spell names."""
-    return unicodedata.normalize("NFKD", term).encode("ascii", "ignore").decode("ascii")
-
-
-def _term_matches(term: str):
-    pattern = _like(term)
-    sku_match = exists().where(
-        Variant.product_id == Product.id,
-        Variant.active.is_(True),
-        func.lower(Variant.sku).like(pattern, escape="\\"),
-    )
-    matches = [
-        func.lower(Product.name).like(pattern, escape="\\"),
-        func.lower(Brand.name).like(pattern, escape="\\"),
-        func.lower(Product.summary).like(pattern, escape="\\"),
-        func.lower(Product.description).like(pattern, escape="\\"),
-        func.lower(Product.composition).like(pattern, escape="\\"),
-        sku_match,
-    ]
-    # Names carry accents (Juvéderm) that people rarely type; the slugs spell them in ASCII.
-    folded = _ascii(term)
-    if folded:
-        matches += [Product.slug.like(_like(folded), escape="\\"), Brand.slug.like(_like(folded), escape="\\")]
-    return or_(*matches)
 
 
 def _tagged(link_column, tag, slug: str):
@@ -102,24 +80,45 @@ def product_query(f: CatalogueFilter) -> Select:
         .correlate(Product)
         .scalar_subquery()
     )
+    # A card needs the product's brand, category, status in the shop's market and main image:
+    # each at most one row, joined (so the page is one statement), then its options.
+    main_image = (
+        select(ProductImage.id)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
     query = (
         select(Product)
         .join(Brand, Product.brand_id == Brand.id)
         .join(Category, Product.category_id == Category.id)
+        .outerjoin(
+            RegulatoryStatus,
+            and_(
+                RegulatoryStatus.product_id == Product.id, RegulatoryStatus.market == current_app.config["SHOP_MARKET"]
+            ),
+        )
+        .outerjoin(ProductImage, ProductImage.id == main_image)
         .where(
             Product.active,
             exists().where(Variant.product_id == Product.id, Variant.active.is_(True)),
         )
         .options(
-            selectinload(Product.brand),
-            selectinload(Product.category),
+            contains_eager(Product.brand),
+            contains_eager(Product.category),
+            contains_eager(Product.regulatory_statuses),  # the shop's market's only
+            contains_eager(Product.images),  # the main image only
             selectinload(Product.variants),
-            selectinload(Product.regulatory_statuses),
-            selectinload(Product.images),
         )
     )
-    for term in f.terms:
-        query = query.where(_term_matches(term))
+    matched = None
+    if f.terms:
+        matched = matches(f.terms)
+        query = query.join(matched, matched.c.product_id == Product.id)
+    elif f.q.strip():
+        query = query.where(false())  # only signs typed ("%", "_"): no product has those words
     if f.category:
         query = query.where(Category.slug == f.category)
     if f.brand:
@@ -139,6 +138,7 @@ def product_query(f: CatalogueFilter) -> Select:
             exists().where(and_(Variant.product_id == Product.id, Variant.active.is_(True), Variant.stock_on_hand > 0))
         )
     order = {
+        "relevance": (matched.c.rank, Product.name) if matched is not None else (Product.name,),
         "price_asc": (min_price.asc(), Product.name),
         "price_desc": (min_price.desc(), Product.name),
         "brand": (Brand.name, Product.name),
@@ -147,129 +147,60 @@ def product_query(f: CatalogueFilter) -> Select:
     return query.order_by(*order, Product.id)
 
 
-def search_products(f: CatalogueFilter, page: int, per_page: int):
-    return db.paginate(product_query(f), page=page, per_page=per_page, error_out=False, max_per_page=per_page)
+def search_products(f: CatalogueFilter, page: int, per_page: int) -> CappedPagination:
+    """One page of what the filter finds, with a count that stops a few pages ahead."""
+    return CappedPagination(
+        select=product_query(f),
+        session=db.session,
+        page=page,
+        per_page=per_page,
+        max_per_page=per_page,
+        error_out=False,
+    )
 
 
-def facets() -> dict[str, list]:
-    """The choices the filter panel offers."""
-    return {
-        "categories": list(db.session.scalars(select(Category).order_by(Category.position, Category.name))),
-        "brands": list(db.session.scalars(select(Brand).order_by(Brand.name))),
-        "ingredients": list(db.session.scalars(select(Ingredient).order_by(Ingredient.name))),
-        "areas": list(db.session.scalars(select(TreatmentArea).order_by(TreatmentArea.position, TreatmentArea.name))),
-    }
+def looks_like_a_code(typed: str) -> bool:
+    """Whether a search could be an SKU or a GTIN: one word with a digit in it (names rarely
+    are, and a search that is not costs no look-up)."""
+    typed = typed.strip()
+    return bool(typed) and not any(c.isspace() for c in typed) and any(c.isdigit() for c in typed)
+
+
+def product_with_code(code: str) -> Product | None:
+    """The product on sale with an option whose SKU or GTIN is exactly `code` (any case; a GTIN
+    with or without its leading zeros), for a search that goes straight to it."""
+    code = code.strip().upper()
+    if not code or len(code) > SKU_LENGTH or not code.isprintable():
+        return None
+    codes = Variant.sku == code
+    if code.isdigit() and 8 <= len(code) <= 14:
+        codes = or_(codes, Variant.gtin.in_({code, code.zfill(14), code.lstrip("0").zfill(13)}))
+    return db.session.scalar(
+        select(Product)
+        .join(Variant, Variant.product_id == Product.id)
+        .where(codes, Variant.active.is_(True), Product.active)
+        .limit(1)
+    )
 
 
 def product_by_slug(slug: str) -> Product | None:
-    return db.session.scalar(
-        select(Product)
-        .where(Product.slug == slug, Product.active)
-        .options(
-            selectinload(Product.variants),
-            selectinload(Product.ingredients),
-            selectinload(Product.treatment_areas),
-            selectinload(Product.regulatory_statuses),
-            selectinload(Product.images),
-        )
-    )
-
-
-def sellable_variants() -> list[Variant]:
-    """Every variant on sale, by product name, for SKU pickers (quote request, quote builder)."""
-    return list(
+    """The product on sale at `slug`, with all a product page shows, in three statements: the
+    product with its brand, category, statuses, ingredients and areas (a few rows each); its
+    options with their volume prices; its images."""
+    return (
         db.session.scalars(
-            select(Variant)
-            .join(Product, Variant.product_id == Product.id)
-            .where(Variant.active.is_(True), Product.active)
-            .order_by(Product.name, Variant.position, Variant.id)
-            .options(selectinload(Variant.product).selectinload(Product.regulatory_statuses))
+            select(Product)
+            .where(Product.slug == slug, Product.active)
+            .options(
+                joinedload(Product.brand),
+                joinedload(Product.category),
+                joinedload(Product.regulatory_statuses),
+                joinedload(Product.ingredients),
+                joinedload(Product.treatment_areas),
+                selectinload(Product.variants).joinedload(Variant.price_breaks),
+                selectinload(Product.images),
+            )
         )
+        .unique()
+        .one_or_none()
     )
-
-
-def find_variant(sku: str) -> Variant | None:
-    """The variant with this SKU (any case), active or not; None for no such SKU."""
-    sku = (sku or "").strip().upper()
-    if not sku or len(sku) > SKU_LENGTH or not sku.isprintable():
-        return None  # no SKU is that long or holds control characters (PostgreSQL refuses NUL)
-    return db.session.scalar(
-        select(Variant)
-        .where(Variant.sku == sku)
-        .options(
-            selectinload(Variant.product).selectinload(Product.regulatory_statuses), selectinload(Variant.price_breaks)
-        )
-    )
-
-
-def no_such_sku(sku: str) -> str:
-    """The message for an SKU the catalogue does not have, quoting what was typed (shortened)."""
-    sku = (sku or "").strip()
-    shown = sku if len(sku) <= SKU_LENGTH else sku[:SKU_LENGTH] + "…"
-    return f"There is no product with the SKU {shown!r}."
-
-
-def find_by_sku_or_name(typed: str, limit: int = 6) -> list[Variant]:
-    """The variant with this SKU; otherwise the options on sale whose product and option names
-    hold every word typed ("vital light lido"), at most `limit` of them, by name."""
-    exact = find_variant(typed)
-    if exact is not None:
-        return [exact]
-    words = (typed or "").lower().split()[:MAX_TERMS]
-    if not words or len(typed) > MAX_QUERY_LENGTH:
-        return []
-    named = func.lower(Product.name + " " + Variant.label)
-    query = (
-        select(Variant)
-        .join(Product, Variant.product_id == Product.id)
-        .where(
-            Variant.active.is_(True),
-            Product.active,
-            *(named.like(_like(word), escape="\\") for word in words),
-        )
-        .order_by(Product.name, Variant.position, Variant.id)
-        .limit(limit)
-        .options(selectinload(Variant.product).selectinload(Product.regulatory_statuses))
-    )
-    return list(db.session.scalars(query))
-
-
-def no_longer_sold(variant_ids) -> set[int]:
-    """Which of these variants are no longer sold (the variant, or its product, is not on sale),
-    for the orders and quotes that name them."""
-    wanted = {v for v in variant_ids if v is not None}
-    if not wanted:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Variant.id)
-            .join(Product, Variant.product_id == Product.id)
-            .where(Variant.id.in_(wanted), or_(Variant.active.is_(False), ~Product.active))
-        )
-    )
-
-
-def option_named(buyer, typed: str, *, otherwise: str = "") -> Variant:
-    """The catalogue option `typed` names for `buyer` (a clinician): its SKU, or words of its name
-    that fit one option on sale. Raises NotEligible saying why not: nothing matches, several do
-    (they are named, to choose from), or it is one the clinician could never order (not sold any
-    more, not cleared in the shop's market, prescription-only). `otherwise` ends the message for
-    a product the catalogue does not have."""
-    matches = find_by_sku_or_name(typed)
-    if not matches:
-        shown = no_such_sku(typed).removesuffix(".")
-        raise NotEligible(f"{shown}, nor one whose name has those words.{otherwise}")
-    orderable = [v for v in matches if variant_refusal(v, buyer) is None]
-    if len(matches) > 1 and orderable:
-        matches = orderable
-    if len(matches) > 1:
-        named = "; ".join(f"{v.sku} ({v.product.name}, {v.label})" for v in matches[:5])
-        more = " and more" if len(matches) > 5 else ""
-        raise NotEligible(
-            f"Several products match {typed.strip()!r}: {named}{more}. Choose one from the list or enter its SKU."
-        )
-    variant = matches[0]
-    refusal = variant_refusal(variant, buyer)
-    if refusal:
-        raise NotEligible(refusal.about(variant))
-    return variant

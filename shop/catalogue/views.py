@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from shop.access import Policy, protect
 from shop.catalogue import images
 from shop.catalogue import search as catalogue
 from shop.catalogue.compliance import product_refusals, variant_refusal
+from shop.catalogue.corrections import corrected_search
+from shop.catalogue.facets import facets
 from shop.catalogue.forms import filter_from_args
 from shop.catalogue.price_lists import price_list_of
 from shop.catalogue.search import SORTS
+from shop.catalogue.suggestions import suggestions
 from shop.core.paging import requested_page
+from shop.forms import clean_text
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
 protect(bp, Policy.CATALOGUE)
@@ -21,7 +25,15 @@ protect(bp, Policy.CATALOGUE)
 @bp.route("")
 def index():
     filters = filter_from_args(request.args)
+    coded = catalogue.product_with_code(filters.q) if catalogue.looks_like_a_code(filters.q) else None
+    if coded is not None:  # an exact SKU or GTIN goes straight to its product
+        return redirect(url_for("catalogue.product", slug=coded.slug))
     page = catalogue.search_products(filters, requested_page(), current_app.config["CATALOGUE_PAGE_SIZE"])
+    meant = None
+    if not page.items and page.page == 1:  # a misspelt name? what it most likely means, said so
+        corrected = corrected_search(filters, current_app.config["CATALOGUE_PAGE_SIZE"])
+        if corrected:
+            meant, page = corrected
     buyer = _buyer()
     orderable = {}
     if buyer is not None:
@@ -35,12 +47,32 @@ def index():
         "catalogue/index.html",
         page=page,
         filters=filters,
-        facets=catalogue.facets(),
+        facets=facets(),
         sorts=SORTS,
         orderable=orderable,
         refusals={product.id: product_refusals(product, buyer) for product in page.items},
         prices=price_list_of(buyer),
+        meant=meant,
+        may_ask_quote=buyer is not None,
     )
+
+
+@bp.route("/suggest")
+def suggest():
+    """Suggestions for the header search box as a person types (JSON): label, what it is, and
+    where it leads."""
+    typed = clean_text(request.args.get("q", ""))
+    offered = [
+        {
+            "label": s.label,
+            "kind": s.kind,
+            "url": url_for("catalogue.index", brand=s.slug)
+            if s.kind == "Brand"
+            else url_for("catalogue.product", slug=s.slug),
+        }
+        for s in suggestions(typed)
+    ]
+    return jsonify(query=typed, suggestions=offered)
 
 
 def _buyer():

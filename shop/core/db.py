@@ -93,6 +93,16 @@ def enum_column(enum_cls: type[StrEnum], name: str) -> Enum:
     )
 
 
+# Objects a database's own engine adds outside the models (full-text tables and their shadow
+# tables, expression indexes), made by migrations: autogenerate leaves them alone.
+ENGINE_OBJECTS: set[str] = set()
+
+
+def include_object(obj, name: str | None, type_: str, reflected: bool, _compare_to) -> bool:
+    """Alembic autogenerate hook: compare everything but the engine objects."""
+    return not (reflected and name and any(name == o or name.startswith(o + "_") for o in ENGINE_OBJECTS))
+
+
 def render_item(type_: str, obj, _autogen_context):
     """Alembic autogenerate hook: write UTCDateTime columns as plain DateTime in revisions."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
@@ -17,9 +18,14 @@ def money(cents: int | None, currency: str | None = None) -> str:
     """Integer minor units to a localised amount, e.g. 12345 -> $123.45."""
     if cents is None:
         return "—"
-    currency = currency or current_app.config["SHOP_CURRENCY"]
+    return _formatted(cents, currency or current_app.config["SHOP_CURRENCY"], current_app.config["SHOP_LOCALE"])
+
+
+@lru_cache(maxsize=8192)
+def _formatted(cents: int, currency: str, locale: str) -> str:
+    """Babel's formatting, once per amount: a listing shows dozens of prices, the same every time."""
     amount = Decimal(cents).scaleb(-get_currency_precision(currency))
-    return format_currency(amount, currency, locale=current_app.config["SHOP_LOCALE"])
+    return format_currency(amount, currency, locale=locale)
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

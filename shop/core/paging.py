@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 from werkzeug.datastructures import MultiDict
 
 from shop.extensions import db
@@ -25,3 +28,23 @@ def paginate(query, size_setting: str = "STAFF_PAGE_SIZE"):
     """One page of `query`; a page past the end is empty, never an error."""
     per_page = current_app.config[size_setting]
     return db.paginate(query, page=requested_page(), per_page=per_page, max_per_page=per_page, error_out=False)
+
+
+class CappedPagination(SelectPagination):
+    """A page of a long list whose count stops a few pages past this one (at least COUNT_FLOOR
+    items): `total` is then a lower bound and `capped` says so ("200+ products"), and counting
+    never reads the whole match. A page that is not full needs no count at all."""
+
+    PAGES_AHEAD = 5
+    COUNT_FLOOR = 200
+
+    capped: bool = False
+
+    def _query_count(self) -> int:
+        if (self.items and len(self.items) < self.per_page) or (self.page == 1 and not self.items):
+            return self._query_offset + len(self.items)
+        bound = max(self.COUNT_FLOOR, (self.page + self.PAGES_AHEAD) * self.per_page)
+        query = self._query_args["select"].options(lazyload("*")).order_by(None).limit(bound + 1).subquery()
+        counted = self._query_args["session"].execute(select(func.count()).select_from(query)).scalar_one()
+        self.capped = counted > bound
+        return min(counted, bound)

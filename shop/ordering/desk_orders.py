@@ -23,8 +23,8 @@ from shop.access import Desk
 from shop.accounts.models import User
 from shop.cart import services as carts
 from shop.catalogue.models import Variant
+from shop.catalogue.options import option_named
 from shop.catalogue.price_lists import price_list_for
-from shop.catalogue.search import option_named
 from shop.core.db import unit_of_work
 from shop.core.limits import QUANTITY_RANGE, quantity_in_range
 from shop.core.pricing import PriceRules, Totals, line_total, totals

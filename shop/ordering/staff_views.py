@@ -13,7 +13,7 @@ from shop import clock
 from shop.access import Desk, desk_pages
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
-from shop.catalogue.search import no_longer_sold
+from shop.catalogue.options import no_longer_sold
 from shop.core.db import contains
 from shop.core.paging import paginate
 from shop.extensions import db

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shop.access import Policy, allow, protect
 from shop.cart import quick_order as bulk
 from shop.cart import services as carts
-from shop.catalogue.search import no_longer_sold
+from shop.catalogue.options import no_longer_sold
 from shop.core.paging import paginate
 from shop.errors import NotFound, PaymentUnavailable, ShopError
 from shop.extensions import db

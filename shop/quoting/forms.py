@@ -54,6 +54,12 @@ class QuoteRequestForm(ShopForm):
             else:
                 self.products.append_entry({"sku": line.variant.sku, "quantity": line.quantity})
 
+    def fill_item(self, typed: str) -> None:
+        """ "Can't find it? Ask the quotes desk": what was searched for as the first item not in
+        the catalogue."""
+        self.others[0].item.data = typed[:ITEM_NAME_LENGTH]
+        self.others[0].quantity.data = 1
+
     def requested_items(self) -> list[RequestedItem]:
         return [
             RequestedItem(quantity=row.quantity.data or 1, sku=row.sku.data or "")

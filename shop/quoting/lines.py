@@ -5,8 +5,8 @@ percentage discount on the list price; and the version's totals, tax on goods an
 from __future__ import annotations
 
 from shop.catalogue.models import Variant
+from shop.catalogue.options import find_variant
 from shop.catalogue.price_lists import PriceList
-from shop.catalogue.search import find_variant
 from shop.core.formatting import money
 from shop.core.limits import ITEM_NAME_LENGTH
 from shop.core.pricing import discounted, line_total, totals_with_shipping

@@ -17,7 +17,7 @@ from shop import clock
 from shop.accounts.models import User
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Variant
-from shop.catalogue.search import option_named, sellable_variants
+from shop.catalogue.options import option_named, sellable_variants
 from shop.core import events
 from shop.core.db import unit_of_work
 from shop.core.limits import ITEM_NAME_LENGTH, MAX_QUOTE_LINES, QUANTITY_RANGE, quantity_in_range
@@ -146,7 +146,7 @@ NOT_IN_CATALOGUE = " Describe it under the items not in the catalogue."
 
 
 def product_asked_for(clinician: User, typed: str) -> Variant:
-    """The catalogue option `typed` names for `clinician` (shop.catalogue.search.option_named),
+    """The catalogue option `typed` names for `clinician` (shop.catalogue.options.option_named),
     pointing at the items not in the catalogue when nothing matches."""
     return option_named(clinician, typed, otherwise=NOT_IN_CATALOGUE)
 

@@ -11,7 +11,7 @@ from shop.access import Policy, allow, protect
 from shop.cart import services as carts
 from shop.core.paging import paginate
 from shop.errors import InvalidTransition, NotEligible, NotFound, ShopError
-from shop.forms import posted, show_error
+from shop.forms import clean_text, posted, show_error
 from shop.ordering import credit
 from shop.ordering.models import PaymentMethod
 from shop.ordering.views import pay_for
@@ -44,6 +44,8 @@ def new():
     form = QuoteRequestForm()
     if not form.is_submitted() and request.args.get("from") == "cart":
         form.fill_from(carts.lines_of(current_user))
+    elif not form.is_submitted() and clean_text(request.args.get("item", "")):
+        form.fill_item(clean_text(request.args.get("item", "")))
     valid = form.validate_on_submit()
     if form.is_submitted() and _rows_are_askable(form) and valid:
         try:

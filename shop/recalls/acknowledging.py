@@ -51,12 +51,18 @@ def notice_for(user: User, recall_id: int) -> RecallNotice | None:
 def unacknowledged_count(user: User) -> int:
     if user.practice_id is None:
         return 0
-    return db.session.scalar(
+    return db.session.scalar(unacknowledged_count_query(user.practice_id))
+
+
+def unacknowledged_count_query(practice_id: int):
+    """How many open recalls the practice was told of and has not acknowledged (a statement, so
+    the header can ask it together with the cart's count)."""
+    return (
         select(func.count())
         .select_from(RecallNotice)
         .join(Recall)
         .where(
-            RecallNotice.practice_id == user.practice_id,
+            RecallNotice.practice_id == practice_id,
             RecallNotice.first_notified_at.is_not(None),
             RecallNotice.acknowledged_at.is_(None),
             Recall.status == RecallStatus.OPEN,

@@ -25,13 +25,7 @@ def _recalls_of_orders():
         lot_ids = {line.lot_id for shipment in order.shipments for line in shipment.lines}
         return acknowledging.open_notices_for_lots(order.practice_id, lot_ids)
 
-    def unacknowledged_recalls() -> int:
-        """How many open recalls the signed-in clinician's practice has not acknowledged yet."""
-        if not current_user.is_authenticated or not current_user.is_clinician:
-            return 0
-        return acknowledging.unacknowledged_count(current_user)
-
-    return {"open_recalls": open_recalls, "unacknowledged_recalls": unacknowledged_recalls}
+    return {"open_recalls": open_recalls}
 
 
 @bp.route("/recalls")

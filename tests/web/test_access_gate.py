@@ -112,6 +112,7 @@ CONTRACT = {
     "invoices.pdf": Policy.MEMBER,
     "catalogue.index": Policy.CATALOGUE,
     "catalogue.product": Policy.CATALOGUE,
+    "catalogue.suggest": Policy.CATALOGUE,
     "orders.checkout_page": Policy.VERIFIED,
     "orders.detail": Policy.MEMBER,
     "orders.history": Policy.MEMBER,

@@ -16,6 +16,7 @@ from shop.accounts import verification
 from shop.accounts.licences import ApplicationStatus
 from shop.accounts.models import Profession
 from shop.catalogue.models import Product
+from shop.core.paging import CappedPagination
 from shop.demo.catalogue import PRODUCTS
 from shop.extensions import db
 from tests.factories import make_applicant, make_catalogue, make_clinician, make_product, make_staff, option
@@ -163,8 +164,10 @@ def test_the_chosen_filters_stay_selected_in_the_panel(catalogue):
         ("hydromax", {"stylage-hydromax"}),  # product name
         ("Teosyal", {"teosyal-meso", "teosyal-puresense-redensity-ii", "teosyal-rha-2"}),  # brand
         ("tear troughs", {"teosyal-puresense-redensity-ii", "belotero-balance-lidocaine"}),  # description
-        ("KYB-4X2", {"kybella"}),  # SKU
-        ("kyb-4x2", {"kybella"}),  # SKU in another case
+        ("KYB-4X", {"kybella"}),  # the start of an SKU
+        ("kyb-4x", {"kybella"}),  # in another case
+        ("resty", {"restylane-skinboosters-vital", "restylane-skinboosters-vital-light"}),  # as it is typed
+        ("resty vit lig", {"restylane-skinboosters-vital-light"}),
         ("RESTYLANE", {"restylane-skinboosters-vital", "restylane-skinboosters-vital-light"}),
         ("restylane light", {"restylane-skinboosters-vital-light"}),  # every word must match
         ("  restylane   LIGHT ", {"restylane-skinboosters-vital-light"}),
@@ -187,24 +190,98 @@ def test_the_header_search_box_searches_the_catalogue(catalogue):
     assert 'value="aqualyx"' in response.get_data(as_text=True)
 
 
-def test_percent_and_underscore_in_a_search_are_literal(clinician, everything):
+def test_signs_in_a_search_are_neither_wildcards_nor_words(clinician, everything):
+    """Search reads words (letters and digits): "%" and "_" match nothing by themselves, and
+    never stand for any letter."""
     make_product(name="Hydra 100% gel", slug="hydra-percent")
-    make_product(name="Hydra 100 gel", slug="hydra-plain")
-    make_product(name="Booster_X", slug="booster-underscore")
-    make_product(name="BoosterAX", slug="booster-letter")
+    make_product(name="Hydra 200 gel", slug="hydra-plain")
+    make_product(name="Zap_Q", slug="zap-underscore")
+    make_product(name="ZapAQ", slug="zap-letter")
     assert listed(clinician.get("/catalogue", query_string={"q": "100%"})) == ["hydra-percent"]
-    assert listed(clinician.get("/catalogue", query_string={"q": "%"})) == ["hydra-percent"]
-    assert listed(clinician.get("/catalogue", query_string={"q": "booster_x"})) == ["booster-underscore"]
-    assert listed(clinician.get("/catalogue", query_string={"q": "_"})) == ["booster-underscore"]
+    assert listed(clinician.get("/catalogue", query_string={"q": "%"})) == []
+    assert listed(clinician.get("/catalogue", query_string={"q": "zap_q"})) == ["zap-underscore"]
+    assert listed(clinician.get("/catalogue", query_string={"q": "_"})) == []
+    assert "No products match" in text(clinician.get("/catalogue", query_string={"q": "%_%"}))
 
 
-def test_a_search_without_results_says_so_and_offers_everything(app, catalogue):
-    response = catalogue.get("/catalogue?q=botulinum")
+def test_a_search_without_results_offers_the_quotes_desk_with_what_was_searched_for(catalogue):
+    response = catalogue.get("/catalogue?q=botulinum toxin")
     page = text(response)
     assert listed(response) == []
-    assert "No products match" in page and "botulinum" in page
-    assert 'href="/catalogue"' in response.get_data(as_text=True)
+    assert "No products match" in page and "botulinum toxin" in page
+    assert "Can't find it? Ask the quotes desk" in page
+    html = response.get_data(as_text=True)
+    assert 'href="/catalogue"' in html
+    link = unescape(re.search(r'href="([^"]+)">Ask for a quote', html).group(1))
+    assert link == "/quotes/new?item=botulinum+toxin"
+    form = catalogue.get(link).get_data(as_text=True)
+    assert re.search(r'name="others-0-item"[^>]*value="botulinum toxin"', form)
+    assert re.search(r'name="others-0-quantity"[^>]*value="1"', form)
+
+
+def test_staff_searching_in_vain_are_given_the_quotes_desks_address(app, signed_in):
+    make_catalogue()
+    staff = signed_in(make_staff())
+    response = staff.get("/catalogue?q=botulinum")
+    assert "Ask for a quote" not in text(response)
     assert f'href="mailto:{app.config["QUOTES_DESK_EMAIL"]}"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "one_of_them"),
+    [
+        ("restylnae", "Restylane", "restylane-skinboosters-vital"),
+        ("juvaderm hydrat", "Juvéderm hydrat", "juvederm-hydrate"),
+        ("belotaro", "Belotero", "belotero-hydro"),
+    ],
+)
+def test_a_misspelt_name_shows_what_it_means_and_says_so(catalogue, everything, typed, meant, one_of_them):
+    response = catalogue.get("/catalogue", query_string={"q": typed})
+    shown = listed(response)
+    assert one_of_them in shown
+    assert f"Nothing matches “{typed}”. Did you mean" in text(response)
+    html = response.get_data(as_text=True)
+    link = re.search(r'Did you mean <a href="([^"]+)">([^<]+)</a>\?', html)
+    assert link.group(2) == meant
+    meant_page = catalogue.get(unescape(link.group(1)))
+    assert listed(meant_page) == shown
+    assert "Did you mean" not in text(meant_page)
+
+
+@pytest.mark.parametrize(("typed", "slug"), [("KYB-4X2", "kybella"), ("kyb-4x2", "kybella"), (" rsb-vit-1 ", None)])
+def test_an_exact_sku_goes_straight_to_its_product(catalogue, typed, slug):
+    response = catalogue.get("/catalogue", query_string={"q": typed})
+    assert response.status_code == 302
+    if slug:
+        assert response.headers["Location"] == f"/catalogue/{slug}"
+    assert catalogue.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_gtin_goes_straight_to_its_product(clinician):
+    product = make_product(name="Kit", slug="kit", sku="KIT-1")
+    product.variants[0].gtin = "04012345678901"
+    db.session.commit()
+    for typed in ("04012345678901", "4012345678901"):
+        assert clinician.get("/catalogue", query_string={"q": typed}).headers["Location"] == "/catalogue/kit"
+
+
+def test_a_search_is_ordered_by_best_match_unless_another_order_is_chosen(clinician, everything):
+    make_product(name="Contour Serum", slug="describes", description="Pairs well with a hydrating skin booster.")
+    make_product(name="Hydrating Booster", slug="named", description="A booster.")
+    response = clinician.get("/catalogue?q=hydrating")
+    assert listed(response) == ["named", "describes"]
+    assert re.search(r'<option value="relevance"\s+selected>Best match', response.get_data(as_text=True))
+    assert listed(clinician.get("/catalogue?q=hydrating&sort=name")) == ["describes", "named"]
+
+
+def test_a_long_result_count_stops_a_few_pages_ahead(clinician, app, monkeypatch):
+    for n in range(7):
+        make_product(name=f"Glow {n}", slug=f"glow-{n}")
+    monkeypatch.setitem(app.config, "CATALOGUE_PAGE_SIZE", 2)
+    monkeypatch.setattr(CappedPagination, "COUNT_FLOOR", 4)
+    monkeypatch.setattr(CappedPagination, "PAGES_AHEAD", 1)
+    assert "4+ products match your search" in text(clinician.get("/catalogue?q=glow"))
+    assert "7 products match your search" in text(clinician.get("/catalogue?q=glow&page=4"))
 
 
 # --- sorting -----------------------------------------------------------------------------
