@@ -67,6 +67,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev
+	$(BIN)/python -m tests.bench_catalogue
 	$(BIN)/python -m tests.bench
 
 clean:
