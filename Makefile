@@ -67,8 +67,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev
-	$(BIN)/python -m tests.bench_catalogue
-	$(BIN)/python -m tests.bench
+	@$(BIN)/python -m tests.bench_catalogue; catalogue=$$?; $(BIN)/python -m tests.bench; rest=$$?; exit $$((catalogue | rest))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
