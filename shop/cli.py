@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(send_invoice_reminders)
     app.cli.add_command(check_licences)
     app.cli.add_command(expire_lots)
+    app.cli.add_command(reindex_search)
 
 
 @click.command("seed-demo")
@@ -117,6 +118,17 @@ def expire_lots():
 
     expired = withdraw_expired()
     click.echo(f"{expired} lot{'' if expired == 1 else 's'} expired")
+
+
+@click.command("reindex-search")
+def reindex_search():
+    """Write the catalogue's search index afresh for every product (after loading products by
+    raw SQL; the shop keeps it up to date by itself)."""
+    from shop.catalogue.search_index import rebuild
+
+    indexed = rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"{indexed} product{'' if indexed == 1 else 's'} indexed")
 
 
 @click.command("mail-worker")

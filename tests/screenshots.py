@@ -31,6 +31,16 @@ def log_in(page: Page, base: str, who: tuple[str, str, str]) -> None:
         page.click("text=I have saved them, continue")
 
 
+def type_a_search(page: Page, base: str) -> None:
+    """The header search box with its suggestions open, the first one chosen."""
+    page.goto(f"{base}/catalogue")
+    box = page.get_by_role("combobox", name="Search the catalogue")
+    box.click()
+    box.press_sequentially("teo", delay=60)
+    page.get_by_role("listbox", name="Suggestions").wait_for()
+    box.press("ArrowDown")
+
+
 def fill_cart(page: Page, base: str) -> None:
     for slug, quantity in (("restylane-skinboosters-vital", "6"), ("juvederm-hydrate", "2"), ("aqualyx", "1")):
         page.goto(f"{base}/catalogue/{slug}")
@@ -73,6 +83,10 @@ def main() -> None:
         shot(clinician, "catalogue", "/catalogue")
         shot(clinician, "catalogue-filtered", "/catalogue?category=skin-boosters&lidocaine=1")
         shot(clinician, "product", "/catalogue/restylane-skinboosters-vital")
+        shot(clinician, "search-misspelt", "/catalogue?q=restylnae")
+        shot(clinician, "search-nothing", "/catalogue?q=polynucleotide+eye+serum")
+        type_a_search(clinician, base)
+        clinician.screenshot(path=str(out / "search-suggestions.png"))
         fill_cart(clinician, base)
         shot(clinician, "cart", "/cart")
         shot(clinician, "checkout", "/checkout")

@@ -68,6 +68,8 @@ def upgrade():
     )
     op.create_table('product_search',
     sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('min_price_cents', sa.Integer(), nullable=True),
+    sa.Column('lidocaine', sa.Boolean(), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('codes', sa.Text(), nullable=False),
     sa.Column('brand', sa.Text(), nullable=False),

@@ -13,14 +13,15 @@ The customers desk agrees prices per variant; each change is an event of the pra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, UniqueConstraint, select
+from sqlalchemy import ForeignKey, UniqueConstraint, and_, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shop import clock
 from shop.catalogue.models import Product, Variant
@@ -112,6 +113,41 @@ def price_list_of(user: User | None) -> PriceList:
     if user is None or not user.is_clinician:
         return LIST_PRICES
     return price_list_for(user.practice)
+
+
+def priced_options(products: Sequence[Product], user: User | None, *, volume_prices: bool = False) -> PriceList:
+    """Load the options of `products` (with their volume prices if asked), and the prices the
+    user's practice agreed for them, in one statement; return what the user pays for them
+    (see `price_list_of`). For a page of products: it never reads the practice's other
+    agreements."""
+    practice = user.practice if user is not None and user.is_clinician else None
+    if not products:
+        return price_list_of(user)
+    agreed_price = PriceAgreement.unit_price_cents if practice is not None else literal(None)
+    query = (
+        select(Variant, agreed_price)
+        .where(Variant.product_id.in_([p.id for p in products]))
+        .order_by(Variant.product_id, Variant.position, Variant.id)
+    )
+    if practice is not None:
+        query = query.outerjoin(
+            PriceAgreement, and_(PriceAgreement.variant_id == Variant.id, PriceAgreement.practice_id == practice.id)
+        )
+    if volume_prices:
+        query = query.options(joinedload(Variant.price_breaks))
+    options: dict[int, list[Variant]] = {p.id: [] for p in products}
+    agreed = {}
+    for variant, price in db.session.execute(query).unique():
+        options[variant.product_id].append(variant)
+        if price is not None:
+            agreed[variant.id] = price
+    for product in products:
+        set_committed_value(product, "variants", options[product.id])
+        for variant in options[product.id]:
+            set_committed_value(variant, "product", product)
+    if practice is None:
+        return LIST_PRICES
+    return PriceList(discount_bps=practice.discount_bps, agreed=agreed)
 
 
 def agreements_of(practice: Practice) -> list[PriceAgreement]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from shop.catalogue.images import ProductImage
@@ -20,6 +20,7 @@ from shop.catalogue.models import (
     product_ingredients,
     product_treatment_areas,
 )
+from shop.catalogue.search_index import ProductSearch
 from shop.catalogue.text_search import matches, terms
 from shop.core.limits import SKU_LENGTH
 from shop.core.paging import CappedPagination
@@ -71,47 +72,14 @@ def _tagged(link_column, tag, slug: str):
     return exists().where(link_column.table.c.product_id == Product.id, link_column == tag.id, tag.slug == slug)
 
 
-def product_query(f: CatalogueFilter) -> Select:
-    """Active products with at least one option on sale, matching every term and filter, in
-    the requested order. Inactive variants count for nothing: not in search, filters or price."""
-    min_price = (
-        select(func.min(Variant.price_cents))
-        .where(Variant.product_id == Product.id, Variant.active.is_(True))
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    # A card needs the product's brand, category, status in the shop's market and main image:
-    # each at most one row, joined (so the page is one statement), then its options.
-    main_image = (
-        select(ProductImage.id)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.position, ProductImage.id)
-        .limit(1)
-        .correlate(Product)
-        .scalar_subquery()
-    )
+def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]]:
+    """The ids of the active products with at least one option on sale that match every term and
+    filter (joining only what the filters need), and their order as (expression, descending).
+    Inactive variants count for nothing: not in search, filters or price."""
     query = (
-        select(Product)
-        .join(Brand, Product.brand_id == Brand.id)
-        .join(Category, Product.category_id == Category.id)
-        .outerjoin(
-            RegulatoryStatus,
-            and_(
-                RegulatoryStatus.product_id == Product.id, RegulatoryStatus.market == current_app.config["SHOP_MARKET"]
-            ),
-        )
-        .outerjoin(ProductImage, ProductImage.id == main_image)
-        .where(
-            Product.active,
-            exists().where(Variant.product_id == Product.id, Variant.active.is_(True)),
-        )
-        .options(
-            contains_eager(Product.brand),
-            contains_eager(Product.category),
-            contains_eager(Product.regulatory_statuses),  # the shop's market's only
-            contains_eager(Product.images),  # the main image only
-            selectinload(Product.variants),
-        )
+        select(Product.id)
+        .join(ProductSearch, ProductSearch.product_id == Product.id)
+        .where(Product.active, ProductSearch.min_price_cents.is_not(None))  # an option on sale
     )
     matched = None
     if f.terms:
@@ -120,7 +88,9 @@ def product_query(f: CatalogueFilter) -> Select:
     elif f.q.strip():
         query = query.where(false())  # only signs typed ("%", "_"): no product has those words
     if f.category:
-        query = query.where(Category.slug == f.category)
+        query = query.join(Category, Product.category_id == Category.id).where(Category.slug == f.category)
+    if f.brand or f.sort == "brand":
+        query = query.join(Brand, Product.brand_id == Brand.id)
     if f.brand:
         query = query.where(Brand.slug == f.brand)
     if f.ingredient:
@@ -128,29 +98,85 @@ def product_query(f: CatalogueFilter) -> Select:
     if f.area:
         query = query.where(_tagged(product_treatment_areas.c.area_id, TreatmentArea, f.area))
     if f.lidocaine:
-        query = query.where(
-            exists().where(
-                and_(Variant.product_id == Product.id, Variant.active.is_(True), Variant.contains_lidocaine.is_(True))
-            )
-        )
+        query = query.where(ProductSearch.lidocaine)
     if f.in_stock:
         query = query.where(
-            exists().where(and_(Variant.product_id == Product.id, Variant.active.is_(True), Variant.stock_on_hand > 0))
+            exists().where(Variant.product_id == Product.id, Variant.active.is_(True), Variant.stock_on_hand > 0)
         )
+    min_price = ProductSearch.min_price_cents
+    name = (Product.name, False)
     order = {
-        "relevance": (matched.c.rank, Product.name) if matched is not None else (Product.name,),
-        "price_asc": (min_price.asc(), Product.name),
-        "price_desc": (min_price.desc(), Product.name),
-        "brand": (Brand.name, Product.name),
-        "newest": (Product.created_at.desc(), Product.name),
-    }.get(f.sort, (Product.name,))
-    return query.order_by(*order, Product.id)
+        "relevance": [(matched.c.rank, False), name] if matched is not None else [name],
+        "price_asc": [(min_price, False), name],
+        "price_desc": [(min_price, True), name],
+        "brand": [(Brand.name, False), name],
+        "newest": [(Product.created_at, True), name],
+    }.get(f.sort, [name])
+    return query, [*order, (Product.id, False)]
 
 
-def search_products(f: CatalogueFilter, page: int, per_page: int) -> CappedPagination:
+def _cards(found: Select, order: list[tuple[ColumnElement, bool]], limit: int | None, offset: int = 0) -> Select:
+    """The products `found` in `order` (a page of them with `limit`), each with what its card
+    shows: brand, category, status in the shop's market and main image, each at most one row,
+    joined onto the page's rows only (the options come with their prices: priced_options)."""
+    keys = [expression.label(f"key{n}") for n, (expression, _descending) in enumerate(order)]
+    directions = [descending for _expression, descending in order]
+    inner = found.add_columns(*keys).order_by(
+        *(key.desc() if descending else key.asc() for key, descending in zip(keys, directions, strict=True))
+    )
+    if limit is not None:
+        inner = inner.limit(limit).offset(offset)
+    page = inner.subquery("page")
+    main_image = (
+        select(ProductImage.id)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    market = current_app.config["SHOP_MARKET"]
+    return (
+        select(Product)
+        .join(page, page.c.id == Product.id)
+        .join(Brand, Product.brand_id == Brand.id)
+        .join(Category, Product.category_id == Category.id)
+        .outerjoin(RegulatoryStatus, and_(RegulatoryStatus.product_id == Product.id, RegulatoryStatus.market == market))
+        .outerjoin(ProductImage, ProductImage.id == main_image)
+        .options(
+            contains_eager(Product.brand),
+            contains_eager(Product.category),
+            contains_eager(Product.regulatory_statuses),  # the shop's market's only
+            contains_eager(Product.images),  # the main image only
+        )
+        .order_by(
+            *(page.c[key.name].desc() if d else page.c[key.name].asc() for key, d in zip(keys, directions, strict=True))
+        )
+    )
+
+
+def product_query(f: CatalogueFilter) -> Select:
+    """Every product the filter finds, in its order, ready for their cards."""
+    found, order = _found(f)
+    return _cards(found, order, None)
+
+
+class CatalogueResults(CappedPagination):
+    """A page of products: their ids chosen and ordered first, then the page's cards loaded, in
+    one statement; counted on the ids alone."""
+
+    def _query_items(self) -> list:
+        args = self._query_args
+        cards = _cards(args["select"], args["order"], self.per_page, self._query_offset)
+        return list(args["session"].scalars(cards).unique())
+
+
+def search_products(f: CatalogueFilter, page: int, per_page: int) -> CatalogueResults:
     """One page of what the filter finds, with a count that stops a few pages ahead."""
-    return CappedPagination(
-        select=product_query(f),
+    found, order = _found(f)
+    return CatalogueResults(
+        select=found,
+        order=order,
         session=db.session,
         page=page,
         per_page=per_page,
@@ -184,9 +210,9 @@ def product_with_code(code: str) -> Product | None:
 
 
 def product_by_slug(slug: str) -> Product | None:
-    """The product on sale at `slug`, with all a product page shows, in three statements: the
-    product with its brand, category, statuses, ingredients and areas (a few rows each); its
-    options with their volume prices; its images."""
+    """The product on sale at `slug` with what its page shows, its options aside (they come with
+    the prices agreed for them: price_lists.priced_options): the product with its brand,
+    category, statuses and images joined (a few rows), then its ingredients, then its areas."""
     return (
         db.session.scalars(
             select(Product)
@@ -195,10 +221,9 @@ def product_by_slug(slug: str) -> Product | None:
                 joinedload(Product.brand),
                 joinedload(Product.category),
                 joinedload(Product.regulatory_statuses),
-                joinedload(Product.ingredients),
-                joinedload(Product.treatment_areas),
-                selectinload(Product.variants).joinedload(Variant.price_breaks),
-                selectinload(Product.images),
+                joinedload(Product.images),
+                selectinload(Product.ingredients),
+                selectinload(Product.treatment_areas),
             )
         )
         .unique()

@@ -38,8 +38,8 @@ BATCH = 500
 # What the search engines add in each database, outside the models (made by the migration).
 FTS_TABLES = ("product_search_fts", "search_words_fts")
 ENGINE_OBJECTS.update(FTS_TABLES, {"ix_product_search_document", "ix_search_words_trigram"})
-# A variant's changes that change what finds its product (not its stock, not its price).
-VARIANT_WORDS = ("sku", "gtin", "label", "pack_size", "active", "product_id")
+# A variant's changes that change what finds its product, or how it sorts (not its stock).
+VARIANT_WORDS = ("sku", "gtin", "label", "pack_size", "active", "product_id", "price_cents", "contains_lidocaine")
 # Renaming these renames what finds their products: a brand or category (by the product's column),
 # an ingredient or treatment area (by the link table's columns: product, tag).
 NAMED = {Brand: Product.brand_id, Category: Product.category_id}
@@ -52,11 +52,16 @@ NAME_WORDS = ("name", "manufacturer")
 
 class ProductSearch(db.Model):
     """What finds a product, as folded words ("Juvéderm" is "juvederm"), by weight: its name and
-    codes (SKUs, GTINs) first, then its brand, then the rest."""
+    codes (SKUs, GTINs) first, then its brand, then the rest; and the lowest price and whether
+    there is a lidocaine option among its options on sale."""
 
     __tablename__ = "product_search"
 
     product_id: Mapped[int] = mapped_column(db.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
+    # What the listing's filters and sorts ask of the options on sale, read from this row (first,
+    # so that reading them never reads the text): the lowest price (None: nothing on sale).
+    min_price_cents: Mapped[int | None]
+    lidocaine: Mapped[bool] = mapped_column(default=False)
     name: Mapped[str] = mapped_column(Text)
     codes: Mapped[str] = mapped_column(Text)
     brand: Mapped[str] = mapped_column(Text)
@@ -113,14 +118,24 @@ def _reindex_batch(connection: Connection, ids: list[int]) -> None:
         .join(Category, Product.category_id == Category.id)
         .where(Product.id.in_(ids))
     ).all()
-    codes, options, tags = defaultdict(list), defaultdict(list), defaultdict(list)
-    for product_id, sku, gtin, label, pack in connection.execute(
-        select(Variant.product_id, Variant.sku, Variant.gtin, Variant.label, Variant.pack_size).where(
-            Variant.product_id.in_(ids), Variant.active.is_(True)
-        )
+    codes, options, tags, prices = defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list)
+    lidocaine = set()
+    for product_id, sku, gtin, label, pack, price, with_lidocaine in connection.execute(
+        select(
+            Variant.product_id,
+            Variant.sku,
+            Variant.gtin,
+            Variant.label,
+            Variant.pack_size,
+            Variant.price_cents,
+            Variant.contains_lidocaine,
+        ).where(Variant.product_id.in_(ids), Variant.active.is_(True))
     ):
         codes[product_id] += [sku, gtin]
         options[product_id] += [label, pack]
+        prices[product_id].append(price)
+        if with_lidocaine:
+            lidocaine.add(product_id)
     for tag, (product_column, tag_column) in TAGS.items():
         for product_id, name in connection.execute(
             select(product_column, tag.name).join(tag, tag_column == tag.id).where(product_column.in_(ids))
@@ -134,6 +149,8 @@ def _reindex_batch(connection: Connection, ids: list[int]) -> None:
             "codes": _text(*codes[pid]),
             "brand": _text(brand, manufacturer),
             "body": _text(summary, description, composition, category, *options[pid], *tags[pid]),
+            "min_price_cents": min(prices[pid], default=None),
+            "lidocaine": pid in lidocaine,
         }
         for pid, name, summary, description, composition, brand, manufacturer, category in products
     ]

@@ -12,7 +12,7 @@ from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.corrections import corrected_search
 from shop.catalogue.facets import facets
 from shop.catalogue.forms import filter_from_args
-from shop.catalogue.price_lists import price_list_of
+from shop.catalogue.price_lists import priced_options
 from shop.catalogue.search import SORTS
 from shop.catalogue.suggestions import suggestions
 from shop.core.paging import requested_page
@@ -35,6 +35,7 @@ def index():
         if corrected:
             meant, page = corrected
     buyer = _buyer()
+    prices = priced_options(page.items, buyer)
     orderable = {}
     if buyer is not None:
         orderable = {
@@ -51,7 +52,7 @@ def index():
         sorts=SORTS,
         orderable=orderable,
         refusals={product.id: product_refusals(product, buyer) for product in page.items},
-        prices=price_list_of(buyer),
+        prices=prices,
         meant=meant,
         may_ask_quote=buyer is not None,
     )
@@ -100,6 +101,7 @@ def product(slug: str):
     if item is None:
         abort(404)
     buyer = _buyer()
+    prices = priced_options([item], buyer, volume_prices=True)
     return render_template(
         "catalogue/product.html",
         product=item,
@@ -107,5 +109,5 @@ def product(slug: str):
         refusals=product_refusals(item, buyer),
         buyer=buyer is not None,
         buy_problems={v.id: variant_refusal(v, buyer) for v in item.variants} if buyer else {},
-        prices=price_list_of(buyer),
+        prices=prices,
     )

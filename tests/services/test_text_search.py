@@ -105,16 +105,32 @@ def test_an_option_taken_off_sale_no_longer_finds_its_product_by_its_sku():
     assert found("kit-new") == ["kit"]
 
 
-def test_stock_and_price_changes_leave_the_index_alone():
+def test_stock_changes_leave_the_index_alone():
     product = make_product(name="Aurora Glow", slug="aurora", sku="AUR-1")
-    variant = product.variants[0]
-    variant.stock_on_hand += 5
-    variant.price_cents += 100
+    product.variants[0].stock_on_hand += 5
     sent = []
     with watching_statements(sent):
         db.session.commit()
     assert not [s for s in sent if "product_search" in s or "search_words" in s], sent
     assert any(s.startswith("UPDATE variants") for s in sent)
+
+
+def test_the_lowest_price_and_the_lidocaine_option_follow_the_options_on_sale():
+    product = make_product(
+        name="Aurora Glow", slug="aurora", sku="AUR-1", price_cents=9000,
+        options=[option("AUR-2", label="With lidocaine", price_cents=7000, lidocaine=True)],
+    )  # fmt: skip
+    row = db.session.get(ProductSearch, product.id)
+    assert (row.min_price_cents, row.lidocaine) == (7000, True)
+    product.variants[1].active = False
+    product.variants[0].price_cents = 8000
+    db.session.commit()
+    db.session.refresh(row)
+    assert (row.min_price_cents, row.lidocaine) == (8000, False)
+    assert found("", lidocaine=True) == []
+    product.variants[1].active = True
+    db.session.commit()
+    assert found("", lidocaine=True) == ["aurora"]
 
 
 def test_rebuild_indexes_every_product_afresh():

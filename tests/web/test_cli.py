@@ -20,7 +20,7 @@ from shop.catalogue.models import Brand, Category, Product, Variant
 from shop.core.outbox import OutboxMessage
 from shop.extensions import db
 from shop.practices.models import Address, Practice
-from tests.factories import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_clinician, make_product, make_staff
 from tests.helpers import redirect_path, row_count
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,3 +251,19 @@ def test_make_run_on_another_port_puts_that_port_in_the_links_it_emails():
 def test_make_run_keeps_the_base_url_the_operator_set():
     commands = _make_run("5101", SHOP_BASE_URL="https://shop.example.com")
     assert "SHOP_BASE_URL=https://shop.example.com .venv/bin/flask --app wsgi run" in commands
+
+
+# --- reindex-search ------------------------------------------------------------------------
+
+
+def test_reindex_search_indexes_products_loaded_behind_the_shops_back(cli, signed_in):
+    make_product(name="Aurora Glow", slug="aurora")
+    make_product(name="Borealis Lift", slug="borealis")
+    db.session.execute(db.text("DELETE FROM product_search"))  # as a raw SQL load would leave it
+    db.session.commit()
+    clinician = signed_in(make_clinician())
+    assert "Aurora Glow" not in clinician.get("/catalogue?q=aurora").get_data(as_text=True)
+    result = cli("reindex-search")
+    assert result.exit_code == 0, result.output
+    assert "2 products indexed" in result.output
+    assert "Aurora Glow" in clinician.get("/catalogue?q=aurora").get_data(as_text=True)
