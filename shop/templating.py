@@ -15,6 +15,7 @@ from shop.core import limits
 from shop.core.formatting import country_name, local_datetime, long_date, money
 from shop.core.letterhead import shop_details
 from shop.core.outbox import MailStatus
+from shop.core.paging import counted
 from shop.core.pricing import percent
 from shop.extensions import db
 from shop.ordering.history import ORDER_EVENT_LABELS
@@ -46,6 +47,7 @@ def register(app: Flask) -> None:
     # Query arguments a link may carry on: url_for reads names starting with "_" as its own.
     app.add_template_filter(lambda args: {k: v for k, v in dict(args).items() if not k.startswith("_")}, "link_args")
     app.add_template_filter(country_name, "country_name")
+    app.add_template_filter(counted, "counted")
     app.jinja_env.globals["event_labels"] = ORDER_EVENT_LABELS
     app.jinja_env.globals["quote_event_labels"] = QUOTE_EVENT_LABELS
     # Templates compare a record's status and offered actions with these, never with strings.

@@ -15,14 +15,6 @@ from sqlalchemy import Float, Integer, Subquery, column, select, table, text
 from shop.catalogue.search_index import MIN_VOCABULARY_WORD, SearchWord, words
 from shop.extensions import db
 
-# The weighted document of a product (the expression the GIN index is built on, in the
-# migration): name and codes weigh most, then the brand, then the rest.
-PG_DOCUMENT = (
-    "setweight(to_tsvector('simple'::regconfig, product_search.name), 'A') || "
-    "setweight(to_tsvector('simple'::regconfig, product_search.codes), 'A') || "
-    "setweight(to_tsvector('simple'::regconfig, product_search.brand), 'B') || "
-    "setweight(to_tsvector('simple'::regconfig, product_search.body), 'D')"
-)
 # BM25 weights of the FTS5 columns (name, codes, brand, body).
 SQLITE_WEIGHTS = "10.0, 10.0, 5.0, 1.0"
 CANDIDATES = 20  # name words the engine offers for one misspelt word
@@ -38,9 +30,10 @@ def matches(query_words: list[str]) -> Subquery:
     """Products whose index holds a word starting with each of `query_words`, with a rank
     (lower is better)."""
     if db.session.get_bind().dialect.name == "postgresql":
+        # `document`: the weighted tsvector PostgreSQL keeps for each row (made by the migration).
         statement = text(
-            f"SELECT product_id, -ts_rank({PG_DOCUMENT}, to_tsquery('simple'::regconfig, :tsquery)) AS rank"
-            f" FROM product_search WHERE ({PG_DOCUMENT}) @@ to_tsquery('simple'::regconfig, :tsquery)"
+            "SELECT product_id, -ts_rank(document, to_tsquery('simple'::regconfig, :tsquery)) AS rank"
+            " FROM product_search WHERE document @@ to_tsquery('simple'::regconfig, :tsquery)"
         ).bindparams(tsquery=" & ".join(w + _prefix(w, ":*") for w in query_words))
     else:
         statement = text(

@@ -99,7 +99,10 @@ ENGINE_OBJECTS: set[str] = set()
 
 
 def include_object(obj, name: str | None, type_: str, reflected: bool, _compare_to) -> bool:
-    """Alembic autogenerate hook: compare everything but the engine objects."""
+    """Alembic autogenerate hook: compare everything but the engine objects (a column is named
+    "table.column" there)."""
+    if type_ == "column" and name:
+        name = f"{obj.table.name}.{name}"
     return not (reflected and name and any(name == o or name.startswith(o + "_") for o in ENGINE_OBJECTS))
 
 

@@ -24,12 +24,6 @@ def requested_page(args: MultiDict | None = None) -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
-def paginate(query, size_setting: str = "STAFF_PAGE_SIZE"):
-    """One page of `query`; a page past the end is empty, never an error."""
-    per_page = current_app.config[size_setting]
-    return db.paginate(query, page=requested_page(), per_page=per_page, max_per_page=per_page, error_out=False)
-
-
 class CappedPagination(SelectPagination):
     """A page of a long list whose count stops a few pages past this one (at least COUNT_FLOOR
     items): `total` is then a lower bound and `capped` says so ("200+ products"), and counting
@@ -48,3 +42,22 @@ class CappedPagination(SelectPagination):
         counted = self._query_args["session"].execute(select(func.count()).select_from(query)).scalar_one()
         self.capped = counted > bound
         return min(counted, bound)
+
+
+def paginate(query, size_setting: str = "STAFF_PAGE_SIZE") -> CappedPagination:
+    """One page of `query`; a page past the end is empty, never an error. Its count stops a few
+    pages ahead (see CappedPagination): `page|counted` shows it ("200+")."""
+    per_page = current_app.config[size_setting]
+    return CappedPagination(
+        select=query,
+        session=db.session,
+        page=requested_page(),
+        per_page=per_page,
+        max_per_page=per_page,
+        error_out=False,
+    )
+
+
+def counted(page: CappedPagination) -> str:
+    """A page's count as people read it: "12", or "200+" when counting stopped there."""
+    return f"{page.total}+" if getattr(page, "capped", False) else str(page.total)

@@ -120,7 +120,7 @@ class Order(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
-    placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    placed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[OrderChannel] = mapped_column(
         enum_column(OrderChannel, "order_channel"), default=OrderChannel.WEB, server_default="web"
     )
@@ -134,7 +134,7 @@ class Order(db.Model):
     tax_rate_bps: Mapped[int]
     tax_cents: Mapped[int]
     total_cents: Mapped[int]
-    po_number: Mapped[str] = mapped_column(String(PO_NUMBER_LENGTH), default="")
+    po_number: Mapped[str] = mapped_column(String(PO_NUMBER_LENGTH), default="", index=True)
     note: Mapped[str] = mapped_column(Text, default="")
 
     # Copied when the order is placed, so later edits never change the paperwork.

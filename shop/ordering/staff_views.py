@@ -7,14 +7,14 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select, union
 
 from shop import clock
 from shop.access import Desk, desk_pages
+from shop.accounts.lookup import document_number, people_named, practices_named
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.catalogue.options import no_longer_sold
-from shop.core.db import contains
 from shop.core.paging import paginate
 from shop.extensions import db
 from shop.forms import EmptyForm, clean_text, posted
@@ -39,9 +39,7 @@ def orders_list():
     if shown:
         query = select(Order).where(_in_order_queue(shown, clock.now())).order_by(Order.placed_at, Order.id)
     if q:
-        query = query.where(
-            or_(contains(Order.number, q), contains(Order.practice_name, q), contains(Order.po_number, q))
-        )
+        query = query.where(found_by(q))
     page = paginate(query)
     return render_template(
         "staff/orders/list.html",
@@ -51,6 +49,22 @@ def orders_list():
         statuses=list(OrderStatus),
         shown=shown,
         queue_label=ORDER_QUEUES.get(shown, ""),
+    )
+
+
+def found_by(q: str):
+    """Orders by number (with or without "ORD-"), practice name, the ordering clinician's name or
+    email, or PO number (as written, or in capitals or small letters): each through its index."""
+    number = document_number(q, "ORD")
+    if number:
+        return Order.number == number
+    typed = q.strip()
+    return Order.id.in_(
+        union(
+            select(Order.id).where(Order.practice_id.in_(practices_named(typed))),
+            select(Order.id).where(Order.placed_by_id.in_(people_named(typed))),
+            select(Order.id).where(Order.po_number.in_({typed, typed.upper(), typed.lower()})),
+        )
     )
 
 

@@ -78,7 +78,7 @@ class Quote(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
     # The clinician who asked, or for whom staff started the quote (phone or fax).
-    contact_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # The contact's licence as it was when the quote was asked for or started by the desk.
     profession: Mapped[str] = mapped_column(String(32), default="", server_default="")
     licence_number: Mapped[str] = mapped_column(String(40), default="", server_default="")

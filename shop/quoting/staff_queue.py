@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import render_template, request, url_for
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union
 
 from shop import clock
 from shop.access import Desk, desk_pages
+from shop.accounts.lookup import document_number, people_named, practices_named
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.paging import paginate
@@ -45,9 +46,24 @@ def quotes_list():
     query = select(Quote).order_by(Quote.updated_at.asc() if oldest_first else Quote.updated_at.desc(), Quote.id)
     query = _in_queue(query, shown, clock.now())
     if q:
-        query = query.where(db.func.lower(Quote.number).contains(q.lower(), autoescape=True))
+        query = query.where(found_by(q))
     page = paginate(query)
     return render_template("staff/quotes/list.html", page=page, shown=shown, queues=QUEUES, q=q, now=clock.now())
+
+
+def found_by(q: str):
+    """Quotes by number (with or without "Q-"), practice name, or the contact's name or email,
+    each through its index."""
+    number = document_number(q, "Q")
+    if number:
+        return Quote.number == number
+    typed = q.strip()
+    return Quote.id.in_(
+        union(
+            select(Quote.id).where(Quote.practice_id.in_(practices_named(typed))),
+            select(Quote.id).where(Quote.contact_id.in_(people_named(typed))),
+        )
+    )
 
 
 def _latest_end():

@@ -14,11 +14,13 @@ from sqlalchemy import select
 from shop import clock
 from shop.access import Desk
 from shop.core import mailer
+from shop.core.paging import CappedPagination
 from shop.extensions import db
 from shop.invoicing import receipts
 from shop.ordering import orders
 from shop.ordering.history import OrderEvent
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
+from shop.ordering.staff_views import found_by
 from tests.factories import (
     CARD_STOCK,
     clinician_with_cart,
@@ -122,8 +124,9 @@ def test_the_status_filter_shows_only_orders_in_that_status(desk):
         ("harbour", ["harbour"]),
         ("HARBOUR SKIN", ["harbour"]),
         ("PO-2026-77", ["bayview"]),
-        ("po-2026", ["bayview"]),
-        ("Clinic", ["harbour"]),
+        ("po-2026-77", ["bayview"]),
+        ("po-2026", []),  # a PO number is looked for whole, through its index
+        ("Skin Clin", ["harbour"]),
         ("nothing like it", []),
         ("%", []),
         ("_", []),
@@ -140,6 +143,30 @@ def test_search_finds_orders_by_practice_or_po_number(desk, query, expected):
     found = _listed(browser.get("/staff/orders", query_string={"q": query}))
 
     assert found == [made[name].number for name in expected]
+
+
+def test_search_finds_orders_by_the_ordering_clinicians_name_or_email(desk):
+    make_variant("VIT-1", stock=50)
+    wanted = place_order(clinician_with_cart(("VIT-1", 1), full_name="Dr Maeve Byrne", email="maeve@harbour.example"))
+    other = place_order(clinician_with_cart(("VIT-1", 1), full_name="Dr Sean Walsh", email="sean@bayview.example"))
+    browser, _ = desk
+    clinician = wanted.placed_by
+
+    assert _listed(browser.get("/staff/orders", query_string={"q": clinician.email.upper()})) == [wanted.number]
+    assert _listed(browser.get("/staff/orders", query_string={"q": clinician.full_name})) == [wanted.number]
+    assert other.placed_by.email != clinician.email
+
+
+def test_the_count_stops_a_few_pages_ahead(desk, app, monkeypatch):
+    monkeypatch.setitem(app.config, "STAFF_PAGE_SIZE", 2)
+    monkeypatch.setattr(CappedPagination, "COUNT_FLOOR", 3)
+    monkeypatch.setattr(CappedPagination, "PAGES_AHEAD", 0)
+    make_variant("VIT-1", stock=50)
+    for _ in range(5):
+        _order()
+    browser, _ = desk
+    assert "3+ shown" in text(browser.get("/staff/orders"))
+    assert "5 shown" in text(browser.get("/staff/orders?page=3"))
 
 
 def test_a_page_past_the_last_says_so_instead_of_claiming_there_are_no_orders(desk):
@@ -160,6 +187,8 @@ def test_search_finds_an_order_by_its_number_and_combines_with_the_status_filter
 
     assert _listed(browser.get("/staff/orders", query_string={"q": wanted.number})) == [wanted.number]
     assert _listed(browser.get("/staff/orders", query_string={"q": wanted.number.lower()})) == [wanted.number]
+    digits = wanted.number.removeprefix("ORD-")
+    assert _listed(browser.get("/staff/orders", query_string={"q": f" {digits} "})) == [wanted.number]
     assert _listed(browser.get("/staff/orders", query_string={"q": wanted.number, "status": "shipped"})) == []
 
 
@@ -534,3 +563,19 @@ def test_an_action_without_its_csrf_token_changes_nothing(desk):
 
     assert response.status_code == 303
     assert _state(order.id) == before
+
+
+@pytest.mark.parametrize("query", ["Harbour", "dr.someone@clinic.example", "PO-2026-77", "ORD-100001"])
+def test_the_search_reads_orders_through_their_indexes_never_the_whole_table(query):
+    statement = select(Order.id).where(found_by(query)).order_by(Order.placed_at.desc()).limit(25)
+    sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {sql}")))
+        assert "Seq Scan on orders" not in plan, plan
+    else:
+        plan = "\n".join(row[-1] for row in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {sql}")))
+        assert not re.search(r"SCAN orders\b", plan), plan
+    assert re.search(
+        r"ix_orders_(practice_id|placed_by_id|po_number)|pk_orders|uq_orders_number|PRIMARY KEY|autoindex", plan
+    )

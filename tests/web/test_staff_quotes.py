@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from shop import clock
 from shop.accounts.models import Profession
@@ -163,6 +164,13 @@ def test_the_desk_finds_a_quote_by_its_number_in_any_queue(desk, one_of_each):
     for query in (number, number.lower(), number[2:], f"  {number} "):
         response = desk.get(f"/staff/quotes?q={query}")
         assert listed(response) == [number], query
+
+
+def test_the_desk_finds_quotes_by_practice_name_or_the_contacts_name_or_email(desk, one_of_each):
+    quote = db.session.scalar(select(Quote).where(Quote.number == one_of_each["sent"]))
+    for query in (quote.practice.name.upper(), quote.contact.email, quote.contact.full_name):
+        assert quote.number in listed(desk.get("/staff/quotes", query_string={"q": query})), query
+    assert listed(desk.get("/staff/quotes", query_string={"q": "no practice is called this"})) == []
 
 
 def test_a_number_that_matches_nothing_says_so(desk, one_of_each):
