@@ -93,6 +93,8 @@ class ProductStatus(LabelledEnum):
 
 class Product(db.Model):
     __tablename__ = "products"
+    # A category's products in name order, as its listing shows them.
+    __table_args__ = (Index("ix_products_category_id_name", "category_id", "name"),)
     audit_type = "product"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -55,16 +55,13 @@ class CatalogueFilter:
         return terms(self.q[:MAX_QUERY_LENGTH], MAX_TERMS)
 
     @property
+    def has_filters(self) -> bool:
+        """Whether anything but words narrows the search."""
+        return bool(self.category or self.brand or self.ingredient or self.area or self.lidocaine or self.in_stock)
+
+    @property
     def is_filtered(self) -> bool:
-        return bool(
-            self.q.strip()
-            or self.category
-            or self.brand
-            or self.ingredient
-            or self.area
-            or self.lidocaine
-            or self.in_stock
-        )
+        return bool(self.q.strip()) or self.has_filters
 
 
 def _tagged(link_column, tag, slug: str):
@@ -72,15 +69,21 @@ def _tagged(link_column, tag, slug: str):
     return exists().where(link_column.table.c.product_id == Product.id, link_column == tag.id, tag.slug == slug)
 
 
+def _words_alone(f: CatalogueFilter) -> bool:
+    return bool(f.terms) and f.sort == "relevance" and not f.has_filters
+
+
 def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]]:
     """The ids of the active products with at least one option on sale that match every term and
     filter (joining only what the filters need), and their order as (expression, descending).
     Inactive variants count for nothing: not in search, filters or price."""
-    query = (
-        select(Product.id)
-        .join(ProductSearch, ProductSearch.product_id == Product.id)
-        .where(Product.active, ProductSearch.min_price_cents.is_not(None))  # an option on sale
-    )
+    if _words_alone(f):
+        # Words alone: the engine's own ranking over its rows, each a product on sale, with no
+        # other table read until the page's cards.
+        matched = matches(f.terms)
+        return select(matched.c.product_id.label("id")), [(matched.c.rank, False), (matched.c.product_id, False)]
+    # Products on sale are those with a search row (active, with an option on sale).
+    query = select(Product.id).join(ProductSearch, ProductSearch.product_id == Product.id)
     matched = None
     if f.terms:
         matched = matches(f.terms)
@@ -174,8 +177,10 @@ class CatalogueResults(CappedPagination):
 def search_products(f: CatalogueFilter, page: int, per_page: int) -> CatalogueResults:
     """One page of what the filter finds, with a count that stops a few pages ahead."""
     found, order = _found(f)
+    counted = select(matches(f.terms, ranked=False).c.product_id) if _words_alone(f) else found
     return CatalogueResults(
         select=found,
+        count_select=counted,
         order=order,
         session=db.session,
         page=page,

@@ -51,7 +51,7 @@ NAME_WORDS = ("name", "manufacturer")
 
 
 class ProductSearch(db.Model):
-    """What finds a product, as folded words ("Juvéderm" is "juvederm"), by weight: its name and
+    """A product on sale (active, with an option on sale; the others have no row), and what finds it, as folded words ("Juvéderm" is "juvederm"), by weight: its name and
     codes (SKUs, GTINs) first, then its brand, then the rest; and the lowest price and whether
     there is a lidocaine option among its options on sale."""
 
@@ -59,7 +59,7 @@ class ProductSearch(db.Model):
 
     product_id: Mapped[int] = mapped_column(db.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     # What the listing's filters and sorts ask of the options on sale, read from this row (first,
-    # so that reading them never reads the text): the lowest price (None: nothing on sale).
+    # so that reading them never reads the text).
     min_price_cents: Mapped[int | None]
     lidocaine: Mapped[bool] = mapped_column(default=False)
     name: Mapped[str] = mapped_column(Text)
@@ -113,6 +113,7 @@ def _reindex_batch(connection: Connection, ids: list[int]) -> None:
             Brand.name,
             Brand.manufacturer,
             Category.name,
+            Product.active,
         )
         .join(Brand, Product.brand_id == Brand.id)
         .join(Category, Product.category_id == Category.id)
@@ -152,11 +153,12 @@ def _reindex_batch(connection: Connection, ids: list[int]) -> None:
             "min_price_cents": min(prices[pid], default=None),
             "lidocaine": pid in lidocaine,
         }
-        for pid, name, summary, description, composition, brand, manufacturer, category in products
+        for pid, name, summary, description, composition, brand, manufacturer, category, active in products
+        if active and prices[pid]  # on sale: every row is a product a search may show
     ]
     if rows:
         connection.execute(ProductSearch.__table__.insert(), rows)
-        _remember_words(connection, [(row[1], row[5]) for row in products])
+    _remember_words(connection, [(row[1], row[5]) for row in products if row[-1]])
 
 
 def _remember_words(connection: Connection, names: list[tuple[str, str]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from shop.catalogue.models import Brand, Product, Variant
 from shop.catalogue.search import MAX_QUERY_LENGTH, MAX_TERMS
@@ -40,12 +40,17 @@ def suggestions(typed: str) -> list[Suggestion]:
         )
     ]
     matched = matches(query_words)
+    # The engine ranks its rows (each a product on sale) and keeps the best; then their names.
+    best = (
+        select(matched.c.product_id, matched.c.rank)
+        .order_by(matched.c.rank, matched.c.product_id)
+        .limit(MOST - len(brands))
+        .subquery("best")
+    )
     products = db.session.execute(
         select(Product.id, Product.name, Product.slug)
-        .join(matched, matched.c.product_id == Product.id)
-        .where(Product.active, exists().where(Variant.product_id == Product.id, Variant.active.is_(True)))
-        .order_by(matched.c.rank, Product.name, Product.id)
-        .limit(MOST - len(brands))
+        .join(best, best.c.product_id == Product.id)
+        .order_by(best.c.rank, best.c.product_id)
     ).all()
     code = typed.strip().upper()
     skus: dict[int, list[str]] = {}

@@ -26,19 +26,20 @@ def terms(query: str, limit: int) -> list[str]:
     return words(query)[:limit]
 
 
-def matches(query_words: list[str]) -> Subquery:
+def matches(query_words: list[str], *, ranked: bool = True) -> Subquery:
     """Products whose index holds a word starting with each of `query_words`, with a rank
-    (lower is better)."""
+    (lower is better; 0 for all when not `ranked`, for counting)."""
     if db.session.get_bind().dialect.name == "postgresql":
         # `document`: the weighted tsvector PostgreSQL keeps for each row (made by the migration).
+        rank = "-ts_rank(document, to_tsquery('simple'::regconfig, :tsquery))" if ranked else "0.0"
         statement = text(
-            "SELECT product_id, -ts_rank(document, to_tsquery('simple'::regconfig, :tsquery)) AS rank"
+            f"SELECT product_id, {rank} AS rank"
             " FROM product_search WHERE document @@ to_tsquery('simple'::regconfig, :tsquery)"
         ).bindparams(tsquery=" & ".join(w + _prefix(w, ":*") for w in query_words))
     else:
+        rank = f"bm25(product_search_fts, {SQLITE_WEIGHTS})" if ranked else "0.0"
         statement = text(
-            f"SELECT rowid AS product_id, bm25(product_search_fts, {SQLITE_WEIGHTS}) AS rank"
-            " FROM product_search_fts WHERE product_search_fts MATCH :match"
+            f"SELECT rowid AS product_id, {rank} AS rank FROM product_search_fts WHERE product_search_fts MATCH :match"
         ).bindparams(match=" AND ".join(f'"{w}"' + _prefix(w, "*") for w in query_words))
     return statement.columns(column("product_id", Integer), column("rank", Float)).subquery("matched")
 
