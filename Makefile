@@ -67,7 +67,10 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev
-	@$(BIN)/python -m tests.bench_catalogue; catalogue=$$?; $(BIN)/python -m tests.bench; rest=$$?; exit $$((catalogue | rest))
+	@$(BIN)/python -m tests.bench_catalogue; catalogue=$$?; \
+	$(BIN)/python -m tests.bench_checkout; checkout=$$?; \
+	$(BIN)/python -m tests.bench; rest=$$?; \
+	exit $$((catalogue | checkout | rest))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from shop import clock
 from shop.accounts.models import User
+from shop.cart.loading import priced_lines
 from shop.cart.models import CartLine
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Product, Variant
@@ -264,8 +265,8 @@ class CartView:
 
 def view_cart(user: User) -> CartView:
     rows = []
-    prices = price_list_of(user)
-    for line in lines_of(user):
+    lines, prices = priced_lines(user)
+    for line in lines:
         variant = line.variant
         price = prices.unit_price(variant, line.quantity)
         row = CartRow(

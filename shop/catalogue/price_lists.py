@@ -108,6 +108,12 @@ def price_list_for(practice: Practice | None) -> PriceList:
     return PriceList(discount_bps=practice.discount_bps, agreed=agreed)
 
 
+def prices_agreed(practice: Practice | None, agreed: Mapping[int, int]) -> PriceList:
+    """What `practice` pays given its `agreed` prices (variant id -> unit price) for the variants
+    at hand (list prices for no practice)."""
+    return LIST_PRICES if practice is None else PriceList(discount_bps=practice.discount_bps, agreed=agreed)
+
+
 def price_list_of(user: User | None) -> PriceList:
     """What `user` pays: their practice's prices for a clinician, list prices for anyone else."""
     if user is None or not user.is_clinician:
@@ -145,9 +151,7 @@ def priced_options(products: Sequence[Product], user: User | None, *, volume_pri
         set_committed_value(product, "variants", options[product.id])
         for variant in options[product.id]:
             set_committed_value(variant, "product", product)
-    if practice is None:
-        return LIST_PRICES
-    return PriceList(discount_bps=practice.discount_bps, agreed=agreed)
+    return prices_agreed(practice, agreed)
 
 
 def agreements_of(practice: Practice) -> list[PriceAgreement]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, event, insert, select, update
+from sqlalchemy import ForeignKey, String, Text, case, event, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from shop import clock
@@ -127,14 +127,36 @@ def book(
     return balance
 
 
-def reserve(variant: Variant, quantity: int) -> StockMovement:
-    """Take `quantity` for an order, or raise OutOfStock if another order got there first.
-    Runs inside the caller's unit of work; the caller writes the order's number on the row it
-    returns once the order has one."""
-    balance = _move(variant.id, -quantity)
-    if balance is None:
-        raise OutOfStock(f"Someone else just ordered the last of {variant.product.name} ({variant.sku}).")
-    return _write(variant.id, Movement.RESERVED, -quantity, balance)
+def reserve(wanted: list[tuple[Variant, int]], reference: str) -> None:
+    """Take each (variant, quantity) for order `reference`, or raise OutOfStock if another order
+    got there first: one conditional UPDATE for all the variants (a row is taken only if it has
+    enough), inside the caller's unit of work as its last write, so the rows stay locked only
+    until its commit, which follows. PostgreSQL locks the rows in key order, so two orders
+    holding the same products cannot deadlock each other. The ledger's rows follow."""
+    if not wanted:
+        return
+    quantities: dict[int, int] = {}
+    for variant, quantity in wanted:
+        quantities[variant.id] = quantities.get(variant.id, 0) + quantity
+    needed = case(quantities, value=Variant.id)
+    taken = dict(
+        db.session.execute(
+            update(Variant)
+            .where(Variant.id.in_(sorted(quantities)), Variant.stock_on_hand >= needed)
+            .values(stock_on_hand=Variant.stock_on_hand - needed)
+            .returning(Variant.id, Variant.stock_on_hand)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    short = next((variant for variant, _quantity in sorted(wanted, key=_by_id) if variant.id not in taken), None)
+    if short is not None:
+        raise OutOfStock(f"Someone else just ordered the last of {short.product.name} ({short.sku}).")
+    for variant_id, quantity in quantities.items():
+        _write(variant_id, Movement.RESERVED, -quantity, taken[variant_id], reference=reference)
+
+
+def _by_id(pair: tuple[Variant, int]) -> int:
+    return pair[0].id
 
 
 def release(variant_id: int, quantity: int, reference: str, reason: str = "") -> None:

@@ -49,12 +49,17 @@ def overdue(today: date):
 
 def practice_balance(practice_id: int) -> int:
     """What the practice owes over all its invoices (negative: it is in credit)."""
+    return db.session.scalar(select(balance_of(practice_id)))
+
+
+def balance_of(practice_id: int):
+    """The practice's balance as an expression, for a statement that asks more at once."""
     invoiced = select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(Invoice.practice_id == practice_id)
     credited = select(func.coalesce(func.sum(CreditNote.total_cents), 0)).where(CreditNote.practice_id == practice_id)
     paid = select(func.coalesce(func.sum(InvoicePayment.amount_cents), 0)).where(
         InvoicePayment.practice_id == practice_id
     )
-    return db.session.scalar(select(invoiced.scalar_subquery() - credited.scalar_subquery() - paid.scalar_subquery()))
+    return invoiced.scalar_subquery() - credited.scalar_subquery() - paid.scalar_subquery()
 
 
 def overdue_invoices(practice_id: int, today: date) -> list[Invoice]:

@@ -74,11 +74,12 @@ class PlacedOrder:
         return cls(order.id, order.number, order.payment_method)
 
 
-def place_order(user: User, request: CheckoutRequest) -> PlacedOrder:
-    """Turn the cart into an order. Raises NotEligible, PriceChanged, OutOfStock or
-    CreditLimitExceeded; on any of them nothing is reserved and the cart is unchanged."""
+def place_order(user: User, request: CheckoutRequest, view: carts.CartView | None = None) -> PlacedOrder:
+    """Turn the cart into an order (`view`: the cart as the checkout page just read it, in this
+    transaction). Raises NotEligible, PriceChanged, OutOfStock or CreditLimitExceeded; on any of
+    them nothing is reserved and the cart is unchanged."""
     with unit_of_work():
-        return PlacedOrder.of(_place(user, request))
+        return PlacedOrder.of(_place(user, request, view or carts.view_cart(user)))
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,11 @@ def delivery_address(user: User, address_id: int) -> Address:
     return address
 
 
-def _place(user: User, request: CheckoutRequest) -> Order:
+def _place(user: User, request: CheckoutRequest, view: carts.CartView) -> Order:
     if not user.is_verified(clock.today()):
         raise NotEligible("Your account is not verified to order.")
     require_open(user.practice)
     address = delivery_address(user, request.address_id)
-    if request.payment_method not in payment_methods(user):
-        raise NotEligible("Choose a payment method that is offered to your practice.", field="payment_method")
-    view = carts.view_cart(user)
     if view.is_empty:
         raise NotEligible("Your cart is empty.")
     if view.has_price_changes:
@@ -178,12 +176,6 @@ def create_order(
                 f"This order is above your practice's available credit on account. {by_card} the orders desk.",
                 field="payment_method",
             )
-    # Always in the same order (by variant), so two orders holding the same products in
-    # opposite orders cannot deadlock each other.
-    reserved = [
-        stock.reserve(line.variant, line.quantity)
-        for line in sorted((line for line in lines if line.variant is not None), key=lambda line: line.variant.id)
-    ]
     order = _new_order(user, request, address, totals, currency or current_app.config["SHOP_CURRENCY"], keyed)
     for line in lines:
         copied = {name: getattr(line, name) for name in LINE_COPIES}
@@ -193,11 +185,13 @@ def create_order(
     db.session.flush()
     # Numbers follow the row id, so they are unique without a lock and easy to read out.
     order.number = f"ORD-{NUMBER_OFFSET + order.id}"
-    for movement in reserved:
-        movement.reference = order.number
     placed_by = keyed.staff if keyed else user
     events.record(order, placed_by, "placed", None, order.status.value, note, at=order.placed_at)
     email_order_placed(order)
+    db.session.flush()
+    # The stock last: its rows stay locked until the commit, which follows at once (the emails
+    # are written by now). Short of stock, all of the above is rolled back.
+    stock.reserve([(line.variant, line.quantity) for line in lines if line.variant is not None], order.number)
     return order
 
 

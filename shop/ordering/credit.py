@@ -47,12 +47,10 @@ def uninvoiced_on_account() -> list:
 def open_account_balance(practice_id: int) -> int:
     """What the practice owes, and has promised to owe: its invoices' balance (less credit notes
     and payments) and its orders on account not invoiced yet."""
-    pending = db.session.scalar(
-        select(func.coalesce(func.sum(Order.total_cents), 0)).where(
-            Order.practice_id == practice_id, *uninvoiced_on_account()
-        )
+    pending = select(func.coalesce(func.sum(Order.total_cents), 0)).where(
+        Order.practice_id == practice_id, *uninvoiced_on_account()
     )
-    return balances.practice_balance(practice_id) + pending
+    return db.session.scalar(select(balances.balance_of(practice_id) + pending.scalar_subquery()))
 
 
 def available_credit(user: User) -> int:

@@ -60,7 +60,7 @@ def checkout_page():
     if not form.validate_on_submit():
         return _render_checkout(form, view, 422 if form.is_submitted() else 200)
     try:
-        placed = checkout.place_order(current_user, form.checkout_request())
+        placed = checkout.place_order(current_user, form.checkout_request(), view)
     except ShopError as error:
         show_error(form, error)
         if error.field is None:

@@ -1,0 +1,37 @@
+"""A cart's lines as the cart page and the checkout read them: each with its option's product,
+market statuses and volume prices, and the price the practice agreed for it, in one statement."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, literal, select
+from sqlalchemy.orm import joinedload
+
+from shop.accounts.models import User
+from shop.cart.models import CartLine
+from shop.catalogue.models import Product, Variant
+from shop.catalogue.price_lists import PriceAgreement, PriceList, prices_agreed
+from shop.extensions import db
+
+
+def priced_lines(user: User) -> tuple[list[CartLine], PriceList]:
+    """The user's cart lines, oldest first, and the prices the user pays for them."""
+    practice = user.practice if user.is_clinician else None
+    agreed_price = PriceAgreement.unit_price_cents if practice is not None else literal(None)
+    option = joinedload(CartLine.variant)
+    query = (
+        select(CartLine, agreed_price)
+        .where(CartLine.user_id == user.id)
+        .order_by(CartLine.added_at, CartLine.id)
+        .options(
+            option.joinedload(Variant.product).joinedload(Product.regulatory_statuses),
+            option.joinedload(Variant.price_breaks),
+        )
+    )
+    if practice is not None:
+        query = query.outerjoin(
+            PriceAgreement,
+            and_(PriceAgreement.variant_id == CartLine.variant_id, PriceAgreement.practice_id == practice.id),
+        )
+    rows = db.session.execute(query).unique().all()
+    agreed = {line.variant_id: price for line, price in rows if price is not None}
+    return [line for line, _price in rows], prices_agreed(practice, agreed)
