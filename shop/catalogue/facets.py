@@ -28,6 +28,7 @@ _KINDS = tuple(kind for kind, _order in CHOICES.values())
 class Choice(NamedTuple):
     slug: str
     name: str
+    id: int
 
 
 _kept: dict = {}
@@ -47,9 +48,15 @@ def facets() -> dict[str, list[Choice]]:
 
 def _read() -> dict[str, list[Choice]]:
     return {
-        name: [Choice(*row) for row in db.session.execute(select(kind.slug, kind.name).order_by(*order))]
+        name: [Choice(*row) for row in db.session.execute(select(kind.slug, kind.name, kind.id).order_by(*order))]
         for name, (kind, order) in CHOICES.items()
     }
+
+
+def chosen_id(kind: str, slug: str) -> int | None:
+    """The id of the `kind` ("categories", "brands", "ingredients", "areas") with this slug, as
+    the filter panel offers it (None for one it does not offer)."""
+    return next((choice.id for choice in facets()[kind] if choice.slug == slug), None)
 
 
 def forget() -> None:

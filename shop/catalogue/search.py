@@ -8,14 +8,13 @@ from flask import current_app
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from shop.catalogue.facets import chosen_id
 from shop.catalogue.images import ProductImage
 from shop.catalogue.models import (
     Brand,
     Category,
-    Ingredient,
     Product,
     RegulatoryStatus,
-    TreatmentArea,
     Variant,
     product_ingredients,
     product_treatment_areas,
@@ -64,9 +63,10 @@ class CatalogueFilter:
         return bool(self.q.strip()) or self.has_filters
 
 
-def _tagged(link_column, tag, slug: str):
-    """The product carries the tag (an ingredient, a treatment area) with this slug."""
-    return exists().where(link_column.table.c.product_id == Product.id, link_column == tag.id, tag.slug == slug)
+def _tagged(product_column, tag_column, tag_id: int | None):
+    """The product carries the tag (an ingredient, a treatment area) with this id: one probe of
+    the link table's key per product."""
+    return exists().where(product_column == Product.id, tag_column == tag_id)
 
 
 def _words_alone(f: CatalogueFilter) -> bool:
@@ -90,16 +90,20 @@ def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]
         query = query.join(matched, matched.c.product_id == Product.id)
     elif f.q.strip():
         query = query.where(false())  # only signs typed ("%", "_"): no product has those words
+    # The panel's choices are known by slug, and kept with their ids (facets): the filters
+    # compare ids, which the indexes hold.
     if f.category:
-        query = query.join(Category, Product.category_id == Category.id).where(Category.slug == f.category)
-    if f.brand or f.sort == "brand":
-        query = query.join(Brand, Product.brand_id == Brand.id)
+        query = query.where(Product.category_id == chosen_id("categories", f.category))
     if f.brand:
-        query = query.where(Brand.slug == f.brand)
+        query = query.where(Product.brand_id == chosen_id("brands", f.brand))
+    if f.sort == "brand":
+        query = query.join(Brand, Product.brand_id == Brand.id)
     if f.ingredient:
-        query = query.where(_tagged(product_ingredients.c.ingredient_id, Ingredient, f.ingredient))
+        ingredient = chosen_id("ingredients", f.ingredient)
+        query = query.where(_tagged(product_ingredients.c.product_id, product_ingredients.c.ingredient_id, ingredient))
     if f.area:
-        query = query.where(_tagged(product_treatment_areas.c.area_id, TreatmentArea, f.area))
+        area = chosen_id("areas", f.area)
+        query = query.where(_tagged(product_treatment_areas.c.product_id, product_treatment_areas.c.area_id, area))
     if f.lidocaine:
         query = query.where(ProductSearch.lidocaine)
     if f.in_stock:
