@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from shop.catalogue.facets import chosen_id
@@ -122,13 +122,18 @@ def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]
     return query, [*order, (Product.id, False)]
 
 
-def _cards(found: Select, order: list[tuple[ColumnElement, bool]], limit: int | None, offset: int = 0) -> Select:
+def _cards(
+    found: Select, order: list[tuple[ColumnElement, bool]], limit: int | None, offset: int = 0, *, total=False
+) -> Select:
     """The products `found` in `order` (a page of them with `limit`), each with what its card
     shows: brand, category, status in the shop's market and main image, each at most one row,
-    joined onto the page's rows only (the options come with their prices: priced_options)."""
+    joined onto the page's rows only (the options come with their prices: priced_options).
+    With `total`, each row also says how many were found (for an order that reads them all
+    anyway, the count costs nothing more)."""
     keys = [expression.label(f"key{n}") for n, (expression, _descending) in enumerate(order)]
     directions = [descending for _expression, descending in order]
-    inner = found.add_columns(*keys).order_by(
+    counted = [func.count().over().label("total")] if total else []
+    inner = found.add_columns(*keys, *counted).order_by(
         *(key.desc() if descending else key.asc() for key, descending in zip(keys, directions, strict=True))
     )
     if limit is not None:
@@ -144,7 +149,7 @@ def _cards(found: Select, order: list[tuple[ColumnElement, bool]], limit: int | 
     )
     market = current_app.config["SHOP_MARKET"]
     return (
-        select(Product)
+        select(Product, *([page.c.total] if total else []))
         .join(page, page.c.id == Product.id)
         .join(Brand, Product.brand_id == Brand.id)
         .join(Category, Product.category_id == Category.id)
@@ -170,21 +175,35 @@ def product_query(f: CatalogueFilter) -> Select:
 
 class CatalogueResults(CappedPagination):
     """A page of products: their ids chosen and ordered first, then the page's cards loaded, in
-    one statement; counted on the ids alone."""
+    one statement; counted on the ids alone, or (`counted_in_page`, for a search by words, which
+    ranks every match anyway) by the same statement."""
+
+    found_total: int | None = None
 
     def _query_items(self) -> list:
         args = self._query_args
-        cards = _cards(args["select"], args["order"], self.per_page, self._query_offset)
-        return list(args["session"].scalars(cards).unique())
+        in_page = args.get("counted_in_page", False)
+        cards = _cards(args["select"], args["order"], self.per_page, self._query_offset, total=in_page)
+        if not in_page:
+            return list(args["session"].scalars(cards).unique())
+        rows = args["session"].execute(cards).unique().all()
+        self.found_total = rows[0][1] if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        if self.found_total is not None:
+            return self.found_total
+        return super()._query_count()
 
 
 def search_products(f: CatalogueFilter, page: int, per_page: int) -> CatalogueResults:
     """One page of what the filter finds, with a count that stops a few pages ahead."""
     found, order = _found(f)
-    counted = select(matches(f.terms, ranked=False).c.product_id) if _words_alone(f) else found
+    words_alone = _words_alone(f)
     return CatalogueResults(
         select=found,
-        count_select=counted,
+        count_select=select(matches(f.terms, ranked=False).c.product_id) if words_alone else found,
+        counted_in_page=words_alone,
         order=order,
         session=db.session,
         page=page,

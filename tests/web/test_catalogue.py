@@ -20,7 +20,7 @@ from shop.core.paging import CappedPagination
 from shop.demo.catalogue import PRODUCTS
 from shop.extensions import db
 from tests.factories import make_applicant, make_catalogue, make_clinician, make_product, make_staff, option
-from tests.helpers import text
+from tests.helpers import statements_during, text
 
 ALL_DEMO = {p["slug"] for p in PRODUCTS}
 PRODUCT_LINK = re.compile(r'<h2><a href="/catalogue/([a-z0-9-]+)">')
@@ -280,8 +280,14 @@ def test_a_long_result_count_stops_a_few_pages_ahead(clinician, app, monkeypatch
     monkeypatch.setitem(app.config, "CATALOGUE_PAGE_SIZE", 2)
     monkeypatch.setattr(CappedPagination, "COUNT_FLOOR", 4)
     monkeypatch.setattr(CappedPagination, "PAGES_AHEAD", 1)
-    assert "4+ products match your search" in text(clinician.get("/catalogue?q=glow"))
-    assert "7 products match your search" in text(clinician.get("/catalogue?q=glow&page=4"))
+    filtered = "/catalogue?q=glow&category=skin-boosters"
+    assert "4+ products match your search" in text(clinician.get(filtered))
+    assert "7 products match your search" in text(clinician.get(filtered + "&page=4"))
+    # Words alone are ranked over every match, and counted by the same statement: exactly.
+    assert "7 products match your search" in text(clinician.get("/catalogue?q=glow"))
+    assert statements_during(lambda: clinician.get("/catalogue?q=glow")) < statements_during(
+        lambda: clinician.get(filtered)
+    )
 
 
 # --- sorting -----------------------------------------------------------------------------
