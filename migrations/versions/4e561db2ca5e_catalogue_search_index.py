@@ -72,6 +72,7 @@ def upgrade():
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('min_price_cents', sa.Integer(), nullable=True),
     sa.Column('lidocaine', sa.Boolean(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('codes', sa.Text(), nullable=False),
     sa.Column('brand', sa.Text(), nullable=False),
@@ -79,6 +80,10 @@ def upgrade():
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_product_search_product_id_products'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('product_id', name=op.f('pk_product_search'))
     )
+    with op.batch_alter_table('product_search', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_product_search_category_id_min_price_cents', ['category_id', 'min_price_cents'], unique=False
+        )
     # ### end Alembic commands ###
     bind = op.get_bind()
     for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRESQL:

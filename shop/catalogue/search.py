@@ -93,7 +93,10 @@ def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]
     # The panel's choices are known by slug, and kept with their ids (facets): the filters
     # compare ids, which the indexes hold.
     if f.category:
-        query = query.where(Product.category_id == chosen_id("categories", f.category))
+        # Sorted by price, the category's products are read in that order from the search rows.
+        by_price = f.sort in ("price_asc", "price_desc")
+        column = ProductSearch.category_id if by_price else Product.category_id
+        query = query.where(column == chosen_id("categories", f.category))
     if f.brand:
         query = query.where(Product.brand_id == chosen_id("brands", f.brand))
     if f.sort == "brand":

@@ -14,7 +14,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Integer, String, Text, delete, event, select
+from sqlalchemy import Connection, Index, Integer, String, Text, delete, event, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -56,12 +56,14 @@ class ProductSearch(db.Model):
     there is a lidocaine option among its options on sale."""
 
     __tablename__ = "product_search"
+    __table_args__ = (Index("ix_product_search_category_id_min_price_cents", "category_id", "min_price_cents"),)
 
     product_id: Mapped[int] = mapped_column(db.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)
     # What the listing's filters and sorts ask of the options on sale, read from this row (first,
     # so that reading them never reads the text).
     min_price_cents: Mapped[int | None]
     lidocaine: Mapped[bool] = mapped_column(default=False)
+    category_id: Mapped[int | None]  # the product's, so a category is read in price order
     name: Mapped[str] = mapped_column(Text)
     codes: Mapped[str] = mapped_column(Text)
     brand: Mapped[str] = mapped_column(Text)
@@ -113,6 +115,7 @@ def _reindex_batch(connection: Connection, ids: list[int]) -> None:
             Brand.name,
             Brand.manufacturer,
             Category.name,
+            Product.category_id,
             Product.active,
         )
         .join(Brand, Product.brand_id == Brand.id)
@@ -152,8 +155,9 @@ def _reindex_batch(connection: Connection, ids: list[int]) -> None:
             "body": _text(summary, description, composition, category, *options[pid], *tags[pid]),
             "min_price_cents": min(prices[pid], default=None),
             "lidocaine": pid in lidocaine,
+            "category_id": category_id,
         }
-        for pid, name, summary, description, composition, brand, manufacturer, category, active in products
+        for pid, name, summary, description, composition, brand, manufacturer, category, category_id, active in products
         if active and prices[pid]  # on sale: every row is a product a search may show
     ]
     if rows:

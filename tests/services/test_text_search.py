@@ -13,7 +13,7 @@ from sqlalchemy import event, select
 from shop import clock
 from shop.catalogue import search_index
 from shop.catalogue.corrections import correction
-from shop.catalogue.models import Ingredient, Product, Variant
+from shop.catalogue.models import Category, Ingredient, Product, Variant
 from shop.catalogue.search import CatalogueFilter, product_query, product_with_code, search_products
 from shop.catalogue.search_index import ProductSearch, SearchWord, fold, words
 from shop.catalogue.text_search import closest_word, matches
@@ -242,3 +242,15 @@ def test_the_match_is_served_by_the_databases_full_text_index():
         plan = " ".join(str(row) for row in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {sql}")))
         assert "VIRTUAL TABLE INDEX" in plan and "product_search_fts" in plan, plan
     assert db.session.execute(statement).scalars().all() == [db.session.scalar(select(Product.id))]
+
+
+def test_a_product_moved_to_another_category_is_listed_there_in_price_order():
+    product = make_product(name="Aurora Glow", slug="aurora")
+    make_product(name="Borealis Lift", slug="borealis", price_cents=500)
+    fillers = Category(slug="fillers", name="Fillers")
+    db.session.add(fillers)
+    product.category = fillers
+    db.session.commit()
+    assert found("", category="fillers", sort="price_asc") == ["aurora"]
+    assert found("", category="skin-boosters", sort="price_desc") == ["borealis"]
+    assert found("", category="skin-boosters", sort="name") == ["borealis"]
