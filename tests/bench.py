@@ -30,18 +30,9 @@ from shop.accounts import users as accounts
 from shop.accounts.models import Role, SecondFactor, User
 from shop.catalogue import import_jobs
 from shop.catalogue.csv_format import COLUMNS, export_rows
-from shop.catalogue.models import (
-    Brand,
-    Category,
-    Ingredient,
-    Product,
-    RegulatoryCategory,
-    RegulatoryStatus,
-    TreatmentArea,
-    Variant,
-)
 from shop.extensions import db
 from shop.ordering.models import Order, OrderStatus, PaymentMethod
+from tests import bench_catalogue
 from tests import bench_traceability as traceability
 from tests.helpers import WebClient
 
@@ -104,44 +95,8 @@ def build(app) -> traceability.Traceability:
 
     with app.app_context():
         upgrade(directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
-        categories = [Category(slug=f"cat-{i}", name=f"Category {i}") for i in range(4)]
-        categories.append(Category(slug="skin-boosters", name="Skin boosters"))
-        brands = [Brand(slug=f"brand-{i}", name=f"Brand {i}") for i in range(40)]
-        ingredients = [
-            Ingredient(slug=s, name=s.title()) for s in ("glycerol", "mannitol", "hyaluronic-acid", "amino-acids")
-        ]
-        areas = [TreatmentArea(slug=s, name=s.title()) for s in ("face", "neck", "hands", "thighs")]
-        db.session.add_all(categories + brands + ingredients + areas)
+        bench_catalogue.add_catalogue(PRODUCTS)
         now = clock.now()
-        words = ["hydra", "boost", "glow", "meso", "vital", "light", "rich", "max", "lift", "balance"]
-        for n in range(PRODUCTS):
-            product = Product(
-                slug=f"product-{n}",
-                name=f"{words[n % 10].title()} {words[(n // 10) % 10].title()} {n}",
-                brand=brands[n % len(brands)],
-                category=categories[n % len(categories)],
-                summary=f"A {words[n % 10]} product for {words[(n // 7) % 10]} results.",
-                description="Hyaluronic acid based injectable for professional use. " * 3,
-                created_at=now - timedelta(minutes=n),
-            )
-            product.ingredients = [ingredients[n % 4], ingredients[(n + 1) % 4]]
-            product.treatment_areas = [areas[n % 4]]
-            for v in range(3):
-                product.variants.append(
-                    Variant(
-                        sku=f"B{n:05d}-{v}",
-                        label=f"Option {v}",
-                        pack_size="1 x 1 mL",
-                        contains_lidocaine=v == 1,
-                        price_cents=5000 + (n * 37 + v * 1000) % 40000,
-                        stock_on_hand=(n + v) % 30,
-                    )
-                )
-            product.regulatory_statuses.append(
-                RegulatoryStatus(market="EU", category=RegulatoryCategory.CE_MARKED, sale_permitted=True)
-            )
-            db.session.add(product)
-        db.session.commit()
         clinician = accounts.create_user(
             email="bench@clinic.example", password=PASSWORD, role=Role.CLINICIAN, verified=True
         )

@@ -80,46 +80,7 @@ def build(app, products: int) -> None:
 
     with app.app_context():
         upgrade(directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
-        categories = [Category(slug=f"cat-{i}", name=f"Category {i}") for i in range(4)]
-        categories.append(Category(slug="skin-boosters", name="Skin boosters"))
-        brands = [Brand(slug=f"{name.lower()}-{i}", name=name) for i, name in enumerate(BRANDS * 5)]
-        ingredients = [
-            Ingredient(slug=s, name=s.replace("-", " ").title())
-            for s in ("glycerol", "mannitol", "hyaluronic-acid", "amino-acids")
-        ]
-        areas = [TreatmentArea(slug=s, name=s.title()) for s in ("face", "neck", "hands", "thighs")]
-        db.session.add_all(categories + brands + ingredients + areas)
-        now = clock.now()
-        for n in range(products):
-            product = Product(
-                slug=f"product-{n}",
-                name=f"{words(n)} {n}",
-                brand=brands[n % len(brands)],
-                category=categories[n % len(categories)],
-                summary=f"A {WORDS[n % 10]} product for {WORDS[(n // 7) % 10]} results.",
-                description="Hyaluronic acid based injectable for professional use. " * 3,
-                created_at=now - timedelta(minutes=n),
-            )
-            product.ingredients = [ingredients[n % 4], ingredients[(n + 1) % 4]]
-            product.treatment_areas = [areas[n % 4]]
-            for v in range(3):
-                product.variants.append(
-                    Variant(
-                        sku=f"B{n:05d}-{v}",
-                        label=f"Option {v}",
-                        pack_size="1 x 1 mL",
-                        contains_lidocaine=v == 1,
-                        price_cents=5000 + (n * 37 + v * 1000) % 40000,
-                        stock_on_hand=(n + v) % 30,
-                    )
-                )
-            product.regulatory_statuses.append(
-                RegulatoryStatus(market="EU", category=RegulatoryCategory.CE_MARKED, sale_permitted=True)
-            )
-            db.session.add(product)
-            if n % 2000 == 1999:
-                db.session.flush()
-        db.session.commit()
+        add_catalogue(products)
         clinician = accounts.create_user(
             email="bench@clinic.example", password=PASSWORD, role=Role.CLINICIAN, verified=True
         )
@@ -134,7 +95,53 @@ def build(app, products: int) -> None:
         db.session.commit()
 
 
-def words(n: int) -> str:
+def add_catalogue(products: int) -> None:
+    """`products` products of three variants each (SKUs B00000-0 on, slugs product-0 on), over
+    five categories, forty brands, four ingredients and four treatment areas, all cleared in the
+    EU, committed (the search index is written as they are)."""
+    categories = [Category(slug=f"cat-{i}", name=f"Category {i}") for i in range(4)]
+    categories.append(Category(slug="skin-boosters", name="Skin boosters"))
+    brands = [Brand(slug=f"{name.lower()}-{i}", name=name) for i, name in enumerate(BRANDS * 5)]
+    ingredients = [
+        Ingredient(slug=s, name=s.replace("-", " ").title())
+        for s in ("glycerol", "mannitol", "hyaluronic-acid", "amino-acids")
+    ]
+    areas = [TreatmentArea(slug=s, name=s.title()) for s in ("face", "neck", "hands", "thighs")]
+    db.session.add_all(categories + brands + ingredients + areas)
+    now = clock.now()
+    for n in range(products):
+        product = Product(
+            slug=f"product-{n}",
+            name=f"{product_name(n)} {n}",
+            brand=brands[n % len(brands)],
+            category=categories[n % len(categories)],
+            summary=f"A {WORDS[n % 10]} product for {WORDS[(n // 7) % 10]} results.",
+            description="Hyaluronic acid based injectable for professional use. " * 3,
+            created_at=now - timedelta(minutes=n),
+        )
+        product.ingredients = [ingredients[n % 4], ingredients[(n + 1) % 4]]
+        product.treatment_areas = [areas[n % 4]]
+        for v in range(3):
+            product.variants.append(
+                Variant(
+                    sku=f"B{n:05d}-{v}",
+                    label=f"Option {v}",
+                    pack_size="1 x 1 mL",
+                    contains_lidocaine=v == 1,
+                    price_cents=5000 + (n * 37 + v * 1000) % 40000,
+                    stock_on_hand=(n + v) % 30,
+                )
+            )
+        product.regulatory_statuses.append(
+            RegulatoryStatus(market="EU", category=RegulatoryCategory.CE_MARKED, sale_permitted=True)
+        )
+        db.session.add(product)
+        if n % 2000 == 1999:
+            db.session.flush()
+    db.session.commit()
+
+
+def product_name(n: int) -> str:
     """A product's name: a brand-like word now and then, then two words of the vocabulary."""
     brand = f"{BRANDS[n % len(BRANDS)]} " if n % 3 == 0 else ""
     return f"{brand}{WORDS[n % 10].title()} {WORDS[(n // 10) % 10].title()}"
@@ -194,7 +201,7 @@ def bare_page_ms(page_size: int) -> float:
     products = [
         {
             "slug": f"product-{n}",
-            "name": f"{words(n)} {n}",
+            "name": f"{product_name(n)} {n}",
             "brand": BRANDS[n % len(BRANDS)],
             "category": "Skin boosters",
             "summary": f"A {WORDS[n % 10]} product for {WORDS[(n // 7) % 10]} results.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, union
 
 from shop.accounts.models import User
 from shop.core.db import contains
@@ -28,3 +28,21 @@ def document_number(typed: str, prefix: str) -> str | None:
     or None when it is not one."""
     found = re.fullmatch(rf"(?:{re.escape(prefix)}-?)?(\d{{1,12}})", typed.strip().upper())
     return f"{prefix}-{found.group(1)}" if found else None
+
+
+def records_found(typed: str, *, prefix: str, number, practice, person, exact=()):
+    """The condition of a desk's search box on its records (orders, quotes): the record with
+    that number (`prefix` or not), else those of practices named so, of people named so, or
+    whose `exact` columns hold what was typed (in any of its cases); each through the index of
+    `number`, `practice`, `person` or the `exact` column."""
+    number_typed = document_number(typed, prefix)
+    if number_typed:
+        return number == number_typed
+    typed = typed.strip()
+    record_id = number.class_.id
+    branches = [
+        select(record_id).where(practice.in_(practices_named(typed))),
+        select(record_id).where(person.in_(people_named(typed))),
+        *(select(record_id).where(column.in_({typed, typed.upper(), typed.lower()})) for column in exact),
+    ]
+    return record_id.in_(union(*branches))

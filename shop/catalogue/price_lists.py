@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, UniqueConstraint, and_, literal, select
+from sqlalchemy import ForeignKey, Select, UniqueConstraint, and_, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -121,6 +121,16 @@ def price_list_of(user: User | None) -> PriceList:
     return price_list_for(user.practice)
 
 
+def with_agreed_price(query: Select, variant_id, practice: Practice | None) -> Select:
+    """`query` with one more column: the unit price `practice` agreed for the row's variant
+    (`variant_id`), None where it agreed none (always None for no practice)."""
+    if practice is None:
+        return query.add_columns(literal(None))
+    return query.add_columns(PriceAgreement.unit_price_cents).outerjoin(
+        PriceAgreement, and_(PriceAgreement.variant_id == variant_id, PriceAgreement.practice_id == practice.id)
+    )
+
+
 def priced_options(products: Sequence[Product], user: User | None, *, volume_prices: bool = False) -> PriceList:
     """Load the options of `products` (with their volume prices if asked), and the prices the
     user's practice agreed for them, in one statement; return what the user pays for them
@@ -128,17 +138,14 @@ def priced_options(products: Sequence[Product], user: User | None, *, volume_pri
     agreements."""
     practice = user.practice if user is not None and user.is_clinician else None
     if not products:
-        return price_list_of(user)
-    agreed_price = PriceAgreement.unit_price_cents if practice is not None else literal(None)
-    query = (
-        select(Variant, agreed_price)
+        return prices_agreed(practice, {})
+    query = with_agreed_price(
+        select(Variant)
         .where(Variant.product_id.in_([p.id for p in products]))
-        .order_by(Variant.product_id, Variant.position, Variant.id)
+        .order_by(Variant.product_id, Variant.position, Variant.id),
+        Variant.id,
+        practice,
     )
-    if practice is not None:
-        query = query.outerjoin(
-            PriceAgreement, and_(PriceAgreement.variant_id == Variant.id, PriceAgreement.practice_id == practice.id)
-        )
     if volume_prices:
         query = query.options(joinedload(Variant.price_breaks))
     options: dict[int, list[Variant]] = {p.id: [] for p in products}

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, case, func, select, union
+from sqlalchemy import and_, case, func, select
 
 from shop import clock
 from shop.access import Desk, desk_pages
-from shop.accounts.lookup import document_number, people_named, practices_named
+from shop.accounts.lookup import records_found
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.catalogue.options import no_longer_sold
@@ -55,16 +55,13 @@ def orders_list():
 def found_by(q: str):
     """Orders by number (with or without "ORD-"), practice name, the ordering clinician's name or
     email, or PO number (as written, or in capitals or small letters): each through its index."""
-    number = document_number(q, "ORD")
-    if number:
-        return Order.number == number
-    typed = q.strip()
-    return Order.id.in_(
-        union(
-            select(Order.id).where(Order.practice_id.in_(practices_named(typed))),
-            select(Order.id).where(Order.placed_by_id.in_(people_named(typed))),
-            select(Order.id).where(Order.po_number.in_({typed, typed.upper(), typed.lower()})),
-        )
+    return records_found(
+        q,
+        prefix="ORD",
+        number=Order.number,
+        practice=Order.practice_id,
+        person=Order.placed_by_id,
+        exact=[Order.po_number],
     )
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import render_template, request, url_for
-from sqlalchemy import and_, case, func, or_, select, union
+from sqlalchemy import and_, case, func, or_, select
 
 from shop import clock
 from shop.access import Desk, desk_pages
-from shop.accounts.lookup import document_number, people_named, practices_named
+from shop.accounts.lookup import records_found
 from shop.backoffice import bp
 from shop.backoffice.dashboard import QueueCount, queue
 from shop.core.paging import paginate
@@ -54,16 +54,7 @@ def quotes_list():
 def found_by(q: str):
     """Quotes by number (with or without "Q-"), practice name, or the contact's name or email,
     each through its index."""
-    number = document_number(q, "Q")
-    if number:
-        return Quote.number == number
-    typed = q.strip()
-    return Quote.id.in_(
-        union(
-            select(Quote.id).where(Quote.practice_id.in_(practices_named(typed))),
-            select(Quote.id).where(Quote.contact_id.in_(people_named(typed))),
-        )
-    )
+    return records_found(q, prefix="Q", number=Quote.number, practice=Quote.practice_id, person=Quote.contact_id)
 
 
 def _latest_end():

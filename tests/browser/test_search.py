@@ -15,11 +15,17 @@ from tests.helpers import browser_log_in
 pytestmark = pytest.mark.browser
 
 
-def test_suggestions_while_typing_are_chosen_with_the_keyboard(page, live_server, ctx):
+@pytest.fixture
+def shopper(page, live_server, ctx):
+    """A verified clinician at the demo catalogue, in Chromium."""
     make_catalogue()
-    clinician = make_clinician()
-    browser_log_in(page, clinician.email, PASSWORD)
+    browser_log_in(page, make_clinician().email, PASSWORD)
     page.goto("/catalogue")
+    return page
+
+
+def test_suggestions_while_typing_are_chosen_with_the_keyboard(shopper):
+    page = shopper
     box = page.get_by_role("combobox", name="Search the catalogue")
     box.click()
     box.press_sequentially("resty", delay=40)
@@ -50,11 +56,8 @@ def test_suggestions_while_typing_are_chosen_with_the_keyboard(page, live_server
     expect(page.get_by_role("heading", level=1)).to_contain_text("Restylane Skinboosters Vital Light")
 
 
-def test_a_misspelt_brand_finds_it_and_an_empty_search_leads_to_the_quotes_desk(page, live_server, ctx):
-    make_catalogue()
-    clinician = make_clinician()
-    browser_log_in(page, clinician.email, PASSWORD)
-    page.goto("/catalogue")
+def test_a_misspelt_brand_finds_it_and_an_empty_search_leads_to_the_quotes_desk(shopper):
+    page = shopper
     box = page.get_by_role("combobox", name="Search the catalogue")
     box.fill("belotaro")
     box.press("Enter")  # no suggestion chosen: a plain search
