@@ -3,9 +3,11 @@ limits, the supplier's details and the header's cart count."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, g
 from flask_login import current_user
-from sqlalchemy import func, literal, select
+from sqlalchemy import Select, bindparam, func, literal, select
 
 from shop.access import Desk, is_verified_clinician, may_open, sees_history
 from shop.accounts.licences import ApplicationAction, ApplicationStatus
@@ -31,12 +33,19 @@ def header_counts(user, verified: bool) -> tuple[int, int]:
     the clinician's practice has not acknowledged yet (0, 0 for anyone else)."""
     if not user.is_authenticated or not user.is_clinician:
         return 0, 0
-    packs = select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user.id)
-    recalls = unacknowledged_count_query(user.practice_id) if user.practice_id is not None else select(literal(0))
-    row = db.session.execute(
-        select((packs if verified else select(literal(0))).scalar_subquery(), recalls.scalar_subquery())
-    ).one()
+    in_practice = user.practice_id is not None
+    params = {"user": user.id, "practice": user.practice_id}
+    row = db.session.execute(_header_counts(verified, in_practice), params).one()
     return row[0], row[1]
+
+
+@lru_cache(maxsize=4)
+def _header_counts(verified: bool, in_practice: bool) -> Select:
+    """The header's counts for the user USER of the practice PRACTICE (parameters): made once, as
+    every page asks them."""
+    packs = select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == bindparam("user"))
+    recalls = unacknowledged_count_query(bindparam("practice")) if in_practice else select(literal(0))
+    return select((packs if verified else select(literal(0))).scalar_subquery(), recalls.scalar_subquery())
 
 
 def register(app: Flask) -> None:

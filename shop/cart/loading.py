@@ -26,7 +26,7 @@ def priced_lines(user: User) -> tuple[list[CartLine], PriceList]:
             option.joinedload(Variant.price_breaks),
         ),
         CartLine.variant_id,
-        practice,
+        practice.id if practice is not None else None,
     )
     rows = db.session.execute(query).unique().all()
     agreed = {line.variant_id: price for line, price in rows if price is not None}

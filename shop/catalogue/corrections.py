@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from shop.catalogue.search import CatalogueFilter, search_products
-from shop.catalogue.text_search import closest_word
+from shop.catalogue.text_search import closest_words
 from shop.core.paging import CappedPagination
 
 
@@ -20,13 +20,9 @@ def corrected_search(f: CatalogueFilter, per_page: int) -> tuple[str, CappedPagi
     """The corrected query (see `correction`) and the first page of what it finds, or None."""
     if not f.terms:
         return None
-    corrected, changed = [], False
-    for word in f.terms:
-        closest = closest_word(word)
-        corrected.append(closest[1] if closest else word)
-        changed = changed or closest is not None
-    if not changed:
+    closest = closest_words(f.terms)
+    if not any(closest):
         return None
-    query = " ".join(corrected)
+    query = " ".join(near[1] if near else word for word, near in zip(f.terms, closest, strict=True))
     page = search_products(replace(f, q=query), 1, per_page)
     return (query, page) if page.items else None

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Select, UniqueConstraint, and_, literal, select
+from sqlalchemy import ForeignKey, Select, UniqueConstraint, and_, bindparam, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -121,13 +122,14 @@ def price_list_of(user: User | None) -> PriceList:
     return price_list_for(user.practice)
 
 
-def with_agreed_price(query: Select, variant_id, practice: Practice | None) -> Select:
-    """`query` with one more column: the unit price `practice` agreed for the row's variant
-    (`variant_id`), None where it agreed none (always None for no practice)."""
-    if practice is None:
+def with_agreed_price(query: Select, variant_id, practice_id) -> Select:
+    """`query` with one more column: the unit price the practice `practice_id` (an id, or a
+    parameter) agreed for the row's variant (`variant_id`), None where it agreed none (always
+    None for no practice: `practice_id` None)."""
+    if practice_id is None:
         return query.add_columns(literal(None))
     return query.add_columns(PriceAgreement.unit_price_cents).outerjoin(
-        PriceAgreement, and_(PriceAgreement.variant_id == variant_id, PriceAgreement.practice_id == practice.id)
+        PriceAgreement, and_(PriceAgreement.variant_id == variant_id, PriceAgreement.practice_id == practice_id)
     )
 
 
@@ -139,18 +141,10 @@ def priced_options(products: Sequence[Product], user: User | None, *, volume_pri
     practice = user.practice if user is not None and user.is_clinician else None
     if not products:
         return prices_agreed(practice, {})
-    query = with_agreed_price(
-        select(Variant)
-        .where(Variant.product_id.in_([p.id for p in products]))
-        .order_by(Variant.product_id, Variant.position, Variant.id),
-        Variant.id,
-        practice,
-    )
-    if volume_prices:
-        query = query.options(joinedload(Variant.price_breaks))
     options: dict[int, list[Variant]] = {p.id: [] for p in products}
     agreed = {}
-    for variant, price in db.session.execute(query).unique():
+    params = {"products": list(options), "practice": practice.id if practice is not None else None}
+    for variant, price in db.session.execute(_options_query(practice is not None, volume_prices), params).unique():
         options[variant.product_id].append(variant)
         if price is not None:
             agreed[variant.id] = price
@@ -159,6 +153,21 @@ def priced_options(products: Sequence[Product], user: User | None, *, volume_pri
         for variant in options[product.id]:
             set_committed_value(variant, "product", product)
     return prices_agreed(practice, agreed)
+
+
+@lru_cache(maxsize=4)
+def _options_query(agreed: bool, volume_prices: bool) -> Select:
+    """The options of the products (parameter PRODUCTS, a list of ids) with the price the practice
+    (parameter PRACTICE) agreed for each if `agreed`: one statement made once, as making it (and
+    its cache key) costs more than running it for a page of products."""
+    query = with_agreed_price(
+        select(Variant)
+        .where(Variant.product_id.in_(bindparam("products", expanding=True)))
+        .order_by(Variant.product_id, Variant.position, Variant.id),
+        Variant.id,
+        bindparam("practice") if agreed else None,
+    )
+    return query.options(joinedload(Variant.price_breaks)) if volume_prices else query
 
 
 def agreements_of(practice: Practice) -> list[PriceAgreement]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, exists, false, func, select
+from sqlalchemy.orm import contains_eager
 
 from shop.catalogue.facets import chosen_id
 from shop.catalogue.images import ProductImage
@@ -20,8 +21,7 @@ from shop.catalogue.models import (
     product_treatment_areas,
 )
 from shop.catalogue.search_index import ProductSearch
-from shop.catalogue.text_search import matches, terms
-from shop.core.limits import SKU_LENGTH
+from shop.catalogue.text_search import WORDS, matches, terms, words_value
 from shop.core.paging import CappedPagination
 from shop.extensions import db
 
@@ -63,7 +63,7 @@ class CatalogueFilter:
         return bool(self.q.strip()) or self.has_filters
 
 
-def _tagged(product_column, tag_column, tag_id: int | None):
+def _tagged(product_column, tag_column, tag_id):
     """The product carries the tag (an ingredient, a treatment area) with this id: one probe of
     the link table's key per product."""
     return exists().where(product_column == Product.id, tag_column == tag_id)
@@ -76,17 +76,19 @@ def _words_alone(f: CatalogueFilter) -> bool:
 def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]]:
     """The ids of the active products with at least one option on sale that match every term and
     filter (joining only what the filters need), and their order as (expression, descending).
-    Inactive variants count for nothing: not in search, filters or price."""
+    Inactive variants count for nothing: not in search, filters or price. The words and the
+    choices are parameters (`_values` gives them), so that one statement serves every filter of
+    the same form (`_statements`)."""
     if _words_alone(f):
         # Words alone: the engine's own ranking over its rows, each a product on sale, with no
         # other table read until the page's cards.
-        matched = matches(f.terms)
+        matched = matches(None)
         return select(matched.c.product_id.label("id")), [(matched.c.rank, False), (matched.c.product_id, False)]
     # Products on sale are those with a search row (active, with an option on sale).
     query = select(Product.id).join(ProductSearch, ProductSearch.product_id == Product.id)
     matched = None
     if f.terms:
-        matched = matches(f.terms)
+        matched = matches(None)
         query = query.join(matched, matched.c.product_id == Product.id)
     elif f.q.strip():
         query = query.where(false())  # only signs typed ("%", "_"): no product has those words
@@ -96,16 +98,16 @@ def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]
         # Sorted by price, the category's products are read in that order from the search rows.
         by_price = f.sort in ("price_asc", "price_desc")
         column = ProductSearch.category_id if by_price else Product.category_id
-        query = query.where(column == chosen_id("categories", f.category))
+        query = query.where(column == bindparam("category_id", type_=Integer))
     if f.brand:
-        query = query.where(Product.brand_id == chosen_id("brands", f.brand))
+        query = query.where(Product.brand_id == bindparam("brand_id", type_=Integer))
     if f.sort == "brand":
         query = query.join(Brand, Product.brand_id == Brand.id)
     if f.ingredient:
-        ingredient = chosen_id("ingredients", f.ingredient)
+        ingredient = bindparam("ingredient_id", type_=Integer)
         query = query.where(_tagged(product_ingredients.c.product_id, product_ingredients.c.ingredient_id, ingredient))
     if f.area:
-        area = chosen_id("areas", f.area)
+        area = bindparam("area_id", type_=Integer)
         query = query.where(_tagged(product_treatment_areas.c.product_id, product_treatment_areas.c.area_id, area))
     if f.lidocaine:
         query = query.where(ProductSearch.lidocaine)
@@ -125,22 +127,20 @@ def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]
     return query, [*order, (Product.id, False)]
 
 
-def _cards(
-    found: Select, order: list[tuple[ColumnElement, bool]], limit: int | None, offset: int = 0, *, total=False
-) -> Select:
-    """The products `found` in `order` (a page of them with `limit`), each with what its card
-    shows: brand, category, status in the shop's market and main image, each at most one row,
-    joined onto the page's rows only (the options come with their prices: priced_options).
-    With `total`, each row also says how many were found (for an order that reads them all
-    anyway, the count costs nothing more)."""
+def _cards(found: Select, order: list[tuple[ColumnElement, bool]], *, paged: bool, total=False) -> Select:
+    """The products `found` in `order` (a page of them if `paged`: parameters LIMIT and OFFSET),
+    each with what its card shows: brand, category, status in the shop's market (parameter
+    MARKET) and main image, each at most one row, joined onto the page's rows only (the options
+    come with their prices: priced_options). With `total`, each row also says how many were
+    found (for an order that reads them all anyway, the count costs nothing more)."""
     keys = [expression.label(f"key{n}") for n, (expression, _descending) in enumerate(order)]
     directions = [descending for _expression, descending in order]
     counted = [func.count().over().label("total")] if total else []
     inner = found.add_columns(*keys, *counted).order_by(
         *(key.desc() if descending else key.asc() for key, descending in zip(keys, directions, strict=True))
     )
-    if limit is not None:
-        inner = inner.limit(limit).offset(offset)
+    if paged:
+        inner = inner.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
     page = inner.subquery("page")
     main_image = (
         select(ProductImage.id)
@@ -150,7 +150,7 @@ def _cards(
         .correlate(Product)
         .scalar_subquery()
     )
-    market = current_app.config["SHOP_MARKET"]
+    market = bindparam("market", type_=String)
     return (
         select(Product, *([page.c.total] if total else []))
         .join(page, page.c.id == Product.id)
@@ -170,10 +170,62 @@ def _cards(
     )
 
 
+def _shape(f: CatalogueFilter) -> CatalogueFilter:
+    """What decides the form of a filter's statements, not their values: which filters are
+    chosen, whether there are words (or only signs), the order."""
+    q = "words" if f.terms else ("%" if f.q.strip() else "")
+    chosen = {name: "?" if getattr(f, name) else "" for name in ("category", "brand", "ingredient", "area")}
+    return CatalogueFilter(q=q, lidocaine=f.lidocaine, in_stock=f.in_stock, sort=f.sort, **chosen)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    cards: Select  # a page of cards (LIMIT, OFFSET)
+    every_card: Select  # every card, in order
+    count: Select  # how many were found, up to the parameter BOUND
+    counted_in_page: bool  # `cards` says how many were found (its `total` column)
+
+
+@lru_cache(maxsize=256)
+def _statements(shape: CatalogueFilter, dialect: str) -> _Statements:
+    """The statements of a filter's form, made once per form (and database): building a statement
+    and its cache key costs more than running it, at a page of products."""
+    found, order = _found(shape)
+    words_alone = _words_alone(shape)
+    counted = select(matches(None, ranked=False).c.product_id) if words_alone else found
+    bounded = counted.order_by(None).limit(bindparam("bound", type_=Integer)).subquery()
+    return _Statements(
+        cards=_cards(found, order, paged=True, total=words_alone),
+        every_card=_cards(found, order, paged=False),
+        count=select(func.count()).select_from(bounded),
+        counted_in_page=words_alone,
+    )
+
+
+def _values(f: CatalogueFilter) -> dict:
+    """The values of a filter's parameters: the words, the chosen ids (known by slug, kept with
+    the panel's choices: facets), the shop's market."""
+    values = {"market": current_app.config["SHOP_MARKET"]}
+    if f.terms:
+        values[WORDS] = words_value(f.terms)
+    for name, kind in (
+        ("category", "categories"),
+        ("brand", "brands"),
+        ("ingredient", "ingredients"),
+        ("area", "areas"),
+    ):
+        if getattr(f, name):
+            values[f"{name}_id"] = chosen_id(kind, getattr(f, name))
+    return values
+
+
+def _statements_for(f: CatalogueFilter) -> _Statements:
+    return _statements(_shape(f), db.session.get_bind().dialect.name)
+
+
 def product_query(f: CatalogueFilter) -> Select:
     """Every product the filter finds, in its order, ready for their cards."""
-    found, order = _found(f)
-    return _cards(found, order, None)
+    return _statements_for(f).every_card.params(**_values(f))
 
 
 class CatalogueResults(CappedPagination):
@@ -184,12 +236,11 @@ class CatalogueResults(CappedPagination):
     found_total: int | None = None
 
     def _query_items(self) -> list:
-        args = self._query_args
-        in_page = args.get("counted_in_page", False)
-        cards = _cards(args["select"], args["order"], self.per_page, self._query_offset, total=in_page)
-        if not in_page:
-            return list(args["session"].scalars(cards).unique())
-        rows = args["session"].execute(cards).unique().all()
+        statements, values = self._query_args["statements"], self._query_args["values"]
+        params = {**values, "limit": self.per_page, "offset": self._query_offset}
+        if not statements.counted_in_page:
+            return list(db.session.scalars(statements.cards, params).unique())
+        rows = db.session.execute(statements.cards, params).unique().all()
         self.found_total = rows[0][1] if rows else None
         return [row[0] for row in rows]
 
@@ -198,65 +249,19 @@ class CatalogueResults(CappedPagination):
             return self.found_total
         return super()._query_count()
 
+    def _count_up_to(self, bound: int) -> int:
+        statements, values = self._query_args["statements"], self._query_args["values"]
+        return db.session.execute(statements.count, {**values, "bound": bound}).scalar_one()
+
 
 def search_products(f: CatalogueFilter, page: int, per_page: int) -> CatalogueResults:
     """One page of what the filter finds, with a count that stops a few pages ahead."""
-    found, order = _found(f)
-    words_alone = _words_alone(f)
+    statements = _statements_for(f)
     return CatalogueResults(
-        select=found,
-        count_select=select(matches(f.terms, ranked=False).c.product_id) if words_alone else found,
-        counted_in_page=words_alone,
-        order=order,
-        session=db.session,
+        statements=statements,
+        values=_values(f),
         page=page,
         per_page=per_page,
         max_per_page=per_page,
         error_out=False,
-    )
-
-
-def looks_like_a_code(typed: str) -> bool:
-    """Whether a search could be an SKU or a GTIN: one word with a digit in it (names rarely
-    are, and a search that is not costs no look-up)."""
-    typed = typed.strip()
-    return bool(typed) and not any(c.isspace() for c in typed) and any(c.isdigit() for c in typed)
-
-
-def product_with_code(code: str) -> Product | None:
-    """The product on sale with an option whose SKU or GTIN is exactly `code` (any case; a GTIN
-    with or without its leading zeros), for a search that goes straight to it."""
-    code = code.strip().upper()
-    if not code or len(code) > SKU_LENGTH or not code.isprintable():
-        return None
-    codes = Variant.sku == code
-    if code.isdigit() and 8 <= len(code) <= 14:
-        codes = or_(codes, Variant.gtin.in_({code, code.zfill(14), code.lstrip("0").zfill(13)}))
-    return db.session.scalar(
-        select(Product)
-        .join(Variant, Variant.product_id == Product.id)
-        .where(codes, Variant.active.is_(True), Product.active)
-        .limit(1)
-    )
-
-
-def product_by_slug(slug: str) -> Product | None:
-    """The product on sale at `slug` with what its page shows, its options aside (they come with
-    the prices agreed for them: price_lists.priced_options): the product with its brand,
-    category, statuses and images joined (a few rows), then its ingredients, then its areas."""
-    return (
-        db.session.scalars(
-            select(Product)
-            .where(Product.slug == slug, Product.active)
-            .options(
-                joinedload(Product.brand),
-                joinedload(Product.category),
-                joinedload(Product.regulatory_statuses),
-                joinedload(Product.images),
-                selectinload(Product.ingredients),
-                selectinload(Product.treatment_areas),
-            )
-        )
-        .unique()
-        .one_or_none()
     )

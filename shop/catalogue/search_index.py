@@ -37,7 +37,10 @@ MIN_VOCABULARY_WORD = 3  # shorter words are never misspelt in a way worth sugge
 BATCH = 500
 # What the search engines add in each database, outside the models (made by the migration).
 FTS_TABLES = ("product_search_fts", "search_words_fts")
-ENGINE_OBJECTS.update(FTS_TABLES, {"ix_product_search_document", "ix_search_words_trigram", "product_search.document"})
+ENGINE_OBJECTS.update(
+    FTS_TABLES,
+    {"ix_product_search_document", "ix_search_words_trigram", "product_search.document", "product_search.title"},
+)
 # A variant's changes that change what finds its product, or how it sorts (not its stock).
 VARIANT_WORDS = ("sku", "gtin", "label", "pack_size", "active", "product_id", "price_cents", "contains_lidocaine")
 # Renaming these renames what finds their products: a brand or category (by the product's column),

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, jsonify, make_response, redirec
 from flask_login import current_user
 
 from shop.access import Policy, protect
-from shop.catalogue import images
+from shop.catalogue import images, lookup
 from shop.catalogue import search as catalogue
 from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.corrections import corrected_search
@@ -25,7 +25,7 @@ protect(bp, Policy.CATALOGUE)
 @bp.route("")
 def index():
     filters = filter_from_args(request.args)
-    coded = catalogue.product_with_code(filters.q) if catalogue.looks_like_a_code(filters.q) else None
+    coded = lookup.product_with_code(filters.q) if lookup.looks_like_a_code(filters.q) else None
     if coded is not None:  # an exact SKU or GTIN goes straight to its product
         return redirect(url_for("catalogue.product", slug=coded.slug))
     page = catalogue.search_products(filters, requested_page(), current_app.config["CATALOGUE_PAGE_SIZE"])
@@ -97,7 +97,7 @@ def image(image_id: int, digest: str, size: str):
 
 @bp.route("/<slug:slug>")
 def product(slug: str):
-    item = catalogue.product_by_slug(slug)
+    item = lookup.product_by_slug(slug)
     if item is None:
         abort(404)
     buyer = _buyer()

@@ -38,11 +38,14 @@ class CappedPagination(SelectPagination):
         if (self.items and len(self.items) < self.per_page) or (self.page == 1 and not self.items):
             return self._query_offset + len(self.items)
         bound = max(self.COUNT_FLOOR, (self.page + self.PAGES_AHEAD) * self.per_page)
-        counted = self._query_args.get("count_select", self._query_args["select"])  # a cheaper one, if given
-        query = counted.options(lazyload("*")).order_by(None).limit(bound + 1).subquery()
-        counted = self._query_args["session"].execute(select(func.count()).select_from(query)).scalar_one()
+        counted = self._count_up_to(bound + 1)
         self.capped = counted > bound
         return min(counted, bound)
+
+    def _count_up_to(self, bound: int) -> int:
+        """How many items there are, counting at most `bound` of them."""
+        query = self._query_args["select"].options(lazyload("*")).order_by(None).limit(bound).subquery()
+        return self._query_args["session"].execute(select(func.count()).select_from(query)).scalar_one()
 
 
 def paginate(query, size_setting: str = "STAFF_PAGE_SIZE") -> CappedPagination:

@@ -54,9 +54,9 @@ def unacknowledged_count(user: User) -> int:
     return db.session.scalar(unacknowledged_count_query(user.practice_id))
 
 
-def unacknowledged_count_query(practice_id: int):
-    """How many open recalls the practice was told of and has not acknowledged (a statement, so
-    the header can ask it together with the cart's count)."""
+def unacknowledged_count_query(practice_id):
+    """How many open recalls the practice `practice_id` (an id, or a parameter) was told of and
+    has not acknowledged (a statement, so the header can ask it together with the cart's count)."""
     return (
         select(func.count())
         .select_from(RecallNotice)

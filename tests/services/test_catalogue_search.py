@@ -13,8 +13,9 @@ from werkzeug.datastructures import MultiDict
 from shop import clock
 from shop.catalogue.facets import facets
 from shop.catalogue.forms import filter_from_args
+from shop.catalogue.lookup import product_by_slug
 from shop.catalogue.models import Category, Ingredient, Product, RegulatoryCategory, TreatmentArea, Variant
-from shop.catalogue.search import MAX_TERMS, CatalogueFilter, product_by_slug, product_query, search_products
+from shop.catalogue.search import MAX_TERMS, CatalogueFilter, product_query, search_products
 from shop.core.paging import requested_page
 from shop.extensions import db
 from tests.factories import make_catalogue, make_product, option

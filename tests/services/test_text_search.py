@@ -13,10 +13,11 @@ from sqlalchemy import event, select
 from shop import clock
 from shop.catalogue import search_index
 from shop.catalogue.corrections import correction
+from shop.catalogue.lookup import product_with_code
 from shop.catalogue.models import Category, Ingredient, Product, Variant
-from shop.catalogue.search import CatalogueFilter, product_query, product_with_code, search_products
+from shop.catalogue.search import CatalogueFilter, product_query, search_products
 from shop.catalogue.search_index import ProductSearch, SearchWord, fold, words
-from shop.catalogue.text_search import closest_word, matches
+from shop.catalogue.text_search import closest_words, matches
 from shop.core.paging import CappedPagination
 from shop.extensions import db
 from tests.factories import make_catalogue, make_product, option
@@ -198,8 +199,7 @@ def test_a_correction_keeps_the_filters(demo):
 
 
 def test_a_word_the_vocabulary_holds_needs_no_correction(demo):
-    assert closest_word("restylane") is None
-    assert closest_word("restylnae") == ("restylane", "Restylane")
+    assert closest_words(["restylane", "restylnae", "ab", "2024"]) == [None, ("restylane", "Restylane"), None, None]
     assert db.session.scalar(select(SearchWord.display).where(SearchWord.word == "juvederm")) == "Juvéderm"
 
 
@@ -237,6 +237,11 @@ def test_the_match_is_served_by_the_databases_full_text_index():
             db.session.scalars(db.text("EXPLAIN SELECT word FROM search_words ORDER BY word <-> 'auora' LIMIT 20"))
         )
         assert "ix_search_words_trigram" in words_plan, words_plan
+        # Changes go into the index at once: a search never reads a pending list of them.
+        options = db.session.scalar(
+            db.text("SELECT reloptions FROM pg_class WHERE oid = 'ix_product_search_document'::regclass")
+        )
+        assert "fastupdate=off" in options, options
     else:
         sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = " ".join(str(row) for row in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {sql}")))

@@ -1,5 +1,5 @@
 """What a catalogue page costs the database: at most MOST_STATEMENTS statements for the listing,
-a category, a filtered listing, a search and a product page, and the same number for a
+a category, a filtered listing, a search (a misspelt one included) and a product page, and the same number for a
 catalogue ten times the size (a full page, with a page count, and options, prices agreed and a
 cart for the clinician looking). Times are measured by `make bench`, never here."""
 
@@ -20,6 +20,7 @@ PAGES = {
     "filtered": "/catalogue?category=skin-boosters&lidocaine=1&in_stock=1&sort=price_asc",
     "search": "/catalogue?q=glow",
     "second page": "/catalogue?q=glow&page=2",
+    "misspelt": "/catalogue?q=gloow+brandd",  # both words looked up at once, then searched again
     "product": "/catalogue/glow-0",
 }
 
@@ -61,6 +62,7 @@ def test_catalogue_pages_cost_a_few_statements_whatever_the_catalogue_size(app, 
         person = make_staff()
     client = signed_in(person)
     few = {label: cost(client, url) for label, url in PAGES.items()}
+    assert "Did you mean" in client.get(PAGES["misspelt"]).get_data(as_text=True)
     assert max(few.values()) <= MOST_STATEMENTS, few
 
     add_products(9, 81)
