@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from config import normalise_database_url
 from shop import create_app
 from shop.catalogue import facets
-from shop.catalogue.search_index import FTS_TABLES
+from shop.catalogue.search_index import DOCUMENT_TABLES, FTS_TABLES
 from shop.core import mailer
 from shop.extensions import db, limiter
 from tests import stripe_fake
@@ -212,8 +212,9 @@ def _empty_tables() -> None:
     if db.engine.dialect.name == "postgresql":
         # TRUNCATE makes new files for the tables it names, which cost a test more than its own
         # work: the tables holding rows are emptied with DELETE, with triggers and foreign keys
-        # (the audit log's append-only rule among them) lifted for this transaction only.
-        tables = [table.name for table in db.metadata.sorted_tables]
+        # (the audit log's append-only rule among them) lifted for this transaction only, the
+        # search's documents (written by a trigger) with them.
+        tables = [table.name for table in db.metadata.sorted_tables] + list(DOCUMENT_TABLES)
         held = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)
         db.session.execute(db.text("SET LOCAL session_replication_role = replica"))
         for (name,) in db.session.execute(db.text(held)).all():

@@ -1,6 +1,6 @@
 """The catalogue's search index: one row of folded words per product (its name, codes, brand and
-the rest of its text) that each database's own full-text engine indexes (SQLite FTS5, PostgreSQL
-tsvector with GIN), and the vocabulary of product and brand names that typo suggestions are
+the rest of its text) that each database's own full-text engine indexes (SQLite FTS5; PostgreSQL
+tsvectors in a narrow table a trigger writes from the rows, with GIN), and the vocabulary of product and brand names that typo suggestions are
 drawn from (FTS5 trigrams, pg_trgm).
 
 The rows are written in the transaction that changes the product, after each flush, whatever
@@ -36,11 +36,9 @@ WORD = re.compile(r"[^\W_]+")
 MIN_VOCABULARY_WORD = 3  # shorter words are never misspelt in a way worth suggesting
 BATCH = 500
 # What the search engines add in each database, outside the models (made by the migration).
-FTS_TABLES = ("product_search_fts", "search_words_fts")
-ENGINE_OBJECTS.update(
-    FTS_TABLES,
-    {"ix_product_search_document", "ix_search_words_trigram", "product_search.document", "product_search.title"},
-)
+FTS_TABLES = ("product_search_fts", "search_words_fts")  # SQLite
+DOCUMENT_TABLES = ("product_search_documents",)  # PostgreSQL
+ENGINE_OBJECTS.update(FTS_TABLES, DOCUMENT_TABLES, {"ix_search_words_trigram"})
 # A variant's changes that change what finds its product, or how it sorts (not its stock).
 VARIANT_WORDS = ("sku", "gtin", "label", "pack_size", "active", "product_id", "price_cents", "contains_lidocaine")
 # Renaming these renames what finds their products: a brand or category (by the product's column),

@@ -1,5 +1,5 @@
 """Full-text matching in each database's own engine, over the search index: SQLite FTS5 ranked by
-BM25, PostgreSQL tsvector (GIN) ranked by ts_rank; every word typed is matched as the start of a
+BM25, PostgreSQL tsvector (GIN) ranked by ts_rank over the name, codes and brand; every word typed is matched as the start of a
 word ("resty" finds Restylane), but for single letters and digits, which must be a whole word.
 And the nearest name words to a misspelt one, by trigrams (FTS5's
 trigram tokenizer; pg_trgm's distance, nearest first from a GiST index), for "Did you mean".
@@ -33,13 +33,13 @@ def matches(query_words: list[str] | None, *, ranked: bool = True) -> Subquery:
     to the statement's parameter WORDS, given its value (`words_value`) when it runs."""
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     if postgresql:
-        # `document`: the weighted tsvector PostgreSQL keeps for each row, matched through its GIN
-        # index; `title`: the name, codes (weight A) and brand (B) alone, a few words to rank by
-        # (a match in the description alone ranks 0). Both made by the migrations.
+        # A narrow table beside the search rows, written by a trigger (made by the migrations):
+        # `document`, every word of the row, matched through its GIN index; `title`, the name,
+        # codes (weight A) and brand (B), ranked (a match in the description alone ranks 0).
         rank = f"-ts_rank(title, to_tsquery('simple'::regconfig, :{WORDS}))" if ranked else "0.0"
         statement = text(
             f"SELECT product_id, {rank} AS rank"
-            f" FROM product_search WHERE document @@ to_tsquery('simple'::regconfig, :{WORDS})"
+            f" FROM product_search_documents WHERE document @@ to_tsquery('simple'::regconfig, :{WORDS})"
         )
     else:
         rank = f"bm25(product_search_fts, {SQLITE_WEIGHTS})" if ranked else "0.0"

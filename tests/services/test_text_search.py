@@ -232,14 +232,14 @@ def test_the_match_is_served_by_the_databases_full_text_index():
         db.session.execute(db.text("SET LOCAL enable_seqscan = off"))
         sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = "\n".join(db.session.scalars(db.text(f"EXPLAIN {sql}")))
-        assert "ix_product_search_document" in plan, plan
+        assert "ix_product_search_documents_document" in plan, plan
         words_plan = "\n".join(
             db.session.scalars(db.text("EXPLAIN SELECT word FROM search_words ORDER BY word <-> 'auora' LIMIT 20"))
         )
         assert "ix_search_words_trigram" in words_plan, words_plan
         # Changes go into the index at once: a search never reads a pending list of them.
         options = db.session.scalar(
-            db.text("SELECT reloptions FROM pg_class WHERE oid = 'ix_product_search_document'::regclass")
+            db.text("SELECT reloptions FROM pg_class WHERE oid = 'ix_product_search_documents_document'::regclass")
         )
         assert "fastupdate=off" in options, options
     else:
