@@ -112,6 +112,7 @@ class Buyer(threading.Thread):
         self.refused = 0
         self.limited_gone = False
         self.random = random.Random(n)
+        self.address: str | None = None  # the buyer's own delivery address, read from their checkout page
 
     def post(self, path: str, data: dict) -> requests.Response:
         return self.web.post(self.base + path, data | {"csrf_token": self.token}, allow_redirects=False, timeout=60)
@@ -128,9 +129,9 @@ class Buyer(threading.Thread):
             sku = "LOAD-LIMITED" if limited else f"LOAD-{self.random.randrange(3)}"
             quantity = self.random.randint(1, 3)
             self.post("/cart/add", {"sku": sku, "quantity": quantity})
-            if (sku, quantity) not in self.totals:
+            if (sku, quantity) not in self.totals or self.address is None:
                 page = self.web.get(f"{self.base}/checkout", timeout=60).text
-                self.totals[(sku, quantity)] = TOTAL.search(page).group(1)
+                self.totals.setdefault((sku, quantity), TOTAL.search(page).group(1))
                 self.address = ADDRESS.search(page).group(1)
             start = time.perf_counter()
             answer = self.post(

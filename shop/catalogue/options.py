@@ -4,7 +4,7 @@ quick order, quotes and the desk's orders; and which options are no longer sold.
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from shop.catalogue.compliance import variant_refusal
 from shop.catalogue.models import Product, Variant
@@ -37,12 +37,18 @@ def find_variant(sku: str) -> Variant | None:
     sku = (sku or "").strip().upper()
     if not sku or len(sku) > SKU_LENGTH or not sku.isprintable():
         return None  # no SKU is that long or holds control characters (PostgreSQL refuses NUL)
-    return db.session.scalar(
-        select(Variant)
-        .where(Variant.sku == sku)
-        .options(
-            selectinload(Variant.product).selectinload(Product.regulatory_statuses), selectinload(Variant.price_breaks)
+    # One statement: the variant with its product, the product's statuses and the volume prices
+    # joined (a few rows).
+    return (
+        db.session.scalars(
+            select(Variant)
+            .where(Variant.sku == sku)
+            .options(
+                joinedload(Variant.product).joinedload(Product.regulatory_statuses), joinedload(Variant.price_breaks)
+            )
         )
+        .unique()
+        .one_or_none()
     )
 
 

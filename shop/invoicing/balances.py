@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import event, exists, func, select
+from sqlalchemy.orm import Session
 
 from shop.extensions import db
 from shop.invoicing.models import CreditNote, Invoice, InvoicePayment
@@ -71,7 +72,21 @@ def overdue_invoices(practice_id: int, today: date) -> list[Invoice]:
 
 
 def has_overdue(practice_id: int, today: date) -> bool:
-    return db.session.scalar(select(exists().where(Invoice.practice_id == practice_id, *overdue(today))))
+    """Whether the practice has an invoice overdue `today`: read once per transaction (a checkout
+    asks it for the form's ways to pay, then again as it places the order)."""
+    known = db.session.info.setdefault(OVERDUE_KNOWN, {})
+    if (practice_id, today) not in known:
+        found = select(exists().where(Invoice.practice_id == practice_id, *overdue(today)))
+        known[(practice_id, today)] = db.session.scalar(found)
+    return known[(practice_id, today)]
+
+
+OVERDUE_KNOWN = "invoicing.overdue"  # the session's answers of has_overdue, until its transaction ends
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_overdue(session: Session, _transaction) -> None:
+    session.info.pop(OVERDUE_KNOWN, None)
 
 
 def overdue_total(practice_id: int, today: date) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,9 @@ from sqlalchemy import func, select
 from shop import clock
 from shop.accounts.models import User
 from shop.cart import services as carts
+from shop.catalogue import stock
+from shop.catalogue.models import Variant
+from shop.core.db import unit_of_work
 from shop.errors import CartChanged, CreditLimitExceeded, NotEligible, OutOfStock, ShopError
 from shop.extensions import db
 from shop.ordering import orders
@@ -241,3 +245,44 @@ def test_cancellations_and_checkouts_of_the_same_products_at_the_same_moment_all
     assert results[: THREADS // 2] == ["cancelled"] * (THREADS // 2)
     assert all(re.fullmatch(r"ORD-\d+", r) for r in results[THREADS // 2 :])
     assert (stock_of(first.sku), stock_of(second.sku)) == (200 - THREADS // 2, 200 - THREADS // 2)
+
+
+def test_a_checkout_takes_its_rows_in_key_order_whatever_order_the_table_holds_them(ctx):
+    """A cancellation puts stock back option by option in key order while a checkout takes the
+    same options. The checkout must lock them in that order too, even where the table holds
+    them the other way round (a small table is read from end to end, and a changed row moves),
+    or each waits for the other until the database kills one."""
+    first, second = make_variant("KEY-A", stock=50), make_variant("KEY-B", stock=50)
+    first_id, second_id = first.id, second.id
+    for variant_id in (second_id, first_id):  # the first option's newest row now lies after the second's
+        with unit_of_work():
+            stock.release(variant_id, 1, "ORD-SETUP")
+    holding = threading.Event()
+
+    def cancellation():
+        with ctx.app_context():
+            try:
+                with unit_of_work():
+                    stock.release(first_id, 1, "ORD-CANCELLED")
+                    holding.set()
+                    time.sleep(0.5)  # the checkout is waiting for the first option by now
+                    stock.release(second_id, 1, "ORD-CANCELLED")
+                return "released"
+            finally:
+                db.session.remove()
+
+    def checkout():
+        with ctx.app_context():
+            try:
+                assert holding.wait(timeout=30)
+                with unit_of_work():
+                    wanted = [(db.session.get(Variant, first_id), 2), (db.session.get(Variant, second_id), 2)]
+                    stock.reserve(wanted, "ORD-PLACED")
+                return "reserved"
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [pool.submit(cancellation), pool.submit(checkout)]
+        assert [future.result(timeout=60) for future in results] == ["released", "reserved"]
+    assert (stock_of("KEY-A"), stock_of("KEY-B")) == (50, 50)  # 50 + 1 (set-up) + 1 (cancelled) - 2
