@@ -129,28 +129,29 @@ def book(
 
 def reserve(wanted: list[tuple[Variant, int]], reference: str) -> None:
     """Take each (variant, quantity) for order `reference`, or raise OutOfStock if another order
-    got there first: the rows locked, then one conditional UPDATE for all the variants (a row is
-    taken only if it has enough), inside the caller's unit of work as its last write, so the rows
-    stay locked only until its commit, which follows. The rows are locked in key order, as every
-    other change of several variants' stock is made (a cancellation's release), so two of them
-    holding the same products never wait on each other in a circle. The ledger's rows follow."""
+    got there first: one conditional UPDATE for all the variants (a row is taken only if it has
+    enough), inside the caller's unit of work as its last write, so the rows stay locked only
+    until its commit, which follows. The rows are locked in key order, as every other change of
+    several variants' stock is made (a cancellation's release), so two of them holding the same
+    products never wait on each other in a circle. The ledger's rows follow."""
     if not wanted:
         return
     quantities: dict[int, int] = {}
     for variant, quantity in wanted:
         quantities[variant.id] = quantities.get(variant.id, 0) + quantity
     needed = case(quantities, value=Variant.id)
-    # The rows are locked in key order first: an UPDATE locks them in the order its scan meets
-    # them, which is the key's through the primary key's index but not through a scan of the
-    # table (a small one), where updated rows move. The lock is the UPDATE's own (FOR NO KEY
-    # UPDATE), which the order lines' foreign keys to these rows (KEY SHARE) do not block.
+    # The rows are locked in key order by the statement that takes them: an UPDATE alone locks
+    # them in the order its scan meets them, which is the key's through the primary key's index
+    # but not through a scan of the table (a small one), where updated rows move. The lock is the
+    # UPDATE's own (FOR NO KEY UPDATE), which the order lines' foreign keys to these rows (KEY
+    # SHARE) do not block; one statement, so the rows stay locked no longer than before.
     ids = sorted(quantities)
-    lock = select(Variant.id).where(Variant.id.in_(ids)).order_by(Variant.id).with_for_update(key_share=True)
-    db.session.execute(lock)
+    locked = select(Variant.id).where(Variant.id.in_(ids)).order_by(Variant.id).with_for_update(key_share=True)
+    locked = locked.subquery("locked")
     taken = dict(
         db.session.execute(
             update(Variant)
-            .where(Variant.id.in_(ids), Variant.stock_on_hand >= needed)
+            .where(Variant.id == locked.c.id, Variant.stock_on_hand >= needed)
             .values(stock_on_hand=Variant.stock_on_hand - needed)
             .returning(Variant.id, Variant.stock_on_hand)
             .execution_options(synchronize_session=False)
