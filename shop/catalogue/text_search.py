@@ -1,6 +1,7 @@
 """Full-text matching in each database's own engine, over the search index: SQLite FTS5 ranked by
-BM25, PostgreSQL tsvector (GIN) ranked by ts_rank over the name, codes and brand; every word typed is matched as the start of a
-word ("resty" finds Restylane), but for single letters and digits, which must be a whole word.
+BM25, PostgreSQL tsvector (GIN) ranked by ts_rank over the name, codes and brand; every word
+typed is matched as the start of a word ("resty" finds Restylane), but for single letters and
+digits, which must be a whole word.
 And the nearest name words to a misspelt one, by trigrams (FTS5's
 trigram tokenizer; pg_trgm's distance, nearest first from a GiST index), for "Did you mean".
 
@@ -31,8 +32,7 @@ def matches(query_words: list[str] | None, *, ranked: bool = True) -> Subquery:
     """Products whose index holds a word starting with each of `query_words`, with a rank
     (lower is better; 0 for all when not `ranked`, for counting). With None, the words are left
     to the statement's parameter WORDS, given its value (`words_value`) when it runs."""
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    if postgresql:
+    if _on_postgresql():
         # A narrow table beside the search rows, written by a trigger (made by the migrations):
         # `document`, every word of the row, matched through its GIN index; `title`, the name,
         # codes (weight A) and brand (B), ranked (a match in the description alone ranks 0).
@@ -46,18 +46,20 @@ def matches(query_words: list[str] | None, *, ranked: bool = True) -> Subquery:
         statement = text(
             f"SELECT rowid AS product_id, {rank} AS rank FROM product_search_fts WHERE product_search_fts MATCH :{WORDS}"
         )
-    value = None if query_words is None else words_value(query_words, postgresql=postgresql)
+    value = None if query_words is None else words_value(query_words)
     statement = statement.bindparams(bindparam(WORDS, value, type_=String))
     return statement.columns(column("product_id", Integer), column("rank", Float)).subquery("matched")
 
 
-def words_value(query_words: list[str], *, postgresql: bool | None = None) -> str:
+def words_value(query_words: list[str]) -> str:
     """What the engine is asked for `query_words`: a tsquery (PostgreSQL), an FTS5 query (SQLite)."""
-    if postgresql is None:
-        postgresql = db.session.get_bind().dialect.name == "postgresql"
-    if postgresql:
+    if _on_postgresql():
         return " & ".join(w + _prefix(w, ":*") for w in query_words)
     return " AND ".join(f'"{w}"' + _prefix(w, "*") for w in query_words)
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def _prefix(word: str, mark: str) -> str:
@@ -67,7 +69,7 @@ def _prefix(word: str, mark: str) -> str:
 def _candidates(typed: list[str]) -> dict[str, list[tuple[str, str]]]:
     """For each word typed, the name words that share trigrams with it, the most alike first:
     (word, as written). One statement for all the words (a nearest-first list for each, joined)."""
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    postgresql = _on_postgresql()
     parts = []
     for n, word in enumerate(typed):
         if postgresql:
