@@ -131,14 +131,21 @@ def _cards(found: Select, order: list[tuple[ColumnElement, bool]], *, paged: boo
     """The products `found` in `order` (a page of them if `paged`: parameters LIMIT and OFFSET),
     each with what its card shows: brand, category, status in the shop's market (parameter
     MARKET) and main image, each at most one row, joined onto the page's rows only (the options
-    come with their prices: priced_options). With `total`, each row also says how many were
-    found (for an order that reads them all anyway, the count costs nothing more)."""
+    come with their prices: priced_options). With `total`, for an order that reads every match
+    anyway (a ranking), only the first BOUND (a parameter past the page) are kept in order, and
+    each row says how many of those there are: the count, which stops there ("200+"), costs
+    nothing more, and the database sorts BOUND rows, not every match."""
     keys = [expression.label(f"key{n}") for n, (expression, _descending) in enumerate(order)]
     directions = [descending for _expression, descending in order]
-    counted = [func.count().over().label("total")] if total else []
-    inner = found.add_columns(*keys, *counted).order_by(
-        *(key.desc() if descending else key.asc() for key, descending in zip(keys, directions, strict=True))
-    )
+
+    def ordered(columns):
+        return [c.desc() if descending else c.asc() for c, descending in zip(columns, directions, strict=True)]
+
+    inner = found.add_columns(*keys).order_by(*ordered(keys))
+    if total:
+        best = inner.limit(bindparam("bound", type_=Integer)).subquery("best")
+        best_keys = [best.c[key.name] for key in keys]
+        inner = select(best.c.id, *best_keys, func.count().over().label("total")).order_by(*ordered(best_keys))
     if paged:
         inner = inner.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
     page = inner.subquery("page")
@@ -231,7 +238,7 @@ def product_query(f: CatalogueFilter) -> Select:
 class CatalogueResults(CappedPagination):
     """A page of products: their ids chosen and ordered first, then the page's cards loaded, in
     one statement; counted on the ids alone, or (`counted_in_page`, for a search by words, which
-    ranks every match anyway) by the same statement."""
+    ranks every match anyway) by the same statement; either count stops a few pages ahead."""
 
     found_total: int | None = None
 
@@ -240,13 +247,13 @@ class CatalogueResults(CappedPagination):
         params = {**values, "limit": self.per_page, "offset": self._query_offset}
         if not statements.counted_in_page:
             return list(db.session.scalars(statements.cards, params).unique())
-        rows = db.session.execute(statements.cards, params).unique().all()
+        rows = db.session.execute(statements.cards, {**params, "bound": self._count_bound() + 1}).unique().all()
         self.found_total = rows[0][1] if rows else None
         return [row[0] for row in rows]
 
     def _query_count(self) -> int:
         if self.found_total is not None:
-            return self.found_total
+            return self._capped_at_bound(self.found_total)
         return super()._query_count()
 
     def _count_up_to(self, bound: int) -> int:

@@ -37,8 +37,15 @@ class CappedPagination(SelectPagination):
     def _query_count(self) -> int:
         if (self.items and len(self.items) < self.per_page) or (self.page == 1 and not self.items):
             return self._query_offset + len(self.items)
-        bound = max(self.COUNT_FLOOR, (self.page + self.PAGES_AHEAD) * self.per_page)
-        counted = self._count_up_to(bound + 1)
+        return self._capped_at_bound(self._count_up_to(self._count_bound() + 1))
+
+    def _count_bound(self) -> int:
+        """Where counting stops: a few pages past this one."""
+        return max(self.COUNT_FLOOR, (self.page + self.PAGES_AHEAD) * self.per_page)
+
+    def _capped_at_bound(self, counted: int) -> int:
+        """The total to show for `counted` items (counted up to one past the bound)."""
+        bound = self._count_bound()
         self.capped = counted > bound
         return min(counted, bound)
 

@@ -283,8 +283,12 @@ def test_a_long_result_count_stops_a_few_pages_ahead(clinician, app, monkeypatch
     filtered = "/catalogue?q=glow&category=skin-boosters"
     assert "4+ products match your search" in text(clinician.get(filtered))
     assert "7 products match your search" in text(clinician.get(filtered + "&page=4"))
-    # Words alone are ranked over every match, and counted by the same statement: exactly.
-    assert "7 products match your search" in text(clinician.get("/catalogue?q=glow"))
+    # Words alone are ranked over every match, and counted by the same statement, which keeps
+    # the best few pages' worth only.
+    assert "4+ products match your search" in text(clinician.get("/catalogue?q=glow"))
+    assert "7 products match your search" in text(clinician.get("/catalogue?q=glow&page=4"))
+    second = text(clinician.get("/catalogue?q=glow&page=2"))
+    assert "6+ products match your search" in second
     assert statements_during(lambda: clinician.get("/catalogue?q=glow")) < statements_during(
         lambda: clinician.get(filtered)
     )
