@@ -105,9 +105,8 @@ def build(app) -> traceability.Traceability:
         db.session.add(SecondFactor(user_id=desk.id, secret=STAFF_SECRET, created_at=now, confirmed_at=now))
         build_orders(traceability.build_practices(clinician))
         built = traceability.build_shipments(desk.id)
-        # A database in service has its planner statistics; a freshly loaded one gets them here.
-        db.session.execute(db.text("ANALYZE"))
         db.session.commit()
+        bench_catalogue.settle()
         return built
 
 

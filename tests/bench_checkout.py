@@ -2,14 +2,17 @@
 for BENCH_SECONDS, from the shop served by gunicorn (WORKERS sync workers) on PostgreSQL, on
 this machine. Each buyer puts one line in the cart (`POST /cart/add`) and checks out on account
 (`POST /checkout`), again and again; one product in four has only LIMITED packs, so buyers race
-for its last ones. Reported: orders per second, the median and 95th percentile of a checkout,
-and whether any product was oversold (the stock of every product must equal what it had less
-what the orders took, and never fall below zero). Target: at least TARGET_ORDERS_PER_SECOND
-orders a second, none oversold.
+for its last ones. Every buyer logs in and places a first order before the clock starts (a
+login's password check is a tenth of a second of CPU by design, and 32 of them are not
+ordering), then all start together. Reported: orders per second, the median and 95th percentile
+of a checkout, how many buyers ordered, and whether any product was oversold (the stock of every
+product must equal what it had less what the orders took, and never fall below zero). Target:
+at least TARGET_ORDERS_PER_SECOND orders a second from all BUYERS, none oversold.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -100,19 +103,21 @@ def serve(url: str) -> tuple[subprocess.Popen, str]:
 
 
 class Buyer(threading.Thread):
-    """One clinician ordering as fast as the shop lets them."""
+    """One clinician ordering as fast as the shop lets them, from the moment `start_line` lets
+    every buyer go until SECONDS later."""
 
     totals: dict[tuple[str, int], str] = {}
 
-    def __init__(self, base: str, n: int, deadline: float):
+    def __init__(self, base: str, n: int, start_line: threading.Barrier):
         super().__init__(daemon=True)
-        self.base, self.n, self.deadline = base, n, deadline
+        self.base, self.n, self.start_line = base, n, start_line
         self.web = requests.Session()
         self.placed: list[float] = []  # how long each checkout took, in ms
         self.refused = 0
         self.limited_gone = False
         self.random = random.Random(n)
         self.address: str | None = None  # the buyer's own delivery address, read from their checkout page
+        self.failure: str | None = None
 
     def post(self, path: str, data: dict) -> requests.Response:
         return self.web.post(self.base + path, data | {"csrf_token": self.token}, allow_redirects=False, timeout=60)
@@ -123,31 +128,52 @@ class Buyer(threading.Thread):
         self.token = CSRF.search(self.web.get(f"{self.base}/cart", timeout=60).text).group(1)
 
     def run(self) -> None:
-        self.log_in()
-        while time.monotonic() < self.deadline:
-            limited = not self.limited_gone and self.random.random() < 0.25
-            sku = "LOAD-LIMITED" if limited else f"LOAD-{self.random.randrange(3)}"
-            quantity = self.random.randint(1, 3)
-            self.post("/cart/add", {"sku": sku, "quantity": quantity})
-            if (sku, quantity) not in self.totals or self.address is None:
-                page = self.web.get(f"{self.base}/checkout", timeout=60).text
-                self.totals.setdefault((sku, quantity), TOTAL.search(page).group(1))
-                self.address = ADDRESS.search(page).group(1)
-            start = time.perf_counter()
-            answer = self.post(
-                "/checkout",
-                {
-                    "address_id": self.address,
-                    "payment_method": "account",
-                    "expected_total": self.totals[(sku, quantity)],
-                },
-            )
-            if "/orders/ORD-" in answer.headers.get("Location", ""):
-                self.placed.append((time.perf_counter() - start) * 1000)
-            else:  # the last packs went to someone else: clear the cart and go on without them
-                self.refused += 1
-                self.limited_gone = self.limited_gone or limited
-                self.post("/cart/remove-unavailable", {})
+        try:
+            self.log_in()
+            self.order()  # the first order: the buyer's address, and each worker warmed up
+        except Exception as exc:  # noqa: BLE001 - reported: this buyer is missing from the load
+            self.failure = f"{type(exc).__name__}: {exc}"
+            self.start_line.abort()
+            return
+        self.placed.clear()
+        self.refused = 0
+        try:
+            self.start_line.wait()
+        except threading.BrokenBarrierError:
+            return  # another buyer could not start: the run is reported as failed
+        deadline = time.monotonic() + SECONDS
+        try:
+            while time.monotonic() < deadline:
+                self.order()
+        except Exception as exc:  # noqa: BLE001 - reported: this buyer stopped ordering
+            self.failure = f"{type(exc).__name__}: {exc}"
+
+    def order(self) -> None:
+        """One order: a line in the cart, then the checkout (or, if the last packs went to
+        someone else, the cart cleared of them)."""
+        limited = not self.limited_gone and self.random.random() < 0.25
+        sku = "LOAD-LIMITED" if limited else f"LOAD-{self.random.randrange(3)}"
+        quantity = self.random.randint(1, 3)
+        self.post("/cart/add", {"sku": sku, "quantity": quantity})
+        if (sku, quantity) not in self.totals or self.address is None:
+            page = self.web.get(f"{self.base}/checkout", timeout=60).text
+            self.totals.setdefault((sku, quantity), TOTAL.search(page).group(1))
+            self.address = ADDRESS.search(page).group(1)
+        start = time.perf_counter()
+        answer = self.post(
+            "/checkout",
+            {
+                "address_id": self.address,
+                "payment_method": "account",
+                "expected_total": self.totals[(sku, quantity)],
+            },
+        )
+        if "/orders/ORD-" in answer.headers.get("Location", ""):
+            self.placed.append((time.perf_counter() - start) * 1000)
+        else:  # the last packs went to someone else: clear the cart and go on without them
+            self.refused += 1
+            self.limited_gone = self.limited_gone or limited
+            self.post("/cart/remove-unavailable", {})
 
 
 def oversold(url: str, stock: dict[str, int]) -> list[str]:
@@ -170,11 +196,13 @@ def run(url: str) -> bool:
     stock = build(url)
     server, base = serve(url)
     try:
-        deadline = time.monotonic() + SECONDS
-        buyers = [Buyer(base, n, deadline) for n in range(BUYERS)]
-        start = time.monotonic()
+        start_line = threading.Barrier(BUYERS + 1)
+        buyers = [Buyer(base, n, start_line) for n in range(BUYERS)]
         for buyer in buyers:
             buyer.start()
+        with contextlib.suppress(threading.BrokenBarrierError):  # a buyer could not start: reported below
+            start_line.wait(timeout=600)
+        start = time.monotonic()
         for buyer in buyers:
             buyer.join()
         elapsed = time.monotonic() - start
@@ -183,19 +211,25 @@ def run(url: str) -> bool:
         server.wait(timeout=30)
     times = sorted(t for buyer in buyers for t in buyer.placed)
     rate = len(times) / elapsed
+    ordering = sum(1 for buyer in buyers if buyer.placed and not buyer.failure)
     wrong = oversold(url, stock)
     print(f"\nCheckout under load: {BUYERS} buyers, gunicorn with {WORKERS} workers, PostgreSQL, {elapsed:.0f} s")
     print(
-        f"  orders placed: {len(times)} ({rate:.1f} a second); refused for want of stock: {sum(b.refused for b in buyers)}"
+        f"  orders placed: {len(times)} ({rate:.1f} a second) by {ordering} of {BUYERS} buyers;"
+        f" refused for want of stock: {sum(b.refused for b in buyers)}"
     )
+    for buyer in buyers:
+        if buyer.failure:
+            print(f"  buyer {buyer.n} failed: {buyer.failure}")
     if times:
         print(
             f"  POST /checkout: median {statistics.median(times):.0f} ms, p95 {times[int(len(times) * 0.95) - 1]:.0f} ms"
         )
     print("  oversold: " + ("none" if not wrong else "; ".join(wrong)))
-    met = rate >= TARGET_ORDERS_PER_SECOND and not wrong
+    met = rate >= TARGET_ORDERS_PER_SECOND and ordering == BUYERS and not wrong
     print(
-        f"  target: at least {TARGET_ORDERS_PER_SECOND} orders a second, none oversold -> {'met' if met else 'NOT met'}"
+        f"  target: at least {TARGET_ORDERS_PER_SECOND} orders a second from all {BUYERS} buyers, none oversold"
+        f" -> {'met' if met else 'NOT met'}"
     )
     return met
 
