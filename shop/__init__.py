@@ -188,11 +188,15 @@ DESK_VIEWS = (
 def _init_extensions(app: Flask) -> None:
     from shop.accounts.sessions import load_session_user
     from shop.core.db import include_object, render_item
+    from shop.core.read_only import end_read_only_transaction
     from shop.extensions import compress, csrf, db, limiter, login_manager, migrate
 
     for module in MODEL_MODULES + SIGNAL_RECEIVERS:
         import_module(module)
     db.init_app(app)
+    # Registered after the session's own teardown, so it runs before it (Flask runs them last
+    # registered first): a request that only read commits, the rest is rolled back as before.
+    app.teardown_appcontext(end_read_only_transaction)
     migrate.init_app(
         app, db, render_as_batch=True, compare_type=True, render_item=render_item, include_object=include_object
     )

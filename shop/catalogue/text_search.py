@@ -36,11 +36,11 @@ def matches(query_words: list[str] | None, *, ranked: bool = True) -> Subquery:
         # A narrow table beside the search rows, written by a trigger (made by the migrations):
         # `document`, every word of the row, matched through its GIN index; `title`, the name,
         # codes (weight A) and brand (B), ranked (a match in the description alone ranks 0).
-        rank = f"-ts_rank(title, to_tsquery('simple'::regconfig, :{WORDS}))" if ranked else "0.0"
-        statement = text(
-            f"SELECT product_id, {rank} AS rank"
-            f" FROM product_search_documents WHERE document @@ to_tsquery('simple'::regconfig, :{WORDS})"
-        )
+        # The query is made once per run in a subquery: in a prepared statement's generic plan,
+        # to_tsquery() of the parameter would be worked out again for every row ranked.
+        query = f"(SELECT to_tsquery('simple'::regconfig, :{WORDS}))"
+        rank = f"-ts_rank(title, {query})" if ranked else "0.0"
+        statement = text(f"SELECT product_id, {rank} AS rank FROM product_search_documents WHERE document @@ {query}")
     else:
         rank = f"bm25(product_search_fts, {SQLITE_WEIGHTS})" if ranked else "0.0"
         statement = text(
