@@ -64,6 +64,7 @@ def end_read_only_transaction(exc: BaseException | None) -> None:
     if session.new or session.dirty or session.deleted:
         return
     try:
+        session.expunge_all()  # the session is removed next: nothing to expire at the commit
         session.commit()
     except SQLAlchemyError:  # the connection is gone, say: the session's removal cleans up
         log.warning("A read-only transaction could not be committed; it is rolled back.", exc_info=True)
