@@ -63,58 +63,70 @@ class CatalogueFilter:
         return bool(self.q.strip()) or self.has_filters
 
 
-def _tagged(product_column, tag_column, tag_id):
-    """The product carries the tag (an ingredient, a treatment area) with this id: one probe of
-    the link table's key per product."""
-    return exists().where(product_column == Product.id, tag_column == tag_id)
+def _tagged(product_column, tag_column, tag_id, key):
+    """The product (`key`, its id) carries the tag (an ingredient, a treatment area) with this
+    id: one probe of the link table's key per product."""
+    return exists().where(product_column == key, tag_column == tag_id)
 
 
 def _words_alone(f: CatalogueFilter) -> bool:
     return bool(f.terms) and f.sort == "relevance" and not f.has_filters
 
 
-def _found(f: CatalogueFilter) -> tuple[Select, list[tuple[ColumnElement, bool]]]:
+def _found(f: CatalogueFilter, *, counting: bool = False) -> tuple[Select, list[tuple[ColumnElement, bool]]]:
     """The ids of the active products with at least one option on sale that match every term and
     filter (joining only what the filters need), and their order as (expression, descending).
     Inactive variants count for nothing: not in search, filters or price. The words and the
     choices are parameters (`_values` gives them), so that one statement serves every filter of
-    the same form (`_statements`)."""
-    if _words_alone(f):
+    the same form (`_statements`). `counting`: the ids for a count, in no order, read from the
+    search rows alone where no filter needs the products."""
+    if _words_alone(f) and not counting:
         # Words alone: the engine's own ranking over its rows, each a product on sale, with no
         # other table read until the page's cards.
         matched = matches(None)
         return select(matched.c.product_id.label("id")), [(matched.c.rank, False), (matched.c.product_id, False)]
     # Products on sale are those with a search row (active, with an option on sale).
-    query = select(Product.id).join(ProductSearch, ProductSearch.product_id == Product.id)
+    if counting:
+        key = ProductSearch.product_id
+        query = select(key.label("id"))
+        if f.brand:
+            query = query.join(Product, Product.id == key)
+    else:
+        key = Product.id
+        query = select(Product.id).join(ProductSearch, ProductSearch.product_id == Product.id)
     matched = None
     if f.terms:
-        matched = matches(None)
-        query = query.join(matched, matched.c.product_id == Product.id)
+        matched = matches(None, ranked=not counting)
+        query = query.join(matched, matched.c.product_id == key)
     elif f.q.strip():
         query = query.where(false())  # only signs typed ("%", "_"): no product has those words
     # The panel's choices are known by slug, and kept with their ids (facets): the filters
     # compare ids, which the indexes hold.
     if f.category:
         # Sorted by price, the category's products are read in that order from the search rows.
-        by_price = f.sort in ("price_asc", "price_desc")
+        by_price = counting or f.sort in ("price_asc", "price_desc")
         column = ProductSearch.category_id if by_price else Product.category_id
         query = query.where(column == bindparam("category_id", type_=Integer))
     if f.brand:
         query = query.where(Product.brand_id == bindparam("brand_id", type_=Integer))
-    if f.sort == "brand":
+    if f.sort == "brand" and not counting:
         query = query.join(Brand, Product.brand_id == Brand.id)
     if f.ingredient:
         ingredient = bindparam("ingredient_id", type_=Integer)
-        query = query.where(_tagged(product_ingredients.c.product_id, product_ingredients.c.ingredient_id, ingredient))
+        links = product_ingredients.c
+        query = query.where(_tagged(links.product_id, links.ingredient_id, ingredient, key))
     if f.area:
         area = bindparam("area_id", type_=Integer)
-        query = query.where(_tagged(product_treatment_areas.c.product_id, product_treatment_areas.c.area_id, area))
+        links = product_treatment_areas.c
+        query = query.where(_tagged(links.product_id, links.area_id, area, key))
     if f.lidocaine:
         query = query.where(ProductSearch.lidocaine)
     if f.in_stock:
         query = query.where(
-            exists().where(Variant.product_id == Product.id, Variant.active.is_(True), Variant.stock_on_hand > 0)
+            exists().where(Variant.product_id == key, Variant.active.is_(True), Variant.stock_on_hand > 0)
         )
+    if counting:
+        return query, []
     min_price = ProductSearch.min_price_cents
     name = (Product.name, False)
     order = {
@@ -199,8 +211,8 @@ def _statements(shape: CatalogueFilter, dialect: str) -> _Statements:
     and its cache key costs more than running it, at a page of products."""
     found, order = _found(shape)
     words_alone = _words_alone(shape)
-    counted = select(matches(None, ranked=False).c.product_id) if words_alone else found
-    bounded = counted.order_by(None).limit(bindparam("bound", type_=Integer)).subquery()
+    counted = select(matches(None, ranked=False).c.product_id) if words_alone else _found(shape, counting=True)[0]
+    bounded = counted.limit(bindparam("bound", type_=Integer)).subquery()
     return _Statements(
         cards=_cards(found, order, paged=True, total=words_alone),
         every_card=_cards(found, order, paged=False),

@@ -189,6 +189,29 @@ def test_paging_splits_the_results_and_a_page_past_the_end_is_empty(demo):
     assert beyond.items == [] and beyond.total == total
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"category": "fat-dissolving"},
+        {"brand": "stylage"},
+        {"ingredient": "glycerol", "sort": "price_asc"},
+        {"area": "knees", "sort": "newest"},
+        {"category": "mesotherapy-face", "lidocaine": True},
+        {"brand": "pluryal", "in_stock": True, "sort": "brand"},
+        {"q": "pluryal", "category": "mesotherapy-face"},
+        {"q": "hydro", "brand": "stylage", "sort": "price_desc"},
+        {"q": "meso", "sort": "name"},
+        {"q": "%"},
+    ],
+)
+def test_every_form_of_filter_counts_what_it_finds(demo, filters):
+    # A page of one product is full whenever anything is found, so the count is made (from the
+    # search rows, joining the products only for a brand).
+    page = search_products(CatalogueFilter(**filters), 1, 1)
+    assert page.total == len(found(**filters))
+
+
 def test_the_filter_panel_offers_categories_in_their_set_order(demo):
     offered = facets()
     assert [c.slug for c in offered["categories"]] == [
