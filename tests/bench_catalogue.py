@@ -26,8 +26,6 @@ import time
 from datetime import timedelta
 
 from flask import Flask, render_template_string
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from shop import clock, create_app
@@ -48,7 +46,7 @@ from shop.catalogue.models import (
 from shop.catalogue.price_lists import set_agreed_price
 from shop.extensions import db
 from shop.practices.models import Practice
-from tests.helpers import WebClient
+from tests.helpers import WebClient, statements_during
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "60"))
 SIZES = {  # label -> products (three variants each)
@@ -178,7 +176,7 @@ def measure(app) -> tuple[dict[str, tuple[int, float, float]], float]:
     sent = {}
     for label, path in PAGES.items():
         assert client.get(path).status_code == 200, path
-        sent[label] = statements_of(lambda path=path: client.get(path))
+        sent[label] = statements_during(lambda path=path: client.get(path))
     requests = {label: (lambda path=path: client.get(path)) for label, path in PAGES.items()}
     requests[BARE] = lambda: bare.get("/")
     timings = {label: [] for label in requests}
@@ -190,21 +188,6 @@ def measure(app) -> tuple[dict[str, tuple[int, float, float]], float]:
             assert response.status_code == 200, label
     figures = {label: median_and_p95(times) for label, times in timings.items()}
     return {label: (sent[label], *figures[label]) for label in PAGES}, figures[BARE][0]
-
-
-def statements_of(request) -> int:
-    sent = 0
-
-    def count(*_args) -> None:
-        nonlocal sent
-        sent += 1
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        request()
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
-    return sent
 
 
 def median_and_p95(timings: list[float]) -> tuple[float, float]:

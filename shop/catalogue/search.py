@@ -103,9 +103,10 @@ def _found(f: CatalogueFilter, *, counting: bool = False) -> tuple[Select, list[
     # The panel's choices are known by slug, and kept with their ids (facets): the filters
     # compare ids, which the indexes hold.
     if f.category:
-        # Sorted by price, the category's products are read in that order from the search rows.
-        by_price = counting or f.sort in ("price_asc", "price_desc")
-        column = ProductSearch.category_id if by_price else Product.category_id
+        # Sorted by price (or counted), the category's products are read from the search rows,
+        # in price order.
+        from_search_rows = counting or f.sort in ("price_asc", "price_desc")
+        column = ProductSearch.category_id if from_search_rows else Product.category_id
         query = query.where(column == bindparam("category_id", type_=Integer))
     if f.brand:
         query = query.where(Product.brand_id == bindparam("brand_id", type_=Integer))

@@ -49,13 +49,13 @@ def names() -> list[str]:
 
 @pytest.fixture
 def product():
-    made = make_product(name="Aurora Glow", slug="aurora")
+    """A saved product, and a new session for the "request" the test plays."""
+    make_product(name="Aurora Glow", slug="aurora")
     db.session.commit()
-    return made
+    db.session.remove()
 
 
 def test_a_transaction_that_only_read_is_committed(product):
-    db.session.remove()
     with transaction_ends() as ends:
         assert names() == ["Aurora Glow"]
         end_of_request()
@@ -63,7 +63,6 @@ def test_a_transaction_that_only_read_is_committed(product):
 
 
 def test_a_write_flushed_but_not_committed_is_rolled_back(product):
-    db.session.remove()
     with transaction_ends() as ends:
         product = db.session.scalar(select(Product))
         product.name = "Renamed"
@@ -74,7 +73,6 @@ def test_a_write_flushed_but_not_committed_is_rolled_back(product):
 
 
 def test_a_change_not_yet_flushed_is_rolled_back(product):
-    db.session.remove()
     with transaction_ends() as ends:
         db.session.scalar(select(Product)).name = "Renamed"
         end_of_request()
@@ -83,7 +81,6 @@ def test_a_change_not_yet_flushed_is_rolled_back(product):
 
 
 def test_a_statement_that_writes_by_hand_is_rolled_back(product):
-    db.session.remove()
     with transaction_ends() as ends:
         db.session.execute(text("UPDATE products SET name = 'Renamed'"))
         end_of_request()
@@ -92,7 +89,6 @@ def test_a_statement_that_writes_by_hand_is_rolled_back(product):
 
 
 def test_a_request_that_raised_is_rolled_back(product):
-    db.session.remove()
     with transaction_ends() as ends:
         names()
         end_of_request(RuntimeError("the view failed"))
@@ -100,7 +96,6 @@ def test_a_request_that_raised_is_rolled_back(product):
 
 
 def test_a_transaction_with_a_failed_statement_is_rolled_back(product):
-    db.session.remove()
     with transaction_ends() as ends:
         with pytest.raises(DBAPIError):
             db.session.execute(text("SELECT no_such_column FROM products"))
@@ -109,7 +104,6 @@ def test_a_transaction_with_a_failed_statement_is_rolled_back(product):
 
 
 def test_reads_after_a_commit_in_the_same_request_are_committed(product):
-    db.session.remove()
     with transaction_ends() as ends:
         db.session.scalar(select(Product)).name = "Renamed"
         db.session.commit()  # a verb's own transaction, as unit_of_work commits it
