@@ -48,7 +48,8 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", "dev-only-secret-key-change-me")
 
     SQLALCHEMY_DATABASE_URI = normalise_database_url(_env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'shop.db'}"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # pool_pre_ping: on for a database server, off for SQLite (create_app).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     SHOP_NAME = _env("SHOP_NAME", "Meridian Aesthetic Supply")
     SHOP_BASE_URL = _env("SHOP_BASE_URL", "http://127.0.0.1:5000")

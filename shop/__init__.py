@@ -21,6 +21,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_for(env))
     app.config.update(overrides)
     _check_settings(app.config)
+    _engine_options(app.config)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +46,15 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     cli.register(app)
     app.after_request(_security_headers)
     return app
+
+
+def _engine_options(config) -> None:
+    """A database server's connections are pinged as they leave the pool, so that one the server
+    dropped (a restart) is replaced before a page uses it. SQLite's file has no connection to
+    drop: a ping would only cost every request a statement."""
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options.setdefault("pool_pre_ping", not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _trust_proxies(app: Flask) -> None:

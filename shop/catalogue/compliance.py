@@ -9,6 +9,7 @@ ask here and show the refusal's words.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -86,10 +87,12 @@ def product_refusals(product: Product, buyer: User | None) -> list[Refusal]:
     return refusals
 
 
-def variant_refusal(variant: Variant, buyer: User) -> Refusal | None:
-    """Why `buyer` cannot buy `variant`, the first reason that applies; None when they can."""
+def variant_refusal(variant: Variant, buyer: User, refusals: Sequence[Refusal] | None = None) -> Refusal | None:
+    """Why `buyer` cannot buy `variant`, the first reason that applies; None when they can.
+    `refusals`: its product's for this buyer (product_refusals), where already worked out."""
     if not variant.sellable:
         return Refusal(Reason.NOT_SOLD, _market())
-    refusals = product_refusals(variant.product, buyer)
+    if refusals is None:
+        refusals = product_refusals(variant.product, buyer)
     # A product not cleared in the market is refused for that before anyone's licence counts.
     return next((r for r in refusals if r.reason == Reason.NOT_CLEARED), refusals[0] if refusals else None)

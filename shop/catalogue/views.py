@@ -8,6 +8,7 @@ from flask_login import current_user
 from shop.access import Policy, protect
 from shop.catalogue import images, lookup
 from shop.catalogue import search as catalogue
+from shop.catalogue.cards import badges, cards
 from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.corrections import corrected_search
 from shop.catalogue.facets import facets
@@ -36,23 +37,13 @@ def index():
             meant, page = corrected
     buyer = _buyer()
     prices = priced_options(page.items, buyer)
-    orderable = {}
-    if buyer is not None:
-        orderable = {
-            product.id: [
-                v for v in product.sellable_variants if v.stock_on_hand > 0 and variant_refusal(v, buyer) is None
-            ]
-            for product in page.items
-        }
     return render_template(
         "catalogue/index.html",
         page=page,
+        cards=cards(page.items, prices, buyer),
         filters=filters,
         facets=facets(),
         sorts=SORTS,
-        orderable=orderable,
-        refusals={product.id: product_refusals(product, buyer) for product in page.items},
-        prices=prices,
         meant=meant,
         may_ask_quote=buyer is not None,
     )
@@ -102,12 +93,14 @@ def product(slug: str):
         abort(404)
     buyer = _buyer()
     prices = priced_options([item], buyer, volume_prices=True)
+    refusals = product_refusals(item, buyer)
     return render_template(
         "catalogue/product.html",
         product=item,
         market=current_app.config["SHOP_MARKET"],
-        refusals=product_refusals(item, buyer),
+        refusals=refusals,
+        badges=badges(item, refusals),
         buyer=buyer is not None,
-        buy_problems={v.id: variant_refusal(v, buyer) for v in item.variants} if buyer else {},
+        buy_problems={v.id: variant_refusal(v, buyer, refusals) for v in item.variants} if buyer else {},
         prices=prices,
     )

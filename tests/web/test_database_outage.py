@@ -5,7 +5,9 @@ the health check says 503 meanwhile; and the shop answers again as soon as the d
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
+from shop.extensions import db
 from tests.factories import make_clinician, make_staff
 from tests.helpers import database_away, text
 
@@ -44,3 +46,36 @@ def test_the_health_check_says_unavailable_meanwhile_and_the_shop_answers_again_
         assert client.get("/healthz").status_code == 503
     assert client.get("/healthz").status_code == 200
     assert browser.get("/catalogue").status_code == 200
+
+
+def test_a_connection_the_server_dropped_is_replaced_before_a_page_uses_it(app, signed_in, database_kind):
+    """PostgreSQL's connections are pinged as they leave the pool: one the server ended (a
+    restart, an idle timeout) is replaced, and the page answers as usual. SQLite's file has no
+    connection to drop: nothing is pinged, and no request sends a statement for it."""
+    browser = signed_in(make_clinician())
+    with app.app_context():
+        engine = db.engine
+    sent = []
+
+    def trace(connection, _record) -> None:
+        connection.set_trace_callback(sent.append)
+
+    if database_kind == "postgresql":
+        with engine.connect() as connection:  # back in the pool when done
+            pid = connection.scalar(db.text("SELECT pg_backend_pid()"))
+        assert db.session.execute(db.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+        db.session.commit()
+        response = browser.get("/catalogue")
+    else:
+        engine.dispose()  # the next connection made is traced
+        event.listen(engine, "connect", trace)
+        try:
+            assert browser.get("/catalogue").status_code == 200  # made the connection: now pooled
+            sent.clear()
+            response = browser.get("/catalogue")  # takes it from the pool
+        finally:
+            event.remove(engine, "connect", trace)
+            engine.dispose()
+        assert sent and "SELECT 1" not in [statement.strip().upper() for statement in sent]
+
+    assert response.status_code == 200 and UNAVAILABLE not in text(response)
