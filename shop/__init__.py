@@ -8,10 +8,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from config import config_for
+from shop.core.db import choose_engine_options
 from shop.urls import register_converters
 
 
@@ -21,7 +20,7 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     app.config.from_object(config_for(env))
     app.config.update(overrides)
     _check_settings(app.config)
-    _engine_options(app.config)
+    choose_engine_options(app.config)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -46,15 +45,6 @@ def create_app(env: str | None = None, **overrides) -> Flask:
     cli.register(app)
     app.after_request(_security_headers)
     return app
-
-
-def _engine_options(config) -> None:
-    """A database server's connections are pinged as they leave the pool, so that one the server
-    dropped (a restart) is replaced before a page uses it. SQLite's file has no connection to
-    drop: a ping would only cost every request a statement."""
-    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
-    options.setdefault("pool_pre_ping", not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"))
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _trust_proxies(app: Flask) -> None:
@@ -218,23 +208,6 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_session_user)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """Foreign keys on, write-ahead log so readers never block the writer, a patient lock, and a
-    lower() that folds all letters (SQLite's own folds only ASCII), like PostgreSQL's."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-
-def _unicode_lower(value):
-    return value.lower() if isinstance(value, str) else value
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -78,11 +78,17 @@ def _prescriber(user: User) -> bool:
 def product_refusals(product: Product, buyer: User | None) -> list[Refusal]:
     """Everything that stops `buyer` ordering the product at all, as the product page lists it
     (prescription first, then the market); with no buyer (staff looking), the market only."""
+    return refusals_of(product.prescription_only, product.sale_permitted_in(_market()), buyer)
+
+
+def refusals_of(prescription_only: bool, sale_permitted: bool, buyer: User | None) -> list[Refusal]:
+    """`product_refusals` of a product known by these facts (`sale_permitted`: in the shop's
+    market), as a catalogue card reads them."""
     market = _market()
     refusals = []
-    if buyer is not None and product.prescription_only and not _prescriber(buyer):
+    if buyer is not None and prescription_only and not _prescriber(buyer):
         refusals.append(Refusal(Reason.PRESCRIPTION_ONLY, market))
-    if not product.sale_permitted_in(market):
+    if not sale_permitted:
         refusals.append(Refusal(Reason.NOT_CLEARED, market))
     return refusals
 
@@ -90,9 +96,15 @@ def product_refusals(product: Product, buyer: User | None) -> list[Refusal]:
 def variant_refusal(variant: Variant, buyer: User, refusals: Sequence[Refusal] | None = None) -> Refusal | None:
     """Why `buyer` cannot buy `variant`, the first reason that applies; None when they can.
     `refusals`: its product's for this buyer (product_refusals), where already worked out."""
-    if not variant.sellable:
-        return Refusal(Reason.NOT_SOLD, _market())
     if refusals is None:
-        refusals = product_refusals(variant.product, buyer)
+        refusals = product_refusals(variant.product, buyer) if variant.sellable else []
+    return option_refusal(variant.sellable, refusals)
+
+
+def option_refusal(sellable: bool, refusals: Sequence[Refusal]) -> Refusal | None:
+    """`variant_refusal` of an option known by whether it is on sale (it and its product
+    active) and its product's refusals."""
+    if not sellable:
+        return Refusal(Reason.NOT_SOLD, _market())
     # A product not cleared in the market is refused for that before anyone's licence counts.
     return next((r for r in refusals if r.reason == Reason.NOT_CLEARED), refusals[0] if refusals else None)

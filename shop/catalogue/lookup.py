@@ -3,10 +3,20 @@ search box."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from functools import cache
 
-from shop.catalogue.models import Product, Variant
+from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from shop.catalogue.models import (
+    Ingredient,
+    Product,
+    TreatmentArea,
+    Variant,
+    product_ingredients,
+    product_treatment_areas,
+)
 from shop.core.limits import SKU_LENGTH
 from shop.extensions import db
 
@@ -39,19 +49,43 @@ def product_by_slug(slug: str) -> Product | None:
     """The product on sale at `slug` with what its page shows, its options aside (they come with
     the prices agreed for them: price_lists.priced_options): the product with its brand,
     category, statuses and images joined (a few rows), then its ingredients, then its areas."""
+    product = db.session.scalars(_product_at_slug(), {"slug": slug}).unique().one_or_none()
+    if product is not None:
+        for relation, statement in _tags_of_product().items():
+            set_committed_value(product, relation, list(db.session.scalars(statement, {"product": product.id})))
+    return product
+
+
+@cache
+def _product_at_slug() -> Select:
+    """`product_by_slug`'s statement for the slug SLUG (a parameter): made once, as making it
+    (and its cache key) costs about what running it does."""
     return (
-        db.session.scalars(
-            select(Product)
-            .where(Product.slug == slug, Product.active)
-            .options(
-                joinedload(Product.brand),
-                joinedload(Product.category),
-                joinedload(Product.regulatory_statuses),
-                joinedload(Product.images),
-                selectinload(Product.ingredients),
-                selectinload(Product.treatment_areas),
-            )
+        select(Product)
+        .where(Product.slug == bindparam("slug"), Product.active)
+        .options(
+            joinedload(Product.brand),
+            joinedload(Product.category),
+            joinedload(Product.regulatory_statuses),
+            joinedload(Product.images),
         )
-        .unique()
-        .one_or_none()
     )
+
+
+@cache
+def _tags_of_product() -> dict[str, Select]:
+    """The ingredients and the treatment areas of the product PRODUCT (a parameter), in the order
+    their relationships keep: statements made once (a select-in load makes its statement, and
+    its cache key, again on every page)."""
+    product = bindparam("product")
+    links = product_ingredients.c, product_treatment_areas.c
+    return {
+        "ingredients": select(Ingredient)
+        .join(product_ingredients, links[0].ingredient_id == Ingredient.id)
+        .where(links[0].product_id == product)
+        .order_by(Ingredient.name),
+        "treatment_areas": select(TreatmentArea)
+        .join(product_treatment_areas, links[1].area_id == TreatmentArea.id)
+        .where(links[1].product_id == product)
+        .order_by(TreatmentArea.position),
+    }

@@ -69,8 +69,11 @@ class PriceList:
         return not self.discount_bps and not self.agreed
 
     def unit_price(self, variant: Variant, quantity: int = 1) -> int:
-        listed = variant.unit_price_for(quantity)
-        agreed = self.agreed.get(variant.id)
+        return self.price_of(variant.id, variant.unit_price_for(quantity))
+
+    def price_of(self, variant_id: int, listed: int) -> int:
+        """The practice's price for the variant `variant_id` where its list price is `listed`."""
+        agreed = self.agreed.get(variant_id)
         if agreed is not None:
             return min(agreed, listed)
         return discounted(listed, self.discount_bps)

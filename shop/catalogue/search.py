@@ -6,16 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Integer, Select, String, and_, bindparam, exists, false, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, exists, false, func, select
 
+from shop.catalogue.card_rows import card_columns
 from shop.catalogue.facets import chosen_id
-from shop.catalogue.images import ProductImage
 from shop.catalogue.models import (
     Brand,
-    Category,
     Product,
-    RegulatoryStatus,
     Variant,
     product_ingredients,
     product_treatment_areas,
@@ -142,12 +139,11 @@ def _found(f: CatalogueFilter, *, counting: bool = False) -> tuple[Select, list[
 
 def _cards(found: Select, order: list[tuple[ColumnElement, bool]], *, paged: bool, total=False) -> Select:
     """The products `found` in `order` (a page of them if `paged`: parameters LIMIT and OFFSET),
-    each with what its card shows: brand, category, status in the shop's market (parameter
-    MARKET) and main image, each at most one row, joined onto the page's rows only (the options
-    come with their prices: priced_options). With `total`, for an order that reads every match
-    anyway (a ranking), only the first BOUND (a parameter past the page) are kept in order, and
-    each row says how many of those there are: the count, which stops there ("200+"), costs
-    nothing more, and the database sorts BOUND rows, not every match."""
+    each with what its card shows (card_columns), joined onto the page's rows only (the options
+    come with their prices: cards). With `total`, for an order that reads every match anyway (a
+    ranking), only the first BOUND (a parameter past the page) are kept in order, and each row
+    says how many of those there are: the count, which stops there ("200+"), costs nothing
+    more, and the database sorts BOUND rows, not every match."""
     keys = [expression.label(f"key{n}") for n, (expression, _descending) in enumerate(order)]
     directions = [descending for _expression, descending in order]
 
@@ -162,32 +158,8 @@ def _cards(found: Select, order: list[tuple[ColumnElement, bool]], *, paged: boo
     if paged:
         inner = inner.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
     page = inner.subquery("page")
-    main_image = (
-        select(ProductImage.id)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.position, ProductImage.id)
-        .limit(1)
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    market = bindparam("market", type_=String)
-    return (
-        select(Product, *([page.c.total] if total else []))
-        .join(page, page.c.id == Product.id)
-        .join(Brand, Product.brand_id == Brand.id)
-        .join(Category, Product.category_id == Category.id)
-        .outerjoin(RegulatoryStatus, and_(RegulatoryStatus.product_id == Product.id, RegulatoryStatus.market == market))
-        .outerjoin(ProductImage, ProductImage.id == main_image)
-        .options(
-            contains_eager(Product.brand),
-            contains_eager(Product.category),
-            contains_eager(Product.regulatory_statuses),  # the shop's market's only
-            contains_eager(Product.images),  # the main image only
-        )
-        .order_by(
-            *(page.c[key.name].desc() if d else page.c[key.name].asc() for key, d in zip(keys, directions, strict=True))
-        )
-    )
+    query = card_columns(page).add_columns(*([page.c.total] if total else []))
+    return query.order_by(*ordered([page.c[key.name] for key in keys]))
 
 
 def _shape(f: CatalogueFilter) -> CatalogueFilter:
@@ -244,13 +216,13 @@ def _statements_for(f: CatalogueFilter) -> _Statements:
 
 
 def product_query(f: CatalogueFilter) -> Select:
-    """Every product the filter finds, in its order, ready for their cards."""
+    """Every product the filter finds, in its order, as rows of card_columns."""
     return _statements_for(f).every_card.params(**_values(f))
 
 
 class CatalogueResults(CappedPagination):
-    """A page of products: their ids chosen and ordered first, then the page's cards loaded, in
-    one statement; counted on the ids alone, or (`counted_in_page`, for a search by words, which
+    """A page of products (rows of card_columns): their ids chosen and ordered first, then the
+    page's cards read, in one statement; counted on the ids alone, or (`counted_in_page`, for a search by words, which
     ranks every match anyway) by the same statement; either count stops a few pages ahead."""
 
     found_total: int | None = None
@@ -259,10 +231,10 @@ class CatalogueResults(CappedPagination):
         statements, values = self._query_args["statements"], self._query_args["values"]
         params = {**values, "limit": self.per_page, "offset": self._query_offset}
         if not statements.counted_in_page:
-            return list(db.session.scalars(statements.cards, params).unique())
-        rows = db.session.execute(statements.cards, {**params, "bound": self._count_bound() + 1}).unique().all()
-        self.found_total = rows[0][1] if rows else None
-        return [row[0] for row in rows]
+            return db.session.execute(statements.cards, params).all()
+        rows = db.session.execute(statements.cards, {**params, "bound": self._count_bound() + 1}).all()
+        self.found_total = rows[0].total if rows else None
+        return rows
 
     def _query_count(self) -> int:
         if self.found_total is not None:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from shop.access import Policy, protect
 from shop.catalogue import images, lookup
 from shop.catalogue import search as catalogue
-from shop.catalogue.cards import badges, cards
+from shop.catalogue.cards import cards, product_badges
 from shop.catalogue.compliance import product_refusals, variant_refusal
 from shop.catalogue.corrections import corrected_search
 from shop.catalogue.facets import facets
@@ -36,11 +36,10 @@ def index():
         if corrected:
             meant, page = corrected
     buyer = _buyer()
-    prices = priced_options(page.items, buyer)
     return render_template(
         "catalogue/index.html",
         page=page,
-        cards=cards(page.items, prices, buyer),
+        cards=cards(page.items, buyer),
         filters=filters,
         facets=facets(),
         sorts=SORTS,
@@ -99,7 +98,7 @@ def product(slug: str):
         product=item,
         market=current_app.config["SHOP_MARKET"],
         refusals=refusals,
-        badges=badges(item, refusals),
+        badges=product_badges(item, refusals),
         buyer=buyer is not None,
         buy_problems={v.id: variant_refusal(v, buyer, refusals) for v in item.variants} if buyer else {},
         prices=prices,

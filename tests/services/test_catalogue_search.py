@@ -22,7 +22,7 @@ from tests.factories import make_catalogue, make_product, option
 
 
 def found(**filters) -> list[str]:
-    return [p.slug for p in db.session.scalars(product_query(CatalogueFilter(**filters))).unique()]
+    return [row.slug for row in db.session.execute(product_query(CatalogueFilter(**filters)))]
 
 
 def folded(name: str) -> str:

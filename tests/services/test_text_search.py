@@ -38,7 +38,7 @@ def watching_statements(sent: list[str]):
 
 
 def found(q: str, **filters) -> list[str]:
-    return [p.slug for p in db.session.scalars(product_query(CatalogueFilter(q=q, **filters))).unique()]
+    return [row.slug for row in db.session.execute(product_query(CatalogueFilter(q=q, **filters)))]
 
 
 def ranked(q: str) -> list[str]:
