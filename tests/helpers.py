@@ -10,6 +10,7 @@ Nothing here creates records for a test's set-up: that is tests.factories."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping
@@ -580,3 +581,17 @@ def database_away(app, *, after_next_commit: bool = False) -> Iterator[None]:
     finally:
         event.remove(engine, "before_cursor_execute", refuse)
         event.remove(engine, "commit", committed)
+
+
+def command_env(database_url: str, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a shop command run in its own process, as an operator runs it: the
+    development settings on the test's database, with its own folders for uploads and mail,
+    and `settings` on top."""
+    return {
+        **os.environ,
+        "SHOP_ENV": "development",
+        "DATABASE_URL": database_url,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "MAIL_FILE_DIR": str(tmp_path / "mail"),
+        **settings,
+    }

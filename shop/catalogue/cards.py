@@ -129,16 +129,10 @@ def cards(rows: Sequence, buyer: User | None) -> list[Card]:
 
 def _card(row, on_sale: list[Option], prices: PriceList, buyer: User | None) -> Card:
     refusals = refusals_of(row.prescription_only, bool(row.sale_permitted), buyer)
-    active = row.status == ProductStatus.ACTIVE
-    orderable = []
-    if buyer is not None:
-        orderable = [
-            (option, prices.price_of(option.id, option.price_cents))
-            for option in on_sale
-            if option.stock_on_hand > 0 and option_refusal(active, refusals) is None
-        ]
-    price = min((prices.price_of(o.id, o.price_cents) for o in on_sale), default=None)
-    listed = min((o.price_cents for o in on_sale), default=None)
+    priced = [(option, prices.price_of(option.id, option.price_cents)) for option in on_sale]
+    price = min((price for _option, price in priced), default=None)
+    listed = min((option.price_cents for option in on_sale), default=None)
+    buys = buyer is not None and option_refusal(row.status == ProductStatus.ACTIVE, refusals) is None
     return Card(
         id=row.id,
         slug=row.slug,
@@ -156,5 +150,5 @@ def _card(row, on_sale: list[Option], prices: PriceList, buyer: User | None) -> 
         price_cents=price,
         list_price_cents=listed if price != listed else None,
         on_sale=len(on_sale),
-        orderable=orderable,
+        orderable=[(option, price) for option, price in priced if buys and option.stock_on_hand > 0],
     )

@@ -146,11 +146,6 @@ class Product(db.Model):
         return [v for v in self.variants if v.active]
 
     @property
-    def from_price_cents(self) -> int | None:
-        prices = [v.price_cents for v in self.sellable_variants]
-        return min(prices) if prices else None
-
-    @property
     def has_lidocaine_option(self) -> bool:
         return any(v.contains_lidocaine for v in self.sellable_variants)
 

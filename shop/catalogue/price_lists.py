@@ -89,11 +89,6 @@ class PriceList:
         breaks = ((b.min_quantity, self.unit_price(variant, b.min_quantity)) for b in variant.price_breaks)
         return [(minimum, price) for minimum, price in breaks if price < single]
 
-    def from_price(self, product: Product) -> int | None:
-        """The lowest single-pack price of the product's variants on sale."""
-        prices = [self.unit_price(v, 1) for v in product.sellable_variants]
-        return min(prices) if prices else None
-
 
 LIST_PRICES = PriceList()
 
@@ -136,18 +131,18 @@ def with_agreed_price(query: Select, variant_id, practice_id) -> Select:
     )
 
 
-def priced_options(products: Sequence[Product], user: User | None, *, volume_prices: bool = False) -> PriceList:
-    """Load the options of `products` (with their volume prices if asked), and the prices the
-    user's practice agreed for them, in one statement; return what the user pays for them
-    (see `price_list_of`). For a page of products: it never reads the practice's other
-    agreements."""
+def priced_options(products: Sequence[Product], user: User | None) -> PriceList:
+    """Load the options of `products` with their volume prices, and the prices the user's
+    practice agreed for them, in one statement; return what the user pays for them (see
+    `price_list_of`). For a product page: it never reads the practice's other agreements (a
+    listing's cards read theirs as rows: catalogue.cards)."""
     practice = user.practice if user is not None and user.is_clinician else None
     if not products:
         return prices_agreed(practice, {})
     options: dict[int, list[Variant]] = {p.id: [] for p in products}
     agreed = {}
     params = {"products": list(options), "practice": practice.id if practice is not None else None}
-    for variant, price in db.session.execute(_options_query(practice is not None, volume_prices), params).unique():
+    for variant, price in db.session.execute(_options_query(practice is not None), params).unique():
         options[variant.product_id].append(variant)
         if price is not None:
             agreed[variant.id] = price
@@ -158,11 +153,11 @@ def priced_options(products: Sequence[Product], user: User | None, *, volume_pri
     return prices_agreed(practice, agreed)
 
 
-@lru_cache(maxsize=4)
-def _options_query(agreed: bool, volume_prices: bool) -> Select:
-    """The options of the products (parameter PRODUCTS, a list of ids) with the price the practice
-    (parameter PRACTICE) agreed for each if `agreed`: one statement made once, as making it (and
-    its cache key) costs more than running it for a page of products."""
+@lru_cache(maxsize=2)
+def _options_query(agreed: bool) -> Select:
+    """The options of the products (parameter PRODUCTS, a list of ids) with their volume prices
+    and the price the practice (parameter PRACTICE) agreed for each if `agreed`: one statement
+    made once, as making it (and its cache key) costs more than running it."""
     query = with_agreed_price(
         select(Variant)
         .where(Variant.product_id.in_(bindparam("products", expanding=True)))
@@ -170,7 +165,7 @@ def _options_query(agreed: bool, volume_prices: bool) -> Select:
         Variant.id,
         bindparam("practice") if agreed else None,
     )
-    return query.options(joinedload(Variant.price_breaks)) if volume_prices else query
+    return query.options(joinedload(Variant.price_breaks))
 
 
 def agreements_of(practice: Practice) -> list[PriceAgreement]:

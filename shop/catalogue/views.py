@@ -91,7 +91,7 @@ def product(slug: str):
     if item is None:
         abort(404)
     buyer = _buyer()
-    prices = priced_options([item], buyer, volume_prices=True)
+    prices = priced_options([item], buyer)
     refusals = product_refusals(item, buyer)
     return render_template(
         "catalogue/product.html",

@@ -21,7 +21,7 @@ from shop.core.outbox import OutboxMessage
 from shop.extensions import db
 from shop.practices.models import Address, Practice
 from tests.factories import PASSWORD, make_clinician, make_product, make_staff
-from tests.helpers import redirect_path, row_count
+from tests.helpers import command_env, redirect_path, row_count
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,13 +110,7 @@ def test_create_user_warns_about_a_weak_password_chosen_by_an_operator(cli):
 
 def test_the_flask_command_creates_a_user_in_the_configured_database(database_url, tmp_path):
     """The documented command itself, in its own process, configured by the environment."""
-    env = {
-        **os.environ,
-        "SHOP_ENV": "development",
-        "DATABASE_URL": database_url,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "MAIL_FILE_DIR": str(tmp_path / "mail"),
-    }
+    env = command_env(database_url, tmp_path)
     env.pop("MAIL_SERVER", None)
     completed = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "create-user", "--email", "cli@clinic.example",
@@ -205,15 +199,7 @@ def test_send_mail_says_so_when_nothing_is_due(cli, mailbox):
 
 def test_the_mail_worker_command_delivers_queued_mail_and_stops_on_sigterm(database_url, tmp_path, mailbox):
     make_staff(email="desk@supplier.example")
-    env = {
-        **os.environ,
-        "SHOP_ENV": "development",
-        "DATABASE_URL": database_url,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "MAIL_FILE_DIR": str(tmp_path / "mail"),
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(mailbox.port),
-    }
+    env = command_env(database_url, tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(mailbox.port))
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "mail-worker", "--interval", "0.2"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -4,7 +4,6 @@ many rounds the worker runs."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from shop import clock
 from shop.accounts.licences import LicenceReminder, ReminderKind
 from shop.extensions import db
 from tests.factories import make_clinician
+from tests.helpers import command_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,16 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_mail_worker_reminds_a_clinician_once_whose_licence_expires_in_a_week(database_url, tmp_path, mailbox):
     clinician = make_clinician(licence_expiry=clock.today() + timedelta(days=7))
     mailbox.clear()
-    env = {
-        **os.environ,
-        "SHOP_ENV": "development",
-        "DATABASE_URL": database_url,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "MAIL_FILE_DIR": str(tmp_path / "mail"),
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(mailbox.port),
-        "HOUSEKEEPING_INTERVAL": "0",  # housekeeping every round, to show a round repeats nothing
-    }
+    env = command_env(
+        database_url,
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(mailbox.port),
+        HOUSEKEEPING_INTERVAL="0",  # housekeeping every round, to show a round repeats nothing
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "mail-worker", "--interval", "0.2"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

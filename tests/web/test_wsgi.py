@@ -3,12 +3,12 @@ for serving it (shop/core/collector.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from shop.core.collector import YOUNG_ALLOCATIONS
+from tests.helpers import command_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +30,7 @@ print(frozen, threshold, bool(gone), wsgi.app.name)
 
 
 def test_the_entry_point_loads_the_shop_and_sets_the_collector_for_serving(database_url, tmp_path):
-    env = {
-        **os.environ,
-        "SHOP_ENV": "development",
-        "DATABASE_URL": database_url,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "MAIL_FILE_DIR": str(tmp_path / "mail"),
-    }
+    env = command_env(database_url, tmp_path)
     completed = subprocess.run(
         [sys.executable, "-c", PROBE.format(allocations=YOUNG_ALLOCATIONS * 2)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
